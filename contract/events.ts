@@ -1,0 +1,132 @@
+/**
+ * Transcript, speech and session events: what the agent posts (ingest), what the `SessionDO` stores,
+ * and what the browser receives on `/ws/transcript/{session_id}`.
+ *
+ * Source: shared/ARCHITECTURE.md, "WebSocket" and "Agent → Worker ingest".
+ */
+import { z } from "zod";
+import { RoomName, SessionId } from "./rest.ts";
+
+export const Role = z.enum(["user", "agent"]);
+export type Role = z.infer<typeof Role>;
+
+/** Longest transcript text accepted in one event, in characters. */
+export const TEXT_MAX = 8000;
+/** Epoch milliseconds. */
+const EpochMs = z.number().int().nonnegative();
+const Seq = z.number().int().positive();
+
+const Text = z.string().max(TEXT_MAX);
+const TranscriptFields = { role: Role, text: Text, final: z.boolean() };
+const SpeechFields = { role: Role, event: z.enum(["speech_started", "speech_ended"]) };
+
+export const SessionStatus = z.enum(["starting", "active", "ended"]);
+export type SessionStatus = z.infer<typeof SessionStatus>;
+export const EndReason = z.enum(["stopped", "timeout", "agent_lost", "agent_unavailable", "error"]);
+export type EndReason = z.infer<typeof EndReason>;
+
+// ---- WebSocket, server → client -------------------------------------------------------------
+
+/** A transcript message. Interims (`final:false`) are only ever `role:"user"` and are not stored. */
+export const TranscriptMessage = z.object({ ...TranscriptFields, seq: Seq, ts: EpochMs });
+export type TranscriptMessage = z.infer<typeof TranscriptMessage>;
+
+export const SpeechMessage = z.object({ ...SpeechFields, seq: Seq, ts: EpochMs });
+export type SpeechMessage = z.infer<typeof SpeechMessage>;
+
+/** Session state (an extension of the specification: no `role`). */
+export const SessionStateMessage = z.object({
+  type: z.literal("session"),
+  status: SessionStatus,
+  reason: EndReason.optional(),
+  seq: Seq,
+  ts: EpochMs,
+});
+export type SessionStateMessage = z.infer<typeof SessionStateMessage>;
+
+/** Any frame the server sends on the transcript socket. */
+export const ServerMessage = z.union([TranscriptMessage, SpeechMessage, SessionStateMessage]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+/**
+ * Sent once, then the socket is closed with 1011, when an upgrade is refused after the 101
+ * (browsers hide HTTP bodies of failed upgrades; the partyserver pattern).
+ */
+export const SocketErrorMessage = z.object({
+  type: z.literal("error"),
+  code: z.string(),
+  message: z.string(),
+});
+export type SocketErrorMessage = z.infer<typeof SocketErrorMessage>;
+
+/** `?after=<seq>` on the transcript socket: replay stored events with a larger seq first. */
+export const ReplayQuery = z.object({ after: z.coerce.number().int().nonnegative().optional() });
+
+// ---- Ingest, agent → Worker -----------------------------------------------------------------
+
+/** Event id, unique per event (e.g. `<job_id>:<counter>`); re-sent events carry the same id. */
+export const EventId = z.string().min(1).max(128);
+
+export const AgentTranscriptEvent = z.strictObject({ id: EventId, ts: EpochMs, ...TranscriptFields });
+export const AgentSpeechEvent = z.strictObject({ id: EventId, ts: EpochMs, ...SpeechFields });
+export const AgentLifecycleType = z.enum(["agent_joined", "agent_heartbeat", "agent_left", "agent_error"]);
+export type AgentLifecycleType = z.infer<typeof AgentLifecycleType>;
+export const AgentLifecycleEvent = z.strictObject({
+  id: EventId,
+  ts: EpochMs,
+  type: AgentLifecycleType,
+  detail: z.string().max(1000).optional(),
+});
+
+/** One event posted by the agent. */
+export const AgentEvent = z.union([AgentTranscriptEvent, AgentSpeechEvent, AgentLifecycleEvent]);
+export type AgentEvent = z.infer<typeof AgentEvent>;
+export type AgentTranscriptEvent = z.infer<typeof AgentTranscriptEvent>;
+export type AgentSpeechEvent = z.infer<typeof AgentSpeechEvent>;
+export type AgentLifecycleEvent = z.infer<typeof AgentLifecycleEvent>;
+
+/** Most events in one ingest batch. */
+export const INGEST_BATCH_MAX = 100;
+/** Largest ingest body accepted, in bytes. */
+export const INGEST_BODY_MAX_BYTES = 1_000_000;
+
+/** `POST /session/{id}/events` body: 1–100 events. */
+export const IngestBatch = z.strictObject({ events: z.array(AgentEvent).min(1).max(INGEST_BATCH_MAX) });
+export type IngestBatch = z.infer<typeof IngestBatch>;
+
+/** `POST /session/{id}/events` 200 body. */
+export const IngestResponse = z.object({
+  accepted: z.number().int().nonnegative(),
+  duplicates: z.number().int().nonnegative(),
+});
+export type IngestResponse = z.infer<typeof IngestResponse>;
+
+// ---- Stored transcript ----------------------------------------------------------------------
+
+/** A stored event as `GET /transcripts/{id}` returns it: final transcripts and speech events. */
+export const StoredEvent = z.union([
+  TranscriptMessage.extend({ final: z.literal(true) }),
+  SpeechMessage,
+]);
+export type StoredEvent = z.infer<typeof StoredEvent>;
+
+/** `GET /transcripts/{session_id}` 200 body. Times are epoch ms; `ended_at` is null while running. */
+export const TranscriptResponse = z.object({
+  session_id: SessionId,
+  room: RoomName,
+  status: SessionStatus,
+  reason: EndReason.optional(),
+  started_at: EpochMs,
+  ended_at: EpochMs.nullable(),
+  events: z.array(StoredEvent),
+});
+export type TranscriptResponse = z.infer<typeof TranscriptResponse>;
+
+// ---- Dispatch -------------------------------------------------------------------------------
+
+/** JSON in `CreateDispatch(room, AGENT_NAME, metadata)`; the agent validates it per job. */
+export const DispatchMetadata = z.object({
+  session_id: SessionId,
+  system_prompt: z.string().min(1).max(4000).optional(),
+});
+export type DispatchMetadata = z.infer<typeof DispatchMetadata>;

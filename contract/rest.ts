@@ -1,0 +1,84 @@
+/**
+ * REST contract: request and response bodies of the Worker's public API.
+ *
+ * Source: shared/ARCHITECTURE.md, "REST contract" and "Input rules".
+ */
+import { z } from "zod";
+
+/** Room names: `^[A-Za-z0-9_-]{1,64}$` (ARCHITECTURE.md, Input rules). */
+export const RoomName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "room must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
+export type RoomName = z.infer<typeof RoomName>;
+
+/**
+ * A visitor's participant identity: same alphabet as rooms; identities starting with `agent`
+ * (any case) are reserved for agents.
+ */
+export const VisitorIdentity = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "identity must be 1-64 characters of A-Z, a-z, 0-9, _ or -")
+  .refine((s) => !s.toLowerCase().startsWith("agent"), "identities starting with 'agent' are reserved");
+export type VisitorIdentity = z.infer<typeof VisitorIdentity>;
+
+/** Display name: at most 64 printable characters (no control characters). */
+export const DisplayName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, "name must be printable characters");
+
+/** Maximum length of a client-supplied system prompt, in characters. */
+export const SYSTEM_PROMPT_MAX = 4000;
+export const SystemPrompt = z.string().min(1).max(SYSTEM_PROMPT_MAX);
+
+/**
+ * Session ids are 128 random bits, base64url without padding: exactly 22 characters.
+ */
+export const SessionId = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "session_id must be 22 base64url characters");
+export type SessionId = z.infer<typeof SessionId>;
+
+/** `GET /token` query. `room` omitted: the server picks a fresh one. */
+export const TokenQuery = z.object({
+  room: RoomName.optional(),
+  identity: VisitorIdentity,
+  name: DisplayName.optional(),
+});
+export type TokenQuery = z.infer<typeof TokenQuery>;
+
+/** `GET /token` 200 body. `token` is a LiveKit JWT; `url` is the LiveKit signal URL (ws/wss). */
+export const TokenResponse = z.object({
+  token: z.string().min(1),
+  room: RoomName,
+  identity: VisitorIdentity,
+  url: z.string().min(1),
+});
+export type TokenResponse = z.infer<typeof TokenResponse>;
+
+/** `POST /session` body. */
+export const SessionCreateRequest = z.strictObject({
+  room: RoomName,
+  identity: VisitorIdentity,
+  system_prompt: SystemPrompt.optional(),
+});
+export type SessionCreateRequest = z.infer<typeof SessionCreateRequest>;
+
+/** `POST /session` 201 body. */
+export const SessionCreateResponse = z.object({ session_id: SessionId });
+export type SessionCreateResponse = z.infer<typeof SessionCreateResponse>;
+
+/** `DELETE /session/{id}` 200 body; idempotent. */
+export const SessionStopResponse = z.object({ stopped: z.literal(true) });
+export type SessionStopResponse = z.infer<typeof SessionStopResponse>;
+
+/** `GET /health` 200 body. */
+export const HealthResponse = z.object({ status: z.literal("ok") });
+
+/** Machine-readable error body of every 4xx/5xx: `{"error":{"code":"snake_case","message":"…"}}`. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().regex(/^[a-z][a-z0-9_]*$/),
+    message: z.string().min(1),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
