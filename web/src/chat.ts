@@ -1,0 +1,2 @@
+// PLACEHOLDER until the web part lands: the /chat page script.
+export {};
