@@ -1,0 +1,78 @@
+/**
+ * `npm run livekit:dev [-- --port 7880 --host 127.0.0.1 --media-address 10.77.0.1 --webhook <url>…]`:
+ * runs the development LiveKit server until Ctrl-C. Keys default to `devkey` / `secret`
+ * (override with LIVEKIT_API_KEY / LIVEKIT_API_SECRET).
+ */
+import { parseArgs } from "node:util";
+import { startDevLiveKit } from "./server.ts";
+import { errorMessage, log } from "./log.ts";
+
+const USAGE = `usage: node dev/livekit/cli.ts [--host 127.0.0.1] [--port 7880] [--media-address <ipv4>] [--webhook <url>]… [--empty-timeout <s>]`;
+
+function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string", default: "7880" },
+        "media-address": { type: "string" },
+        webhook: { type: "string", multiple: true, default: [] },
+        "empty-timeout": { type: "string", default: "20" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const port = Number(values.port);
+  const emptyRoomTimeoutS = Number(values["empty-timeout"]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || !(emptyRoomTimeoutS > 0)) {
+    console.error(`--port must be 0–65535 and --empty-timeout a positive number of seconds\n${USAGE}`);
+    process.exit(2);
+  }
+  for (const url of values.webhook) {
+    if (!URL.canParse(url)) {
+      console.error(`--webhook ${url}: not a URL\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  const apiKey = process.env.LIVEKIT_API_KEY ?? "devkey";
+  return startDevLiveKit({
+    host: values.host,
+    port,
+    apiKey,
+    apiSecret: process.env.LIVEKIT_API_SECRET ?? "secret",
+    webhookUrls: values.webhook,
+    mediaAddress: values["media-address"],
+    emptyRoomTimeoutS,
+  }).then((server) => {
+    console.log(
+      `LiveKit DEVELOPMENT server (not for production: use LiveKit Cloud or livekit-server) at ${server.url}\n` +
+        `  API key: ${apiKey}   webhooks: ${values.webhook.length ? values.webhook.join(", ") : "none"}\n` +
+        `  Opus/VP8 forwarding, data relay, agent dispatch, Twirp RoomService/AgentDispatchService; no simulcast, TURN or scaling`,
+    );
+    let stopping = false;
+    const stop = () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      void server.close().then(() => process.exit(0));
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+// A development server should outlive one peer's failure: werift can reject inside a half-closed connection.
+process.on("unhandledRejection", (reason) => log("error", "unhandled rejection (server keeps running)", { reason: errorMessage(reason) }));
+process.on("uncaughtException", (err) => log("error", "uncaught exception (server keeps running)", { reason: errorMessage(err) }));
+
+main().catch((err: unknown) => {
+  console.error(`✖ could not start the development LiveKit server: ${(err as Error).message}`);
+  process.exit(1);
+});

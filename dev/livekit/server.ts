@@ -1,0 +1,177 @@
+/**
+ * A LiveKit-protocol-compatible development server: signal v0 at `/rtc`, audio SFU and data relay on werift,
+ * the agent worker protocol at `/agent`, Twirp `RoomService`/`AgentDispatchService`, signed webhooks.
+ * For local development and CI only; production uses LiveKit Cloud or a self-hosted livekit-server.
+ * Facts from shared/LIVEKIT-DEV-SERVER.md.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { ServerInfo, ServerInfo_Edition } from "@livekit/protocol";
+import { type ClaimGrants, TokenVerifier } from "livekit-server-sdk";
+import { RoomRegistry } from "./rooms.ts";
+import { acceptParticipant } from "./signal.ts";
+import { AgentDispatcher } from "./agent-dispatch.ts";
+import { handleTwirp } from "./twirp.ts";
+import { startWebhooks } from "./webhooks.ts";
+import { errorMessage, log } from "./log.ts";
+
+/** Options of {@link startDevLiveKit}; every field has a development default. */
+export interface DevLiveKitOptions {
+  /** Address to listen on for HTTP/WebSocket; default `127.0.0.1`. */
+  host?: string;
+  /** TCP port; default 7880 (as `livekit-server --dev`); 0 picks a free one. */
+  port?: number;
+  /** Default `devkey` / `secret` (the `livekit-server --dev` keys). */
+  apiKey?: string;
+  apiSecret?: string;
+  /** URLs that receive signed webhooks. */
+  webhookUrls?: string[];
+  /** The one IPv4 address media binds to and ICE advertises; default: every non-internal IPv4 interface. */
+  mediaAddress?: string;
+  /** Seconds an empty room lives before it closes; default 20. */
+  emptyRoomTimeoutS?: number;
+}
+
+/** A running server. */
+export interface DevLiveKit {
+  /** `ws://host:port`, what SDKs take as the LiveKit URL. */
+  url: string;
+  /** Closes every room, worker and socket, waits for queued webhooks, then stops listening. */
+  close(): Promise<void>;
+}
+
+/** The server version announced to clients (livekit-client enables features by version). */
+export const SERVER_VERSION = "1.9.0";
+
+type Verified = { ok: true; claims: ClaimGrants } | { ok: false; status: number; reason: string };
+
+function bearer(req: IncomingMessage, url: URL): string | undefined {
+  return url.searchParams.get("access_token") ?? /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+}
+
+async function verify(verifier: TokenVerifier, token: string | undefined, need: "join" | "agent"): Promise<Verified> {
+  if (!token) return { ok: false, status: 401, reason: "missing access token" };
+  let claims: ClaimGrants;
+  try {
+    claims = await verifier.verify(token);
+  } catch (err) {
+    return { ok: false, status: 401, reason: `invalid access token: ${errorMessage(err)}` };
+  }
+  if (need === "agent" && !claims.video?.agent) return { ok: false, status: 403, reason: "token lacks the agent grant" };
+  if (need === "join" && (!claims.video?.roomJoin || !claims.video.room)) {
+    return { ok: false, status: 403, reason: "token lacks roomJoin for a room" };
+  }
+  if (need === "join" && !claims.sub) return { ok: false, status: 401, reason: "token has no identity" };
+  return { ok: true, claims };
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  const text = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" }[status] ?? "Bad Request";
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`);
+}
+
+/**
+ * Starts the server.
+ * @returns once listening; `url` carries the actual port when `port` was 0
+ * @throws the listen error (e.g. EADDRINUSE)
+ */
+export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<DevLiveKit> {
+  const host = opts.host ?? "127.0.0.1";
+  const apiKey = opts.apiKey ?? "devkey";
+  const apiSecret = opts.apiSecret ?? "secret";
+  const verifier = new TokenVerifier(apiKey, apiSecret);
+  const serverInfo = new ServerInfo({
+    edition: ServerInfo_Edition.Standard,
+    version: SERVER_VERSION,
+    protocol: 16,
+    nodeId: "ND_dev",
+    region: "local",
+    agentProtocol: 1,
+  });
+  const registry = new RoomRegistry(opts.emptyRoomTimeoutS ?? 20);
+  const dispatcher = new AgentDispatcher(registry, { apiKey, apiSecret, serverInfo });
+  const flushWebhooks = startWebhooks(registry, opts.webhookUrls ?? [], apiKey, apiSecret);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 << 20 });
+
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://dev");
+    // The browser SDK fetches /rtc/v1/validate and /rtc/validate cross-origin (livekit-server allows any origin).
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, { "Access-Control-Allow-Headers": "Authorization, Content-Type", "Access-Control-Allow-Methods": "GET, POST" }).end();
+      return;
+    }
+    if (url.pathname.startsWith("/twirp/livekit.")) {
+      void handleTwirp(url.pathname.slice("/twirp/livekit.".length), req, res, { registry, dispatcher, verifier });
+      return;
+    }
+    if (url.pathname === "/rtc/validate") {
+      // livekit-client asks here why an upgrade failed and shows the reason.
+      void verify(verifier, bearer(req, url), "join").then((v) => {
+        res.writeHead(v.ok ? 200 : v.status, { "Content-Type": "text/plain" }).end(v.ok ? "success" : v.reason);
+      });
+      return;
+    }
+    if (url.pathname === "/" && req.method === "GET") {
+      res.writeHead(200, { "Content-Type": "text/plain" }).end("OK");
+      return;
+    }
+    // Includes /rtc/v1/validate: a 404 without "requested room does not exist" makes the browser fall back to /rtc.
+    res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
+  });
+
+  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => {});
+    const url = new URL(req.url ?? "/", "http://dev");
+    const route = url.pathname.replace(/\/+$/, "");
+    if (route !== "/rtc" && route !== "/agent") {
+      // Both SDKs try /rtc/v1 first and fall back to /rtc on a 404 (shared/LIVEKIT-DEV-SERVER.md, signal 1).
+      refuseUpgrade(socket, 404, "not found");
+      return;
+    }
+    void verify(verifier, bearer(req, url), route === "/rtc" ? "join" : "agent").then((v) => {
+      if (!v.ok) {
+        log("warn", "connection refused", { path: route, reason: v.reason });
+        refuseUpgrade(socket, v.status, v.reason);
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        try {
+          if (route === "/agent") dispatcher.acceptWorker(ws);
+          else {
+            const resume = url.searchParams.get("reconnect") === "1";
+            acceptParticipant(ws, v.claims, { registry, serverInfo, mediaAddress: opts.mediaAddress }, resume);
+          }
+        } catch (err) {
+          log("error", "connection setup failed", { path: route, reason: errorMessage(err) });
+          ws.close(1011, "setup failed");
+        }
+      });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(opts.port ?? 7880, host, () => {
+      http.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `ws://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  log("info", "development LiveKit server listening", { url, media_address: opts.mediaAddress ?? "all interfaces" });
+
+  return {
+    url,
+    async close() {
+      registry.closeAll();
+      dispatcher.close();
+      for (const ws of wss.clients) ws.terminate();
+      await flushWebhooks();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,275 @@
+/**
+ * The audio SFU for one participant: its publisher connection (client offers, we answer) and its subscriber
+ * connection (we offer, renegotiating one change at a time), on werift. Facts from
+ * shared/LIVEKIT-DEV-SERVER.md ("Signal connection" 4–7, "werift pitfalls seen").
+ */
+import {
+  type MediaStreamTrack,
+  type PeerConfig,
+  type RTCDataChannel,
+  RTCIceCandidate,
+  RTCPeerConnection,
+  type RTCRtpSender,
+  RTCRtpCodecParameters,
+  type RTCRtpTransceiver,
+  RtpPacket,
+} from "werift";
+import { SessionDescription, SignalResponse, SignalTarget, TrickleRequest } from "@livekit/protocol";
+import { errorMessage, log } from "./log.ts";
+
+/** The answer timeout of one subscriber renegotiation, ms (the client answers in well under a second). */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/**
+ * werift configuration: Opus plus VP8 (the Rust SDK's publisher offer carries video sections and werift
+ * fails "negotiate codecs" without a video codec), no header extensions, IPv4, and when `mediaAddress` is set
+ * only that interface (bound and advertised).
+ */
+export function peerConfig(mediaAddress?: string): Partial<PeerConfig> {
+  return {
+    codecs: {
+      audio: [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2, payloadType: 111 })],
+      video: [new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, payloadType: 96 })],
+    },
+    headerExtensions: { audio: [], video: [] },
+    iceUseIpv6: false,
+    iceInterfaceAddresses: mediaAddress ? { udp4: mediaAddress } : undefined,
+  };
+}
+
+/** Fans one published track's RTP out to every subscriber's sender. */
+export class Forwarder {
+  readonly sinks = new Set<RTCRtpSender>();
+
+  constructor(remote: MediaStreamTrack) {
+    remote.onReceiveRtp.subscribe((rtp) => {
+      if (this.sinks.size === 0) return;
+      const bytes = rtp.serialize();
+      for (const sink of this.sinks) {
+        // sendRtp rewrites the packet in place (ssrc, payload type, extensions): one copy per subscriber.
+        const copy = RtpPacket.deSerialize(bytes);
+        copy.header.extensions = [];
+        copy.header.extension = false;
+        sink.sendRtp(copy).catch(() => {});
+      }
+    });
+  }
+}
+
+/** One media section of a publisher offer: its msid track id (the `cid`) and whether it sends. */
+export interface OfferedSection {
+  cid: string | undefined;
+  sending: boolean;
+}
+
+/**
+ * Media sections of an offer by `mid`. Rust writes `a=msid:- <cid>`; a section stops sending (unpublish)
+ * when its direction becomes recvonly/inactive or its port 0.
+ */
+export function offeredSections(sdp: string): Map<string, OfferedSection> {
+  const out = new Map<string, OfferedSection>();
+  for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+    const mid = /\r?\na=mid:(\S+)/.exec(section)?.[1];
+    if (!mid || section.startsWith("application")) continue;
+    const cid = /\r?\na=msid:\S+ (\S+)/.exec(section)?.[1];
+    const direction = /\r?\na=(sendrecv|sendonly|recvonly|inactive)/.exec(section)?.[1] ?? "sendrecv";
+    const port = /^\S+ (\d+)/.exec(section)?.[1];
+    out.set(mid, { cid, sending: port !== "0" && (direction === "sendrecv" || direction === "sendonly") });
+  }
+  return out;
+}
+
+type DataLabel = "_reliable" | "_lossy";
+
+/** Both peer connections of one participant and the subscriptions carried by the subscriber one. */
+export class MediaSession {
+  readonly publisher: RTCPeerConnection;
+  readonly subscriber: RTCPeerConnection;
+  /** A publisher track arrived in section `mid`: `cid` is its msid track id. */
+  onTrack: (cid: string | undefined, mid: string | undefined, track: MediaStreamTrack) => void = () => {};
+  /** A publisher offer was applied: the sections it carries, by mid (unpublished tracks stop sending). */
+  onOffer: (sections: Map<string, OfferedSection>) => void = () => {};
+  /** A data packet (protobuf `DataPacket` bytes) arrived on the publisher's channel `label`. */
+  onData: (bytes: Uint8Array, label: string) => void = () => {};
+  private readonly send: (res: SignalResponse) => void;
+  private readonly who: Record<string, string>;
+  private readonly channels = new Map<DataLabel, RTCDataChannel>();
+  private readonly subscriptions = new Map<string, { tx: RTCRtpTransceiver; forwarder: Forwarder }>();
+  private readonly pendingCandidates: [RTCIceCandidate[], RTCIceCandidate[]] = [[], []];
+  private chain: Promise<void> = Promise.resolve();
+  /** Settles the pending subscriber negotiation: an answer's SDP, or undefined when the session closed. */
+  private answerWaiter: ((sdp: string | undefined) => void) | undefined;
+  private offerId = 0;
+  private closed = false;
+  private publisherSections = new Map<string, OfferedSection>();
+
+  constructor(config: Partial<PeerConfig>, send: (res: SignalResponse) => void, who: Record<string, string>) {
+    this.send = send;
+    this.who = who;
+    this.publisher = new RTCPeerConnection(config);
+    this.subscriber = new RTCPeerConnection(config);
+    this.trickleOut(this.publisher, SignalTarget.PUBLISHER);
+    this.trickleOut(this.subscriber, SignalTarget.SUBSCRIBER);
+    this.channels.set("_reliable", this.subscriber.createDataChannel("_reliable", { ordered: true }));
+    this.channels.set("_lossy", this.subscriber.createDataChannel("_lossy", { ordered: false, maxRetransmits: 0 }));
+    this.publisher.onDataChannel.subscribe((dc) => {
+      dc.onMessage.subscribe((data) => {
+        if (typeof data !== "string") this.onData(data, dc.label);
+      });
+    });
+    this.publisher.ontrack = ({ track, transceiver }) => {
+      const mid = transceiver.mid ?? undefined;
+      this.onTrack(mid ? this.publisherSections.get(mid)?.cid : undefined, mid, track);
+    };
+  }
+
+  /** Sends the first subscriber offer (with the data channels and any tracks already subscribed). */
+  start(): void {
+    this.renegotiate();
+  }
+
+  /** Answers a publisher offer; the answer echoes `offer.id`. */
+  async handleOffer(offer: SessionDescription): Promise<void> {
+    this.publisherSections = offeredSections(offer.sdp);
+    await this.publisher.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+    this.onOffer(this.publisherSections);
+    await this.flushCandidates(SignalTarget.PUBLISHER);
+    await this.publisher.setLocalDescription(await this.publisher.createAnswer());
+    const answer = this.publisher.localDescription!;
+    // werift answers inactive sections with port 0 but keeps them in BUNDLE; libwebrtc then never connects.
+    const sdp = answer.sdp.replace(/^m=(audio|video) 0 /gm, "m=$1 9 ");
+    this.send(
+      new SignalResponse({
+        message: { case: "answer", value: new SessionDescription({ type: "answer", sdp, id: offer.id }) },
+      }),
+    );
+  }
+
+  /** The client's answer to our latest subscriber offer. */
+  handleAnswer(answer: SessionDescription): void {
+    const waiter = this.answerWaiter;
+    this.answerWaiter = undefined;
+    waiter?.(answer.sdp);
+  }
+
+  /** A remote ICE candidate (`candidateInit` is the JSON of an RTCIceCandidateInit). */
+  async handleTrickle(trickle: TrickleRequest): Promise<void> {
+    const init = JSON.parse(trickle.candidateInit) as Partial<RTCIceCandidate>;
+    if (!init.candidate) return;
+    const target = trickle.target === SignalTarget.SUBSCRIBER ? SignalTarget.SUBSCRIBER : SignalTarget.PUBLISHER;
+    this.pendingCandidates[target].push(new RTCIceCandidate(init));
+    await this.flushCandidates(target);
+  }
+
+  /** Starts forwarding `forwarder`'s track (Opus or VP8) as `trackSid` with msid `participantSid|trackSid trackSid`. */
+  subscribe(participantSid: string, trackSid: string, kind: "audio" | "video", forwarder: Forwarder): void {
+    this.enqueue(async () => {
+      if (this.subscriptions.has(trackSid)) return;
+      const tx = this.subscriber.addTransceiver(kind, { direction: "sendonly" });
+      tx.sender.streamIds = [`${participantSid}|${trackSid}`];
+      // The Rust SDK drops tracks whose id lacks the TR_ prefix, so the sender's track id is the track sid.
+      (tx.sender as { trackId: string }).trackId = trackSid;
+      this.subscriptions.set(trackSid, { tx, forwarder });
+      forwarder.sinks.add(tx.sender);
+      await this.negotiate();
+    });
+  }
+
+  /** Stops forwarding a track; its section becomes inactive in the next subscriber offer. */
+  unsubscribe(trackSid: string): void {
+    this.enqueue(async () => {
+      const sub = this.subscriptions.get(trackSid);
+      if (!sub) return;
+      this.subscriptions.delete(trackSid);
+      sub.forwarder.sinks.delete(sub.tx.sender);
+      sub.tx.setDirection("inactive");
+      await this.negotiate();
+    });
+  }
+
+  /** Sends a data packet to this participant on the subscriber channel `label`; false when not open. */
+  sendData(bytes: Uint8Array, label: string): boolean {
+    const dc = this.channels.get(label === "_lossy" ? "_lossy" : "_reliable");
+    if (!dc || dc.readyState !== "open") return false;
+    try {
+      dc.send(Buffer.from(bytes));
+      return true;
+    } catch (err) {
+      log("debug", "data channel send failed", { ...this.who, reason: errorMessage(err) });
+      return false;
+    }
+  }
+
+  /** Closes both connections and stops every subscription. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const sub of this.subscriptions.values()) sub.forwarder.sinks.delete(sub.tx.sender);
+    this.subscriptions.clear();
+    this.answerWaiter?.(undefined);
+    this.answerWaiter = undefined;
+    void this.publisher.close().catch(() => {});
+    void this.subscriber.close().catch(() => {});
+  }
+
+  private renegotiate(): void {
+    this.enqueue(() => this.negotiate());
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return;
+      try {
+        await step();
+      } catch (err) {
+        if (!this.closed) log("warn", "subscriber renegotiation failed", { ...this.who, reason: errorMessage(err) });
+      }
+    });
+  }
+
+  private async negotiate(): Promise<void> {
+    await this.subscriber.setLocalDescription(await this.subscriber.createOffer());
+    const offer = this.subscriber.localDescription!;
+    const id = ++this.offerId;
+    const answered = new Promise<string | undefined>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to subscriber offer ${id}`)), ANSWER_TIMEOUT_MS);
+      this.answerWaiter = (sdp) => {
+        clearTimeout(timer);
+        resolve(sdp);
+      };
+    });
+    this.send(
+      new SignalResponse({
+        message: { case: "offer", value: new SessionDescription({ type: "offer", sdp: offer.sdp, id }) },
+      }),
+    );
+    const sdp = await answered;
+    if (this.closed || sdp === undefined) return;
+    await this.subscriber.setRemoteDescription({ type: "answer", sdp });
+    await this.flushCandidates(SignalTarget.SUBSCRIBER);
+  }
+
+  private trickleOut(pc: RTCPeerConnection, target: SignalTarget): void {
+    pc.onIceCandidate.subscribe((candidate) => {
+      if (!candidate || this.closed) return;
+      const init = { ...candidate.toJSON(), sdpMid: candidate.sdpMid ?? "0", sdpMLineIndex: candidate.sdpMLineIndex ?? 0 };
+      this.send(
+        new SignalResponse({
+          message: { case: "trickle", value: new TrickleRequest({ candidateInit: JSON.stringify(init), target }) },
+        }),
+      );
+    });
+  }
+
+  private async flushCandidates(target: SignalTarget): Promise<void> {
+    const pc = target === SignalTarget.SUBSCRIBER ? this.subscriber : this.publisher;
+    if (!pc.remoteDescription) return;
+    const queue = this.pendingCandidates[target];
+    this.pendingCandidates[target] = [];
+    for (const candidate of queue) {
+      await pc.addIceCandidate(candidate).catch((err: unknown) => {
+        log("debug", "ice candidate rejected", { ...this.who, reason: errorMessage(err) });
+      });
+    }
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Signal protocol v0 (`/rtc`) for one participant: the join response, then every `SignalRequest`.
+ * Facts from shared/LIVEKIT-DEV-SERVER.md ("Signal connection") and livekit-client's SignalClient.ts.
+ */
+import type { WebSocket } from "ws";
+import type { ClaimGrants } from "livekit-server-sdk";
+import {
+  DisconnectReason,
+  LeaveRequest,
+  LeaveRequest_Action,
+  ParticipantInfo_Kind,
+  Pong,
+  RequestResponse,
+  RequestResponse_Reason,
+  SignalRequest,
+  SignalResponse,
+  TrackInfo,
+  TrackPublishedResponse,
+  TrackUnpublishedResponse,
+  TrackType,
+} from "@livekit/protocol";
+import { Participant, type PublishedTrack, type Room, type RoomRegistry, newId } from "./rooms.ts";
+import { Forwarder, MediaSession, type OfferedSection, peerConfig } from "./sfu.ts";
+import { relayData } from "./data.ts";
+import { joinResponse, permissionFromClaims, PING_TIMEOUT_S, refuseResume } from "./join.ts";
+import { errorMessage, log } from "./log.ts";
+
+/** What a signal connection needs from the server. */
+export interface SignalContext {
+  registry: RoomRegistry;
+  serverInfo: import("@livekit/protocol").ServerInfo;
+  mediaAddress?: string;
+}
+
+/**
+ * Runs one participant's signal connection: joins `claims.video.room` as `claims.sub`, sends the join
+ * response and the first subscriber offer, then serves requests until the socket closes.
+ * @param ws an open WebSocket whose token was already verified (roomJoin + room)
+ * @param resume true for `?reconnect=1` (a client resuming after a signal drop)
+ */
+export function acceptParticipant(ws: WebSocket, claims: ClaimGrants, ctx: SignalContext, resume = false): void {
+  if (resume) return refuseResume(ws, claims);
+  new SignalSession(ws, claims, ctx);
+}
+
+class SignalSession {
+  private readonly ws: WebSocket;
+  private readonly ctx: SignalContext;
+  private readonly room: Room;
+  private readonly participant: Participant;
+  private readonly media: MediaSession;
+  private readonly pendingTracks = new Map<string, TrackInfo>();
+  private lastSeen = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+  private disposed = false;
+
+  constructor(ws: WebSocket, claims: ClaimGrants, ctx: SignalContext) {
+    this.ws = ws;
+    this.ctx = ctx;
+    this.room = ctx.registry.getOrCreate(String(claims.video?.room));
+    const kind = claims.kind === "agent" ? ParticipantInfo_Kind.AGENT : ParticipantInfo_Kind.STANDARD;
+    this.participant = new Participant({
+      identity: String(claims.sub),
+      name: claims.name,
+      metadata: claims.metadata,
+      attributes: claims.attributes,
+      kind,
+      permission: permissionFromClaims(claims),
+      link: {
+        send: (res) => this.send(res),
+        close: (reason, why) => this.close(reason, why),
+        dispose: () => this.dispose(),
+        subscribe: (track) => this.subscribe(track),
+        unsubscribe: (track) => this.media.unsubscribe(track.info.sid),
+        sendData: (bytes, label) => this.media.sendData(bytes, label),
+      },
+    });
+    const who = { room: this.room.name, identity: this.participant.identity };
+    this.media = new MediaSession(peerConfig(ctx.mediaAddress), (res) => this.send(res), who);
+    this.media.onTrack = (cid, mid, track) => this.onPublisherTrack(cid, mid, track);
+    this.media.onOffer = (sections) => this.unpublishStopped(sections);
+    this.media.onData = (bytes, label) => relayData(this.room, this.participant, bytes, label);
+
+    ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on("close", () => ctx.registry.leave(this.room, this.participant));
+    ws.on("error", (err) => log("warn", "signal socket error", { ...who, reason: err.message }));
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastSeen > PING_TIMEOUT_S * 1000) this.close(DisconnectReason.SIGNAL_CLOSE, "ping timeout");
+    }, 1000);
+    this.watchdog.unref();
+
+    this.send(joinResponse(this.room, this.participant, ctx.serverInfo));
+    this.media.start();
+    ctx.registry.join(this.room, this.participant);
+  }
+
+  private send(res: SignalResponse): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(res.toBinary());
+  }
+
+  private subscribe(track: PublishedTrack): void {
+    if (!this.participant.permission.canSubscribe) return;
+    this.media.subscribe(track.owner.sid, track.info.sid, track.info.type === TrackType.VIDEO ? "video" : "audio", track.forwarder);
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    let req: SignalRequest;
+    try {
+      if (!isBinary) throw new Error("text frame (protobuf binary expected)");
+      req = SignalRequest.fromBinary(new Uint8Array(data));
+    } catch (err) {
+      this.close(DisconnectReason.UNKNOWN_REASON, `bad signal message: ${errorMessage(err)}`);
+      return;
+    }
+    this.handle(req).catch((err: unknown) => {
+      log("warn", "signal request failed", {
+        room: this.room.name,
+        identity: this.participant.identity,
+        request: req.message.case,
+        reason: errorMessage(err),
+      });
+    });
+  }
+
+  private async handle(req: SignalRequest): Promise<void> {
+    const m = req.message;
+    switch (m.case) {
+      case "offer":
+        return this.media.handleOffer(m.value);
+      case "answer":
+        return this.media.handleAnswer(m.value);
+      case "trickle":
+        return this.media.handleTrickle(m.value);
+      case "addTrack":
+        return this.addTrack(m.value.cid, new TrackInfo({
+          sid: newId("TR_"),
+          type: m.value.type,
+          name: m.value.name,
+          source: m.value.source,
+          muted: m.value.muted,
+          mimeType: m.value.type === TrackType.VIDEO ? "video/VP8" : "audio/opus",
+          stereo: m.value.stereo,
+          disableDtx: m.value.disableDtx,
+          width: m.value.width,
+          height: m.value.height,
+          stream: m.value.stream,
+        }));
+      case "mute":
+        return this.mute(m.value.sid, m.value.muted);
+      case "leave":
+        this.close(DisconnectReason.CLIENT_INITIATED, "client left");
+        return;
+      case "ping":
+        this.send(new SignalResponse({ message: { case: "pong", value: BigInt(Date.now()) } }));
+        return;
+      case "pingReq":
+        this.send(new SignalResponse({
+          message: { case: "pongResp", value: new Pong({ lastPingTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }) },
+        }));
+        return;
+      case "updateMetadata":
+        return this.updateMetadata(m.value.requestId, m.value.name, m.value.metadata, m.value.attributes);
+      case undefined:
+        this.close(DisconnectReason.UNKNOWN_REASON, "unknown signal request");
+        return;
+      default:
+        // subscription, trackSetting, updateLayers, syncState, …: accepted and ignored (audio only, auto-subscribe).
+        log("debug", "signal request ignored", { identity: this.participant.identity, request: m.case });
+    }
+  }
+
+  private addTrack(cid: string, info: TrackInfo): void {
+    const perm = this.participant.permission;
+    const allowed = perm.canPublish && (perm.canPublishSources.length === 0 || perm.canPublishSources.includes(info.source));
+    if (!allowed) {
+      log("warn", "publish refused by token permissions", { identity: this.participant.identity, source: info.source });
+      this.send(new SignalResponse({
+        message: { case: "requestResponse", value: new RequestResponse({ reason: RequestResponse_Reason.NOT_ALLOWED, message: "publish not permitted" }) },
+      }));
+      return;
+    }
+    this.pendingTracks.set(cid, info);
+    this.send(new SignalResponse({
+      message: { case: "trackPublished", value: new TrackPublishedResponse({ cid, track: info }) },
+    }));
+  }
+
+  private onPublisherTrack(cid: string | undefined, mid: string | undefined, remote: Parameters<MediaSession["onTrack"]>[2]): void {
+    let key = cid !== undefined && this.pendingTracks.has(cid) ? cid : undefined;
+    // A publisher's msid may not carry the cid (older SDKs): take the only pending track of that kind.
+    key ??= [...this.pendingTracks.entries()].find(([, i]) => (i.type === TrackType.VIDEO) === (remote.kind === "video"))?.[0];
+    if (key === undefined) return;
+    const info = this.pendingTracks.get(key)!;
+    this.pendingTracks.delete(key);
+    info.mid = mid ?? "";
+    this.ctx.registry.publish(this.room, { info, owner: this.participant, forwarder: new Forwarder(remote) });
+  }
+
+  /** Tracks whose section no longer sends (the client removed its sender) are unpublished. */
+  private unpublishStopped(sections: Map<string, OfferedSection>): void {
+    for (const track of [...this.participant.tracks.values()]) {
+      if (!track.info.mid || sections.get(track.info.mid)?.sending) continue;
+      this.ctx.registry.unpublish(this.room, track);
+      this.send(new SignalResponse({
+        message: { case: "trackUnpublished", value: new TrackUnpublishedResponse({ trackSid: track.info.sid }) },
+      }));
+    }
+  }
+
+  private mute(trackSid: string, muted: boolean): void {
+    const track = this.participant.tracks.get(trackSid);
+    if (!track) return;
+    track.info.muted = muted;
+    this.ctx.registry.broadcast(this.room, this.participant);
+  }
+
+  private updateMetadata(requestId: number, name: string, metadata: string, attributes: Record<string, string>): void {
+    const p = this.participant;
+    if (p.permission.canUpdateMetadata) {
+      if (name) p.name = name;
+      if (metadata) p.metadata = metadata;
+      for (const [k, v] of Object.entries(attributes)) {
+        if (v === "") delete p.attributes[k];
+        else p.attributes[k] = v;
+      }
+      this.ctx.registry.broadcast(this.room, p);
+    }
+    if (requestId) {
+      const reason = p.permission.canUpdateMetadata ? RequestResponse_Reason.OK : RequestResponse_Reason.NOT_ALLOWED;
+      this.send(new SignalResponse({ message: { case: "requestResponse", value: new RequestResponse({ requestId, reason }) } }));
+    }
+  }
+
+  /** Tells the client to leave (with `reason`), closes the socket; the close handler leaves the room. */
+  close(reason: DisconnectReason, why: string): void {
+    if (this.ws.readyState === this.ws.OPEN) {
+      const level = reason === DisconnectReason.UNKNOWN_REASON ? "warn" : "info";
+      log(level, "closing participant connection", { room: this.room.name, identity: this.participant.identity, reason: why });
+      this.send(new SignalResponse({
+        message: { case: "leave", value: new LeaveRequest({ reason, action: LeaveRequest_Action.DISCONNECT }) },
+      }));
+      this.ws.close(1000, why.slice(0, 120));
+    }
+    this.ctx.registry.leave(this.room, this.participant);
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearInterval(this.watchdog);
+    this.media.close();
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000, "left");
+  }
+}

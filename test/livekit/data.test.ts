@@ -1,0 +1,61 @@
+/**
+ * Data relay: a message one rtc-node participant publishes reaches the others stamped with the sender's
+ * identity, and `destination_identities` limits who receives it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Room, RoomEvent } from "@livekit/rtc-node";
+import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { mediaAddress } from "../support/netns.ts";
+import { connect } from "./support.ts";
+
+const addr = mediaAddress();
+
+function inbox(room: Room): string[] {
+  const got: string[] = [];
+  room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+    got.push(`${participant?.identity}/${topic}: ${new TextDecoder().decode(payload)}`);
+  });
+  return got;
+}
+
+async function until(probe: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(!addr)("data relay", () => {
+  let server: DevLiveKit;
+  const rooms: Room[] = [];
+
+  beforeAll(async () => {
+    server = await startDevLiveKit({ port: 0, mediaAddress: addr! });
+  });
+  afterAll(async () => {
+    for (const r of rooms) await r.disconnect().catch(() => {});
+    await server?.close();
+  });
+
+  it("stamps the sender's identity and honours destination identities", async () => {
+    const [alice, bob, carol] = await Promise.all(["alice", "bob", "carol"].map((id) => connect(server.url, "data-room", id)));
+    rooms.push(alice!, bob!, carol!);
+    const [toAlice, toBob, toCarol] = [inbox(alice!), inbox(bob!), inbox(carol!)];
+    const send = (room: Room, text: string, destination_identities?: string[]) =>
+      room.localParticipant!.publishData(new TextEncoder().encode(text), { reliable: true, topic: "chat", destination_identities });
+
+    await send(alice!, "hello all");
+    await send(alice!, "only bob", ["bob"]);
+    await send(bob!, "hi alice");
+    await send(alice!, "end");
+    await until(() => toCarol.includes("alice/chat: end") && toBob.includes("alice/chat: end"), "the last message");
+    await until(() => toAlice.includes("bob/chat: hi alice"), "bob's reply");
+
+    expect(toBob).toEqual(["alice/chat: hello all", "alice/chat: only bob", "alice/chat: end"]);
+    // Order is kept per sender (one reliable channel each way); across senders it is not defined.
+    expect(toCarol.filter((m) => m.startsWith("alice/"))).toEqual(["alice/chat: hello all", "alice/chat: end"]);
+    expect(toCarol.filter((m) => m.startsWith("bob/"))).toEqual(["bob/chat: hi alice"]);
+    expect(toAlice).toEqual(["bob/chat: hi alice"]);
+  });
+});

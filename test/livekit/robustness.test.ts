@@ -1,0 +1,158 @@
+/**
+ * Robustness and protocol edges, over raw HTTP/WebSocket and the server SDK: bad tokens are refused at the
+ * upgrade with a reason, the v1 paths answer 404 (so both SDKs fall back to v0), bad protobuf or an unknown
+ * request closes only that participant's connection, and Twirp errors are Twirp JSON with 4xx statuses.
+ * No media flows here, so no network namespace is needed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { AccessToken, RoomServiceClient, AgentDispatchClient, TwirpError } from "livekit-server-sdk";
+import { SignalRequest, SignalResponse } from "@livekit/protocol";
+import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { API_KEY, API_SECRET, joinToken } from "./support.ts";
+
+const inboxes = new WeakMap<WebSocket, SignalResponse[]>();
+
+/** Opens a WebSocket; resolves with the open socket, or the refusal's HTTP status and body. */
+function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket | { status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    // The join can arrive in the same read as the upgrade response: collect from the start.
+    const got: SignalResponse[] = [];
+    inboxes.set(ws, got);
+    ws.on("message", (d: Buffer) => got.push(SignalResponse.fromBinary(new Uint8Array(d))));
+    ws.once("open", () => resolve(ws));
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once("error", reject);
+  });
+}
+
+/** Collects decoded signal responses and the close of a joined socket. */
+function signal(ws: WebSocket) {
+  const got = inboxes.get(ws)!;
+  const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+  const next = async (kind: string) => {
+    for (let i = 0; i < 100; i++) {
+      const hit = got.find((m) => m.message.case === kind);
+      if (hit) return hit;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no ${kind} response`);
+  };
+  return { got, closed, next };
+}
+
+describe("robustness", () => {
+  let server: DevLiveKit;
+  let http: string;
+  beforeAll(async () => {
+    server = await startDevLiveKit({ port: 0, emptyRoomTimeoutS: 1 });
+    http = server.url.replace("ws", "http");
+  });
+  afterAll(() => server?.close());
+
+  it("refuses bad tokens at the upgrade with a reason, and says why on /rtc/validate", async () => {
+    const forged = await joinToken("r", "mallory", {}, "not-the-secret");
+    expect(await open(`${server.url}/rtc?access_token=${forged}`)).toMatchObject({ status: 401, body: expect.stringMatching(/invalid access token/) });
+    expect(await open(`${server.url}/rtc`)).toMatchObject({ status: 401, body: "missing access token" });
+    const noJoin = await new AccessToken(API_KEY, API_SECRET, { identity: "x" }).toJwt();
+    expect(await open(`${server.url}/rtc`, { Authorization: `Bearer ${noJoin}` })).toMatchObject({ status: 403 });
+    expect(await open(`${server.url}/agent`, { Authorization: `Bearer ${await joinToken("r", "x")}` })).toMatchObject({ status: 403 });
+    const validate = await fetch(`${http}/rtc/validate?access_token=${forged}`);
+    expect(validate.status).toBe(401);
+    expect(await validate.text()).toMatch(/invalid access token/);
+    expect((await fetch(`${http}/rtc/validate?access_token=${await joinToken("r", "x")}`)).status).toBe(200);
+  });
+
+  it("answers 404 on /rtc/v1 and /rtc/v1/validate so both SDKs fall back to /rtc", async () => {
+    const token = await joinToken("r", "x");
+    expect(await open(`${server.url}/rtc/v1?join_request=abc`, { Authorization: `Bearer ${token}` })).toMatchObject({ status: 404 });
+    const validate = await fetch(`${http}/rtc/v1/validate?access_token=${token}`);
+    expect(validate.status).toBe(404);
+    expect(await validate.text()).not.toMatch(/requested room does not exist/);
+  });
+
+  it("sends the join first, answers pings, and closes only the connection that sends bad protobuf", async () => {
+    const good = (await open(`${server.url}/rtc?access_token=${await joinToken("edge", "good")}`)) as WebSocket;
+    const g = signal(good);
+    const join = (await g.next("join")).message.value as import("@livekit/protocol").JoinResponse;
+    expect(g.got[0]!.message.case).toBe("join");
+    expect(join.subscriberPrimary).toBe(true);
+    expect(join.participant?.sid).toMatch(/^PA_/);
+    expect(join.room?.sid).toMatch(/^RM_/);
+    expect(join.pingInterval).toBe(5);
+    await g.next("offer");
+    good.send(new SignalRequest({ message: { case: "ping", value: 1234n } }).toBinary());
+    expect(Number((await g.next("pong")).message.value)).toBeGreaterThan(1234);
+
+    const bad = (await open(`${server.url}/rtc?access_token=${await joinToken("edge", "bad")}`)) as WebSocket;
+    const b = signal(bad);
+    await b.next("join");
+    await g.next("update");
+    bad.send(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    await b.closed;
+
+    const unknown = (await open(`${server.url}/rtc?access_token=${await joinToken("edge", "odd")}`)) as WebSocket;
+    const u = signal(unknown);
+    await u.next("join");
+    unknown.send(Buffer.from([0xa8, 0x1f, 0x01])); // field 501 (varint): not a request this protocol knows
+    await u.closed;
+
+    const rooms = new RoomServiceClient(http, API_KEY, API_SECRET);
+    await expect.poll(async () => (await rooms.listParticipants("edge")).map((p) => p.identity)).toEqual(["good"]);
+    expect(good.readyState).toBe(WebSocket.OPEN);
+    good.close();
+  });
+
+  it("drops a participant that stops pinging (a lost network) within the 15 s ping timeout", async () => {
+    const silent = (await open(`${server.url}/rtc?access_token=${await joinToken("quiet", "mute")}`)) as WebSocket;
+    const q = signal(silent);
+    await q.next("join");
+    const t0 = Date.now();
+    await q.closed;
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThan(14_000);
+    expect(waited).toBeLessThan(20_000);
+    expect(q.got.some((m) => m.message.case === "leave")).toBe(true);
+  });
+
+  it("replaces an older participant with the same identity", async () => {
+    const first = (await open(`${server.url}/rtc?access_token=${await joinToken("dup", "same")}`)) as WebSocket;
+    const f = signal(first);
+    await f.next("join");
+    const second = (await open(`${server.url}/rtc?access_token=${await joinToken("dup", "same")}`)) as WebSocket;
+    const s = signal(second);
+    await s.next("join");
+    await f.next("leave");
+    await f.closed;
+    const rooms = new RoomServiceClient(http, API_KEY, API_SECRET);
+    const [p] = await rooms.listParticipants("dup");
+    expect(p?.sid).toBe((s.got[0]!.message.value as import("@livekit/protocol").JoinResponse).participant?.sid);
+    second.close();
+  });
+
+  it("returns Twirp errors: unknown room 404, missing grant 403, bad token 401, bad JSON 400", async () => {
+    const rooms = new RoomServiceClient(http, API_KEY, API_SECRET);
+    await expect(rooms.deleteRoom("no-such-room")).rejects.toMatchObject({ status: 404, code: "not_found" });
+    await expect(new RoomServiceClient(http, API_KEY, "wrong").listRooms()).rejects.toMatchObject({ status: 401, code: "unauthenticated" });
+    const noAdmin = await joinToken("r", "x");
+    const res = await fetch(`${http}/twirp/livekit.RoomService/ListRooms`, { method: "POST", headers: { Authorization: `Bearer ${noAdmin}` }, body: "{}" });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(await res.json()).toMatchObject({ code: "permission_denied" });
+    const admin = await new AccessToken(API_KEY, API_SECRET).toJwt().then(async () => {
+      const at = new AccessToken(API_KEY, API_SECRET);
+      at.addGrant({ roomList: true });
+      return at.toJwt();
+    });
+    const bad = await fetch(`${http}/twirp/livekit.RoomService/ListRooms`, { method: "POST", headers: { Authorization: `Bearer ${admin}` }, body: "{nope" });
+    expect(bad.status).toBe(400);
+    const dispatch = new AgentDispatchClient(http, API_KEY, API_SECRET);
+    await expect(dispatch.deleteDispatch("AD_missing", "r")).rejects.toBeInstanceOf(TwirpError);
+    expect((await fetch(`${http}/twirp/livekit.RoomService/Nope`, { method: "POST", body: "{}" })).status).toBe(404);
+  });
+});
