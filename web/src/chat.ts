@@ -1,2 +1,160 @@
-// PLACEHOLDER until the web part lands: the /chat page script.
-export {};
+/**
+ * The `/chat` page script: runs the start flow of ARCHITECTURE.md ("Flows"), feeds transcript frames
+ * to the captions and the state machine, and tears everything down on Stop, on errors and on pagehide.
+ */
+import { ApiError, createSession, fetchToken, newIdentity, stopSession } from "./api.ts";
+import { CaptionLog } from "./captions.ts";
+import { VoiceError, VoiceRoom } from "./livekit.ts";
+import { LevelMeter } from "./meter.ts";
+import { initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
+import { TranscriptSocket } from "./transcript-socket.ts";
+import { findElements, render } from "./view.ts";
+
+const el = findElements();
+const captions = new CaptionLog(el.log, el.captionsBox);
+const meter = new LevelMeter(el.meter);
+let state: ChatState = initialState;
+let voice: VoiceRoom | null = null;
+let socket: TranscriptSocket | null = null;
+/** Bumped by every start and teardown: a start flow whose generation is stale stops at its next step. */
+let generation = 0;
+let retryUntil = 0;
+
+function retryInS(): number {
+  return Math.max(0, Math.ceil((retryUntil - Date.now()) / 1000));
+}
+
+function dispatch(action: Action): void {
+  const before = state;
+  state = reduce(state, action);
+  if (state === before && action.type !== "server") return;
+  render(el, state, retryInS());
+  // Keep keyboard focus on a visible control when the one that had it hides.
+  if (document.activeElement === document.body || (document.activeElement as HTMLElement | null)?.hidden) {
+    if (!el.stop.hidden) el.stop.focus();
+    else if (!el.start.hidden) el.start.focus();
+  }
+}
+
+/** Maps a start-flow failure to what the page shows. */
+function toChatError(err: unknown): ChatError {
+  if (err instanceof VoiceError) return { kind: err.kind };
+  if (err instanceof ApiError) {
+    if (err.status === 0) return { kind: "server_unreachable" };
+    if (err.status === 429) return { kind: "rate_limited", detail: err.message, retryAfterS: err.retryAfterS };
+    if (err.status === 403) return { kind: "forbidden", detail: err.message };
+    if (err.status >= 500) return { kind: "session_error" };
+    return { kind: "refused", detail: err.message };
+  }
+  return { kind: "session_error" };
+}
+
+async function teardown(deleteSession: boolean): Promise<void> {
+  generation++;
+  socket?.close();
+  socket = null;
+  meter.detach();
+  const room = voice;
+  voice = null;
+  const sessionId = state.sessionId;
+  await Promise.all([
+    room?.disconnect(),
+    deleteSession && sessionId ? stopSession(sessionId).catch(() => undefined) : undefined,
+  ]);
+}
+
+/** Shows `err` and tears down, deleting the session (idempotent on the server) if there is one. */
+function fail(err: unknown): void {
+  const error = toChatError(err);
+  if (error.kind === "rate_limited") {
+    retryUntil = Date.now() + (error.retryAfterS ?? 0) * 1000;
+    tickRetry();
+  }
+  dispatch({ type: "fail", error });
+  void teardown(true);
+}
+
+function tickRetry(): void {
+  render(el, state, retryInS());
+  if (retryInS() > 0) setTimeout(tickRetry, 1000 - ((retryUntil - Date.now()) % 1000) + 20);
+}
+
+function openSocket(sessionId: string): void {
+  socket = new TranscriptSocket(sessionId, {
+    onMessage(message) {
+      if (captions.apply(message)) dispatch({ type: "server", message });
+      if ("type" in message && message.status === "ended") void teardown(false).then(() => dispatch({ type: "stopped" }));
+    },
+    onConnection: (connected) => dispatch({ type: "socket", connected }),
+    onFatal(code, message) {
+      if (code === "connection_lost") fail(new VoiceError("connection_lost", message));
+      else fail(new ApiError(code === "forbidden" ? 403 : 400, code, message));
+    },
+  });
+  socket.open();
+}
+
+async function start(): Promise<void> {
+  if (state.phase === "starting" || state.phase === "live" || state.phase === "stopping" || retryInS() > 0) return;
+  const mine = ++generation;
+  captions.clear();
+  meter.muted = false;
+  dispatch({ type: "start" });
+  const room: VoiceRoom = new VoiceRoom({
+    // While starting, a failed connect is reported by the start flow itself.
+    onDisconnected: () => voice === room && state.phase === "live" && fail(new VoiceError("connection_lost", "room disconnected")),
+    onAudioBlocked: (blocked) => voice === room && dispatch({ type: "audio_blocked", blocked }),
+  });
+  voice = room;
+  // Both must run inside the click's user activation, before any await.
+  room.startAudio().catch(() => undefined);
+  meter.prepare();
+
+  const [mic, token] = await Promise.allSettled([room.openMicrophone(), fetchToken(newIdentity())]);
+  if (mine !== generation) return void room.disconnect();
+  if (mic.status === "rejected") return fail(mic.reason);
+  if (token.status === "rejected") return fail(token.reason);
+  meter.attach(mic.value.mediaStreamTrack);
+
+  const { url, token: jwt, room: roomName, identity } = token.value;
+  const [media, session] = await Promise.allSettled([room.connect(url, jwt), createSession(roomName, identity)]);
+  if (mine !== generation) {
+    // Stopped (or failed) meanwhile: the session created in parallel must not outlive the page's intent.
+    if (session.status === "fulfilled") void stopSession(session.value).catch(() => undefined);
+    return void room.disconnect();
+  }
+  if (session.status === "fulfilled") dispatch({ type: "session_created", sessionId: session.value });
+  // A refused session explains more than a failed media connection that may follow from it.
+  if (session.status === "rejected") return fail(session.reason);
+  if (media.status === "rejected") return fail(media.reason);
+  dispatch({ type: "media_connected" });
+  dispatch({ type: "audio_blocked", blocked: !room.room.canPlaybackAudio });
+  openSocket(session.value);
+}
+
+async function stop(): Promise<void> {
+  if (state.phase !== "starting" && state.phase !== "live") return;
+  dispatch({ type: "stop" });
+  await teardown(true);
+  dispatch({ type: "stopped" });
+}
+
+el.start.addEventListener("click", () => void start());
+el.stop.addEventListener("click", () => void stop());
+el.mute.addEventListener("click", () => {
+  const muted = !state.muted;
+  meter.muted = muted;
+  dispatch({ type: "mute", muted });
+  void voice?.setMuted(muted);
+});
+el.playAudio.addEventListener("click", () => {
+  voice?.startAudio().then(() => dispatch({ type: "audio_blocked", blocked: false }), () => undefined);
+});
+addEventListener("pagehide", () => {
+  if (state.sessionId && (state.phase === "starting" || state.phase === "live")) {
+    void stopSession(state.sessionId, true).catch(() => undefined);
+  }
+});
+
+el.root.dataset.ready = "true";
+render(el, state);

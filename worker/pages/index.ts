@@ -1,28 +1,39 @@
 /**
  * HTML pages rendered by the Worker. Owned by the web part; the Worker's routes call these.
- * Pure functions: data in, HTML string out. No inline scripts or styles (the CSP forbids them);
- * the page script and stylesheet are served from `/static/` (built by `npm run build:web`).
- *
- * PLACEHOLDER until the web part lands.
+ * Pure functions: data in, HTML string out, every interpolated value escaped (hono/html). No inline
+ * scripts or styles (the CSP forbids them): the page script and stylesheet come from `/static/`
+ * (built by `npm run build:web`).
  */
 import type { TranscriptResponse } from "../../contract/index.ts";
+import { chatPage } from "./chat.ts";
+import { errorPage } from "./error.ts";
+import { historyPage } from "./history.ts";
+import { homePage } from "./home.ts";
+import { toHtml } from "./layout.ts";
 
 /** `GET /`: what this is and a way into `/chat`. */
 export function renderHome(): string {
-  return "<!doctype html><title>Voice agent</title><a href=\"/chat\">Talk to the agent</a>";
+  return toHtml(homePage());
 }
 
-/** `GET /chat`: the voice chat page. */
+/** `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`). */
 export function renderChat(): string {
-  return "<!doctype html><title>Voice chat</title><script type=\"module\" src=\"/static/chat.js\"></script>";
+  return toHtml(chatPage());
 }
 
-/** `GET /history/:session_id`: one stored conversation, readable without JavaScript. */
+/**
+ * `GET /history/:session_id`: one stored conversation, readable without JavaScript.
+ * @param transcript the `GET /transcripts/{session_id}` body (contract `TranscriptResponse`)
+ */
 export function renderHistory(transcript: TranscriptResponse): string {
-  return `<!doctype html><title>Conversation</title><pre>${transcript.events.length} events</pre>`;
+  return toHtml(historyPage(transcript));
 }
 
-/** An error page for browser routes (404, 403): status and a human sentence. */
+/**
+ * An error page for browser routes (404, 403).
+ * @param status the HTTP status the response carries
+ * @param message a human sentence (escaped here)
+ */
 export function renderErrorPage(status: number, message: string): string {
-  return `<!doctype html><title>${status}</title><p>${message.replace(/[<>&"]/g, "")}</p>`;
+  return toHtml(errorPage(status, message));
 }

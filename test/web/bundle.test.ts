@@ -1,0 +1,25 @@
+// The page JavaScript budget (ARCHITECTURE.md, "Performance targets": ≤ 150 KB gzip), measured on the
+// bundle the Worker serves. Size, not time: deterministic for a given build.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "./support/browser.ts";
+
+const BUDGET_BYTES = 150_000;
+const read = (name: string) => readFileSync(join(ROOT, "web", "dist", "static", name));
+
+describe("page bundle", () => {
+  it(`chat.js is at most ${BUDGET_BYTES} bytes gzipped`, () => {
+    const js = read("chat.js");
+    const gz = gzipSync(js, { level: 9 }).length;
+    console.log(JSON.stringify({ level: "info", msg: "page bundle", js_bytes: js.length, js_gzip_bytes: gz, css_gzip_bytes: gzipSync(read("chat.css"), { level: 9 }).length }));
+    expect(gz).toBeLessThanOrEqual(BUDGET_BYTES);
+  });
+
+  it("bundles livekit-client (no CDN) and loads nothing from another origin", () => {
+    const js = read("chat.js").toString();
+    expect(js).toContain("livekit");
+    expect(js).not.toMatch(/https:\/\/(cdn|unpkg|esm\.sh|cdnjs)/);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Debian's Chromium driven by playwright-core, with the project's mandatory flags and a fresh profile.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+
+export const ROOT = join(import.meta.dirname, "..", "..", "..");
+
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--autoplay-policy=no-user-gesture-required",
+];
+
+export interface LaunchOptions {
+  /** A fake microphone (Chromium's test tone, or `wav` when given); false: no capture device at all. */
+  microphone?: boolean;
+  /** Grant the microphone permission (false: the page's request is denied). */
+  grantMicrophone?: boolean;
+  wav?: string;
+  viewport?: { width: number; height: number };
+  colorScheme?: "light" | "dark";
+}
+
+export interface Browser {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** Launches Chromium with a fresh profile; `close()` also deletes the profile. */
+export async function launch(options: LaunchOptions = {}): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), "web-chromium-"));
+  const args = [...FLAGS];
+  if (options.microphone !== false) args.push("--use-fake-device-for-media-stream");
+  if (options.wav) args.push(`--use-file-for-fake-audio-capture=${options.wav}`);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args,
+    permissions: options.grantMicrophone === false ? [] : ["microphone"],
+    viewport: options.viewport ?? { width: 960, height: 900 },
+    colorScheme: options.colorScheme ?? "light",
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A page holding `body` and the DOM test bundle (support/dom-entry.ts → `window.web`), optionally
+ * with the page stylesheet.
+ */
+export async function domPage(context: BrowserContext, body = "", withCss = false): Promise<Page> {
+  const page = await context.newPage();
+  await page.setContent(`<!doctype html><html><head></head><body>${body}</body></html>`);
+  if (withCss) await page.addStyleTag({ content: readFileSync(join(ROOT, "web/dist/static/chat.css"), "utf8") });
+  await page.addScriptTag({ content: readFileSync(join(ROOT, "node_modules/.cache/web-test/dom.js"), "utf8") });
+  return page;
+}
+
+/**
+ * Saves `docs/<name>.png` when `WEB_SCREENSHOTS=1` (the committed screenshots shown in the README), so
+ * that ordinary test runs leave the working tree untouched.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.WEB_SCREENSHOTS !== "1") return;
+  await page.mouse.move(0, 0); // no hover state in the picture
+  await page.evaluate(() => document.fonts.ready);
+  await page.waitForTimeout(400); // let colour transitions (e.g. after a colour-scheme switch) finish
+  await page.screenshot({ path: join(ROOT, "docs", `${name}.png`) });
+}

@@ -1,0 +1,78 @@
+/**
+ * Helpers for tests of the /chat page: CSP-violation capture, intercepted REST calls, and reading
+ * what the page shows.
+ */
+import type { BrowserContext, Page, Request, Route } from "playwright-core";
+import { expect } from "vitest";
+
+/** Opens `url` with CSP violations and page errors recorded (read them with `problems(page)`). */
+export async function openChat(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    const problems: string[] = [];
+    (window as unknown as { __problems: string[] }).__problems = problems;
+    addEventListener("securitypolicyviolation", (e) => problems.push(`CSP ${e.violatedDirective}: ${e.blockedURI}`));
+    addEventListener("error", (e) => problems.push(`error: ${e.message}`));
+  });
+  await page.goto(url);
+  await page.locator("#chat[data-ready=true]").waitFor();
+  return page;
+}
+
+/** CSP violations and uncaught errors seen by the page so far. */
+export function problems(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __problems: string[] }).__problems);
+}
+
+export interface ApiCall {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+type Handler = (route: Route, request: Request) => Promise<void> | void;
+
+/**
+ * Intercepts the page's REST calls (`/token`, `/session…`) with `handlers` keyed by `METHOD /path`
+ * (path without query); records every call. Unhandled API calls answer 500.
+ */
+export async function interceptApi(page: Page, handlers: Record<string, Handler>): Promise<ApiCall[]> {
+  const calls: ApiCall[] = [];
+  await page.route(/\/(token|session)(\/|\?|$)/, async (route, request) => {
+    const url = new URL(request.url());
+    const body = request.postData() ? (JSON.parse(request.postData()!) as unknown) : null;
+    calls.push({ method: request.method(), path: url.pathname, body });
+    const key = `${request.method()} ${url.pathname.replace(/^\/session\/.+/, "/session/:id")}`;
+    const handler = handlers[key];
+    if (handler) return handler(route, request);
+    return route.fulfill({ status: 500, json: { error: { code: "unexpected", message: `no handler for ${key}` } } });
+  });
+  return calls;
+}
+
+/** A `GET /token` answer pointing at `liveKitUrl`. */
+export function tokenHandler(liveKitUrl: string): Handler {
+  return (route, request) => {
+    const identity = new URL(request.url()).searchParams.get("identity")!;
+    return route.fulfill({ json: { token: "header.payload.signature", room: "room-abc", identity, url: liveKitUrl } });
+  };
+}
+
+/** What the chat page shows: the alert, the status line, and which controls are visible. */
+export async function shown(page: Page): Promise<{ phase: string; alert: string | null; status: string; buttons: string[] }> {
+  return page.evaluate(() => {
+    const alert = document.getElementById("alert")!;
+    return {
+      phase: document.getElementById("chat")!.dataset.phase!,
+      alert: alert.hidden ? null : alert.innerText.replace(/\s+/g, " ").trim(),
+      status: document.getElementById("status")!.textContent!,
+      buttons: [...document.querySelectorAll<HTMLButtonElement>(".controls button")].filter((b) => !b.hidden).map((b) => b.textContent!),
+    };
+  });
+}
+
+/** Waits until the chat page's phase is `phase`. */
+export async function waitForPhase(page: Page, phase: string, timeout = 15_000): Promise<void> {
+  await page.locator(`#chat[data-phase="${phase}"]`).waitFor({ timeout });
+  expect(await page.getAttribute("#chat", "data-phase")).toBe(phase);
+}

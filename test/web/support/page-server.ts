@@ -1,0 +1,77 @@
+/**
+ * A stand-in for the Worker's page routes, for page tests that need no Worker: serves the render
+ * functions' HTML with the Worker's Content-Security-Policy (same directives as worker/security.ts)
+ * and `/static/*` from web/dist/static. API calls are intercepted by the tests (page.route) and
+ * answer 404 here. Listens on an ephemeral port on 127.0.0.1.
+ */
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize } from "node:path";
+import type { TranscriptResponse } from "../../../contract/index.ts";
+import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../../worker/pages/index.ts";
+import { ROOT } from "./browser.ts";
+
+/** The Worker's CSP with `liveKitOrigin` (ws form and its http twin) allowed for connections. */
+export function workerCsp(liveKitOrigin: string): string {
+  const ws = liveKitOrigin.replace(/^http/, "ws");
+  const http = liveKitOrigin.replace(/^ws/, "http");
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "media-src 'self' blob:",
+    `connect-src 'self' ${ws} ${http}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join("; ");
+}
+
+const TYPES: Record<string, string> = { ".js": "text/javascript", ".css": "text/css", ".map": "application/json" };
+const STATIC = join(ROOT, "web", "dist", "static");
+
+export interface PageServer {
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the server.
+ * @param history the transcripts `/history/:id` can show, by session id
+ */
+export async function startPageServer(liveKitOrigin: string, history: Record<string, TranscriptResponse> = {}): Promise<PageServer> {
+  const csp = workerCsp(liveKitOrigin);
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const html = (status: number, body: string) => {
+      res.writeHead(status, { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp });
+      res.end(body);
+    };
+    if (url.pathname === "/") return html(200, renderHome());
+    if (url.pathname === "/chat") return html(200, renderChat());
+    const id = /^\/history\/([^/]+)$/.exec(url.pathname)?.[1];
+    if (id) {
+      const t = history[id];
+      return t ? html(200, renderHistory(t)) : html(404, renderErrorPage(404, "There is no conversation at this address."));
+    }
+    if (url.pathname.startsWith("/static/")) {
+      const file = normalize(join(STATIC, url.pathname.slice("/static/".length)));
+      if (file.startsWith(STATIC)) {
+        const body = await readFile(file).catch(() => null);
+        if (body) {
+          res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Content-Security-Policy": csp });
+          return res.end(body);
+        }
+      }
+    }
+    res.writeHead(404, { "Content-Type": "application/json" });
+    res.end(JSON.stringify({ error: { code: "not_found", message: "not found" } }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}

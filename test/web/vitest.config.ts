@@ -1,0 +1,14 @@
+import { defineProject } from "vitest/config";
+
+// The web part: page rendering (node), the page script's modules on a real DOM (Debian's Chromium via
+// playwright-core), the /chat page under the Worker's CSP, and the pages served by `wrangler dev`.
+export default defineProject({
+  test: {
+    name: "web",
+    include: ["**/*.test.ts"],
+    environment: "node",
+    globalSetup: ["./support/build.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});

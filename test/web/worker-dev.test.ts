@@ -1,0 +1,181 @@
+// The pages served by the real Worker (`wrangler dev`, real Durable Objects) in Debian's Chromium.
+// With the dev LiveKit server (inside the test's network namespace): Start with a fake microphone
+// reaches the connected state, captions arrive through the real SessionDO socket, Stop resets the
+// page, and the history page shows the stored conversation. The agent is stood in for by signed
+// ingest posts (support/agent-stand-in.ts): the agent has its own tests.
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { mediaAddress } from "../support/netns.ts";
+import { AgentStandIn } from "./support/agent-stand-in.ts";
+import { launch, screenshot, type Browser } from "./support/browser.ts";
+import { openChat, problems, shown, waitForPhase } from "./support/chat-page.ts";
+import { startWranglerDev, type WranglerDev } from "./support/wrangler.ts";
+
+const address = mediaAddress();
+/** Seconds the SessionDO waits for `agent_joined` before ending with `agent_unavailable`. */
+const JOIN_TIMEOUT_S = 6;
+
+let liveKit: DevLiveKit | undefined;
+let worker: WranglerDev;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (address) liveKit = await startDevLiveKit({ port: 0, mediaAddress: address });
+  worker = await startWranglerDev({
+    LIVEKIT_URL: liveKit?.url ?? "ws://127.0.0.1:9",
+    AGENT_JOIN_TIMEOUT_S: String(JOIN_TIMEOUT_S),
+  });
+  browser = await launch({ viewport: { width: 960, height: 900 } });
+}, 180_000);
+afterAll(async () => {
+  await browser?.close();
+  await worker?.close();
+  await liveKit?.close();
+});
+
+/** Clicks Start and returns the session id the Worker created. */
+async function start(page: Page): Promise<string> {
+  const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
+  await page.getByRole("button", { name: "Start" }).click();
+  const res = await created;
+  expect(res.status()).toBe(201);
+  return ((await res.json()) as { session_id: string }).session_id;
+}
+
+const SAID = [
+  "Hi! I'm the site assistant. What can I do for you?",
+  "What's the weather like in Lisbon today?",
+  "Sunny and 22 degrees this afternoon, with a light breeze from the Atlantic.",
+];
+
+async function captions(page: Page): Promise<string[]> {
+  return page.locator("#captions .caption__text").allTextContents();
+}
+
+describe("pages on wrangler dev", () => {
+  it("serves /, /chat and /static with the CSP, and /chat runs under it", async () => {
+    const home = await fetch(`${worker.origin}/`);
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain('href="/chat"');
+    const chat = await fetch(`${worker.origin}/chat`);
+    expect(chat.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect((await fetch(`${worker.origin}/static/chat.js`)).status).toBe(200);
+    expect((await fetch(`${worker.origin}/static/chat.css`)).headers.get("content-type")).toMatch(/^text\/css/);
+    const page = await openChat(browser.context, `${worker.origin}/chat`);
+    expect(await shown(page)).toMatchObject({ phase: "idle", buttons: ["Start"] });
+    expect(await problems(page)).toEqual([]);
+    await screenshot(page, "chat-idle");
+    await page.close();
+  });
+
+  it("an unknown conversation gets the 404 page", async () => {
+    const res = await fetch(`${worker.origin}/history/AAAAAAAAAAAAAAAAAAAAAA`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("Page not found");
+  });
+});
+
+describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => {
+  it("Start reaches the connected state, captions stream, Stop resets, history shows it", async () => {
+    const page = await openChat(browser.context, `${worker.origin}/chat`);
+    const sessionId = await start(page);
+    await waitForPhase(page, "live", 30_000);
+    expect((await shown(page)).buttons).toEqual(["Mute", "Stop"]);
+
+    const agent = new AgentStandIn(worker.origin, worker.ingestSecret, sessionId);
+    await agent.send({ type: "agent_joined" });
+    await page.locator("#agent-state", { hasText: "Listening" }).waitFor();
+    await agent.send({ role: "agent", event: "speech_started" }, { role: "agent", text: "Hi! I'm the site assistant. What can I do for you?", final: true });
+    await agent.send({ role: "agent", event: "speech_ended" }, { role: "user", event: "speech_started" });
+    await agent.send({ role: "user", text: "what's the weather", final: false });
+    await page.locator(".caption--interim", { hasText: "what's the weather" }).waitFor();
+    await agent.send({ role: "user", event: "speech_ended" }, { role: "user", text: "What's the weather like in Lisbon today?", final: true });
+    await page.locator("#agent-state", { hasText: "Thinking" }).waitFor();
+    await agent.send({ role: "agent", event: "speech_started" }, { role: "agent", text: "Sunny and 22 degrees this afternoon, with a light breeze from the Atlantic.", final: true });
+    await page.locator("#party-agent[data-speaking=true]").waitFor();
+    await expect.poll(() => captions(page)).toEqual(SAID);
+    expect(await page.locator(".caption--interim").count()).toBe(0);
+    await screenshot(page, "chat-conversation");
+    await page.setViewportSize({ width: 360, height: 760 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    await screenshot(page, "chat-mobile-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 960, height: 900 });
+
+    await page.getByRole("button", { name: "Mute" }).click();
+    expect(await page.getAttribute("#mute", "aria-pressed")).toBe("true");
+    expect(await page.locator("#user-state").textContent()).toBe("Muted");
+    await page.getByRole("button", { name: "Mute" }).click();
+    expect(await page.getAttribute("#mute", "aria-pressed")).toBe("false");
+
+    const stopped = page.waitForResponse((r) => r.url().endsWith(`/session/${sessionId}`) && r.request().method() === "DELETE");
+    await page.getByRole("button", { name: "Stop" }).click();
+    expect((await stopped).status()).toBe(200);
+    await waitForPhase(page, "idle");
+    expect(await shown(page)).toMatchObject({ alert: null, buttons: ["Start"] });
+    expect(await problems(page)).toEqual([]);
+
+    await page.getByRole("link", { name: "Saved transcript" }).click();
+    await page.waitForURL(`**/history/${sessionId}`);
+    expect(await page.locator(".history__list .caption__text").allTextContents()).toEqual(SAID);
+    await page.close();
+  });
+
+  it("a dropped transcript socket reconnects with ?after= and the SessionDO's replay loses and repeats nothing", async () => {
+    const page = await openChat(browser.context, `${worker.origin}/chat`);
+    const urls: string[] = [];
+    let drop: () => Promise<void> = async () => undefined;
+    // Every transcript socket goes through Playwright to the real Worker, so the test can cut one.
+    await page.routeWebSocket(/\/ws\/transcript\//, (ws) => {
+      urls.push(ws.url());
+      const server = ws.connectToServer();
+      drop = async () => {
+        await ws.close({ code: 4000, reason: "test: network drop" });
+        await server.close();
+      };
+    });
+    const sessionId = await start(page);
+    await waitForPhase(page, "live", 30_000);
+    const agent = new AgentStandIn(worker.origin, worker.ingestSecret, sessionId);
+    await agent.send({ type: "agent_joined" }, { role: "agent", text: "one", final: true }, { role: "user", text: "two", final: true });
+    await expect.poll(() => captions(page)).toEqual(["one", "two"]);
+    const lastSeq = Number(await page.locator("#captions .caption").last().getAttribute("data-seq"));
+
+    await drop();
+    // Said while the page is disconnected: stored by the SessionDO, replayed on reconnect.
+    await agent.send({ role: "agent", text: "three", final: true }, { role: "user", text: "four", final: true });
+    await expect.poll(() => captions(page), { timeout: 15_000 }).toEqual(["one", "two", "three", "four"]);
+    await agent.send({ role: "agent", text: "five", final: true });
+    await expect.poll(() => captions(page)).toEqual(["one", "two", "three", "four", "five"]);
+    expect(urls).toHaveLength(2);
+    expect(new URL(urls[1]!).searchParams.get("after")).toBe(String(lastSeq));
+    expect(await shown(page)).toMatchObject({ phase: "live", alert: null });
+    await page.getByRole("button", { name: "Stop" }).click();
+    await waitForPhase(page, "idle");
+    await page.close();
+  });
+
+  it("closing the tab ends the session (pagehide sends DELETE with keepalive)", async () => {
+    const page = await openChat(browser.context, `${worker.origin}/chat`);
+    const sessionId = await start(page);
+    await waitForPhase(page, "live", 30_000);
+    await new AgentStandIn(worker.origin, worker.ingestSecret, sessionId).send({ type: "agent_joined" });
+    const request = page.request;
+    await page.close({ runBeforeUnload: true });
+    // Neither the client grace period (30 s) nor the agent lease (20 s) has passed, and the agent has
+    // joined: only the visitor's DELETE ends it now, with reason "stopped".
+    const read = async () => (await (await request.get(`${worker.origin}/transcripts/${sessionId}`)).json()) as { status: string; reason?: string };
+    await expect.poll(async () => (await read()).status, { timeout: 8_000 }).toBe("ended");
+    expect((await read()).reason).toBe("stopped");
+  });
+
+  it("no agent joins: 'The agent did not join in time'", async () => {
+    const page = await openChat(browser.context, `${worker.origin}/chat`);
+    await start(page);
+    await waitForPhase(page, "live", 30_000);
+    await waitForPhase(page, "error", (JOIN_TIMEOUT_S + 15) * 1000);
+    expect((await shown(page)).alert).toContain("The agent did not join in time");
+    await page.close();
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The Worker's REST API as the page uses it (ARCHITECTURE.md, "REST contract"). Same-origin fetches:
+ * the HttpOnly `vid` cookie goes along by itself.
+ */
+import * as z from "zod/mini";
+import { ErrorBody, SessionCreateResponse, TokenResponse } from "./wire.ts";
+
+/** A refused or failed request. `status` 0 means the network failed (no response). */
+export class ApiError extends Error {
+  readonly status: number;
+  /** The error body's `code`, or `network` / `bad_response`. */
+  readonly code: string;
+  /** Seconds from `Retry-After` (429), when present. */
+  readonly retryAfterS: number | undefined;
+
+  constructor(status: number, code: string, message: string, retryAfterS?: number) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.retryAfterS = retryAfterS;
+  }
+}
+
+function retryAfter(res: Response): number | undefined {
+  const value = res.headers.get("Retry-After");
+  if (!value) return undefined;
+  const s = /^\d+$/.test(value) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(s) && s >= 0 ? s : undefined;
+}
+
+async function call<T>(path: string, init: RequestInit, schema: z.ZodMiniType<T>): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, credentials: "same-origin", headers: { Accept: "application/json", ...init.headers } });
+  } catch (err) {
+    throw new ApiError(0, "network", err instanceof Error ? err.message : "network error");
+  }
+  const body: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const error = ErrorBody.safeParse(body);
+    const { code, message } = error.success ? error.data.error : { code: "http_error", message: res.statusText };
+    throw new ApiError(res.status, code, message, retryAfter(res));
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ApiError(res.status, "bad_response", `unexpected response from ${path}`);
+  return parsed.data;
+}
+
+/**
+ * `GET /token`: a LiveKit token for a fresh room.
+ * @param identity the visitor's participant identity (`^[A-Za-z0-9_-]{1,64}$`, not starting with `agent`)
+ * @throws ApiError on a refusal (4xx), a fault (5xx) or a network failure
+ */
+export function fetchToken(identity: string): Promise<z.infer<typeof TokenResponse>> {
+  return call(`/token?identity=${encodeURIComponent(identity)}`, { method: "GET" }, TokenResponse);
+}
+
+/**
+ * `POST /session`: creates the session and dispatches the agent into `room`.
+ * @returns the `session_id`
+ * @throws ApiError (429 carries `retryAfterS`; 403 when the room is not this visitor's)
+ */
+export async function createSession(room: string, identity: string): Promise<string> {
+  const body = JSON.stringify({ room, identity });
+  const res = await call("/session", { method: "POST", body, headers: { "Content-Type": "application/json" } }, SessionCreateResponse);
+  return res.session_id;
+}
+
+/**
+ * `DELETE /session/{id}`: ends the session (idempotent on the server).
+ * @param keepalive true from `pagehide`, so the request outlives the page
+ * @throws ApiError like the others; callers tearing down may ignore it
+ */
+export async function stopSession(sessionId: string, keepalive = false): Promise<void> {
+  await call(`/session/${encodeURIComponent(sessionId)}`, { method: "DELETE", keepalive }, z.unknown());
+}
+
+/** A random participant identity for this visitor: `v_` + 16 base64url characters (96 bits). */
+export function newIdentity(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return "v_" + btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+}

@@ -1,0 +1,128 @@
+/**
+ * The page's side of the LiveKit room (livekit-client 2.23): the visitor's microphone track, the
+ * agent's audio, and the unlocking of audio playback required by browsers' autoplay policies.
+ */
+import {
+  createLocalAudioTrack,
+  DisconnectReason,
+  MediaDeviceFailure,
+  Room,
+  RoomEvent,
+  Track,
+  type LocalAudioTrack,
+  type RemoteTrack,
+} from "livekit-client";
+import type { ErrorKind } from "./state.ts";
+
+export interface VoiceRoomHandlers {
+  /** The room dropped without `disconnect()` having been called (network loss, room deleted). */
+  onDisconnected(reason: DisconnectReason | undefined): void;
+  /** Whether the browser currently blocks the agent's audio (call `startAudio()` from a click). */
+  onAudioBlocked(blocked: boolean): void;
+}
+
+/** A failure of the start flow with the error kind the page shows for it. */
+export class VoiceError extends Error {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "VoiceError";
+    this.kind = kind;
+  }
+}
+
+const MIC_ERRORS: Record<MediaDeviceFailure, ErrorKind> = {
+  [MediaDeviceFailure.PermissionDenied]: "mic_denied",
+  [MediaDeviceFailure.NotFound]: "mic_missing",
+  [MediaDeviceFailure.DeviceInUse]: "mic_busy",
+  [MediaDeviceFailure.Other]: "mic_failed",
+};
+
+export class VoiceRoom {
+  readonly room: Room;
+  #microphone: LocalAudioTrack | null = null;
+  #leaving = false;
+  readonly #audio = new Set<HTMLMediaElement>();
+
+  constructor(handlers: VoiceRoomHandlers) {
+    this.room = new Room({ adaptiveStream: false, dynacast: false, disconnectOnPageLeave: true });
+    this.room
+      .on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+        if (track.kind !== Track.Kind.Audio) return;
+        const el = track.attach();
+        el.classList.add("agent-audio");
+        this.#audio.add(el);
+        document.body.append(el);
+      })
+      .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
+        for (const el of track.detach()) {
+          this.#audio.delete(el);
+          el.remove();
+        }
+      })
+      .on(RoomEvent.AudioPlaybackStatusChanged, () => handlers.onAudioBlocked(!this.room.canPlaybackAudio))
+      .on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+        if (!this.#leaving) handlers.onDisconnected(reason);
+      });
+  }
+
+  /**
+   * Unlocks audio playback. Call it synchronously inside the click handler (Safari and Chrome only
+   * allow playback started by a user gesture); the returned promise may reject, which only means the
+   * audio stays blocked (reported through `onAudioBlocked`).
+   */
+  startAudio(): Promise<void> {
+    return this.room.startAudio();
+  }
+
+  /**
+   * Opens the microphone (echo cancellation, noise suppression and auto gain on).
+   * @throws VoiceError `mic_denied` | `mic_missing` | `mic_busy` | `mic_failed`
+   */
+  async openMicrophone(): Promise<LocalAudioTrack> {
+    try {
+      this.#microphone = await createLocalAudioTrack({ echoCancellation: true, noiseSuppression: true, autoGainControl: true });
+      return this.#microphone;
+    } catch (err) {
+      throw new VoiceError(MIC_ERRORS[MediaDeviceFailure.getFailure(err) ?? MediaDeviceFailure.Other], err);
+    }
+  }
+
+  /**
+   * Joins the room and publishes the microphone opened by `openMicrophone()`.
+   * @param url the LiveKit signal URL (`ws:`/`wss:`) from `GET /token`
+   * @throws VoiceError `livekit_unreachable` when the room cannot be joined
+   */
+  async connect(url: string, token: string): Promise<void> {
+    try {
+      await this.room.connect(url, token);
+      if (this.#microphone) {
+        await this.room.localParticipant.publishTrack(this.#microphone, { source: Track.Source.Microphone });
+      }
+    } catch (err) {
+      throw new VoiceError("livekit_unreachable", err);
+    }
+  }
+
+  /** The microphone's MediaStreamTrack, for the level meter (null before `openMicrophone()`). */
+  get microphoneTrack(): MediaStreamTrack | null {
+    return this.#microphone?.mediaStreamTrack ?? null;
+  }
+
+  /** Mutes or unmutes the published microphone (LiveKit tells the other participants). */
+  async setMuted(muted: boolean): Promise<void> {
+    if (!this.#microphone) return;
+    if (muted) await this.#microphone.mute();
+    else await this.#microphone.unmute();
+  }
+
+  /** Leaves the room and releases the microphone. Idempotent; never throws. */
+  async disconnect(): Promise<void> {
+    this.#leaving = true;
+    this.#microphone?.stop();
+    this.#microphone = null;
+    for (const el of this.#audio) el.remove();
+    this.#audio.clear();
+    await this.room.disconnect().catch(() => undefined);
+  }
+}

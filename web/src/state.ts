@@ -1,0 +1,155 @@
+/**
+ * The chat page's state machine: a pure reducer from actions (the user's clicks, the start flow's
+ * steps, transcript-socket frames) to the state the view renders. No DOM, no I/O.
+ *
+ * Phases: idle → starting → live → stopping → idle; any phase → error (Start again recovers).
+ * The agent's state (connecting / listening / thinking / speaking) is derived from the session and
+ * speech events of ARCHITECTURE.md "WebSocket".
+ */
+import type { EndReason, ServerMessage } from "./wire.ts";
+
+export type Phase = "idle" | "starting" | "live" | "stopping" | "error";
+export type AgentState = "connecting" | "listening" | "thinking" | "speaking";
+
+/** Why the conversation could not start or could not go on; each has its own words (errors.ts). */
+export type ErrorKind =
+  | "mic_denied"
+  | "mic_missing"
+  | "mic_busy"
+  | "mic_failed"
+  | "server_unreachable"
+  | "livekit_unreachable"
+  | "rate_limited"
+  | "forbidden"
+  | "refused"
+  | "agent_unavailable"
+  | "agent_lost"
+  | "timeout"
+  | "connection_lost"
+  | "session_error";
+
+export interface ChatError {
+  kind: ErrorKind;
+  /** The server's own sentence, when it gave one (shown under ours). */
+  detail?: string;
+  /** For `rate_limited`: seconds from the `Retry-After` header. */
+  retryAfterS?: number;
+}
+
+export interface ChatState {
+  phase: Phase;
+  agent: AgentState;
+  userSpeaking: boolean;
+  agentSpeaking: boolean;
+  muted: boolean;
+  /** True while the transcript socket is down and being re-opened. */
+  reconnecting: boolean;
+  /** The audio of the agent is blocked by the browser's autoplay policy until the user clicks. */
+  audioBlocked: boolean;
+  error: ChatError | null;
+  /** The current or last session, for the history link. */
+  sessionId: string | null;
+  /** Set when the last session ended by itself (not by Stop): shown as a note in the idle state. */
+  endedBy: EndReason | null;
+}
+
+export type Action =
+  | { type: "start" }
+  | { type: "session_created"; sessionId: string }
+  | { type: "media_connected" }
+  | { type: "server"; message: ServerMessage }
+  | { type: "socket"; connected: boolean }
+  | { type: "mute"; muted: boolean }
+  | { type: "audio_blocked"; blocked: boolean }
+  | { type: "fail"; error: ChatError }
+  | { type: "stop" }
+  | { type: "stopped" };
+
+export const initialState: ChatState = {
+  phase: "idle",
+  agent: "connecting",
+  userSpeaking: false,
+  agentSpeaking: false,
+  muted: false,
+  reconnecting: false,
+  audioBlocked: false,
+  error: null,
+  sessionId: null,
+  endedBy: null,
+};
+
+const END_ERRORS: Partial<Record<EndReason, ErrorKind>> = {
+  agent_unavailable: "agent_unavailable",
+  agent_lost: "agent_lost",
+  timeout: "timeout",
+  error: "session_error",
+};
+
+/** True while a conversation is being set up or running (Stop is offered). */
+export function isActive(state: ChatState): boolean {
+  return state.phase === "starting" || state.phase === "live";
+}
+
+function onServer(state: ChatState, message: ServerMessage): ChatState {
+  if ("type" in message) {
+    if (message.status === "active" && state.agent === "connecting") return { ...state, agent: "listening" };
+    if (message.status !== "ended") return state;
+    const kind = message.reason ? END_ERRORS[message.reason] : undefined;
+    const quiet = { ...state, userSpeaking: false, agentSpeaking: false, reconnecting: false };
+    if (kind) return { ...quiet, phase: "error", error: { kind } };
+    return { ...quiet, phase: "idle", endedBy: state.phase === "stopping" ? null : (message.reason ?? "stopped") };
+  }
+  if (!isActive(state)) return state;
+  if ("event" in message) {
+    const started = message.event === "speech_started";
+    if (message.role === "agent") {
+      return { ...state, agentSpeaking: started, agent: started ? "speaking" : "listening" };
+    }
+    // The user speaking over the agent is a barge-in: the agent stops and listens.
+    if (started) return { ...state, userSpeaking: true, agent: "listening" };
+    return { ...state, userSpeaking: false, agent: state.agent === "listening" ? "thinking" : state.agent };
+  }
+  if (message.role === "user" && message.final && state.agent === "listening" && !state.userSpeaking) {
+    return { ...state, agent: "thinking" };
+  }
+  if (message.role === "user" && state.agent === "connecting") return { ...state, agent: "listening" };
+  return state;
+}
+
+/**
+ * The next state.
+ * @param state the current state (not mutated)
+ * @param action what happened
+ * @returns a new state object, or `state` itself when nothing changed
+ */
+export function reduce(state: ChatState, action: Action): ChatState {
+  switch (action.type) {
+    case "start":
+      return { ...initialState, phase: "starting" };
+    case "session_created":
+      return { ...state, sessionId: action.sessionId };
+    case "media_connected":
+      return state.phase === "starting" ? { ...state, phase: "live" } : state;
+    case "server":
+      return onServer(state, action.message);
+    case "socket":
+      return isActive(state) ? { ...state, reconnecting: !action.connected } : state;
+    case "mute":
+      return { ...state, muted: action.muted };
+    case "audio_blocked":
+      return { ...state, audioBlocked: action.blocked };
+    case "fail":
+      if (state.phase === "idle" || state.phase === "stopping" || state.phase === "error") return state;
+      return { ...initialState, phase: "error", error: action.error, sessionId: state.sessionId };
+    case "stop":
+      return isActive(state) ? { ...state, phase: "stopping" } : state;
+    case "stopped":
+      return {
+        ...initialState,
+        phase: state.phase === "error" ? "error" : "idle",
+        error: state.error,
+        sessionId: state.sessionId,
+        endedBy: state.endedBy,
+      };
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Renders a `ChatState` into the `/chat` page's markup (worker/pages/chat.ts). Only toggles
+ * attributes, `hidden` and text: no element is created here, so nothing moves while captions stream.
+ */
+import { describeError } from "./errors.ts";
+import { isActive, type AgentState, type ChatState } from "./state.ts";
+
+export interface ChatElements {
+  root: HTMLElement;
+  start: HTMLButtonElement;
+  stop: HTMLButtonElement;
+  mute: HTMLButtonElement;
+  playAudio: HTMLButtonElement;
+  status: HTMLElement;
+  userParty: HTMLElement;
+  agentParty: HTMLElement;
+  userState: HTMLElement;
+  agentState: HTMLElement;
+  alert: HTMLElement;
+  alertTitle: HTMLElement;
+  alertMessage: HTMLElement;
+  alertDetail: HTMLElement;
+  meter: HTMLElement;
+  captionsEmpty: HTMLElement;
+  log: HTMLElement;
+  captionsBox: HTMLElement;
+  historyLink: HTMLAnchorElement;
+}
+
+/**
+ * Finds the page's elements by id.
+ * @throws Error naming the first missing id (the markup and the script are out of step)
+ */
+export function findElements(doc: Document = document): ChatElements {
+  const get = <T extends HTMLElement>(id: string): T => {
+    const el = doc.getElementById(id);
+    if (!el) throw new Error(`#${id} is missing from the page`);
+    return el as T;
+  };
+  return {
+    root: get("chat"),
+    start: get("start"),
+    stop: get("stop"),
+    mute: get("mute"),
+    playAudio: get("play-audio"),
+    status: get("status"),
+    userParty: get("party-user"),
+    agentParty: get("party-agent"),
+    userState: get("user-state"),
+    agentState: get("agent-state"),
+    alert: get("alert"),
+    alertTitle: get("alert-title"),
+    alertMessage: get("alert-message"),
+    alertDetail: get("alert-detail"),
+    meter: get("meter"),
+    captionsEmpty: get("captions-empty"),
+    log: get("captions"),
+    captionsBox: get("captions-box"),
+    historyLink: get("history-link"),
+  };
+}
+
+const AGENT_LABEL: Record<AgentState, string> = {
+  connecting: "Connecting…",
+  listening: "Listening",
+  thinking: "Thinking…",
+  speaking: "Speaking",
+};
+
+function statusText(state: ChatState): string {
+  switch (state.phase) {
+    case "idle":
+      return state.endedBy ? "The conversation has ended. Press Start to talk again." : "Ready when you are.";
+    case "starting":
+      return "Connecting…";
+    case "stopping":
+      return "Ending the conversation…";
+    case "error":
+      return "";
+    case "live":
+      if (state.reconnecting) return "Connection interrupted. Reconnecting…";
+      if (state.muted) return "Your microphone is muted.";
+      return "Connected. Speak whenever you like.";
+  }
+}
+
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/**
+ * Writes `state` into the page.
+ * @param retryInS seconds left before Start may be pressed again (rate limit), 0 when it may
+ */
+export function render(el: ChatElements, state: ChatState, retryInS = 0): void {
+  const active = isActive(state);
+  const live = state.phase === "live";
+  el.root.dataset.phase = state.phase;
+  el.start.hidden = active || state.phase === "stopping";
+  el.start.disabled = retryInS > 0;
+  setText(el.start, retryInS > 0 ? `Start (${retryInS} s)` : "Start");
+  el.stop.hidden = !active;
+  el.mute.hidden = !live;
+  el.mute.setAttribute("aria-pressed", String(state.muted));
+  el.playAudio.hidden = !(live && state.audioBlocked);
+  setText(el.status, statusText(state));
+
+  el.userParty.dataset.speaking = String(live && state.userSpeaking && !state.muted);
+  el.agentParty.dataset.speaking = String(live && state.agentSpeaking);
+  el.userParty.dataset.muted = String(state.muted);
+  el.agentParty.dataset.state = active ? state.agent : "offline";
+  setText(el.agentState, active ? AGENT_LABEL[state.agent] : "Offline");
+  setText(el.userState, !live ? "Mic off" : state.muted ? "Muted" : state.userSpeaking ? "Speaking" : "Mic on");
+
+  const error = state.phase === "error" ? state.error : null;
+  el.alert.hidden = !error;
+  if (error) {
+    const text = describeError(error);
+    setText(el.alertTitle, text.title);
+    const wait = retryInS > 0 ? `Please wait ${retryInS} s before starting another one.` : "You can press Start again now.";
+    setText(el.alertMessage, error.kind === "rate_limited" ? wait : text.message);
+    setText(el.alertDetail, error.detail ?? "");
+    el.alertDetail.hidden = !error.detail;
+  }
+
+  el.captionsEmpty.hidden = el.log.childElementCount > 0;
+  const showHistory = !active && state.phase !== "stopping" && state.sessionId !== null && el.log.childElementCount > 0;
+  el.historyLink.hidden = !showHistory;
+  if (showHistory) el.historyLink.href = `/history/${encodeURIComponent(state.sessionId!)}`;
+}

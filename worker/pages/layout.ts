@@ -1,0 +1,60 @@
+/**
+ * The document shell shared by every page: head, skip link, header, footer. No inline script or
+ * style (the Worker's CSP is `script-src 'self'; style-src 'self'`): the stylesheet and the optional
+ * module script come from `/static/` (built by `npm run build:web`).
+ */
+import { html, raw } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
+
+/** HTML produced by `html```; turned into a string with `toHtml`. */
+export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+/**
+ * Resolves `html```'s result to a string. Our templates never interpolate promises, so the result
+ * is always synchronous.
+ * @throws Error if a template interpolated a promise (a programming error)
+ */
+export function toHtml(value: Html): string {
+  if (value instanceof Promise) throw new Error("page templates must be synchronous");
+  return value.toString();
+}
+
+export interface LayoutOptions {
+  title: string;
+  /** The `<main>` class, e.g. `page--chat`. */
+  pageClass: string;
+  /** The module script to load from `/static/`, e.g. `chat.js`. */
+  script?: string;
+  body: Html;
+}
+
+const MARK = raw(
+  '<svg class="brand__mark" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 10v4M8 7v10M12 4v16M16 8v8M20 11v2"/></svg>',
+);
+
+/** A complete HTML document. */
+export function layout(options: LayoutOptions): Html {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${options.title}</title>
+<link rel="stylesheet" href="/static/chat.css">
+${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}
+</head>
+<body>
+<a class="skip-link" href="#main">Skip to content</a>
+<header class="site-header">
+<a class="brand" href="/">${MARK}<span>Voice agent</span></a>
+<nav aria-label="Main"><a href="/chat">Talk</a></nav>
+</header>
+<main id="main" class="page ${options.pageClass}">
+${options.body}
+</main>
+<footer class="site-footer"><p>An open-source voice agent for websites. Conversations are stored so you can read them back.</p></footer>
+</body>
+</html>
+`;
+}
