@@ -1,0 +1,91 @@
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { TranscriptResponse } from "../../contract/index.ts";
+import { call, ingest, lifecycle, liveKitCalls, newVisitor, openSocket, startSession } from "./helpers.ts";
+
+const stub = (sessionId: string) => env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
+
+/** Moves some of the session's clocks into the past (seconds ago), as if time had passed. */
+async function backdate(sessionId: string, columns: Record<string, number | null>) {
+  const now = Date.now();
+  await runInDurableObject(stub(sessionId), (_instance, state) => {
+    for (const [column, secondsAgo] of Object.entries(columns)) {
+      state.storage.sql.exec(`UPDATE session SET ${column} = ?`, secondsAgo === null ? null : now - secondsAgo * 1000);
+    }
+  });
+}
+
+async function transcript(cookie: string, sessionId: string) {
+  return TranscriptResponse.parse(await (await call(`/transcripts/${sessionId}`, { cookie })).json());
+}
+
+async function deleteRoomCalls(room: string) {
+  return (await liveKitCalls(room)).filter((c) => c.method === "DeleteRoom").length;
+}
+
+describe("SessionDO alarms", () => {
+  it("end a session whose agent never joins with agent_unavailable", async () => {
+    const cookie = await newVisitor();
+    const { room, sessionId } = await startSession(cookie);
+    expect(await runDurableObjectAlarm(stub(sessionId))).toBe(true); // early: nothing due, re-armed
+    expect((await transcript(cookie, sessionId)).status).toBe("starting");
+    await backdate(sessionId, { started_at: Number(env.AGENT_JOIN_TIMEOUT_S) + 1, client_gone_since: 1 });
+    expect(await runDurableObjectAlarm(stub(sessionId))).toBe(true);
+    expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "agent_unavailable" });
+    expect(await deleteRoomCalls(room)).toBe(1);
+    // Alarms can fire twice; the second run changes nothing.
+    await runInDurableObject(stub(sessionId), (instance) => instance.alarm());
+    expect(await deleteRoomCalls(room)).toBe(1);
+  });
+
+  it("end a session whose agent stops renewing its lease with agent_lost", async () => {
+    const cookie = await newVisitor();
+    const { room, sessionId } = await startSession(cookie);
+    const socket = await openSocket(cookie, sessionId);
+    await ingest(sessionId, [lifecycle("agent_joined")]);
+    await ingest(sessionId, [lifecycle("agent_heartbeat")]);
+    await backdate(sessionId, { agent_seen_at: Number(env.AGENT_LEASE_S) - 5 });
+    await runDurableObjectAlarm(stub(sessionId));
+    expect((await transcript(cookie, sessionId)).status).toBe("active");
+    await backdate(sessionId, { agent_seen_at: Number(env.AGENT_LEASE_S) + 1 });
+    await runDurableObjectAlarm(stub(sessionId));
+    expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "agent_lost" });
+    expect((await socket.closed).code).toBe(1000);
+    expect(socket.messages.at(-1)).toMatchObject({ type: "session", status: "ended", reason: "agent_lost" });
+    expect(await deleteRoomCalls(room)).toBe(1);
+  });
+
+  it("end a session whose browser socket stays away past the grace period with timeout", async () => {
+    const cookie = await newVisitor();
+    const { room, sessionId } = await startSession(cookie);
+    const socket = await openSocket(cookie, sessionId);
+    await ingest(sessionId, [lifecycle("agent_joined")]);
+    const gone = async () => (await stub(sessionId).info())!.client_gone_since;
+    expect(await gone()).toBeNull();
+    socket.ws.close(1000);
+    await socket.closed;
+    const deadline = Date.now() + 5000;
+    while ((await gone()) === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await gone()).not.toBeNull();
+    await backdate(sessionId, { client_gone_since: Number(env.CLIENT_GRACE_S) + 1 });
+    await runDurableObjectAlarm(stub(sessionId));
+    expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "timeout" });
+    expect(await deleteRoomCalls(room)).toBe(1);
+  });
+
+  it("end any session at MAX_SESSION_S with timeout", async () => {
+    const cookie = await newVisitor();
+    const { room, sessionId } = await startSession(cookie);
+    const socket = await openSocket(cookie, sessionId);
+    await ingest(sessionId, [lifecycle("agent_joined")]);
+    await backdate(sessionId, { started_at: Number(env.MAX_SESSION_S) + 1 });
+    await runDurableObjectAlarm(stub(sessionId));
+    expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "timeout" });
+    expect((await socket.closed).code).toBe(1000);
+    expect(await deleteRoomCalls(room)).toBe(1);
+    // The room and the visitor's slot are free again.
+    const rooms = env.ROOMS.get(env.ROOMS.idFromName(room));
+    expect(await rooms.activeSession(Date.now())).toBeNull();
+  });
+});

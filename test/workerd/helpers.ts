@@ -1,0 +1,148 @@
+/**
+ * Helpers for the workerd tests: requests through the real Worker entry (`exports.default`), visitor
+ * cookies, sessions, signed ingest and transcript sockets.
+ */
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { type AgentEvent, ErrorBody, ServerMessage, signIngest, SocketErrorMessage } from "../../contract/index.ts";
+import { CONTROL_HOST, type LiveKitCall } from "./fake-livekit.ts";
+
+export const ORIGIN = "https://voice.example";
+let counter = 0;
+
+/** A unique room name (optionally with a prefix the fake LiveKit reacts to). */
+export function uniqueRoom(prefix = "room"): string {
+  return `${prefix}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A random client IP, so that per-IP rate limits of one test do not touch another. */
+export function randomIp(): string {
+  return `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
+}
+
+/** Sends a request to the Worker. `cookie` is a `vid=…` pair; `ip` sets CF-Connecting-IP. */
+export async function call(
+  path: string,
+  init: RequestInit & { cookie?: string; ip?: string } = {},
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.cookie) headers.set("Cookie", init.cookie);
+  headers.set("CF-Connecting-IP", init.ip ?? randomIp());
+  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { ...init, headers }));
+}
+
+/** A new visitor: the `vid=…` cookie pair the Worker issues on first contact. */
+export async function newVisitor(): Promise<string> {
+  const res = await call("/health");
+  const setCookie = res.headers.get("Set-Cookie") ?? "";
+  const pair = setCookie.split(";")[0]!;
+  expect(pair).toMatch(/^vid=/);
+  return pair;
+}
+
+/** Asserts a JSON error response with `status` and `code`, and that it matches the contract. */
+export async function expectError(res: Response, status: number, code?: string): Promise<ErrorBody> {
+  const body = ErrorBody.parse(await res.json());
+  expect({ status: res.status, code: body.error.code }).toEqual({ status, code: code ?? body.error.code });
+  return body;
+}
+
+/** Mints a token and starts a session in a fresh (or given) room; returns its ids. */
+export async function startSession(cookie: string, room = uniqueRoom()): Promise<{ room: string; sessionId: string }> {
+  const token = await call(`/token?room=${room}&identity=visitor`, { cookie });
+  expect(token.status).toBe(200);
+  const res = await call("/session", {
+    method: "POST",
+    cookie,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ room, identity: "visitor" }),
+  });
+  expect(res.status).toBe(201);
+  const { session_id } = (await res.json()) as { session_id: string };
+  return { room, sessionId: session_id };
+}
+
+/** Posts a signed ingest batch. `signature` overrides the header (null leaves it out). */
+export async function ingest(
+  sessionId: string,
+  events: AgentEvent[] | unknown,
+  opts: { signature?: string | null; body?: string } = {},
+): Promise<Response> {
+  const body = opts.body ?? JSON.stringify({ events });
+  const signature = opts.signature === undefined ? await signIngest(env.AGENT_INGEST_SECRET, sessionId, body) : opts.signature;
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (signature !== null) headers["X-Signature"] = signature;
+  return call(`/session/${sessionId}/events`, { method: "POST", headers, body });
+}
+
+let eventCounter = 0;
+/** A final transcript event with a unique id. */
+export const finalEvent = (text: string, role: "user" | "agent" = "user"): AgentEvent => ({
+  id: `job:${++eventCounter}`,
+  ts: Date.now(),
+  role,
+  text,
+  final: true,
+});
+export const lifecycle = (type: "agent_joined" | "agent_heartbeat" | "agent_left" | "agent_error"): AgentEvent => ({
+  id: `job:${++eventCounter}`,
+  ts: Date.now(),
+  type,
+});
+
+/** An open transcript socket with every message it has received (validated against the contract). */
+export interface TestSocket {
+  ws: WebSocket;
+  messages: ServerMessage[];
+  closed: Promise<{ code: number }>;
+  /** Resolves once `n` messages have arrived. */
+  waitFor(n: number): Promise<ServerMessage[]>;
+}
+
+/** Opens `/ws/transcript/{id}` as the visitor. Fails the test when the upgrade is refused. */
+export async function openSocket(cookie: string, sessionId: string, after?: number): Promise<TestSocket> {
+  const query = after === undefined ? "" : `?after=${after}`;
+  const res = await call(`/ws/transcript/${sessionId}${query}`, { cookie, headers: { Upgrade: "websocket", Origin: ORIGIN } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  const messages: ServerMessage[] = [];
+  const waiters: (() => void)[] = [];
+  ws.addEventListener("message", (e) => {
+    messages.push(ServerMessage.parse(JSON.parse(e.data as string)));
+    for (const w of waiters.splice(0)) w();
+  });
+  const closed = new Promise<{ code: number }>((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code })));
+  ws.accept();
+  const waitFor = async (n: number) => {
+    const deadline = Date.now() + 5000;
+    while (messages.length < n) {
+      if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${messages.length}`);
+      await Promise.race([new Promise<void>((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 50))]);
+    }
+    return messages;
+  };
+  return { ws, messages, closed, waitFor };
+}
+
+/** The calls the fake LiveKit recorded for `room`. */
+export async function liveKitCalls(room: string): Promise<LiveKitCall[]> {
+  const res = await fetch(`http://${CONTROL_HOST}/calls?room=${room}`);
+  return (await res.json()) as LiveKitCall[];
+}
+
+/**
+ * Asserts a refused transcript socket: 101, exactly one `{type:"error", code}` frame, then close 1011
+ * (browsers cannot read the status of a failed upgrade, so the refusal travels in the socket).
+ */
+export async function expectRefusedSocket(res: Response, code: string): Promise<void> {
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  const frames: unknown[] = [];
+  const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
+  ws.addEventListener("message", (e) => {
+    frames.push(JSON.parse(e.data as string));
+  });
+  ws.accept();
+  expect(await closed).toBe(1011);
+  expect(frames.map((f) => SocketErrorMessage.parse(f).code)).toEqual([code]);
+}

@@ -1,0 +1,12 @@
+/** Hono environment of the Worker: bindings from `wrangler types`, per-request variables set by middleware. */
+import type { Config } from "../durable-objects/config.ts";
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    /** Validated configuration (set first, by `configMiddleware`). */
+    config: Config;
+    /** The visitor id from the signed `vid` cookie (set by `visitorMiddleware`). */
+    visitorId: string;
+  };
+}

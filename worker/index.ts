@@ -1,0 +1,56 @@
+/**
+ * The Worker: Hono app with the HTML pages, the REST API, agent ingest, LiveKit webhooks and the
+ * transcript socket routing. Re-exports the Durable Object classes (wrangler binds them by name).
+ *
+ * Source: shared/ARCHITECTURE.md, "REST contract".
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import type { HealthResponse } from "../contract/index.ts";
+import { readConfig } from "../durable-objects/config.ts";
+import type { AppEnv } from "./app-env.ts";
+import { notFound, onError } from "./errors.ts";
+import { ingestRoutes } from "./routes/ingest.ts";
+import { pageRoutes } from "./routes/pages.ts";
+import { sessionRoutes } from "./routes/session.ts";
+import { socketRoutes } from "./routes/socket.ts";
+import { tokenRoutes } from "./routes/token.ts";
+import { transcriptRoutes } from "./routes/transcripts.ts";
+import { webhookRoutes } from "./routes/webhook.ts";
+import { apiCors, requireAllowedOrigin, securityHeaders } from "./security.ts";
+import { visitorMiddleware } from "./visitor.ts";
+import type { z } from "zod";
+
+export { RoomDO } from "../durable-objects/room-do.ts";
+export { SessionDO } from "../durable-objects/session-do.ts";
+export { VisitorDO } from "../durable-objects/visitor-do.ts";
+
+const configMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("config", readConfig(c.env));
+  await next();
+};
+
+/** API responses are per-visitor and live: never cached. A 101 upgrade response is left untouched. */
+const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  if (c.res.status !== 101) c.res.headers.set("Cache-Control", "no-store");
+};
+
+const app = new Hono<AppEnv>();
+app.onError(onError);
+app.notFound(notFound);
+
+app.use(configMiddleware, securityHeaders, noStore);
+// Server-to-server routes: authenticated by signature, no cookie, no CORS.
+app.route("/", ingestRoutes);
+app.route("/", webhookRoutes);
+
+app.use(visitorMiddleware);
+app.get("/health", (c) => c.json({ status: "ok" } satisfies z.infer<typeof HealthResponse>));
+for (const path of ["/token", "/session", "/session/*", "/transcripts/*"]) app.use(path, apiCors, requireAllowedOrigin);
+app.route("/", tokenRoutes);
+app.route("/", sessionRoutes);
+app.route("/", transcriptRoutes);
+app.route("/", socketRoutes);
+app.route("/", pageRoutes);
+
+export default app satisfies ExportedHandler<Env>;

@@ -1,0 +1,54 @@
+/**
+ * `POST /session/{id}/events`: agent ingest. The raw body is authenticated with the HMAC in
+ * `X-Signature` before it is parsed; then validated with the contract and handed to the `SessionDO`.
+ *
+ * Source: shared/ARCHITECTURE.md, "Agent → Worker ingest"; contract/signature.ts.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import {
+  INGEST_BODY_MAX_BYTES,
+  IngestBatch,
+  type IngestResponse,
+  SIGNATURE_HEADER,
+  verifyIngest,
+} from "../../contract/index.ts";
+import { log } from "../../durable-objects/log.ts";
+import type { AppEnv } from "../app-env.ts";
+import { ApiError } from "../errors.ts";
+import { sessionStub } from "../sessions.ts";
+import { parseJson, parseWith, sessionIdParam } from "../validate.ts";
+
+export const ingestRoutes = new Hono<AppEnv>();
+
+const SIGNATURE_MESSAGES = {
+  missing: "The X-Signature header is missing.",
+  malformed: "The X-Signature header is malformed.",
+  stale: "The signature timestamp is too far from the server's clock.",
+  mismatch: "The signature does not match.",
+} as const;
+
+ingestRoutes.post(
+  "/session/:session_id/events",
+  bodyLimit({
+    maxSize: INGEST_BODY_MAX_BYTES,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `The body exceeds ${INGEST_BODY_MAX_BYTES} bytes.`);
+    },
+  }),
+  async (c) => {
+    const sessionId = sessionIdParam(c);
+    const raw = await c.req.text();
+    const verdict = await verifyIngest(c.var.config.ingestSecret, sessionId, raw, c.req.header(SIGNATURE_HEADER));
+    if (verdict !== "ok") {
+      log.warn("ingest_signature_rejected", { session_id: sessionId, reason: verdict });
+      throw new ApiError(401, `signature_${verdict}`, SIGNATURE_MESSAGES[verdict]);
+    }
+    const batch = parseWith(IngestBatch, parseJson(raw), "invalid_batch");
+    const result = await sessionStub(c.env, sessionId).ingest(batch.events);
+    if (result.status === "not_found") throw new ApiError(404, "session_not_found", "There is no session with this id.");
+    if (result.status === "ended") throw new ApiError(409, "session_ended", "The session has ended; events are no longer accepted.");
+    const response: IngestResponse = { accepted: result.accepted, duplicates: result.duplicates };
+    return c.json(response);
+  },
+);

@@ -1,0 +1,33 @@
+/**
+ * `GET /token?room=&identity=&name=`: a LiveKit token for the visitor's room. The first token for a
+ * room claims it for the visitor (`RoomDO`); another visitor gets 403. Omitting `room` picks a fresh one.
+ *
+ * Source: shared/ARCHITECTURE.md, "REST contract" and "Security model".
+ */
+import { Hono } from "hono";
+import { TokenQuery, type TokenResponse } from "../../contract/index.ts";
+import type { AppEnv } from "../app-env.ts";
+import { ApiError } from "../errors.ts";
+import { enforceRateLimit } from "../rate-limit.ts";
+import { mintToken } from "../livekit.ts";
+import { roomStub } from "../sessions.ts";
+import { parseWith } from "../validate.ts";
+import { randomId } from "../visitor.ts";
+
+export const tokenRoutes = new Hono<AppEnv>();
+
+tokenRoutes.get("/token", async (c) => {
+  const query = parseWith(TokenQuery, c.req.query());
+  await enforceRateLimit(c, c.env.TOKEN_LIMITER);
+  const room = query.room ?? `room-${randomId()}`;
+  const verdict = await roomStub(c.env, room).claim(c.var.visitorId, Date.now());
+  if (!verdict.ok) throw new ApiError(403, "room_forbidden", "This room belongs to another visitor.");
+  const config = c.var.config;
+  const body: TokenResponse = {
+    token: await mintToken(config, room, query.identity, query.name),
+    room,
+    identity: query.identity,
+    url: config.liveKitUrl,
+  };
+  return c.json(body);
+});

@@ -1,0 +1,18 @@
+/**
+ * `GET /transcripts/{id}`: the stored finals and speech events of the visitor's own session.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env.ts";
+import { ApiError } from "../errors.ts";
+import { ownedSession, sessionStub } from "../sessions.ts";
+import { sessionIdParam } from "../validate.ts";
+
+export const transcriptRoutes = new Hono<AppEnv>();
+
+transcriptRoutes.get("/transcripts/:session_id", async (c) => {
+  const sessionId = sessionIdParam(c);
+  await ownedSession(c, sessionId);
+  const transcript = await sessionStub(c.env, sessionId).transcript();
+  if (!transcript) throw new ApiError(404, "session_not_found", "There is no session with this id.");
+  return c.json(transcript);
+});

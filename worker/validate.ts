@@ -1,0 +1,58 @@
+/**
+ * Validation at the HTTP boundary with the contract's zod schemas: failures become a 400 with a
+ * code naming what was wrong, never a 5xx.
+ */
+import type { Context } from "hono";
+import type { z } from "zod";
+import { SessionId } from "../contract/index.ts";
+import { ApiError } from "./errors.ts";
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "The request is invalid.";
+  const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
+  return `${where}${issue.message}`.slice(0, 300);
+}
+
+/**
+ * Parses `value` with `schema`.
+ * @throws ApiError 400 `code` with the first issue as the message
+ */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code = "invalid_request"): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ApiError(400, code, describe(result.error));
+  return result.data;
+}
+
+/**
+ * Reads a JSON request body and validates it.
+ * @throws ApiError 415 when not JSON, 400 `invalid_json` when unparsable, 400 `invalid_request` when
+ *   it does not match `schema`
+ */
+export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const type = c.req.header("Content-Type") ?? "";
+  if (!/^application\/json\b/i.test(type)) {
+    throw new ApiError(415, "unsupported_media_type", "The body must be application/json.");
+  }
+  return parseWith(schema, parseJson(await c.req.text()));
+}
+
+/**
+ * `JSON.parse` that throws a 400 instead of a SyntaxError.
+ * @throws ApiError 400 `invalid_json`
+ */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+  }
+}
+
+/**
+ * The `:session_id` path parameter, validated.
+ * @throws ApiError 400 `invalid_session_id`
+ */
+export function sessionIdParam(c: Context): string {
+  return parseWith(SessionId, c.req.param("session_id"), "invalid_session_id");
+}
