@@ -44,7 +44,7 @@ function main(): void {
   const child = flags
     ? spawn("unshare", [...flags, "sh", "-c", SETUP, "netns", cmd, ...args], {
         stdio: "inherit",
-        env: { ...process.env, NETNS_ADDR, WRANGLER_SEND_METRICS: "false" },
+        env: { ...process.env, NETNS_ADDR, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
       })
     : spawn(cmd, args, { stdio: "inherit", shell: process.platform === "win32" });
   if (!flags && !process.env.NETNS_ADDR) {

@@ -1,0 +1,35 @@
+/**
+ * Microphone recordings for the e2e tests: real recorded human speech from Debian's
+ * pocketsphinx-testdata (16 kHz mono s16le raw), converted to WAV with sox and padded with silence, so
+ * that Chromium's looping fake microphone (`--use-file-for-fake-audio-capture`) says the sentence once
+ * per loop, after the agent's greeting has had time to play.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const TESTDATA = "/usr/share/pocketsphinx/test/data";
+
+/** The recordings the tests use and what is said in them. */
+export const RECORDINGS = {
+  goforward: { raw: `${TESTDATA}/goforward.raw`, words: "go forward ten meters" },
+  something: { raw: `${TESTDATA}/something.raw`, words: "go somewhere and do something" },
+} as const;
+
+/**
+ * Writes `<dir>/<name>.wav`: `leadS` seconds of silence, the recording, then silence up to `totalS`.
+ * @returns the WAV path (48 kHz mono s16, what Chromium's fake capture plays best)
+ * @throws Error when sox or the test data are missing (apt: sox, pocketsphinx-testdata)
+ */
+export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS = 6, totalS = 40): string {
+  const { raw } = RECORDINGS[name];
+  if (!existsSync(raw)) throw new Error(`${raw} is missing: apt-get install pocketsphinx-testdata`);
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `${name}.wav`);
+  execFileSync("sox", [
+    "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", raw,
+    "-r", "48000", out,
+    "pad", String(leadS), "0", "trim", "0", String(totalS),
+  ]);
+  return out;
+}

@@ -1,0 +1,146 @@
+/// <reference lib="dom" />
+/**
+ * Debian's Chromium driven by playwright-core, with a WAV file as the microphone, and an init script
+ * that records what a person would notice on the page (see `Observed`).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--use-fake-ui-for-media-stream",
+  "--use-fake-device-for-media-stream",
+];
+
+/** What the init script records in `window.__e2e`, all times in ms since epoch (page clock). */
+export interface Observed {
+  /** Every caption node added or whose text changed: role, interim or final, text. */
+  captions: { t: number; role: "user" | "agent"; final: boolean; text: string }[];
+  /** Every change of a speaking indicator (`#party-user` / `#party-agent` `data-speaking`). */
+  speaking: { t: number; who: "user" | "agent"; speaking: boolean }[];
+  /** Close codes of the page's WebSockets to `/ws/transcript/`. */
+  socketCloses: number[];
+  /** When `getUserMedia` resolved: the fake microphone starts playing its file then. */
+  microphoneAt: number | null;
+}
+
+/** A launched browser whose microphone plays a WAV file. */
+export interface MicBrowser {
+  context: BrowserContext;
+  page: Page;
+  /** Closes the browser and deletes its profile. */
+  close(): Promise<void>;
+  /** Kills every process of this browser with SIGKILL, as a crash or a closed laptop would. */
+  kill(): void;
+}
+
+/**
+ * Launches Chromium whose microphone plays `wav` in a loop (fresh profile) and opens a page.
+ * @param wav path of a WAV file (see audio.ts)
+ */
+export async function launchWithMicrophone(wav: string): Promise<MicBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), "e2e-chromium-"));
+  // Playwright refuses --user-data-dir in launch(); a persistent context takes the profile instead.
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [...FLAGS, `--use-file-for-fake-audio-capture=${wav}`],
+    permissions: ["microphone"],
+  });
+  await context.addInitScript(instrument);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+    kill: () => {
+      spawnSync("pkill", ["-KILL", "-f", profile]);
+    },
+  };
+}
+
+/** Reads what the init script has recorded so far. */
+export function observed(page: Page): Promise<Observed> {
+  return page.evaluate(() => (window as unknown as { __e2e: Observed }).__e2e);
+}
+
+/**
+ * Total energy of the audio this page has received over WebRTC so far (sum of `inbound-rtp`
+ * `totalAudioEnergy` over every peer connection; W3C webrtc-stats). Grows while the agent speaks.
+ */
+export function receivedAudioEnergy(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    let total = 0;
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      const stats = await pc.getStats();
+      stats.forEach((s: { type: string; kind?: string; totalAudioEnergy?: number }) => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") total += s.totalAudioEnergy ?? 0;
+      });
+    }
+    return total;
+  });
+}
+
+// Runs in the page before its own scripts. Must be self-contained (it is serialised).
+function instrument(): void {
+  const rec: Observed = { captions: [], speaking: [], socketCloses: [], microphoneAt: null };
+  const w = window as unknown as { __e2e: Observed; __pcs: RTCPeerConnection[] };
+  w.__e2e = rec;
+  w.__pcs = [];
+  const NativePC = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePC {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      w.__pcs.push(this);
+    }
+  } as typeof RTCPeerConnection;
+  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await gum(constraints);
+    rec.microphoneAt ??= Date.now();
+    return stream;
+  };
+  const NativeWS = window.WebSocket;
+  window.WebSocket = class extends NativeWS {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      if (String(url).includes("/ws/transcript/")) this.addEventListener("close", (e) => rec.socketCloses.push(e.code));
+    }
+  } as typeof WebSocket;
+
+  const caption = (el: Element) => {
+    const item = el.closest(".caption");
+    if (!item) return;
+    const role = item.classList.contains("caption--agent") ? "agent" : "user";
+    const final = !item.classList.contains("caption--interim");
+    rec.captions.push({ t: Date.now(), role, final, text: item.querySelector(".caption__text")?.textContent ?? "" });
+  };
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      if (m.type === "attributes" && m.attributeName === "data-speaking") {
+        const el = m.target as HTMLElement;
+        const who = el.id === "party-agent" ? "agent" : "user";
+        rec.speaking.push({ t: Date.now(), who, speaking: el.dataset.speaking === "true" });
+      } else if (m.type === "childList") {
+        m.addedNodes.forEach((n) => {
+          const el = n instanceof Element ? n : n.parentElement;
+          if (el) caption(el);
+        });
+      } else if (m.type === "characterData" && m.target.parentElement) {
+        caption(m.target.parentElement);
+      }
+    }
+  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["data-speaking"] });
+}

@@ -1,0 +1,99 @@
+/**
+ * E2E 1: one visitor talks with the agent through the whole stack (`npm run dev` with stand-ins):
+ * real Chromium with recorded human speech as its microphone, livekit-client, the dev LiveKit server,
+ * the real @livekit/agents worker with Silero VAD, the Worker and Durable Objects under wrangler dev.
+ * The OpenAI APIs are replaced by the local stand-in provider (pocketsphinx / scripted LLM / espeak-ng),
+ * the one fake here, because the real ones are paid and unreachable from CI.
+ */
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { microphoneWav, RECORDINGS } from "./audio.ts";
+import { launchWithMicrophone, observed, receivedAudioEnergy, type MicBrowser } from "./browser.ts";
+import { openRooms, readTranscript, waitFor, words } from "./support.ts";
+
+/** Received audio energy that counts as "heard" (silence stays well below). */
+const HEARD = 0.0005;
+const LEAD_S = 10;
+const SPEECH_S = 89_160 / 2 / 16_000; // goforward.raw: s16 mono at 16 kHz
+
+describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => {
+  let b: MicBrowser | undefined;
+  afterEach(async () => b?.close());
+
+  it("greets, hears the visitor, answers by voice, stores the transcript, and stops cleanly", async () => {
+    const workerUrl = inject("workerUrl");
+    b = await launchWithMicrophone(microphoneWav(inject("stackDir"), "goforward", LEAD_S));
+    const { page } = b;
+    await page.goto(`${workerUrl}/chat`);
+    const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
+    const clickAt = Date.now();
+    await page.getByRole("button", { name: "Start" }).click();
+    const res = await created;
+    expect(res.status()).toBe(201);
+    const { session_id: sessionId } = (await res.json()) as { session_id: string };
+
+    // The greeting: a caption, and audio that reaches the page.
+    await waitFor("the agent's greeting caption", async () =>
+      (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.text.length > 0),
+    );
+    const greetingAudioAt = await waitFor("the greeting's audio", async () => (await receivedAudioEnergy(page)) > HEARD && Date.now());
+
+    // The visitor's words: interim, then final, matching the recording.
+    const userFinal = await waitFor(
+      "the visitor's final caption",
+      async () => (await observed(page)).captions.find((c) => c.role === "user" && c.final),
+      90_000,
+    );
+    expect(words(userFinal.text)).toBe(RECORDINGS.goforward.words);
+    const seen = await observed(page);
+    expect(seen.captions.some((c) => c.role === "user" && !c.final && c.t <= userFinal.t)).toBe(true);
+
+    // The agent's reply: a caption after the visitor's final, and more audio.
+    const energyBefore = await receivedAudioEnergy(page);
+    await waitFor("the agent's reply caption", async () =>
+      (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.t > userFinal.t),
+    );
+    const replyAudioAt = await waitFor(
+      "the reply's audio",
+      async () => (await receivedAudioEnergy(page)) > energyBefore + HEARD && Date.now(),
+    );
+
+    // Speaking indicators went on and off for both sides.
+    const { speaking, microphoneAt } = await observed(page);
+    for (const who of ["user", "agent"] as const) {
+      expect(speaking.some((s) => s.who === who && s.speaking), `${who} speaking on`).toBe(true);
+      expect(speaking.some((s) => s.who === who && !s.speaking), `${who} speaking off`).toBe(true);
+    }
+
+    // The conversation is stored.
+    const cookie = (await b.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const stored = await readTranscript(workerUrl, sessionId, cookie);
+    const texts = stored.events.flatMap((e) => ("text" in e ? [`${e.role}:${words(e.text)}`] : []));
+    expect(texts).toContain(`user:${RECORDINGS.goforward.words}`);
+    expect(texts.filter((t) => t.startsWith("agent:")).length).toBeGreaterThanOrEqual(2);
+
+    // Stop: socket closed with 1000, LiveKit room gone, agent job ended, page back to start.
+    await page.getByRole("button", { name: "Stop" }).click();
+    await waitFor("the transcript socket to close with 1000", async () => (await observed(page)).socketCloses.includes(1000), 15_000);
+    await waitFor("the LiveKit room to be deleted", async () => !(await openRooms(inject("liveKitUrl"))).includes(stored.room), 15_000);
+    await waitFor("the agent's job to end", () => jobEnded(sessionId), 20_000);
+    await page.getByRole("button", { name: "Start" }).waitFor({ state: "visible", timeout: 10_000 });
+    const ended = await readTranscript(workerUrl, sessionId, cookie);
+    expect(ended.status).toBe("ended");
+    expect(ended.reason).toBe("stopped");
+
+    const speechEnd = microphoneAt === null ? null : microphoneAt + (LEAD_S + SPEECH_S) * 1000;
+    console.log(
+      `[e2e figures] click → greeting audio: ${greetingAudioAt - clickAt} ms; ` +
+        `end of user speech → first reply audio: ${speechEnd === null ? "n/a" : `${replyAudioAt - speechEnd} ms`} ` +
+        "(reply audio sampled every 200 ms)",
+    );
+  });
+});
+
+/** True once the agent logged the end of the job for this session (stack log, JSON lines). */
+function jobEnded(sessionId: string): boolean {
+  return readFileSync(inject("stackLog"), "utf8")
+    .split("\n")
+    .some((line) => line.includes(sessionId) && /job (ended|finished|closed)|"msg":"job_ended"/i.test(line));
+}

@@ -1,0 +1,88 @@
+/**
+ * vitest globalSetup for the e2e project: runs the README's main command (`dev/run.ts`, what
+ * `npm run dev` runs) once, inside the test's network namespace, with every stand-in (dev LiveKit,
+ * local OpenAI-compatible provider) and a short client grace period, and tears it down at the end.
+ * Its output goes to a log file whose path tests receive (`inject("stackLog")`), so they can look for
+ * the agent's and the Worker's log lines.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    workerUrl: string;
+    liveKitUrl: string;
+    stackLog: string;
+    stackDir: string;
+  }
+}
+
+/** Seconds a session may go without a browser socket in the e2e stack (the production default is 30). */
+export const E2E_CLIENT_GRACE_S = 5;
+const STARTUP_TIMEOUT_MS = 240_000;
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
+  if (!process.env.NETNS_ADDR) {
+    if (process.env.CI === "true") throw new Error("e2e tests must run inside the network namespace (npm test)");
+    return; // the tests skip themselves
+  }
+  const dir = mkdtempSync(join(tmpdir(), "e2e-stack-"));
+  const logPath = join(dir, "stack.log");
+  const log = createWriteStream(logPath);
+  const child = spawn(process.execPath, ["dev/run.ts", "--no-dotenv"], {
+    cwd: join(import.meta.dirname, "..", ".."),
+    env: {
+      ...process.env,
+      LIVEKIT_URL: "",
+      OPENAI_API_KEY: "",
+      CLIENT_GRACE_S: String(E2E_CLIENT_GRACE_S),
+      WRANGLER_SEND_METRICS: "false",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: teardown signals the whole group, as Ctrl-C in a terminal does, so that no
+    // grandchild (workerd, agent job processes) outlives the run.
+    detached: true,
+  });
+  const signalGroup = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+
+  const started = Date.now();
+  let ready = false;
+  while (!ready) {
+    if (child.exitCode !== null) {
+      signalGroup("SIGKILL");
+      throw new Error(`npm run dev exited early:\n${readFileSync(logPath, "utf8").slice(-4000)}`);
+    }
+    if (Date.now() - started > STARTUP_TIMEOUT_MS) {
+      signalGroup("SIGKILL");
+      throw new Error(`npm run dev was not ready in ${STARTUP_TIMEOUT_MS / 1000} s:\n${readFileSync(logPath, "utf8").slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    ready = readFileSync(logPath, "utf8").includes("Voice agent is running");
+  }
+  console.log(`[e2e] stack ready in ${Date.now() - started} ms (log: ${logPath})`);
+  project.provide("workerUrl", "http://localhost:8787");
+  project.provide("liveKitUrl", "ws://localhost:7880");
+  project.provide("stackLog", logPath);
+  project.provide("stackDir", dir);
+
+  return async () => {
+    const exited = new Promise((r) => child.once("exit", r));
+    signalGroup("SIGINT");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    signalGroup("SIGKILL");
+    child.stdout.destroy();
+    child.stderr.destroy();
+    log.end();
+  };
+}

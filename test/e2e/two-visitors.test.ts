@@ -1,0 +1,59 @@
+/**
+ * E2E 2: two visitors at once, in two browsers with different recordings: each sees only its own words
+ * and its own agent. (OpenAI is replaced by the local stand-in provider; everything else is real.)
+ */
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { microphoneWav, RECORDINGS } from "./audio.ts";
+import { launchWithMicrophone, observed, type MicBrowser } from "./browser.ts";
+import { waitFor, words } from "./support.ts";
+
+describe.skipIf(!process.env.NETNS_ADDR)("two visitors at once", () => {
+  const browsers: MicBrowser[] = [];
+  afterEach(async () => {
+    await Promise.all(browsers.splice(0).map((b) => b.close()));
+  });
+
+  it("each sees only its own words and its own agent", async () => {
+    const workerUrl = inject("workerUrl");
+    const dir = inject("stackDir");
+    const names = ["goforward", "something"] as const;
+    for (const name of names) browsers.push(await launchWithMicrophone(microphoneWav(dir, name, 8)));
+    const pages = browsers.map((b) => b.page);
+    await Promise.all(pages.map((p) => p.goto(`${workerUrl}/chat`)));
+    const sessions = await Promise.all(
+      pages.map(async (p) => {
+        const created = p.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
+        await p.getByRole("button", { name: "Start" }).click();
+        const res = await created;
+        expect(res.status()).toBe(201);
+        return ((await res.json()) as { session_id: string }).session_id;
+      }),
+    );
+    expect(sessions[0]).not.toBe(sessions[1]);
+
+    const finals = await Promise.all(
+      pages.map((p, i) =>
+        waitFor(
+          `visitor ${i + 1}'s final caption`,
+          async () => (await observed(p)).captions.find((c) => c.role === "user" && c.final),
+          120_000,
+        ),
+      ),
+    );
+    names.forEach((name, i) => expect(words(finals[i]!.text)).toBe(RECORDINGS[name].words));
+
+    // Each agent answered its own visitor (the stand-in LLM echoes what it heard).
+    for (const [i, p] of pages.entries()) {
+      await waitFor(`visitor ${i + 1}'s agent reply`, async () =>
+        (await observed(p)).captions.find((c) => c.role === "agent" && c.final && c.t > finals[i]!.t),
+      );
+    }
+    for (const [i, p] of pages.entries()) {
+      const all = (await observed(p)).captions.map((c) => words(c.text)).join(" | ");
+      const other = RECORDINGS[names[1 - i]!].words;
+      expect(all, `visitor ${i + 1} must not see the other's words`).not.toContain(other);
+      expect(all).toContain(RECORDINGS[names[i]!].words);
+    }
+    await Promise.all(pages.map((p) => p.getByRole("button", { name: "Stop" }).click()));
+  });
+});

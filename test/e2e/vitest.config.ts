@@ -1,0 +1,17 @@
+import { defineProject } from "vitest/config";
+
+// End-to-end: the whole stack (`npm run dev` with stand-ins) and real Chromium, inside the network
+// namespace. One stack for all files, so files run one at a time.
+export default defineProject({
+  test: {
+    name: "e2e",
+    include: ["**/*.test.ts"],
+    environment: "node",
+    globalSetup: ["./stack.ts"],
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 300_000,
+    // The stack's teardown waits up to 20 s for `npm run dev` to stop after Ctrl-C.
+    teardownTimeout: 40_000,
+  },
+});
