@@ -8,5 +8,7 @@ export default defineConfig({
   test: {
     projects: ["test/*/vitest.config.ts"],
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    // The e2e stack's teardown waits up to 20 s for `npm run dev` to stop after Ctrl-C.
+    teardownTimeout: 40_000,
   },
 });

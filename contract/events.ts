@@ -2,9 +2,11 @@
  * Transcript, speech and session events: what the agent posts (ingest), what the `SessionDO` stores,
  * and what the browser receives on `/ws/transcript/{session_id}`.
  *
+ * Written with `zod/mini`, like contract/rest.ts, so the page can import it.
+ *
  * Source: shared/ARCHITECTURE.md, "WebSocket" and "Agent → Worker ingest".
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { RoomName, SessionId } from "./rest.ts";
 
 export const Role = z.enum(["user", "agent"]);
@@ -13,10 +15,10 @@ export type Role = z.infer<typeof Role>;
 /** Longest transcript text accepted in one event, in characters. */
 export const TEXT_MAX = 8000;
 /** Epoch milliseconds. */
-const EpochMs = z.number().int().nonnegative();
-const Seq = z.number().int().positive();
+const EpochMs = z.number().check(z.int(), z.nonnegative());
+const Seq = z.number().check(z.int(), z.positive());
 
-const Text = z.string().max(TEXT_MAX);
+const Text = z.string().check(z.maxLength(TEXT_MAX));
 const TranscriptFields = { role: Role, text: Text, final: z.boolean() };
 const SpeechFields = { role: Role, event: z.enum(["speech_started", "speech_ended"]) };
 
@@ -38,7 +40,7 @@ export type SpeechMessage = z.infer<typeof SpeechMessage>;
 export const SessionStateMessage = z.object({
   type: z.literal("session"),
   status: SessionStatus,
-  reason: EndReason.optional(),
+  reason: z.optional(EndReason),
   seq: Seq,
   ts: EpochMs,
 });
@@ -60,12 +62,12 @@ export const SocketErrorMessage = z.object({
 export type SocketErrorMessage = z.infer<typeof SocketErrorMessage>;
 
 /** `?after=<seq>` on the transcript socket: replay stored events with a larger seq first. */
-export const ReplayQuery = z.object({ after: z.coerce.number().int().nonnegative().optional() });
+export const ReplayQuery = z.object({ after: z.optional(z.coerce.number().check(z.int(), z.nonnegative())) });
 
 // ---- Ingest, agent → Worker -----------------------------------------------------------------
 
 /** Event id, unique per event (e.g. `<job_id>:<counter>`); re-sent events carry the same id. */
-export const EventId = z.string().min(1).max(128);
+export const EventId = z.string().check(z.minLength(1), z.maxLength(128));
 
 export const AgentTranscriptEvent = z.strictObject({ id: EventId, ts: EpochMs, ...TranscriptFields });
 export const AgentSpeechEvent = z.strictObject({ id: EventId, ts: EpochMs, ...SpeechFields });
@@ -75,7 +77,7 @@ export const AgentLifecycleEvent = z.strictObject({
   id: EventId,
   ts: EpochMs,
   type: AgentLifecycleType,
-  detail: z.string().max(1000).optional(),
+  detail: z.optional(z.string().check(z.maxLength(1000))),
 });
 
 /** One event posted by the agent. */
@@ -91,23 +93,22 @@ export const INGEST_BATCH_MAX = 100;
 export const INGEST_BODY_MAX_BYTES = 1_000_000;
 
 /** `POST /session/{id}/events` body: 1–100 events. */
-export const IngestBatch = z.strictObject({ events: z.array(AgentEvent).min(1).max(INGEST_BATCH_MAX) });
+export const IngestBatch = z.strictObject({
+  events: z.array(AgentEvent).check(z.minLength(1), z.maxLength(INGEST_BATCH_MAX)),
+});
 export type IngestBatch = z.infer<typeof IngestBatch>;
 
 /** `POST /session/{id}/events` 200 body. */
 export const IngestResponse = z.object({
-  accepted: z.number().int().nonnegative(),
-  duplicates: z.number().int().nonnegative(),
+  accepted: z.number().check(z.int(), z.nonnegative()),
+  duplicates: z.number().check(z.int(), z.nonnegative()),
 });
 export type IngestResponse = z.infer<typeof IngestResponse>;
 
 // ---- Stored transcript ----------------------------------------------------------------------
 
 /** A stored event as `GET /transcripts/{id}` returns it: final transcripts and speech events. */
-export const StoredEvent = z.union([
-  TranscriptMessage.extend({ final: z.literal(true) }),
-  SpeechMessage,
-]);
+export const StoredEvent = z.union([z.extend(TranscriptMessage, { final: z.literal(true) }), SpeechMessage]);
 export type StoredEvent = z.infer<typeof StoredEvent>;
 
 /** `GET /transcripts/{session_id}` 200 body. Times are epoch ms; `ended_at` is null while running. */
@@ -115,9 +116,9 @@ export const TranscriptResponse = z.object({
   session_id: SessionId,
   room: RoomName,
   status: SessionStatus,
-  reason: EndReason.optional(),
+  reason: z.optional(EndReason),
   started_at: EpochMs,
-  ended_at: EpochMs.nullable(),
+  ended_at: z.nullable(EpochMs),
   events: z.array(StoredEvent),
 });
 export type TranscriptResponse = z.infer<typeof TranscriptResponse>;
@@ -127,6 +128,6 @@ export type TranscriptResponse = z.infer<typeof TranscriptResponse>;
 /** JSON in `CreateDispatch(room, AGENT_NAME, metadata)`; the agent validates it per job. */
 export const DispatchMetadata = z.object({
   session_id: SessionId,
-  system_prompt: z.string().min(1).max(4000).optional(),
+  system_prompt: z.optional(z.string().check(z.minLength(1), z.maxLength(4000))),
 });
 export type DispatchMetadata = z.infer<typeof DispatchMetadata>;

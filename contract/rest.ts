@@ -1,14 +1,18 @@
 /**
  * REST contract: request and response bodies of the Worker's public API.
  *
+ * Written with `zod/mini` (functional checks instead of methods) so the browser page can import the
+ * contract itself within its 150 KB gzip budget; schemas still offer `.parse`/`.safeParse`.
+ *
  * Source: shared/ARCHITECTURE.md, "REST contract" and "Input rules".
  */
-import { z } from "zod";
+import * as z from "zod/mini";
+import "./locale.ts";
 
 /** Room names: `^[A-Za-z0-9_-]{1,64}$` (ARCHITECTURE.md, Input rules). */
 export const RoomName = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, "room must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
+  .check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, "room must be 1-64 characters of A-Z, a-z, 0-9, _ or -"));
 export type RoomName = z.infer<typeof RoomName>;
 
 /**
@@ -17,41 +21,47 @@ export type RoomName = z.infer<typeof RoomName>;
  */
 export const VisitorIdentity = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, "identity must be 1-64 characters of A-Z, a-z, 0-9, _ or -")
-  .refine((s) => !s.toLowerCase().startsWith("agent"), "identities starting with 'agent' are reserved");
+  .check(
+    z.regex(/^[A-Za-z0-9_-]{1,64}$/, "identity must be 1-64 characters of A-Z, a-z, 0-9, _ or -"),
+    z.refine((s) => !s.toLowerCase().startsWith("agent"), "identities starting with 'agent' are reserved"),
+  );
 export type VisitorIdentity = z.infer<typeof VisitorIdentity>;
 
 /** Display name: at most 64 printable characters (no control characters). */
 export const DisplayName = z
   .string()
-  .min(1)
-  .max(64)
-  .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, "name must be printable characters");
+  .check(
+    z.minLength(1),
+    z.maxLength(64),
+    z.regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, "name must be printable characters"),
+  );
 
 /** Maximum length of a client-supplied system prompt, in characters. */
 export const SYSTEM_PROMPT_MAX = 4000;
-export const SystemPrompt = z.string().min(1).max(SYSTEM_PROMPT_MAX);
+export const SystemPrompt = z.string().check(z.minLength(1), z.maxLength(SYSTEM_PROMPT_MAX));
 
 /**
  * Session ids are 128 random bits, base64url without padding: exactly 22 characters.
  */
-export const SessionId = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "session_id must be 22 base64url characters");
+export const SessionId = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_-]{22}$/, "session_id must be 22 base64url characters"));
 export type SessionId = z.infer<typeof SessionId>;
 
 /** `GET /token` query. `room` omitted: the server picks a fresh one. */
 export const TokenQuery = z.object({
-  room: RoomName.optional(),
+  room: z.optional(RoomName),
   identity: VisitorIdentity,
-  name: DisplayName.optional(),
+  name: z.optional(DisplayName),
 });
 export type TokenQuery = z.infer<typeof TokenQuery>;
 
 /** `GET /token` 200 body. `token` is a LiveKit JWT; `url` is the LiveKit signal URL (ws/wss). */
 export const TokenResponse = z.object({
-  token: z.string().min(1),
+  token: z.string().check(z.minLength(1)),
   room: RoomName,
   identity: VisitorIdentity,
-  url: z.string().min(1),
+  url: z.string().check(z.minLength(1)),
 });
 export type TokenResponse = z.infer<typeof TokenResponse>;
 
@@ -59,7 +69,7 @@ export type TokenResponse = z.infer<typeof TokenResponse>;
 export const SessionCreateRequest = z.strictObject({
   room: RoomName,
   identity: VisitorIdentity,
-  system_prompt: SystemPrompt.optional(),
+  system_prompt: z.optional(SystemPrompt),
 });
 export type SessionCreateRequest = z.infer<typeof SessionCreateRequest>;
 
@@ -77,8 +87,8 @@ export const HealthResponse = z.object({ status: z.literal("ok") });
 /** Machine-readable error body of every 4xx/5xx: `{"error":{"code":"snake_case","message":"…"}}`. */
 export const ErrorBody = z.object({
   error: z.object({
-    code: z.string().regex(/^[a-z][a-z0-9_]*$/),
-    message: z.string().min(1),
+    code: z.string().check(z.regex(/^[a-z][a-z0-9_]*$/)),
+    message: z.string().check(z.minLength(1)),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -3,11 +3,11 @@
  * code naming what was wrong, never a 5xx.
  */
 import type { Context } from "hono";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { SessionId } from "../contract/index.ts";
 import { ApiError } from "./errors.ts";
 
-function describe(error: z.ZodError): string {
+function describe(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return "The request is invalid.";
   const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
@@ -18,7 +18,7 @@ function describe(error: z.ZodError): string {
  * Parses `value` with `schema`.
  * @throws ApiError 400 `code` with the first issue as the message
  */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code = "invalid_request"): z.infer<S> {
+export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown, code = "invalid_request"): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new ApiError(400, code, describe(result.error));
   return result.data;
@@ -29,7 +29,7 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code =
  * @throws ApiError 415 when not JSON, 400 `invalid_json` when unparsable, 400 `invalid_request` when
  *   it does not match `schema`
  */
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+export async function jsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.infer<S>> {
   const type = c.req.header("Content-Type") ?? "";
   if (!/^application\/json\b/i.test(type)) {
     throw new ApiError(415, "unsupported_media_type", "The body must be application/json.");

@@ -50,4 +50,11 @@ describe("REST input rules", () => {
     expect(ErrorBody.safeParse({ error: { code: "BadRequest", message: "x" } }).success).toBe(false);
     expect(ErrorBody.safeParse({ error: { code: "x", message: "" } }).success).toBe(false);
   });
+
+  it("explains built-in failures in words (the Worker returns them in 400 bodies), not zod/mini's bare default", () => {
+    const issue = TokenQuery.safeParse({ identity: "v", name: "x".repeat(65) }).error?.issues[0];
+    expect(issue?.path).toEqual(["name"]);
+    expect(issue?.message).not.toBe("Invalid input");
+    expect(issue?.message).toMatch(/64/);
+  });
 });

@@ -11,7 +11,5 @@ export default defineProject({
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 300_000,
-    // The stack's teardown waits up to 20 s for `npm run dev` to stop after Ctrl-C.
-    teardownTimeout: 40_000,
   },
 });

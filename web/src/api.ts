@@ -3,7 +3,7 @@
  * the HttpOnly `vid` cookie goes along by itself.
  */
 import * as z from "zod/mini";
-import { ErrorBody, SessionCreateResponse, TokenResponse } from "./wire.ts";
+import { ErrorBody, SessionCreateResponse, TokenResponse } from "../../contract/index.ts";
 
 /** A refused or failed request. `status` 0 means the network failed (no response). */
 export class ApiError extends Error {

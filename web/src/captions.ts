@@ -6,7 +6,7 @@
  * Screen readers: interims are `aria-hidden` (they change several times a second); the final replaces
  * the interim's node, so the log announces each final once.
  */
-import type { ServerMessage, TranscriptMessage } from "./wire.ts";
+import type { ServerMessage, TranscriptMessage } from "../../contract/index.ts";
 
 const LABEL = { user: "You", agent: "Agent" } as const;
 /** Distance from the bottom, in CSS px, within which the log keeps following new captions. */

@@ -6,7 +6,7 @@
  * The agent's state (connecting / listening / thinking / speaking) is derived from the session and
  * speech events of ARCHITECTURE.md "WebSocket".
  */
-import type { EndReason, ServerMessage } from "./wire.ts";
+import type { EndReason, ServerMessage } from "../../contract/index.ts";
 
 export type Phase = "idle" | "starting" | "live" | "stopping" | "error";
 export type AgentState = "connecting" | "listening" | "thinking" | "speaking";

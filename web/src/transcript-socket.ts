@@ -3,7 +3,7 @@
  * every frame against the wire contract, re-opens a dropped socket with exponential backoff and
  * `?after=<last seq>` so that stored events are replayed, and drops frames already delivered.
  */
-import { ServerMessage, SocketErrorMessage, type ServerMessage as Message } from "./wire.ts";
+import { ServerMessage, SocketErrorMessage, type ServerMessage as Message } from "../../contract/index.ts";
 
 export interface SocketHandlers {
   /** A new, valid frame (never one whose `seq` was already delivered). */
