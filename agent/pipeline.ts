@@ -1,0 +1,56 @@
+/**
+ * Builds the voice pipeline of one session: Silero VAD → OpenAI STT → LLM → TTS in an `AgentSession`
+ * (LiveKit Agents 1.9). Every OpenAI plugin gets `apiKey` and `baseURL` explicitly: the realtime
+ * transcription socket does not read `OPENAI_BASE_URL` on its own.
+ *
+ * Choices (and why):
+ * - STT: the realtime transcription socket (`/v1/realtime?intent=transcription`), which streams
+ *   interim transcripts, with `turn_detection: null` and the same Silero VAD committing the audio at
+ *   end of speech: one speech detector for the whole pipeline, and no extra server-side silence window
+ *   before the final transcript. Models named `whisper*` have no realtime socket and use the HTTP
+ *   transcription endpoint (finals only).
+ * - Turn detection `vad` and interruption mode `vad`: no LiveKit Cloud inference is needed.
+ * - `aecWarmupDuration: null`: the framework's default (3 s) holds back interruptions and feeds the STT
+ *   silence during the first 3 s of agent speech, so "barge-in from the first word" would be impossible.
+ *   Echo of the agent's voice is removed in the visitor's browser (getUserMedia `echoCancellation`, on
+ *   by default in livekit-client), so the warm-up is not needed here.
+ * - The STT's VAD is wrapped in {@link SttVad}, which fixes the framework's `endInput()` so that closing
+ *   a session does not leave an unhandled rejection behind (see stt-vad.ts).
+ */
+import { type VAD, voice } from "@livekit/agents";
+import * as openai from "@livekit/agents-plugin-openai";
+import type { AgentConfig } from "./config.ts";
+import { SttVad } from "./stt-vad.ts";
+
+export type ProviderConfig = Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "llmModel" | "ttsModel" | "ttsVoice">;
+
+/** Whether a model is served over the realtime transcription socket (interim transcripts). */
+export function usesRealtimeStt(model: string): boolean {
+  return !model.startsWith("whisper");
+}
+
+/**
+ * Creates the session (not started).
+ * @param cfg provider settings from {@link AgentConfig}
+ * @param vad the process's Silero VAD (loaded once in `prewarm`)
+ */
+export function createSession(cfg: ProviderConfig, vad: VAD): voice.AgentSession {
+  const auth = { apiKey: cfg.openaiApiKey, baseURL: cfg.openaiBaseUrl };
+  const realtime = usesRealtimeStt(cfg.sttModel);
+  const stt = new openai.STT({
+    ...auth,
+    model: cfg.sttModel,
+    language: "en",
+    useRealtime: realtime,
+    ...(realtime ? { turnDetection: null, vad: new SttVad(vad) } : {}),
+  });
+  return new voice.AgentSession({
+    vad,
+    stt,
+    llm: new openai.LLM({ ...auth, model: cfg.llmModel }),
+    // Voice names are open-ended (OpenAI adds voices); the plugin types a fixed list.
+    tts: new openai.TTS({ ...auth, model: cfg.ttsModel, voice: cfg.ttsVoice as openai.TTSVoices }),
+    turnHandling: { turnDetection: "vad", interruption: { mode: "vad" } },
+    aecWarmupDuration: null,
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * `npm run openai:dev [-- --port 8788 --host localhost]`: runs the local OpenAI-compatible stand-in
+ * (see server.ts) until Ctrl-C / SIGTERM. Point the agent at it with
+ * `OPENAI_BASE_URL=http://localhost:8788/v1` and any `OPENAI_API_KEY`.
+ */
+import { parseArgs } from "node:util";
+import { startDevOpenAI } from "./server.ts";
+
+const { values } = parseArgs({
+  options: { port: { type: "string", default: "8788" }, host: { type: "string", default: "localhost" } },
+});
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`--port must be a port number, got ${values.port}`);
+  process.exit(2);
+}
+
+try {
+  const provider = await startDevOpenAI({ host: values.host, port });
+  const stop = () => void provider.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+} catch (err) {
+  console.error(`openai-dev: cannot listen on ${values.host}:${port}: ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,111 @@
+/**
+ * The local provider's speech engines: pocketsphinx for speech-to-text, espeak-ng (+ sox) for
+ * text-to-speech. Both run as child processes; a missing binary is reported with the Debian packages
+ * to install.
+ *
+ * Facts: the pocketsphinx model paths are those of Debian's `pocketsphinx-en-us`
+ * (`/usr/share/pocketsphinx/model/en-us`); with them `pocketsphinx_continuous -infile` decodes
+ * `pocketsphinx-testdata`'s goforward.raw (16 kHz mono s16le) to "go forward ten meters".
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Sample rate of the PCM16 mono audio `synthesize` returns and the realtime socket carries, Hz. */
+export const PCM_RATE = 24_000;
+const MODEL = process.env.POCKETSPHINX_MODEL ?? "/usr/share/pocketsphinx/model/en-us";
+// First pass only, narrower search: about half the decode time of the defaults, same words on the test speech.
+const FAST = ["-fwdflat", "no", "-bestpath", "no", "-maxhmmpf", "3000", "-beam", "1e-40"];
+
+/** A required program is not installed; `message` names the apt packages. */
+export class EngineMissingError extends Error {
+  override name = "EngineMissingError";
+}
+
+const PACKAGES: Record<string, string> = {
+  pocketsphinx_continuous: "pocketsphinx pocketsphinx-en-us",
+  sox: "sox",
+  "espeak-ng": "espeak-ng",
+};
+
+/**
+ * Runs a program, feeding `input` on stdin.
+ * @returns stdout
+ * @throws EngineMissingError when the program is not installed; Error on a non-zero exit
+ */
+function run(cmd: string, args: string[], input: Buffer | null, signal?: AbortSignal): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], signal });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") {
+        reject(new EngineMissingError(`${cmd} is not installed: apt-get install ${PACKAGES[cmd] ?? cmd}`));
+      } else reject(e);
+    });
+    child.on("close", (code) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new Error(`${cmd} exited with ${code}: ${Buffer.concat(err).toString().slice(-300)}`));
+    });
+    child.stdin.on("error", () => {}); // a program that exits early closes its stdin
+    child.stdin.end(input ?? undefined);
+  });
+}
+
+const SOX_RAW = (rate: number) => ["-t", "raw", "-r", String(rate), "-e", "signed", "-b", "16", "-c", "1"];
+
+/**
+ * Resamples PCM16 mono audio with sox.
+ * @param pcm little-endian signed 16-bit samples at `fromRate` Hz
+ * @returns the same audio at `toRate` Hz
+ */
+export function resample(pcm: Buffer, fromRate: number, toRate: number, signal?: AbortSignal): Promise<Buffer> {
+  if (fromRate === toRate) return Promise.resolve(pcm);
+  return run("sox", [...SOX_RAW(fromRate), "-", ...SOX_RAW(toRate), "-"], pcm, signal);
+}
+
+/**
+ * Transcribes speech with pocketsphinx.
+ * @param pcm16k PCM16 mono at 16 kHz (any other format: convert first, e.g. with {@link resample} or {@link toPcm16k})
+ * @returns the recognised words, lower case, space-separated ("" for silence)
+ * @throws EngineMissingError when pocketsphinx is not installed
+ */
+export async function transcribe(pcm16k: Buffer, signal?: AbortSignal): Promise<string> {
+  if (pcm16k.length < 3200) return ""; // under 0.1 s
+  const dir = await mkdtemp(join(tmpdir(), "openai-dev-stt-"));
+  try {
+    const file = join(dir, "audio.raw");
+    await writeFile(file, pcm16k);
+    const out = await run(
+      "pocketsphinx_continuous",
+      ["-infile", file, "-hmm", `${MODEL}/en-us`, "-lm", `${MODEL}/en-us.lm.bin`, "-dict", `${MODEL}/cmudict-en-us.dict`, "-logfn", "/dev/null", ...FAST],
+      null,
+      signal,
+    );
+    return out.toString("utf8").split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Converts any audio file sox understands (WAV, FLAC, …) to PCM16 mono 16 kHz.
+ * @param file the encoded file's bytes; `ext` its type for sox (e.g. "wav")
+ */
+export function toPcm16k(file: Buffer, ext: string): Promise<Buffer> {
+  return run("sox", ["-t", ext, "-", ...SOX_RAW(16_000), "-"], file);
+}
+
+/**
+ * Speaks text with espeak-ng.
+ * @param text what to say (read from stdin, so no text is taken for an option)
+ * @returns PCM16 mono at {@link PCM_RATE} Hz
+ * @throws EngineMissingError when espeak-ng or sox is not installed
+ */
+export async function synthesize(text: string, signal?: AbortSignal): Promise<Buffer> {
+  const wav = await run("espeak-ng", ["--stdin", "--stdout", "-s", "175"], Buffer.from(text, "utf8"), signal);
+  return run("sox", ["-t", "wav", "-", ...SOX_RAW(PCM_RATE), "-"], wav, signal);
+}

@@ -1,0 +1,175 @@
+/**
+ * A local OpenAI-compatible provider for offline development and tests. It is a stand-in for the
+ * paid OpenAI API, says so in its logs, and accepts any API key.
+ *
+ * | route | engine |
+ * | --- | --- |
+ * | `GET /v1/models` | the model ids below |
+ * | `POST /v1/audio/transcriptions` (multipart `file`) | pocketsphinx |
+ * | `GET /v1/realtime?intent=transcription` (WebSocket) | pocketsphinx, interim + final (realtime.ts) |
+ * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts); model `error-<status>` fails |
+ * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz |
+ *
+ * Errors use OpenAI's shape `{"error":{"message","type","code"}}`; a missing engine answers 503 with
+ * the apt packages to install.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
+import { completionBody, completionEvents, scriptedReply } from "./chat.ts";
+import { EngineMissingError, synthesize, toPcm16k, transcribe } from "./engines.ts";
+import { serveRealtimeTranscription } from "./realtime.ts";
+
+const MODELS = ["gpt-4o-mini", "gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1", "gpt-4o-mini-tts", "tts-1"];
+const BODY_MAX = 25 * 1024 * 1024;
+
+export interface DevOpenAIOptions {
+  /** Interface to listen on; default `127.0.0.1`. */
+  host?: string;
+  /** Port; default 0 (ephemeral). The CLI uses 8788. */
+  port?: number;
+  /** Where log lines go (one JSON object each); default stdout. */
+  log?: (line: string) => void;
+}
+
+export interface DevOpenAI {
+  /** Base URL for OpenAI clients, ending with `/v1`. */
+  baseURL: string;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly type: string;
+  constructor(status: number, message: string, type = "invalid_request_error") {
+    super(message);
+    this.status = status;
+    this.type = type;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > BODY_MAX) throw new HttpError(413, "request body too large");
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+function parseJson(raw: Buffer): Record<string, unknown> {
+  try {
+    const v = JSON.parse(raw.toString("utf8"));
+    if (v && typeof v === "object") return v as Record<string, unknown>;
+  } catch {}
+  throw new HttpError(400, "body must be a JSON object");
+}
+
+async function transcriptions(req: IncomingMessage, raw: Buffer): Promise<object> {
+  const form = await new Response(new Uint8Array(raw), { headers: { "content-type": req.headers["content-type"] ?? "" } })
+    .formData()
+    .catch(() => {
+      throw new HttpError(400, "body must be multipart/form-data with a `file` field");
+    });
+  const file = form.get("file");
+  if (!(file instanceof Blob)) throw new HttpError(400, "missing `file`");
+  const name = file instanceof File ? file.name : "audio.wav";
+  const ext = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase() ?? "wav";
+  const pcm = await toPcm16k(Buffer.from(await file.arrayBuffer()), ext === "raw" ? "wav" : ext);
+  return { text: await transcribe(pcm) };
+}
+
+async function chat(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+  if (!Array.isArray(body.messages)) throw new HttpError(400, "`messages` must be an array");
+  const model = typeof body.model === "string" ? body.model : "gpt-4o-mini";
+  // A model named `error-<status>` fails on purpose, to exercise clients' error handling offline.
+  const failure = /^error-(\d{3})$/.exec(model);
+  if (failure) throw new HttpError(Number(failure[1]), `model ${model} fails on purpose (stand-in)`, "server_error");
+  const text = scriptedReply(body.messages);
+  if (!body.stream) return json(res, 200, completionBody(model, text));
+  const includeUsage = Boolean((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage);
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  for (const event of completionEvents(model, text, includeUsage)) res.write(event);
+  res.end();
+}
+
+async function speech(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+  if (typeof body.input !== "string" || !body.input.trim()) throw new HttpError(400, "`input` must be non-empty text");
+  const format = body.response_format ?? "mp3";
+  if (format !== "pcm") throw new HttpError(400, `response_format ${String(format)} is not supported by the stand-in; use "pcm"`);
+  const pcm = await synthesize(body.input);
+  res.writeHead(200, { "content-type": "audio/pcm", "content-length": pcm.length });
+  res.end(pcm);
+}
+
+/**
+ * Starts the provider.
+ * @returns its `/v1` base URL and a `close()` that stops it (and its sockets)
+ * @throws the listen error (e.g. EADDRINUSE)
+ */
+export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOpenAI> {
+  const write = opts.log ?? ((line: string) => process.stdout.write(line + "\n"));
+  const log = (msg: string, fields: Record<string, unknown> = {}) =>
+    write(JSON.stringify({ level: "info", msg, component: "openai-dev", stand_in: true, ts: new Date().toISOString(), ...fields }));
+
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname.replace(/\/+$/, "");
+    const started = Date.now();
+    try {
+      if (req.method === "GET" && path === "/v1/models") {
+        return json(res, 200, { object: "list", data: MODELS.map((id) => ({ id, object: "model", created: 0, owned_by: "local-stand-in" })) });
+      }
+      if (req.method !== "POST") throw new HttpError(404, `no route ${req.method} ${path}`);
+      const raw = await readBody(req);
+      if (path === "/v1/audio/transcriptions") json(res, 200, await transcriptions(req, raw));
+      else if (path === "/v1/chat/completions") await chat(res, parseJson(raw));
+      else if (path === "/v1/audio/speech") await speech(res, parseJson(raw));
+      else throw new HttpError(404, `no route POST ${path}`);
+      log("stand-in reply", { route: path, ms: Date.now() - started });
+    } catch (err) {
+      const e = err instanceof HttpError ? err : err instanceof EngineMissingError ? new HttpError(503, err.message, "server_error") : new HttpError(500, (err as Error).message, "server_error");
+      log("stand-in error", { route: path, status: e.status, error: e.message });
+      if (!res.headersSent) json(res, e.status, { error: { message: e.message, type: e.type, code: null } });
+      else res.end();
+    }
+  });
+
+  const wss = new WebSocketServer({ noServer: true });
+  server.on("upgrade", (req, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname.replace(/\/+$/, "") !== "/v1/realtime" || url.searchParams.get("intent") !== "transcription") {
+      socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      log("stand-in realtime transcription connected", { model: url.searchParams.get("model") });
+      serveRealtimeTranscription(ws, log);
+    });
+  });
+
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = host.includes(":") ? `[${host}]` : host;
+  const baseURL = `http://${shown}:${port}/v1`;
+  log("local OpenAI-compatible stand-in listening: not the OpenAI API (pocketsphinx, espeak-ng, scripted replies)", { base_url: baseURL });
+  return {
+    baseURL,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

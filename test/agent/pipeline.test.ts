@@ -1,0 +1,126 @@
+/**
+ * The voice pipeline without a room: REAL Silero VAD on REAL recorded speech (pocketsphinx-testdata
+ * goforward.raw, "go forward ten meters"), the real OpenAI plugins, and the session events mapped to
+ * contract events by the forwarder's mapper. The OpenAI plugins talk to the local OpenAI-compatible
+ * provider (dev/openai/): a stand-in only in the sense that it replaces the paid OpenAI API
+ * (pocketsphinx STT over the realtime transcription socket, espeak-ng TTS, scripted chat replies).
+ */
+import { initializeLogger, type VAD } from "@livekit/agents";
+import * as silero from "@livekit/agents-plugin-silero";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WebsiteAgent } from "../../agent/agent.ts";
+import type { PendingEvent } from "../../agent/forwarder.ts";
+import { createSession } from "../../agent/pipeline.ts";
+import { forwardSessionEvents } from "../../agent/session-events.ts";
+import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
+import { goForward } from "./audio.ts";
+import { ClockedAudioInput, PlayoutAudioOutput } from "./pipeline-io.ts";
+
+type Seen = PendingEvent & { at: number };
+
+let provider: DevOpenAI;
+let vad: VAD;
+const cleanups: Array<() => Promise<void> | void> = [];
+
+beforeAll(async () => {
+  initializeLogger({ pretty: false, level: "error" });
+  [provider, vad] = await Promise.all([startDevOpenAI({ log: () => {} }), silero.VAD.load()]);
+});
+afterAll(async () => {
+  await provider?.close();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function runSession(greet: boolean, llmModel = "gpt-4o-mini") {
+  const session = createSession(
+    { openaiApiKey: "sk-local-stand-in", openaiBaseUrl: provider.baseURL, sttModel: "gpt-4o-mini-transcribe", llmModel, ttsModel: "gpt-4o-mini-tts", ttsVoice: "alloy" },
+    vad,
+  );
+  const events: Seen[] = [];
+  forwardSessionEvents(session, (e) => events.push({ ...e, at: Date.now() }));
+  const input = new ClockedAudioInput();
+  const output = new PlayoutAudioOutput();
+  session.input.audio = input;
+  session.output.audio = output;
+  await session.start({ agent: new WebsiteAgent("You are a test assistant.", greet) });
+  cleanups.push(async () => {
+    input.stop();
+    await session.close();
+  });
+  return { session, events, input, output };
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const label = (e: PendingEvent) =>
+  "event" in e ? `${e.role} ${e.event}` : "final" in e ? `${e.role} ${e.final ? "final" : "interim"}` : e.type;
+
+/** Index of the first event at or after `from` matching `label`, or -1. */
+const indexOf = (events: Seen[], name: string, from = 0) => events.findIndex((e, i) => i >= from && label(e) === name);
+
+describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible provider)", () => {
+  it("hears the user, transcribes interim and final, answers by voice", async () => {
+    const { events, input, output } = await runSession(false); // latency figures: bench/agent-latency.bench.ts
+    await new Promise((r) => setTimeout(r, 500)); // a little silence first, as from a real microphone
+    await input.say(goForward());
+    await waitFor("agent speech_ended", () => indexOf(events, "agent speech_ended") >= 0, 30_000);
+
+    const names = events.map(label);
+    const started = indexOf(events, "user speech_started");
+    const final = indexOf(events, "user final");
+    const interim = indexOf(events, "user interim", started);
+    const agentStarted = indexOf(events, "agent speech_started", final);
+    const agentText = indexOf(events, "agent final", agentStarted);
+    const agentEnded = indexOf(events, "agent speech_ended", agentText);
+    expect(started, names.join(" → ")).toBeGreaterThanOrEqual(0);
+    expect(interim, names.join(" → ")).toBeGreaterThan(started);
+    expect(final).toBeGreaterThan(interim);
+    expect(agentStarted).toBeGreaterThan(final);
+    expect(agentText).toBeGreaterThan(agentStarted);
+    expect(agentEnded).toBeGreaterThan(agentText);
+    expect(indexOf(events, "user speech_ended")).toBeGreaterThan(started);
+
+    expect(events[final]).toMatchObject({ role: "user", text: "go forward ten meters", final: true });
+    expect((events[agentText] as { text: string }).text).toContain("go forward ten meters");
+    expect(output.seconds).toBeGreaterThan(1); // the agent's answer was spoken, not just written
+
+  });
+
+  it("greets first, and speech injected while the agent talks interrupts it (barge-in)", async () => {
+    const { events, input, output } = await runSession(true);
+    await waitFor("greeting audio", () => output.segments.length > 0 && indexOf(events, "agent speech_started") >= 0);
+    const greetingStarted = indexOf(events, "agent speech_started");
+    expect(indexOf(events, "user speech_started")).toBe(-1); // the agent spoke first
+    await new Promise((r) => setTimeout(r, 300)); // barge in early in the greeting
+    void input.say(goForward());
+
+    await waitFor("interruption", () => output.interruptions > 0, 10_000);
+    const cutAt = indexOf(events, "agent speech_ended", greetingStarted);
+    expect(cutAt).toBeGreaterThan(greetingStarted);
+    // Cut off before the greeting's audio could have played out.
+    const greetingSeconds = output.segments[0]! / 24_000;
+    expect(greetingSeconds).toBeGreaterThan((events[cutAt]!.at - events[greetingStarted]!.at) / 1000);
+
+    // The interrupted turn is followed by an answer to what the user said.
+    await waitFor("answer after barge-in", () => events.find((e) => "text" in e && e.role === "agent" && e.text.includes("go forward ten meters")), 30_000);
+  });
+
+  it("reports a provider error as agent_error and keeps listening", async () => {
+    const { events, input } = await runSession(true, "error-503"); // the stand-in's LLM answers 503
+    const error = await waitFor("agent_error", () => events.find((e) => "type" in e && e.type === "agent_error"), 30_000);
+    expect((error as { detail: string }).detail).toMatch(/llm_error/);
+    await input.say(goForward());
+    const final = await waitFor("a final transcript after the error", () => events.find((e) => "final" in e && e.final), 30_000);
+    expect(final).toMatchObject({ role: "user", text: "go forward ten meters" });
+  });
+});

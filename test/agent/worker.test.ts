@@ -1,0 +1,236 @@
+/**
+ * The real worker (`node agent/main.ts start`) against the development LiveKit server (dev/livekit/)
+ * inside the test's network namespace: registration and health, explicit dispatch with the contract's
+ * metadata, events reaching a real ingest server (signature verified), bad metadata reported as
+ * `agent_error`, the room's deletion ending the job with `agent_left`, and SIGTERM draining.
+ * The local OpenAI-compatible provider stands in for the paid OpenAI API.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { AccessToken, AgentDispatchClient, RoomServiceClient } from "livekit-server-sdk";
+import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, type RemoteTrack, Room, RoomEvent, TrackKind, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
+import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
+import { mediaAddress } from "../support/netns.ts";
+import { GOFORWARD_RATE, goForward, resampleLinear } from "./audio.ts";
+import { type IngestServer, startIngestServer } from "./ingest-server.ts";
+
+const addr = mediaAddress();
+const SECRET = "worker-test-ingest-secret";
+const AGENT_NAME = "voice-agent-test";
+const main = fileURLToPath(new URL("../../agent/main.ts", import.meta.url));
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A visitor's microphone: 10 ms frames at 48 kHz, silence unless speech is queued (paced by the source's queue). */
+async function publishMicrophone(room: Room): Promise<{ say(samples: Int16Array): void; stop(): void }> {
+  const source = new AudioSource(48_000, 1);
+  const track = LocalAudioTrack.createAudioTrack("microphone", source);
+  await room.localParticipant!.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
+  let queue: Int16Array = new Int16Array(0);
+  let running = true;
+  void (async () => {
+    while (running) {
+      const frame = new Int16Array(480);
+      frame.set(queue.subarray(0, 480));
+      queue = queue.subarray(480);
+      await source.captureFrame(new AudioFrame(frame, 48_000, 1, 480)).catch(() => (running = false));
+    }
+  })();
+  return { say: (samples) => void (queue = samples), stop: () => void (running = false) };
+}
+
+/** Loudest RMS (full scale 0..1) over 100 ms windows of a remote track, listened to for `ms`. */
+async function loudness(track: RemoteTrack, ms: number): Promise<number> {
+  const reader = new AudioStream(track, 48_000, 1).getReader();
+  let best = 0;
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    let sum = 0;
+    for (const v of value.data) sum += (v / 32768) ** 2;
+    best = Math.max(best, Math.sqrt(sum / value.data.length));
+  }
+  await reader.cancel().catch(() => {});
+  return best;
+}
+
+const sessionId = (n: number) => `sessionTest${String(n).padStart(11, "0")}`; // 22 base64url characters
+
+describe.skipIf(!addr)("agent worker with the development LiveKit server", () => {
+  let livekit: DevLiveKit;
+  let provider: DevOpenAI;
+  let ingest: IngestServer;
+  let worker: ChildProcess;
+  let exited: Promise<number | null>;
+  let output = "";
+  let healthUrl = "";
+  let dispatch: AgentDispatchClient;
+  let rooms: RoomServiceClient;
+
+  beforeAll(async () => {
+    [livekit, provider, ingest] = await Promise.all([
+      startDevLiveKit({ host: "127.0.0.1", port: 0, mediaAddress: addr! }),
+      startDevOpenAI({ log: (line) => (output += line + "\n") }),
+      startIngestServer(SECRET),
+    ]);
+    const healthPort = await freePort();
+    healthUrl = `http://127.0.0.1:${healthPort}`;
+    worker = spawn(process.execPath, [main, "start"], {
+      env: {
+        ...process.env,
+        LIVEKIT_URL: livekit.url,
+        LIVEKIT_API_KEY: "devkey",
+        LIVEKIT_API_SECRET: "secret",
+        AGENT_NAME,
+        INGEST_URL: ingest.url,
+        AGENT_INGEST_SECRET: SECRET,
+        OPENAI_API_KEY: "sk-local-stand-in",
+        OPENAI_BASE_URL: provider.baseURL,
+        AGENT_HEALTH_PORT: String(healthPort),
+        DRAIN_TIMEOUT_S: "4",
+        // The test host's CPU is shared with other suites: never report the worker full because of them.
+        AGENT_LOAD_THRESHOLD: "100",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    for (const s of [worker.stdout!, worker.stderr!]) s.on("data", (d: Buffer) => (output += d.toString()));
+    exited = new Promise((r) => worker.once("exit", (code) => r(code)));
+    const http = livekit.url.replace(/^ws/, "http");
+    dispatch = new AgentDispatchClient(http, "devkey", "secret");
+    rooms = new RoomServiceClient(http, "devkey", "secret");
+    await until("the worker to register", () => /registered worker/.test(output), 60_000);
+  });
+  afterAll(async () => {
+    if (process.env.AGENT_TEST_LOG) (await import("node:fs")).writeFileSync(process.env.AGENT_TEST_LOG, output);
+    if (worker.exitCode === null) worker.kill("SIGKILL");
+    await Promise.all([livekit?.close(), provider?.close(), ingest?.close()]);
+  });
+
+  const eventsOf = (sid: string) => ingest.requests.filter((r) => r.sessionId === sid).flatMap((r) => r.events);
+  const types = (sid: string) => eventsOf(sid).map((e) => ("type" in e ? e.type : "event" in e ? `${e.role} ${e.event}` : `${e.role} ${e.final ? "final" : "interim"}`));
+
+  it("is healthy once registered and reports its agent name", async () => {
+    expect((await fetch(`${healthUrl}/`)).status).toBe(200);
+    expect(await (await fetch(`${healthUrl}/worker`)).json()).toMatchObject({ agent_name: AGENT_NAME, active_jobs: 0 });
+  });
+
+  it("joins a dispatched room, posts signed events, and leaves when the room is deleted", async () => {
+    const sid = sessionId(1);
+    await dispatch.createDispatch("room-one", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
+    await until("agent_joined", () => types(sid).includes("agent_joined"), 45_000);
+    expect(ingest.requests.filter((r) => r.sessionId === sid).every((r) => r.verdict === "ok")).toBe(true);
+    expect(eventsOf(sid)[0]!.id).toMatch(/^[^:]+:1$/);
+
+    await rooms.deleteRoom("room-one");
+    await until("agent_left", () => types(sid).includes("agent_left"), 20_000);
+    expect(types(sid).filter((t) => t === "agent_error")).toEqual([]);
+  });
+
+  it("reports bad dispatch metadata as agent_error and leaves", async () => {
+    const sid = sessionId(2);
+    await dispatch.createDispatch("room-two", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid, system_prompt: "" }) });
+    const error = await until("agent_error", () => eventsOf(sid).find((e) => "type" in e && e.type === "agent_error"), 45_000);
+    expect(error).toMatchObject({ detail: expect.stringMatching(/system_prompt/) });
+    expect(types(sid)).not.toContain("agent_joined");
+    await rooms.deleteRoom("room-two").catch(() => {});
+  });
+
+  /** Joins `room` as a visitor with a microphone; resolves the agent's audio track once subscribed. */
+  async function visitorIn(room: string, identity: string) {
+    const at = new AccessToken("devkey", "secret", { identity, ttl: "10m" });
+    at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
+    const visitor = new Room();
+    const agentTrack = new Promise<RemoteTrack>((resolve) =>
+      visitor.on(RoomEvent.TrackSubscribed, (track, _pub, p) => track.kind === TrackKind.KIND_AUDIO && p.identity.startsWith("agent") && resolve(track)),
+    );
+    await visitor.connect(livekit.url, await at.toJwt(), { autoSubscribe: true, dynacast: false });
+    return { visitor, agentTrack, mic: await publishMicrophone(visitor) };
+  }
+
+  it("hears a visitor's real speech through the room and posts the transcript", async () => {
+    const sid = sessionId(5);
+    const { visitor, mic } = await visitorIn("room-five", "visitor-5");
+    try {
+      await dispatch.createDispatch("room-five", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
+      await until("agent_joined", () => types(sid).includes("agent_joined"), 45_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      mic.say(resampleLinear(goForward(), GOFORWARD_RATE, 48_000));
+      const final = await until("the user's final transcript", () => eventsOf(sid).find((e) => "final" in e && e.final && e.role === "user"), 45_000);
+      // The exact words are asserted on the raw recording in pipeline.test.ts; through Opus and a
+      // CPU shared with other suites, pocketsphinx hears the room's copy less exactly (e.g. "go forward years").
+      expect((final as { text: string }).text.split(" ").length).toBeGreaterThanOrEqual(2);
+      expect(types(sid).indexOf("user speech_started")).toBeLessThan(types(sid).indexOf("user final"));
+    } finally {
+      mic.stop();
+      await visitor.disconnect();
+      await rooms.deleteRoom("room-five").catch(() => {}); // Stop: the Worker deletes the room
+    }
+    await until("agent_left", () => types(sid).includes("agent_left"), 30_000);
+  });
+
+  it("answers by voice that the visitor hears (needs trackSubscribed from the LiveKit server)", async (ctx) => {
+    // LiveKit Agents plays nothing until its track has a subscriber (rtc-node waitForSubscription,
+    // fed by the server's SignalResponse.trackSubscribed). Probe the server for that first.
+    const probe = await visitorIn("room-probe", "probe-publisher");
+    const listener = await visitorIn("room-probe", "probe-listener");
+    const pub = [...probe.visitor.localParticipant!.trackPublications.values()][0]!;
+    const subscribed = await Promise.race([pub.waitForSubscription().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+    for (const v of [probe, listener]) (v.mic.stop(), await v.visitor.disconnect());
+    await rooms.deleteRoom("room-probe").catch(() => {});
+    if (!subscribed) return ctx.skip("the LiveKit server sends no trackSubscribed to publishers (dev/livekit)");
+
+    const sid = sessionId(6);
+    const { visitor, agentTrack, mic } = await visitorIn("room-six", "visitor-6");
+    try {
+      await dispatch.createDispatch("room-six", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
+      const greeting = loudness(await agentTrack, 10_000);
+      await until("the greeting to end", () => types(sid).includes("agent speech_ended"), 45_000);
+      expect(await greeting).toBeGreaterThan(0.01); // the visitor heard the greeting
+      mic.say(resampleLinear(goForward(), GOFORWARD_RATE, 48_000));
+      await until("the agent's answer", () => eventsOf(sid).find((e) => "text" in e && e.role === "agent" && e.text.includes("go forward ten meters")), 45_000);
+    } finally {
+      mic.stop();
+      await visitor.disconnect();
+      await rooms.deleteRoom("room-six").catch(() => {});
+    }
+  });
+
+  it("drains on SIGTERM: refuses new jobs, lets the running job run up to DRAIN_TIMEOUT_S, then exits", async () => {
+    const sid = sessionId(3);
+    await dispatch.createDispatch("room-three", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
+    await until("agent_joined", () => types(sid).includes("agent_joined"), 45_000);
+    const termAt = Date.now();
+    worker.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(worker.exitCode).toBe(null); // still draining: the job is running
+    expect(types(sid)).not.toContain("agent_left");
+    const late = sessionId(4);
+    await dispatch.createDispatch("room-four", AGENT_NAME, { metadata: JSON.stringify({ session_id: late }) }).catch(() => {});
+    const code = await exited;
+    const drainedFor = Date.now() - termAt;
+    expect(drainedFor).toBeGreaterThanOrEqual(3_900); // DRAIN_TIMEOUT_S=4
+    expect(drainedFor).toBeLessThan(20_000);
+    expect(types(sid)).toContain("agent_left"); // the job was closed at the deadline and flushed
+    expect(eventsOf(late)).toEqual([]); // a draining worker takes no new job
+    expect(code).toBe(0);
+  });
+});
