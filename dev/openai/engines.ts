@@ -75,10 +75,12 @@ export function resample(pcm: Buffer, fromRate: number, toRate: number, signal?:
  */
 export async function transcribe(pcm16k: Buffer, signal?: AbortSignal): Promise<string> {
   if (pcm16k.length < 3200) return ""; // under 0.1 s
+  const speech = await trimSilence(pcm16k, signal);
+  if (speech.length < 3200) return "";
   const dir = await mkdtemp(join(tmpdir(), "openai-dev-stt-"));
   try {
     const file = join(dir, "audio.raw");
-    await writeFile(file, pcm16k);
+    await writeFile(file, speech);
     const out = await run(
       "pocketsphinx_continuous",
       ["-infile", file, "-hmm", `${MODEL}/en-us`, "-lm", `${MODEL}/en-us.lm.bin`, "-dict", `${MODEL}/cmudict-en-us.dict`, "-logfn", "/dev/null", ...FAST],
@@ -89,6 +91,20 @@ export async function transcribe(pcm16k: Buffer, signal?: AbortSignal): Promise<
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Cuts leading and trailing silence (below -46 dBFS), keeping 0.3 s of margin on each side.
+ * Why: the realtime socket's buffer holds everything since the last commit, often seconds of near-silence
+ * before the words; after resampling that silence is faint noise, and pocketsphinx then segments and
+ * normalises badly (goforward.raw behind 8 s of resampled silence decodes as "oh sure years"; trimmed,
+ * as "go forward ten meters").
+ * @param pcm16k PCM16 mono at 16 kHz
+ * @returns the trimmed audio (empty when it is all silence)
+ */
+function trimSilence(pcm16k: Buffer, signal?: AbortSignal): Promise<Buffer> {
+  const trim = ["silence", "1", "0.05", "0.5%", "reverse", "silence", "1", "0.05", "0.5%", "reverse"];
+  return run("sox", [...SOX_RAW(16_000), "-", ...SOX_RAW(16_000), "-", ...trim, "pad", "0.3", "0.3"], pcm16k, signal);
 }
 
 /**

@@ -31,6 +31,17 @@ describe("local OpenAI-compatible provider", () => {
     expect(await res.json()).toEqual({ text: "go forward ten meters" });
   });
 
+  it("recognises speech behind seconds of resampled near-silence, as the realtime buffer holds it", async () => {
+    const { resample, transcribe } = await import("../../dev/openai/engines.ts");
+    const samples = goForward();
+    const speech = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+    const padded = Buffer.concat([Buffer.alloc(GOFORWARD_RATE * 2 * 8), speech, Buffer.alloc(GOFORWARD_RATE * 2)]);
+    // 16 -> 24 -> 16 kHz turns the digital silence into faint noise, as the WebRTC path does.
+    const noisy = await resample(await resample(padded, GOFORWARD_RATE, 24_000), 24_000, GOFORWARD_RATE);
+    expect(await transcribe(noisy)).toBe("go forward ten meters");
+    expect(await transcribe(Buffer.alloc(GOFORWARD_RATE * 2 * 3))).toBe("");
+  });
+
   it("streams a chat completion that acknowledges the user", async () => {
     const res = await fetch(`${provider.baseURL}/chat/completions`, {
       method: "POST",
