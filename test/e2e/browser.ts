@@ -4,23 +4,10 @@
  * that records what a person would notice on the page (see `Observed`).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../support/chromium.ts";
 
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--use-fake-ui-for-media-stream",
-  "--use-fake-device-for-media-stream",
-];
+const FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
 
 /** What the init script records in `window.__e2e`, all times in ms since epoch (page clock). */
 export interface Observed {
@@ -49,11 +36,8 @@ export interface MicBrowser {
  * @param wav path of a WAV file (see audio.ts)
  */
 export async function launchWithMicrophone(wav: string): Promise<MicBrowser> {
-  const profile = mkdtempSync(join(tmpdir(), "e2e-chromium-"));
-  // Playwright refuses --user-data-dir in launch(); a persistent context takes the profile instead.
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [...FLAGS, `--use-file-for-fake-audio-capture=${wav}`],
+  const { context, profile, close } = await launchChromium("e2e", {
+    flags: [...FLAGS, `--use-file-for-fake-audio-capture=${wav}`],
     permissions: ["microphone"],
   });
   await context.addInitScript(instrument);
@@ -61,10 +45,7 @@ export async function launchWithMicrophone(wav: string): Promise<MicBrowser> {
   return {
     context,
     page,
-    close: async () => {
-      await context.close().catch(() => undefined);
-      rmSync(profile, { recursive: true, force: true });
-    },
+    close,
     kill: () => {
       spawnSync("pkill", ["-KILL", "-f", profile]);
     },

@@ -1,24 +1,13 @@
 /**
  * Debian's Chromium driven by playwright-core, with the project's mandatory flags and a fresh profile.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../../support/chromium.ts";
 
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
 
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
-];
 
 export interface LaunchOptions {
   /** A fake microphone (Chromium's test tone, or `wav` when given); false: no capture device at all. */
@@ -37,24 +26,16 @@ export interface Browser {
 
 /** Launches Chromium with a fresh profile; `close()` also deletes the profile. */
 export async function launch(options: LaunchOptions = {}): Promise<Browser> {
-  const profile = mkdtempSync(join(tmpdir(), "web-chromium-"));
-  const args = [...FLAGS];
-  if (options.microphone !== false) args.push("--use-fake-device-for-media-stream");
-  if (options.wav) args.push(`--use-file-for-fake-audio-capture=${options.wav}`);
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args,
+  const flags = ["--autoplay-policy=no-user-gesture-required"];
+  if (options.microphone !== false) flags.push("--use-fake-device-for-media-stream");
+  if (options.wav) flags.push(`--use-file-for-fake-audio-capture=${options.wav}`);
+  const { context, close } = await launchChromium("web", {
+    flags,
     permissions: options.grantMicrophone === false ? [] : ["microphone"],
     viewport: options.viewport ?? { width: 960, height: 900 },
     colorScheme: options.colorScheme ?? "light",
   });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+  return { context, close };
 }
 
 /**
