@@ -161,8 +161,13 @@ export class MediaSession {
     await this.flushCandidates(target);
   }
 
-  /** Starts forwarding `forwarder`'s track (Opus or VP8) as `trackSid` with msid `participantSid|trackSid trackSid`. */
-  subscribe(participantSid: string, trackSid: string, kind: "audio" | "video", forwarder: Forwarder): void {
+  /**
+   * Starts forwarding `forwarder`'s track (Opus or VP8) as `trackSid` with msid `participantSid|trackSid trackSid`.
+   * `onSubscribed` runs once, when this participant's answer to the offer carrying the track has been applied
+   * (livekit-server's "downtrack bound", which is when it tells the publisher `trackSubscribed`); never when the
+   * track was already subscribed or the negotiation fails.
+   */
+  subscribe(participantSid: string, trackSid: string, kind: "audio" | "video", forwarder: Forwarder, onSubscribed: () => void = () => {}): void {
     this.enqueue(async () => {
       if (this.subscriptions.has(trackSid)) return;
       const tx = this.subscriber.addTransceiver(kind, { direction: "sendonly" });
@@ -171,7 +176,7 @@ export class MediaSession {
       (tx.sender as { trackId: string }).trackId = trackSid;
       this.subscriptions.set(trackSid, { tx, forwarder });
       forwarder.sinks.add(tx.sender);
-      await this.negotiate();
+      if (await this.negotiate() && this.subscriptions.get(trackSid)?.tx === tx) onSubscribed();
     });
   }
 
@@ -213,7 +218,7 @@ export class MediaSession {
   }
 
   private renegotiate(): void {
-    this.enqueue(() => this.negotiate());
+    this.enqueue(async () => void (await this.negotiate()));
   }
 
   private enqueue(step: () => Promise<void>): void {
@@ -227,7 +232,8 @@ export class MediaSession {
     });
   }
 
-  private async negotiate(): Promise<void> {
+  /** One subscriber offer/answer round; true when the answer was applied, false when the session closed first. */
+  private async negotiate(): Promise<boolean> {
     await this.subscriber.setLocalDescription(await this.subscriber.createOffer());
     const offer = this.subscriber.localDescription!;
     const id = ++this.offerId;
@@ -244,9 +250,10 @@ export class MediaSession {
       }),
     );
     const sdp = await answered;
-    if (this.closed || sdp === undefined) return;
+    if (this.closed || sdp === undefined) return false;
     await this.subscriber.setRemoteDescription({ type: "answer", sdp });
     await this.flushCandidates(SignalTarget.SUBSCRIBER);
+    return true;
   }
 
   private trickleOut(pc: RTCPeerConnection, target: SignalTarget): void {

@@ -16,6 +16,7 @@ import {
   SignalResponse,
   TrackInfo,
   TrackPublishedResponse,
+  TrackSubscribed,
   TrackUnpublishedResponse,
   TrackType,
 } from "@livekit/protocol";
@@ -98,9 +99,20 @@ class SignalSession {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(res.toBinary());
   }
 
+  /**
+   * Subscribes this participant to `track`; once the subscription is negotiated its publisher gets
+   * `trackSubscribed` (rtc-node's `waitForSubscription`, which LiveKit Agents awaits before playing audio,
+   * and livekit-client's `LocalTrackSubscribed` resolve on it).
+   */
   private subscribe(track: PublishedTrack): void {
     if (!this.participant.permission.canSubscribe) return;
-    this.media.subscribe(track.owner.sid, track.info.sid, track.info.type === TrackType.VIDEO ? "video" : "audio", track.forwarder);
+    const kind = track.info.type === TrackType.VIDEO ? "video" : "audio";
+    this.media.subscribe(track.owner.sid, track.info.sid, kind, track.forwarder, () => {
+      if (track.owner.tracks.get(track.info.sid) !== track) return; // unpublished meanwhile
+      track.owner.link.send(new SignalResponse({
+        message: { case: "trackSubscribed", value: new TrackSubscribed({ trackSid: track.info.sid }) },
+      }));
+    });
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {

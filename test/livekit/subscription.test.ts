@@ -1,0 +1,76 @@
+/**
+ * A publisher learns that its track has been subscribed: the server sends `SignalResponse.trackSubscribed`
+ * once per subscriber after that subscriber's renegotiation, which rtc-node surfaces as
+ * `RoomEvent.LocalTrackSubscribed` and `LocalTrackPublication.waitForSubscription()` (what LiveKit Agents
+ * awaits before it plays any audio).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalTrack, Room, RoomEvent, TrackKind } from "@livekit/rtc-node";
+import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { mediaAddress } from "../support/netns.ts";
+import { connect, joinToken, publishTone } from "./support.ts";
+
+const addr = mediaAddress();
+
+/** Polls `cond` every 20 ms for up to `ms`; resolves whether or not it became true (the caller asserts). */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !cond() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe.skipIf(!addr)("trackSubscribed to the publisher", () => {
+  let server: DevLiveKit;
+  const rooms: Room[] = [];
+
+  beforeAll(async () => {
+    server = await startDevLiveKit({ host: "127.0.0.1", port: 0, mediaAddress: addr! });
+  });
+  afterAll(async () => {
+    for (const r of rooms) await r.disconnect().catch(() => {});
+    await server?.close();
+  });
+
+  /** Joins as `identity`; `onHeard` runs when alice's audio track is subscribed (listener set before joining). */
+  async function subscriber(identity: string, onHeard: () => void): Promise<void> {
+    const room = new Room();
+    rooms.push(room);
+    room.on(RoomEvent.TrackSubscribed, (track, _pub, p) => {
+      if (track.kind === TrackKind.KIND_AUDIO && p.identity === "alice") onHeard();
+    });
+    await room.connect(server.url, await joinToken("subscribed-room", identity), { autoSubscribe: true, dynacast: false });
+  }
+
+  it("tells the publisher once per subscriber, and not before anyone subscribes", async () => {
+    const alice = await connect(server.url, "subscribed-room", "alice");
+    rooms.push(alice);
+    const subscribedSids: string[] = [];
+    alice.on(RoomEvent.LocalTrackSubscribed, (track: LocalTrack) => {
+      subscribedSids.push(track.sid ?? "");
+    });
+    const tone = await publishTone(alice, 440);
+    const publication = alice.localParticipant!.trackPublications.get(tone.sid)!;
+    let firstSubscription = false;
+    void publication.waitForSubscription().then(() => (firstSubscription = true));
+
+    // Nobody else is in the room: nobody has subscribed.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(subscribedSids).toEqual([]);
+    expect(firstSubscription).toBe(false);
+
+    let bobHasIt = false;
+    await subscriber("bob", () => (bobHasIt = true));
+    await Promise.race([
+      publication.waitForSubscription(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("waitForSubscription never resolved")), 15_000)),
+    ]);
+    // The subscriber's own TrackSubscribed event comes from its SDK a few ms either side of this.
+    await until(() => bobHasIt);
+    expect(bobHasIt).toBe(true);
+    expect(subscribedSids).toEqual([tone.sid]);
+
+    await subscriber("carol", () => {});
+    await until(() => subscribedSids.length >= 2);
+    await new Promise((r) => setTimeout(r, 1000)); // no duplicates arrive later
+    expect(subscribedSids).toEqual([tone.sid, tone.sid]);
+    tone.stop();
+  });
+});
