@@ -15,7 +15,8 @@ import { join } from "node:path";
 /** Sample rate of the PCM16 mono audio `synthesize` returns and the realtime socket carries, Hz. */
 export const PCM_RATE = 24_000;
 const MODEL = process.env.POCKETSPHINX_MODEL ?? "/usr/share/pocketsphinx/model/en-us";
-// First pass only, narrower search: about half the decode time of the defaults, same words on the test speech.
+// First pass only, narrower search: about half the decode time of the defaults, for interims. Finals use
+// the full search, which holds up better on speech that went through WebRTC (Opus, noise suppression).
 const FAST = ["-fwdflat", "no", "-bestpath", "no", "-maxhmmpf", "3000", "-beam", "1e-40"];
 
 /** A required program is not installed; `message` names the apt packages. */
@@ -70,10 +71,12 @@ export function resample(pcm: Buffer, fromRate: number, toRate: number, signal?:
 /**
  * Transcribes speech with pocketsphinx.
  * @param pcm16k PCM16 mono at 16 kHz (any other format: convert first, e.g. with {@link resample} or {@link toPcm16k})
+ * @param options `fast`: a first-pass-only search, about twice as fast and less accurate (for interims)
  * @returns the recognised words, lower case, space-separated ("" for silence)
  * @throws EngineMissingError when pocketsphinx is not installed
  */
-export async function transcribe(pcm16k: Buffer, signal?: AbortSignal): Promise<string> {
+export async function transcribe(pcm16k: Buffer, options: { fast?: boolean; signal?: AbortSignal } = {}): Promise<string> {
+  const { fast = false, signal } = options;
   if (pcm16k.length < 3200) return ""; // under 0.1 s
   const speech = await trimSilence(pcm16k, signal);
   if (speech.length < 3200) return "";
@@ -83,7 +86,7 @@ export async function transcribe(pcm16k: Buffer, signal?: AbortSignal): Promise<
     await writeFile(file, speech);
     const out = await run(
       "pocketsphinx_continuous",
-      ["-infile", file, "-hmm", `${MODEL}/en-us`, "-lm", `${MODEL}/en-us.lm.bin`, "-dict", `${MODEL}/cmudict-en-us.dict`, "-logfn", "/dev/null", ...FAST],
+      ["-infile", file, "-hmm", `${MODEL}/en-us`, "-lm", `${MODEL}/en-us.lm.bin`, "-dict", `${MODEL}/cmudict-en-us.dict`, "-logfn", "/dev/null", ...(fast ? FAST : [])],
       null,
       signal,
     );

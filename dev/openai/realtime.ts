@@ -45,14 +45,15 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Log): void {
     send({ type: "conversation.item.input_audio_transcription.delta", item_id: id, content_index: 0, delta });
     sentWords.set(id, words);
   };
-  const decode = async (pcm24k: Buffer, signal?: AbortSignal) => transcribe(await resample(pcm24k, PCM_RATE, 16_000, signal), signal);
+  const decode = async (pcm24k: Buffer, fast: boolean, signal?: AbortSignal) =>
+    transcribe(await resample(pcm24k, PCM_RATE, 16_000, signal), { fast, signal });
 
   const maybePartial = () => {
     if (partial || bytes - bytesAtPartial < PARTIAL_EVERY_BYTES) return;
     bytesAtPartial = bytes;
     const ctrl = (partial = new AbortController());
     const id = itemId;
-    decode(Buffer.concat(chunks), ctrl.signal)
+    decode(Buffer.concat(chunks), true, ctrl.signal)
       .then((text) => !ctrl.signal.aborted && id === itemId && sendNewWords(text, id))
       .catch(() => {}) // an aborted or failed interim is superseded by the final decode
       .finally(() => partial === ctrl && (partial = null));
@@ -68,9 +69,9 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Log): void {
     itemId = "";
     send({ type: "input_audio_buffer.committed", item_id: id, previous_item_id: null });
     const started = Date.now();
-    let transcript = "";
+    let transcript: string;
     try {
-      transcript = await decode(audio);
+      transcript = await decode(audio, false);
     } catch (err) {
       log("transcription failed", { error: (err as Error).message });
       send({ type: "error", error: { type: "server_error", message: (err as Error).message } });

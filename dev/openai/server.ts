@@ -68,7 +68,9 @@ function parseJson(raw: Buffer): Record<string, unknown> {
   try {
     const v = JSON.parse(raw.toString("utf8"));
     if (v && typeof v === "object") return v as Record<string, unknown>;
-  } catch {}
+  } catch {
+    // not JSON: the same 400 as JSON that is not an object
+  }
   throw new HttpError(400, "body must be a JSON object");
 }
 

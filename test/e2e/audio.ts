@@ -3,6 +3,11 @@
  * pocketsphinx-testdata (16 kHz mono s16le raw), converted to WAV with sox and padded with silence, so
  * that Chromium's looping fake microphone (`--use-file-for-fake-audio-capture`) says the sentence once
  * per loop, after the agent's greeting has had time to play.
+ *
+ * The speech is played at half its recorded level: Chromium's automatic gain control raises its gain
+ * during the seconds of silence before the words (about 6x), and at full level the words then clip
+ * (peak 0.995 seen), which makes pocketsphinx mishear them now and then ("go forward and majors").
+ * At half level the peak stays near 0.6.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -18,7 +23,7 @@ export const RECORDINGS = {
 
 /**
  * Writes `<dir>/<name>.wav`: `leadS` seconds of silence, the recording, then silence up to `totalS`.
- * @returns the WAV path (48 kHz mono s16, what Chromium's fake capture plays best)
+ * @returns the WAV path (48 kHz mono s16, what Chromium's fake capture plays best), speech at -6 dB
  * @throws Error when sox or the test data are missing (apt: sox, pocketsphinx-testdata)
  */
 export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS = 6, totalS = 40): string {
@@ -29,7 +34,7 @@ export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS 
   execFileSync("sox", [
     "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", raw,
     "-r", "48000", out,
-    "pad", String(leadS), "0", "trim", "0", String(totalS),
+    "vol", "0.5", "pad", String(leadS), "0", "trim", "0", String(totalS),
   ]);
   return out;
 }

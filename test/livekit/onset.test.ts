@@ -29,7 +29,10 @@ function loudRuns(levels: number[]): [number, number][] {
   let start = -1;
   levels.forEach((level, i) => {
     if (level > 0.05 && start < 0) start = i;
-    if (level <= 0.05 && start >= 0) (runs.push([start, i - start]), (start = -1));
+    if (level <= 0.05 && start >= 0) {
+      runs.push([start, i - start]);
+      start = -1;
+    }
   });
   return runs;
 }
