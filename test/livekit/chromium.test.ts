@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { type Chromium, launchChromium } from "../support/chromium.ts";
 import { type Room, RoomEvent } from "@livekit/rtc-node";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { mediaAddress } from "../support/netns.ts";
@@ -47,7 +48,8 @@ describe.skipIf(!addr)("Chromium with livekit-client", () => {
   let http: Server;
   let browser: BrowserContext;
   let page: Page;
-  let profile: string;
+  let profile: string; // holds the tone WAV
+  let chrome: Chromium | undefined;
   let rtc: Room | undefined;
 
   beforeAll(async () => {
@@ -68,18 +70,16 @@ describe.skipIf(!addr)("Chromium with livekit-client", () => {
     profile = mkdtempSync(join(tmpdir(), "lk-chromium-"));
     const wav = join(profile, "tone.wav");
     writeFileSync(wav, toneWav(440, 5));
-    // A fresh profile per run (playwright passes it as --user-data-dir).
-    browser = await chromium.launchPersistentContext(join(profile, "user-data"), {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      headless: true,
+    chrome = await launchChromium("lk", {
       permissions: ["microphone"],
-      args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        `--use-file-for-fake-audio-capture=${wav}`, "--autoplay-policy=no-user-gesture-required",
+      flags: [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        `--use-file-for-fake-audio-capture=${wav}`,
+        "--autoplay-policy=no-user-gesture-required",
       ],
     });
+    browser = chrome.context;
     page = browser.pages()[0] ?? (await browser.newPage());
     // The expected /rtc/v1 404s are logged by Chromium (with the token in the URL): leave them out.
     page.on("console", (m) => {
@@ -92,7 +92,7 @@ describe.skipIf(!addr)("Chromium with livekit-client", () => {
   });
   afterAll(async () => {
     await rtc?.disconnect().catch(() => {});
-    await browser?.close().catch(() => {});
+    await chrome?.close();
     http?.close();
     await server?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
