@@ -19,6 +19,11 @@ export interface Observed {
   socketCloses: number[];
   /** When `getUserMedia` resolved: the fake microphone starts playing its file then. */
   microphoneAt: number | null;
+  /**
+   * Total energy of the audio received over WebRTC so far, sampled every 50 ms (sum of `inbound-rtp`
+   * `totalAudioEnergy` over every peer connection; W3C webrtc-stats). Grows while the agent speaks.
+   */
+  energy: { t: number; e: number }[];
 }
 
 /** A launched browser whose microphone plays a WAV file. */
@@ -52,31 +57,23 @@ export async function launchWithMicrophone(wav: string): Promise<MicBrowser> {
   };
 }
 
+/**
+ * When received audio energy first grew by more than `threshold` after `from` (ms since epoch), or null.
+ * Energy accumulates, so growth means audible sound arrived in that interval.
+ */
+export function audioOnset(energy: Observed["energy"], from: number, threshold: number): number | null {
+  const base = energy.filter((s) => s.t <= from).at(-1)?.e ?? 0;
+  return energy.find((s) => s.t > from && s.e - base > threshold)?.t ?? null;
+}
+
 /** Reads what the init script has recorded so far. */
 export function observed(page: Page): Promise<Observed> {
   return page.evaluate(() => (window as unknown as { __e2e: Observed }).__e2e);
 }
 
-/**
- * Total energy of the audio this page has received over WebRTC so far (sum of `inbound-rtp`
- * `totalAudioEnergy` over every peer connection; W3C webrtc-stats). Grows while the agent speaks.
- */
-export function receivedAudioEnergy(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    let total = 0;
-    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
-      const stats = await pc.getStats();
-      stats.forEach((s: { type: string; kind?: string; totalAudioEnergy?: number }) => {
-        if (s.type === "inbound-rtp" && s.kind === "audio") total += s.totalAudioEnergy ?? 0;
-      });
-    }
-    return total;
-  });
-}
-
 // Runs in the page before its own scripts. Must be self-contained (it is serialised).
 function instrument(): void {
-  const rec: Observed = { captions: [], speaking: [], socketCloses: [], microphoneAt: null };
+  const rec: Observed = { captions: [], speaking: [], socketCloses: [], microphoneAt: null, energy: [] };
   const w = window as unknown as { __e2e: Observed; __pcs: RTCPeerConnection[] };
   w.__e2e = rec;
   w.__pcs = [];
@@ -93,6 +90,16 @@ function instrument(): void {
     rec.microphoneAt ??= Date.now();
     return stream;
   };
+  setInterval(async () => {
+    let e = 0;
+    for (const pc of w.__pcs) {
+      if (pc.connectionState === "closed") continue;
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; totalAudioEnergy?: number }) => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") e += s.totalAudioEnergy ?? 0;
+      });
+    }
+    if (w.__pcs.length) rec.energy.push({ t: Date.now(), e });
+  }, 50);
   const NativeWS = window.WebSocket;
   window.WebSocket = class extends NativeWS {
     constructor(url: string | URL, protocols?: string | string[]) {

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { microphoneWav, RECORDINGS } from "./audio.ts";
-import { launchWithMicrophone, observed, receivedAudioEnergy, type MicBrowser } from "./browser.ts";
+import { audioOnset, launchWithMicrophone, observed, type MicBrowser } from "./browser.ts";
 import { openRooms, readTranscript, waitFor, words } from "./support.ts";
 
 /** Received audio energy that counts as "heard" (silence stays well below). */
@@ -36,7 +36,7 @@ describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => 
     await waitFor("the agent's greeting caption", async () =>
       (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.text.length > 0),
     );
-    const greetingAudioAt = await waitFor("the greeting's audio", async () => (await receivedAudioEnergy(page)) > HEARD && Date.now());
+    const greetingAudioAt = await waitFor("the greeting's audio", async () => audioOnset((await observed(page)).energy, clickAt, HEARD));
 
     // The visitor's words: interim, then final, matching the recording.
     const userFinal = await waitFor(
@@ -48,18 +48,18 @@ describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => 
     const seen = await observed(page);
     expect(seen.captions.some((c) => c.role === "user" && !c.final && c.t <= userFinal.t)).toBe(true);
 
-    // The agent's reply: a caption after the visitor's final, and more audio.
-    const energyBefore = await receivedAudioEnergy(page);
+    // The agent's reply: a caption after the visitor's final, and its audio after the words ended.
     await waitFor("the agent's reply caption", async () =>
       (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.t > userFinal.t),
     );
-    const replyAudioAt = await waitFor(
-      "the reply's audio",
-      async () => (await receivedAudioEnergy(page)) > energyBefore + HEARD && Date.now(),
-    );
+    const { microphoneAt } = await observed(page);
+    expect(microphoneAt).not.toBeNull();
+    // The fake microphone plays the file from when capture starts: the words end LEAD_S + SPEECH_S later.
+    const speechEnd = microphoneAt! + (LEAD_S + SPEECH_S) * 1000;
+    const replyAudioAt = await waitFor("the reply's audio", async () => audioOnset((await observed(page)).energy, speechEnd, HEARD));
 
     // Speaking indicators went on and off for both sides.
-    const { speaking, microphoneAt } = await observed(page);
+    const { speaking } = await observed(page);
     for (const who of ["user", "agent"] as const) {
       expect(speaking.some((s) => s.who === who && s.speaking), `${who} speaking on`).toBe(true);
       expect(speaking.some((s) => s.who === who && !s.speaking), `${who} speaking off`).toBe(true);
@@ -82,11 +82,9 @@ describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => 
     expect(ended.status).toBe("ended");
     expect(ended.reason).toBe("stopped");
 
-    const speechEnd = microphoneAt === null ? null : microphoneAt + (LEAD_S + SPEECH_S) * 1000;
     console.log(
       `[e2e figures] click → greeting audio: ${greetingAudioAt - clickAt} ms; ` +
-        `end of user speech → first reply audio: ${speechEnd === null ? "n/a" : `${replyAudioAt - speechEnd} ms`} ` +
-        "(reply audio sampled every 200 ms)",
+        `end of user speech → first reply audio: ${replyAudioAt - speechEnd} ms (audio sampled every 50 ms)`,
     );
   });
 });
