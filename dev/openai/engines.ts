@@ -15,8 +15,8 @@ import { join } from "node:path";
 /** Sample rate of the PCM16 mono audio `synthesize` returns and the realtime socket carries, Hz. */
 export const PCM_RATE = 24_000;
 const MODEL = process.env.POCKETSPHINX_MODEL ?? "/usr/share/pocketsphinx/model/en-us";
-// First pass only, narrower search: about half the decode time of the defaults, for interims. Finals use
-// the full search, which holds up better on speech that went through WebRTC (Opus, noise suppression).
+// First pass only, narrower search: about half the decode time of the defaults. The realtime socket uses it
+// for interims and finals alike (CPU is what a busy 2-core host lacks); HTTP transcriptions use the full search.
 const FAST = ["-fwdflat", "no", "-bestpath", "no", "-maxhmmpf", "3000", "-beam", "1e-40"];
 
 /** A required program is not installed; `message` names the apt packages. */

@@ -71,7 +71,7 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Log): void {
     const started = Date.now();
     let transcript: string;
     try {
-      transcript = await decode(audio, false);
+      transcript = await decode(audio, true);
     } catch (err) {
       log("transcription failed", { error: (err as Error).message });
       send({ type: "error", error: { type: "server_error", message: (err as Error).message } });

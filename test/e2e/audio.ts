@@ -26,15 +26,16 @@ export const RECORDINGS = {
  * @returns the WAV path (48 kHz mono s16, what Chromium's fake capture plays best), speech at -6 dB
  * @throws Error when sox or the test data are missing (apt: sox, pocketsphinx-testdata)
  */
-export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS = 6, totalS = 40): string {
+export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS = 6, totalS = 90): string {
   const { raw } = RECORDINGS[name];
   if (!existsSync(raw)) throw new Error(`${raw} is missing: apt-get install pocketsphinx-testdata`);
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${name}.wav`);
   execFileSync("sox", [
-    "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", raw,
+    "-V1", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", raw,
     "-r", "48000", out,
-    "vol", "0.5", "pad", String(leadS), "0", "trim", "0", String(totalS),
+    // pad then trim: the file is exactly totalS long, speech after leadS, silence to the end.
+    "vol", "0.5", "pad", String(leadS), "0", "pad", "0", String(totalS), "trim", "0", String(totalS),
   ]);
   return out;
 }
