@@ -2,31 +2,19 @@
  * Audio SFU: two real @livekit/rtc-node participants publish tones through the dev server and each
  * receives the other's tone at the right frequency and level.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Room, RoomEvent } from "@livekit/rtc-node";
-import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { describe, expect, it } from "vitest";
+import { RoomEvent } from "@livekit/rtc-node";
 import { mediaAddress } from "../support/netns.ts";
-import { connect, dominantFrequency, firstAudioTrack, publishTone, record, rms } from "./support.ts";
+import { devLiveKitPerSuite, dominantFrequency, firstAudioTrack, publishTone, record, rms } from "./support.ts";
 
 const addr = mediaAddress();
 
 describe.skipIf(!addr)("audio between two rtc-node participants", () => {
-  let server: DevLiveKit;
-  const rooms: Room[] = [];
-
-  beforeAll(async () => {
-    server = await startDevLiveKit({ host: "127.0.0.1", port: 0, mediaAddress: addr! });
-  });
-  afterAll(async () => {
-    for (const r of rooms) await r.disconnect().catch(() => {});
-    await server?.close();
-  });
+  const lk = devLiveKitPerSuite(addr!);
 
   it("forwards each participant's Opus audio to the other", async () => {
-    const alice = await connect(server.url, "audio-room", "alice");
-    rooms.push(alice);
-    const bob = await connect(server.url, "audio-room", "bob");
-    rooms.push(bob);
+    const alice = await lk.join("audio-room", "alice");
+    const bob = await lk.join("audio-room", "bob");
     const fromBob = firstAudioTrack(alice, "bob");
     const fromAlice = firstAudioTrack(bob, "alice");
     const toneA = await publishTone(alice, 440);

@@ -4,11 +4,10 @@
  * within 20 ms. Losing or delaying the first packets after silence (as a forwarder that mishandles the
  * marker bit, a sequence or timestamp jump, or a late transceiver would) shortens or shifts a burst.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, type Room, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
-import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { describe, expect, it } from "vitest";
+import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
 import { mediaAddress } from "../support/netns.ts";
-import { connect, firstAudioTrack, SAMPLE_RATE } from "./support.ts";
+import { devLiveKitPerSuite, firstAudioTrack, SAMPLE_RATE } from "./support.ts";
 
 const addr = mediaAddress();
 const FRAME = SAMPLE_RATE / 100; // 10 ms
@@ -38,22 +37,11 @@ function loudRuns(levels: number[]): [number, number][] {
 }
 
 describe.skipIf(!addr)("onsets after silence", () => {
-  let server: DevLiveKit;
-  const rooms: Room[] = [];
-
-  beforeAll(async () => {
-    server = await startDevLiveKit({ host: "127.0.0.1", port: 0, mediaAddress: addr! });
-  });
-  afterAll(async () => {
-    for (const r of rooms) await r.disconnect().catch(() => {});
-    await server?.close();
-  });
+  const lk = devLiveKitPerSuite(addr!);
 
   it("forwards every burst whole and on time", async () => {
-    const alice = await connect(server.url, "onset-room", "alice");
-    rooms.push(alice);
-    const bob = await connect(server.url, "onset-room", "bob");
-    rooms.push(bob);
+    const alice = await lk.join("onset-room", "alice");
+    const bob = await lk.join("onset-room", "bob");
     const fromAlice = firstAudioTrack(bob, "alice");
     // The source's 1 s queue lets libwebrtc pace the frames by its own clock, whatever the test's event loop does.
     const source = new AudioSource(SAMPLE_RATE, 1, 1000);

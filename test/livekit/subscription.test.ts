@@ -4,11 +4,10 @@
  * `RoomEvent.LocalTrackSubscribed` and `LocalTrackPublication.waitForSubscription()` (what LiveKit Agents
  * awaits before it plays any audio).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type LocalTrack, Room, RoomEvent, TrackKind } from "@livekit/rtc-node";
-import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { mediaAddress } from "../support/netns.ts";
-import { connect, joinToken, publishTone } from "./support.ts";
+import { devLiveKitPerSuite, joinToken, publishTone } from "./support.ts";
 
 const addr = mediaAddress();
 
@@ -18,30 +17,20 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
 }
 
 describe.skipIf(!addr)("trackSubscribed to the publisher", () => {
-  let server: DevLiveKit;
-  const rooms: Room[] = [];
-
-  beforeAll(async () => {
-    server = await startDevLiveKit({ host: "127.0.0.1", port: 0, mediaAddress: addr! });
-  });
-  afterAll(async () => {
-    for (const r of rooms) await r.disconnect().catch(() => {});
-    await server?.close();
-  });
+  const lk = devLiveKitPerSuite(addr!);
 
   /** Joins as `identity`; `onHeard` runs when alice's audio track is subscribed (listener set before joining). */
   async function subscriber(identity: string, onHeard: () => void): Promise<void> {
     const room = new Room();
-    rooms.push(room);
+    lk.track(room);
     room.on(RoomEvent.TrackSubscribed, (track, _pub, p) => {
       if (track.kind === TrackKind.KIND_AUDIO && p.identity === "alice") onHeard();
     });
-    await room.connect(server.url, await joinToken("subscribed-room", identity), { autoSubscribe: true, dynacast: false });
+    await room.connect(lk.url, await joinToken("subscribed-room", identity), { autoSubscribe: true, dynacast: false });
   }
 
   it("tells the publisher once per subscriber, and not before anyone subscribes", async () => {
-    const alice = await connect(server.url, "subscribed-room", "alice");
-    rooms.push(alice);
+    const alice = await lk.join("subscribed-room", "alice");
     const subscribedSids: string[] = [];
     alice.on(RoomEvent.LocalTrackSubscribed, (track: LocalTrack) => {
       subscribedSids.push(track.sid ?? "");

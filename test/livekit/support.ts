@@ -2,6 +2,8 @@
  * Helpers for the dev LiveKit server tests: tokens, rtc-node participants, tone generation and analysis.
  */
 import { AccessToken, type VideoGrant } from "livekit-server-sdk";
+import { afterAll, beforeAll } from "vitest";
+import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
 import {
   AudioFrame,
   AudioSource,
@@ -127,4 +129,38 @@ export function dominantFrequency(samples: Int16Array, rate = SAMPLE_RATE): numb
     }
   }
   return best;
+}
+
+/** A dev LiveKit server for one `describe` block (see {@link devLiveKitPerSuite}). */
+export interface SuiteLiveKit {
+  /** The server's signal URL (valid once the block's tests run). */
+  readonly url: string;
+  /** Joins `room` as `identity` with an rtc-node participant that is disconnected after the block. */
+  join(room: string, identity: string): Promise<Room>;
+  /** Registers a room connected some other way, so that it is disconnected after the block. */
+  track(room: Room): Room;
+}
+
+/**
+ * Starts a dev LiveKit server (media on `mediaAddress`) before the calling `describe` block's tests and
+ * closes it after them, with every room joined or tracked through it. Call it inside the `describe`.
+ */
+export function devLiveKitPerSuite(mediaAddress: string): SuiteLiveKit {
+  let server: DevLiveKit | undefined;
+  const rooms: Room[] = [];
+  beforeAll(async () => {
+    server = await startDevLiveKit({ host: "127.0.0.1", port: 0, mediaAddress });
+  });
+  afterAll(async () => {
+    for (const r of rooms) await r.disconnect().catch(() => {});
+    await server?.close();
+  });
+  const track = (room: Room) => (rooms.push(room), room);
+  return {
+    get url() {
+      return server!.url;
+    },
+    track,
+    join: async (room, identity) => track(await connect(server!.url, room, identity)),
+  };
 }
