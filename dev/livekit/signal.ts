@@ -139,6 +139,7 @@ class SignalSession {
     const m = req.message;
     switch (m.case) {
       case "offer":
+        log("debug", "publisher offer received", { identity: this.participant.identity, id: m.value.id });
         return this.media.handleOffer(m.value);
       case "answer":
         return this.media.handleAnswer(m.value);
@@ -183,6 +184,7 @@ class SignalSession {
   }
 
   private addTrack(cid: string, info: TrackInfo): void {
+    log("debug", "add track requested", { identity: this.participant.identity, cid, source: info.source });
     const perm = this.participant.permission;
     const allowed = perm.canPublish && (perm.canPublishSources.length === 0 || perm.canPublishSources.includes(info.source));
     if (!allowed) {
