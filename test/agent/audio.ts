@@ -13,24 +13,6 @@ export function goForward(): Int16Array {
   return new Int16Array(buf.buffer, buf.byteOffset, buf.length / 2);
 }
 
-/** A WAV file (RIFF, PCM16 mono) around raw samples. */
-export function wav(samples: Int16Array, rate: number): Buffer {
-  const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
-  const h = Buffer.alloc(44);
-  h.write("RIFF", 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write("WAVEfmt ", 8);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write("data", 36);
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
-}
 
 /** Linear-interpolation resampling, good enough to feed test speech to a 24 kHz socket. */
 export function resampleLinear(src: Int16Array, from: number, to: number): Int16Array {

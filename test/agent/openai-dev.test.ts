@@ -4,8 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { resample, transcribe } from "../../dev/openai/engines.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
-import { GOFORWARD_RATE, goForward, resampleLinear, wav } from "./audio.ts";
+import { wav } from "../support/wav.ts";
+import { GOFORWARD_RATE, goForward, resampleLinear } from "./audio.ts";
 
 let provider: DevOpenAI;
 beforeAll(async () => {
@@ -32,7 +34,6 @@ describe("local OpenAI-compatible provider", () => {
   });
 
   it("recognises speech behind seconds of resampled near-silence, as the realtime buffer holds it", async () => {
-    const { resample, transcribe } = await import("../../dev/openai/engines.ts");
     const samples = goForward();
     const speech = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
     const padded = Buffer.concat([Buffer.alloc(GOFORWARD_RATE * 2 * 8), speech, Buffer.alloc(GOFORWARD_RATE * 2)]);

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
 import type { BrowserContext, Page } from "playwright-core";
 import { type Chromium, launchChromium } from "../support/chromium.ts";
+import { wav } from "../support/wav.ts";
 import { type Room, RoomEvent } from "@livekit/rtc-node";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { mediaAddress } from "../support/netns.ts";
@@ -25,22 +26,8 @@ const addr = mediaAddress();
 /** A 16-bit mono 48 kHz WAV of a sine tone (amplitude 0.3 FS). */
 function toneWav(hz: number, seconds: number): Buffer {
   const rate = 48_000;
-  const n = rate * seconds;
-  const out = Buffer.alloc(44 + n * 2);
-  out.write("RIFF", 0);
-  out.writeUInt32LE(36 + n * 2, 4);
-  out.write("WAVEfmt ", 8);
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(1, 22);
-  out.writeUInt32LE(rate, 24);
-  out.writeUInt32LE(rate * 2, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write("data", 36);
-  out.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) out.writeInt16LE(Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
-  return out;
+  const samples = Int16Array.from({ length: rate * seconds }, (_, i) => Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)));
+  return wav(samples, rate);
 }
 
 describe.skipIf(!addr)("Chromium with livekit-client", () => {
