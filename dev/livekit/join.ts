@@ -42,7 +42,7 @@ export function permissionFromClaims(claims: ClaimGrants): ParticipantPermission
   });
 }
 
-/** The join response for `participant` (not yet in `room`): everyone else, subscriber-primary, ping timing. */
+/** The join response for `participant` (not yet in `room`): everyone else, subscriber-primary, fast publish, ping timing. */
 export function joinResponse(room: Room, participant: Participant, serverInfo: ServerInfo): SignalResponse {
   const others = [...room.participants.values()].filter((p) => p.identity !== participant.identity);
   return new SignalResponse({
@@ -56,6 +56,12 @@ export function joinResponse(room: Room, participant: Participant, serverInfo: S
         serverInfo,
         iceServers: [],
         subscriberPrimary: true,
+        // As livekit-server does (pkg/rtc/room.go: CanPublish() && no ICE fallback): publishers negotiate their
+        // publisher connection at join, so a first publish skips ICE/DTLS. It also puts the Rust SDK (rtc-node,
+        // LiveKit Agents) on its queued negotiation path; its debounced path deadlocks when a second
+        // negotiation is requested while an offer awaits its answer (livekit/rust-sdks#1252, fixed after
+        // livekit-ffi 0.12.73, which rtc-node 0.13.35 ships): the agent's audio track then never publishes.
+        fastPublish: participant.permission.canPublish,
         pingTimeout: PING_TIMEOUT_S,
         pingInterval: PING_INTERVAL_S,
         enabledPublishCodecs: [{ mime: "audio/opus" }, { mime: "video/VP8" }],

@@ -119,6 +119,7 @@ export class MediaSession {
     });
     this.publisher.ontrack = ({ track, transceiver }) => {
       const mid = transceiver.mid ?? undefined;
+      log("debug", "publisher track received", { ...this.who, mid, kind: track.kind, cid: mid ? this.publisherSections.get(mid)?.cid : undefined });
       this.onTrack(mid ? this.publisherSections.get(mid)?.cid : undefined, mid, track);
     };
   }
@@ -132,12 +133,14 @@ export class MediaSession {
   async handleOffer(offer: SessionDescription): Promise<void> {
     this.publisherSections = offeredSections(offer.sdp);
     await this.publisher.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+    log("debug", "publisher offer applied", { ...this.who, id: offer.id, sections: JSON.stringify([...this.publisherSections]) });
     this.onOffer(this.publisherSections);
     await this.flushCandidates(SignalTarget.PUBLISHER);
     await this.publisher.setLocalDescription(await this.publisher.createAnswer());
     const answer = this.publisher.localDescription!;
     // werift answers inactive sections with port 0 but keeps them in BUNDLE; libwebrtc then never connects.
     const sdp = answer.sdp.replace(/^m=(audio|video) 0 /gm, "m=$1 9 ");
+    log("debug", "publisher answer sent", { ...this.who, id: offer.id });
     this.send(
       new SignalResponse({
         message: { case: "answer", value: new SessionDescription({ type: "answer", sdp, id: offer.id }) },

@@ -204,7 +204,10 @@ class SignalSession {
     let key = cid !== undefined && this.pendingTracks.has(cid) ? cid : undefined;
     // A publisher's msid may not carry the cid (older SDKs): take the only pending track of that kind.
     key ??= [...this.pendingTracks.entries()].find(([, i]) => (i.type === TrackType.VIDEO) === (remote.kind === "video"))?.[0];
-    if (key === undefined) return;
+    if (key === undefined) {
+      log("warn", "publisher track without a pending add-track request: not published", { room: this.room.name, identity: this.participant.identity, cid, mid });
+      return;
+    }
     const info = this.pendingTracks.get(key)!;
     this.pendingTracks.delete(key);
     info.mid = mid ?? "";
