@@ -5,6 +5,7 @@
  * Source of the variables: shared/ARCHITECTURE.md, "Configuration", and `.env.example`.
  */
 import { z } from "zod";
+import { DEFAULT_GREETING, type Greeting } from "./agent.ts";
 
 /** Instructions used when neither the dispatch nor `SYSTEM_PROMPT` gives any. */
 export const DEFAULT_SYSTEM_PROMPT =
@@ -28,6 +29,8 @@ export interface AgentConfig {
   ttsModel: string;
   ttsVoice: string;
   systemPrompt: string;
+  /** How the agent opens each conversation (`GREETING_MODE`, `GREETING`). */
+  greeting: Greeting;
   drainTimeoutS: number;
   healthPort: number;
   /** CPU load (0–1, of the whole host) at which the worker stops taking jobs; above 1: never full. */
@@ -58,6 +61,8 @@ const Env = z.object({
   TTS_MODEL: z.string().min(1).default("gpt-4o-mini-tts"),
   TTS_VOICE: z.string().min(1).default("alloy"),
   SYSTEM_PROMPT: z.string().min(1).max(4000, "SYSTEM_PROMPT must be at most 4000 characters").default(DEFAULT_SYSTEM_PROMPT),
+  GREETING_MODE: z.enum(["fixed", "generated", "none"], { error: "GREETING_MODE must be fixed, generated or none" }).default("fixed"),
+  GREETING: z.string().max(500, "GREETING must be at most 500 characters").default(DEFAULT_GREETING),
   DRAIN_TIMEOUT_S: z.coerce.number({ error: "DRAIN_TIMEOUT_S must be a number of seconds" }).int().positive().default(60),
   AGENT_LOAD_THRESHOLD: z.coerce.number({ error: "AGENT_LOAD_THRESHOLD must be a number" }).positive("AGENT_LOAD_THRESHOLD must be above 0").default(0.7),
   AGENT_HEALTH_PORT: z.coerce.number({ error: "AGENT_HEALTH_PORT must be a port number" }).int().min(1).max(65535).default(8081),
@@ -91,6 +96,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     ttsModel: e.TTS_MODEL,
     ttsVoice: e.TTS_VOICE,
     systemPrompt: e.SYSTEM_PROMPT,
+    greeting: e.GREETING_MODE === "fixed" ? { mode: "fixed", text: e.GREETING } : { mode: e.GREETING_MODE },
     drainTimeoutS: e.DRAIN_TIMEOUT_S,
     healthPort: e.AGENT_HEALTH_PORT,
     loadThreshold: e.AGENT_LOAD_THRESHOLD,

@@ -13,6 +13,7 @@ import { DispatchMetadata, SessionId } from "../contract/index.ts";
 import { resolveInstructions, WebsiteAgent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { Forwarder } from "./forwarder.ts";
+import { SpeechPrefetch } from "./greeting.ts";
 import type { Logger } from "./log.ts";
 import { createSession } from "./pipeline.ts";
 import { forwardSessionEvents } from "./session-events.ts";
@@ -71,11 +72,13 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
   // Once the room is gone, in-flight provider calls are aborted: those errors are not the visitor's concern.
   let closing = false;
   let left: Promise<void> | null = null;
+  let prefetch: SpeechPrefetch | undefined;
   // agent_left goes out as soon as the agent is done, not after the framework's own (possibly slow) session
   // close: the session's Durable Object should not wait for a heartbeat lease to expire.
   const leave = (why: string) =>
     (left ??= (async () => {
       closing = true;
+      prefetch?.close();
       forwarder.push({ type: "agent_left", detail: why.slice(0, 1000) });
       const delivered = await forwarder.close(FLUSH_DEADLINE_MS);
       log.info("job ended", { reason: why, ...forwarder.stats, flushed: delivered });
@@ -83,9 +86,17 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
   ctx.room.once(RoomEvent.Disconnected, () => void leave("room disconnected"));
   ctx.addShutdownCallback(() => leave("job shut down"));
 
+  const began = Date.now();
+  log.info("job started");
   try {
-    await ctx.connect();
     const session = createSession(cfg, vad);
+    // The fixed greeting is synthesized while the room is joined, not after (greeting.ts).
+    if (cfg.greeting.mode === "fixed" && session.tts) {
+      const p = (prefetch = new SpeechPrefetch(session.tts, cfg.greeting.text));
+      void p.settled().then((ok) => ok || closing || log.warn("greeting not synthesized ahead; it is synthesized when spoken", { error: String(p.error) }));
+    }
+    await ctx.connect();
+    const connectedAt = Date.now();
     forwardSessionEvents(session, (e) => {
       if (left) return; // nothing after agent_left
       if (closing && "type" in e && e.type === "agent_error") return log.info("provider error while closing: not reported", { detail: e.detail });
@@ -100,11 +111,11 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
       ctx.shutdown(`agent session closed: ${ev.reason}`);
     });
     // record: false: no audio or transcript leaves this process except through ingest.
-    await session.start({ agent: new WebsiteAgent(resolveInstructions(systemPrompt, cfg.systemPrompt)), room: ctx.room, record: false });
+    await session.start({ agent: new WebsiteAgent(resolveInstructions(systemPrompt, cfg.systemPrompt), cfg.greeting, prefetch), room: ctx.room, record: false });
     if (left) return; // the room went away while the session was starting
     forwarder.push({ type: "agent_joined" });
     forwarder.startHeartbeat();
-    log.info("agent joined");
+    log.info("agent joined", { connect_ms: connectedAt - began, session_start_ms: Date.now() - connectedAt });
   } catch (err) {
     log.error("job failed to start", { error: err });
     forwarder.push({ type: "agent_error", detail: `agent failed to start: ${(err as Error).message}`.slice(0, 1000) });

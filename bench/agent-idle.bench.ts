@@ -54,7 +54,7 @@ async function add(count: number): Promise<void> {
     const input = new ClockedAudioInput();
     session.input.audio = input;
     session.output.audio = new PlayoutAudioOutput();
-    await session.start({ agent: new WebsiteAgent("Idle benchmark.", false) });
+    await session.start({ agent: new WebsiteAgent("Idle benchmark.", { mode: "none" }) });
     running.push({ session, input });
   }
   await new Promise((r) => setTimeout(r, 2000)); // let start-up work settle

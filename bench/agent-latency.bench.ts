@@ -54,7 +54,7 @@ const input = new ClockedAudioInput();
 const output = new PlayoutAudioOutput();
 session.input.audio = input;
 session.output.audio = output;
-await session.start({ agent: new WebsiteAgent("You are a benchmark assistant.", false) });
+await session.start({ agent: new WebsiteAgent("You are a benchmark assistant.", { mode: "none" }) });
 
 const speech = goForward();
 const tail = trailingSilenceMs(speech, GOFORWARD_RATE);

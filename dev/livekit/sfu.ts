@@ -110,6 +110,9 @@ export class MediaSession {
     this.subscriber = new RTCPeerConnection(config);
     this.trickleOut(this.publisher, SignalTarget.PUBLISHER);
     this.trickleOut(this.subscriber, SignalTarget.SUBSCRIBER);
+    for (const [pc, name] of [[this.publisher, "publisher"], [this.subscriber, "subscriber"]] as const) {
+      pc.connectionStateChange.subscribe((state) => log("debug", `${name} connection ${state}`, who));
+    }
     this.channels.set("_reliable", this.subscriber.createDataChannel("_reliable", { ordered: true }));
     this.channels.set("_lossy", this.subscriber.createDataChannel("_lossy", { ordered: false, maxRetransmits: 0 }));
     this.publisher.onDataChannel.subscribe((dc) => {
@@ -252,8 +255,10 @@ export class MediaSession {
         message: { case: "offer", value: new SessionDescription({ type: "offer", sdp: offer.sdp, id }) },
       }),
     );
+    log("debug", "subscriber offer sent", { ...this.who, id });
     const sdp = await answered;
     if (this.closed || sdp === undefined) return false;
+    log("debug", "subscriber answer received", { ...this.who, id });
     await this.subscriber.setRemoteDescription({ type: "answer", sdp });
     await this.flushCandidates(SignalTarget.SUBSCRIBER);
     return true;

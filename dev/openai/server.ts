@@ -8,7 +8,7 @@
  * | `POST /v1/audio/transcriptions` (multipart `file`) | pocketsphinx |
  * | `GET /v1/realtime?intent=transcription` (WebSocket) | pocketsphinx, interim + final (realtime.ts) |
  * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts); model `error-<status>` fails |
- * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz |
+ * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz; model `error-<status>` fails |
  *
  * Errors use OpenAI's shape `{"error":{"message","type","code"}}`; a missing engine answers 503 with
  * the apt packages to install.
@@ -104,6 +104,8 @@ async function chat(res: ServerResponse, body: Record<string, unknown>): Promise
 
 async function speech(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
   if (typeof body.input !== "string" || !body.input.trim()) throw new HttpError(400, "`input` must be non-empty text");
+  const failure = /^error-(\d{3})$/.exec(typeof body.model === "string" ? body.model : "");
+  if (failure) throw new HttpError(Number(failure[1]), `model ${String(body.model)} fails on purpose (stand-in)`, "server_error");
   const format = body.response_format ?? "mp3";
   if (format !== "pcm") throw new HttpError(400, `response_format ${String(format)} is not supported by the stand-in; use "pcm"`);
   const pcm = await synthesize(body.input);

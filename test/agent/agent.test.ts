@@ -4,7 +4,7 @@
  */
 import { initializeLogger, llm, voice } from "@livekit/agents";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { GREETING_INSTRUCTIONS, WebsiteAgent, resolveInstructions } from "../../agent/agent.ts";
+import { DEFAULT_GREETING, GREETING_INSTRUCTIONS, WebsiteAgent, resolveInstructions } from "../../agent/agent.ts";
 import { DEFAULT_SYSTEM_PROMPT } from "../../agent/config.ts";
 
 /** FakeLLM that also keeps every chat context it was asked to complete. */
@@ -36,7 +36,7 @@ describe("agent prompt and turns", () => {
   it("answers a user turn with the instructions it was given", async () => {
     const fake = new RecordingLLM([{ input: "go forward ten meters", content: "Moving forward ten meters." }]);
     session = new voice.AgentSession({ llm: fake });
-    await session.start({ agent: new WebsiteAgent("You are a robot that answers in metres.", false) });
+    await session.start({ agent: new WebsiteAgent("You are a robot that answers in metres.", { mode: "none" }) });
     const result = await session.run({ userInput: "go forward ten meters" }).wait();
     result.expect.nextEvent().isMessage({ role: "assistant" });
     result.expect.noMoreEvents();
@@ -45,12 +45,28 @@ describe("agent prompt and turns", () => {
     expect(systemText(fake.contexts.at(-1)!)).toContain("You are a robot that answers in metres.");
   });
 
-  it("speaks first: asks the LLM for a greeting on entering the session", async () => {
+  it("speaks first by default: says the fixed greeting without asking the LLM", async () => {
+    const fake = new RecordingLLM();
+    session = new voice.AgentSession({ llm: fake });
+    const speeches: voice.SpeechCreatedEvent[] = [];
+    const said: string[] = [];
+    session.on(voice.AgentSessionEventTypes.SpeechCreated, (ev) => speeches.push(ev));
+    session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
+      if (ev.item.type === "message" && ev.item.role === "assistant") said.push(ev.item.textContent ?? "");
+    });
+    await session.start({ agent: new WebsiteAgent("Be brief.") });
+    for (let i = 0; i < 100 && said.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(speeches.map((s) => s.source)).toEqual(["say"]);
+    expect(said).toEqual([DEFAULT_GREETING]);
+    expect(fake.contexts).toHaveLength(0);
+  });
+
+  it("with GREETING_MODE=generated, asks the LLM for a greeting on entering the session", async () => {
     const fake = new RecordingLLM();
     session = new voice.AgentSession({ llm: fake });
     const speeches: voice.SpeechCreatedEvent[] = [];
     session.on(voice.AgentSessionEventTypes.SpeechCreated, (ev) => speeches.push(ev));
-    await session.start({ agent: new WebsiteAgent("Be brief.") });
+    await session.start({ agent: new WebsiteAgent("Be brief.", { mode: "generated" }) });
     for (let i = 0; i < 100 && fake.contexts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(speeches.map((s) => [s.source, s.userInitiated])).toEqual([["generate_reply", true]]);
     const system = systemText(fake.contexts[0]!);
@@ -65,7 +81,7 @@ describe("agent prompt and turns", () => {
       { input: "what is my name", content: "Your name is Ada." },
     ]);
     session = new voice.AgentSession({ llm: fake });
-    await session.start({ agent: new WebsiteAgent("Remember names.", false) });
+    await session.start({ agent: new WebsiteAgent("Remember names.", { mode: "none" }) });
     await session.run({ userInput: "my name is Ada" }).wait();
     const second = await session.run({ userInput: "what is my name" }).wait();
     second.expect.nextEvent().isMessage({ role: "assistant" });

@@ -8,7 +8,7 @@
 import { initializeLogger, type VAD } from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { WebsiteAgent } from "../../agent/agent.ts";
+import { type Greeting, WebsiteAgent } from "../../agent/agent.ts";
 import type { PendingEvent } from "../../agent/forwarder.ts";
 import { createSession } from "../../agent/pipeline.ts";
 import { forwardSessionEvents } from "../../agent/session-events.ts";
@@ -33,7 +33,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function runSession(greet: boolean, llmModel = "gpt-4o-mini") {
+async function runSession(greeting: Greeting, llmModel = "gpt-4o-mini") {
   const session = createSession(
     { openaiApiKey: "sk-local-stand-in", openaiBaseUrl: provider.baseURL, sttModel: "gpt-4o-mini-transcribe", llmModel, ttsModel: "gpt-4o-mini-tts", ttsVoice: "alloy" },
     vad,
@@ -44,7 +44,7 @@ async function runSession(greet: boolean, llmModel = "gpt-4o-mini") {
   const output = new PlayoutAudioOutput();
   session.input.audio = input;
   session.output.audio = output;
-  await session.start({ agent: new WebsiteAgent("You are a test assistant.", greet) });
+  await session.start({ agent: new WebsiteAgent("You are a test assistant.", greeting) });
   cleanups.push(async () => {
     input.stop();
     await session.close();
@@ -70,7 +70,7 @@ const indexOf = (events: Seen[], name: string, from = 0) => events.findIndex((e,
 
 describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible provider)", () => {
   it("hears the user, transcribes interim and final, answers by voice", async () => {
-    const { events, input, output } = await runSession(false); // latency figures: bench/agent-latency.bench.ts
+    const { events, input, output } = await runSession({ mode: "none" }); // latency figures: bench/agent-latency.bench.ts
     await new Promise((r) => setTimeout(r, 500)); // a little silence first, as from a real microphone
     await input.say(goForward());
     await waitFor("agent speech_ended", () => indexOf(events, "agent speech_ended") >= 0, 30_000);
@@ -97,7 +97,9 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
   });
 
   it("greets first, and speech injected while the agent talks interrupts it (barge-in)", async () => {
-    const { events, input, output } = await runSession(true);
+    // A fixed greeting (the default mode), long enough to talk over.
+    const text = "Hello, and thanks for stopping by. I can answer questions about this website, its products and its opening hours.";
+    const { events, input, output } = await runSession({ mode: "fixed", text });
     await waitFor("greeting audio", () => output.segments.length > 0 && indexOf(events, "agent speech_started") >= 0);
     const greetingStarted = indexOf(events, "agent speech_started");
     expect(indexOf(events, "user speech_started")).toBe(-1); // the agent spoke first
@@ -116,7 +118,7 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
   });
 
   it("reports a provider error as agent_error and keeps listening", async () => {
-    const { events, input } = await runSession(true, "error-503"); // the stand-in's LLM answers 503
+    const { events, input } = await runSession({ mode: "generated" }, "error-503"); // the stand-in's LLM answers 503
     const error = await waitFor("agent_error", () => events.find((e) => "type" in e && e.type === "agent_error"), 30_000);
     expect((error as { detail: string }).detail).toMatch(/llm_error/);
     await input.say(goForward());
