@@ -15,24 +15,11 @@ import type { PendingEvent } from "../agent/forwarder.ts";
 import { createSession } from "../agent/pipeline.ts";
 import { forwardSessionEvents } from "../agent/session-events.ts";
 import { startDevOpenAI } from "../dev/openai/server.ts";
-import { GOFORWARD_RATE, goForward } from "../test/agent/audio.ts";
+import { GOFORWARD_RATE, goForward, trailingSilenceMs } from "../test/agent/audio.ts";
 import { ClockedAudioInput, PlayoutAudioOutput } from "../test/agent/pipeline-io.ts";
 
 const TURNS = Math.min(20, Math.max(1, Number(process.argv[2] ?? 5)));
 initializeLogger({ pretty: false, level: "error" });
-
-/** Milliseconds of trailing silence (below -40 dBFS per 20 ms frame) at the end of the recording. */
-function trailingSilenceMs(samples: Int16Array, rate: number): number {
-  const frame = (rate * 20) / 1000;
-  let end = samples.length;
-  while (end - frame > 0) {
-    let sum = 0;
-    for (let i = end - frame; i < end; i++) sum += samples[i]! * samples[i]!;
-    if (Math.sqrt(sum / frame) > 32768 * 0.01) break;
-    end -= frame;
-  }
-  return ((samples.length - end) / rate) * 1000;
-}
 
 const providerMs: Record<string, number[]> = { stt: [], chat: [], tts: [] };
 const provider = await startDevOpenAI({

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every `bench/*.bench.ts` one after another (each in its own Node 22 process,
  * inside the test network namespace so media benchmarks can run) and prints their figures.
- * Usage: `npm run bench [-- <name-filter>]`. Benchmarks print figures; they assert nothing.
+ * Usage: `npm run bench [-- <name-filter> [args…]]`; the args go to every matching benchmark (e.g. a
+ * session or turn count). Benchmarks print figures; they assert nothing.
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -19,7 +20,7 @@ if (files.length === 0) {
 let failed = 0;
 for (const file of files) {
   console.log(`\n=== ${file}`);
-  const r = spawnSync(process.execPath, ["test/netns.ts", process.execPath, `bench/${file}`], {
+  const r = spawnSync(process.execPath, ["test/netns.ts", process.execPath, `bench/${file}`, ...process.argv.slice(3)], {
     stdio: "inherit",
     cwd: fileURLToPath(new URL("..", import.meta.url)),
   });

@@ -13,6 +13,21 @@ export function goForward(): Int16Array {
   return new Int16Array(buf.buffer, buf.byteOffset, buf.length / 2);
 }
 
+/**
+ * Milliseconds of trailing silence at the end of a recording: whole 20 ms frames, from the end, whose RMS
+ * stays at or below 1 % of full scale (-40 dBFS). The end of the voice is the file's length minus this.
+ */
+export function trailingSilenceMs(samples: Int16Array, rate: number): number {
+  const frame = (rate * 20) / 1000;
+  let end = samples.length;
+  while (end - frame > 0) {
+    let sum = 0;
+    for (let i = end - frame; i < end; i++) sum += samples[i]! * samples[i]!;
+    if (Math.sqrt(sum / frame) > 32768 * 0.01) break;
+    end -= frame;
+  }
+  return ((samples.length - end) / rate) * 1000;
+}
 
 /** Linear-interpolation resampling, good enough to feed test speech to a 24 kHz socket. */
 export function resampleLinear(src: Int16Array, from: number, to: number): Int16Array {

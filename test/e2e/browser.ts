@@ -21,9 +21,10 @@ export interface Observed {
   microphoneAt: number | null;
   /**
    * Total energy of the audio received over WebRTC so far, sampled every 50 ms (sum of `inbound-rtp`
-   * `totalAudioEnergy` over every peer connection; W3C webrtc-stats). Grows while the agent speaks.
+   * `totalAudioEnergy` over every peer connection; W3C webrtc-stats), measured on the decoded audio as it
+   * is played out: it grows while the agent is heard. `p`: audio RTP packets received so far.
    */
-  energy: { t: number; e: number }[];
+  energy: { t: number; e: number; p: number }[];
 }
 
 /** A launched browser whose microphone plays a WAV file. */
@@ -92,13 +93,17 @@ function instrument(): void {
   };
   setInterval(async () => {
     let e = 0;
+    let p = 0;
     for (const pc of w.__pcs) {
       if (pc.connectionState === "closed") continue;
-      (await pc.getStats()).forEach((s: { type: string; kind?: string; totalAudioEnergy?: number }) => {
-        if (s.type === "inbound-rtp" && s.kind === "audio") e += s.totalAudioEnergy ?? 0;
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number }) => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") {
+          e += s.totalAudioEnergy ?? 0;
+          p += s.packetsReceived ?? 0;
+        }
       });
     }
-    if (w.__pcs.length) rec.energy.push({ t: Date.now(), e });
+    if (w.__pcs.length) rec.energy.push({ t: Date.now(), e, p });
   }, 50);
   const NativeWS = window.WebSocket;
   window.WebSocket = class extends NativeWS {

@@ -1,7 +1,8 @@
 /**
- * vitest globalSetup for the e2e project: runs the README's main command (`dev/run.ts`, what
- * `npm run dev` runs) once, inside the test's network namespace, with every stand-in (dev LiveKit,
- * local OpenAI-compatible provider) and a short client grace period, and tears it down at the end.
+ * vitest globalSetup for the e2e project (and the stack of bench/voice.bench.ts): runs the README's main
+ * command (`dev/run.ts`, what `npm run dev` runs) once, inside the test's network namespace, with every
+ * stand-in (dev LiveKit, local OpenAI-compatible provider) and a short client grace period, and tears it
+ * down at the end.
  * Its output goes to a log file whose path tests receive (`inject("stackLog")`), so they can look for
  * the agent's and the Worker's log lines.
  */
@@ -24,11 +25,24 @@ declare module "vitest" {
 export const E2E_CLIENT_GRACE_S = 5;
 const STARTUP_TIMEOUT_MS = 240_000;
 
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
-  if (!process.env.NETNS_ADDR) {
-    if (process.env.CI === "true") throw new Error("e2e tests must run inside the network namespace (npm test)");
-    return; // the tests skip themselves
-  }
+/** The running stack: its URLs, its log, and how to stop it. */
+export interface Stack {
+  workerUrl: string;
+  liveKitUrl: string;
+  /** Every component's output, one line each, prefixed with the component (`[agent]`, `[livekit]`, …). */
+  logPath: string;
+  /** A scratch directory for the run (recordings, the log). */
+  dir: string;
+  /** Signals the whole process group (SIGINT, then SIGKILL after 20 s) and waits for it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `dev/run.ts --no-dotenv` (what `npm run dev` runs) in its own process group with every stand-in,
+ * and waits until it prints its ready banner.
+ * @throws Error with the log's tail when it exits early or is not ready within 240 s
+ */
+export async function startStack(): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "e2e-stack-"));
   const logPath = join(dir, "stack.log");
   const log = createWriteStream(logPath);
@@ -73,18 +87,32 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     ready = readFileSync(logPath, "utf8").includes("Voice agent is running");
   }
   console.log(`[e2e] stack ready in ${Date.now() - started} ms (log: ${logPath})`);
-  project.provide("workerUrl", "http://localhost:8787");
-  project.provide("liveKitUrl", "ws://localhost:7880");
-  project.provide("stackLog", logPath);
-  project.provide("stackDir", dir);
-
-  return async () => {
-    const exited = new Promise((r) => child.once("exit", r));
-    signalGroup("SIGINT");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-    signalGroup("SIGKILL");
-    child.stdout.destroy();
-    child.stderr.destroy();
-    log.end();
+  return {
+    workerUrl: "http://localhost:8787",
+    liveKitUrl: "ws://localhost:7880",
+    logPath,
+    dir,
+    stop: async () => {
+      const exited = new Promise((r) => child.once("exit", r));
+      signalGroup("SIGINT");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      signalGroup("SIGKILL");
+      child.stdout.destroy();
+      child.stderr.destroy();
+      log.end();
+    },
   };
+}
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
+  if (!process.env.NETNS_ADDR) {
+    if (process.env.CI === "true") throw new Error("e2e tests must run inside the network namespace (npm test)");
+    return; // the tests skip themselves
+  }
+  const stack = await startStack();
+  project.provide("workerUrl", stack.workerUrl);
+  project.provide("liveKitUrl", stack.liveKitUrl);
+  project.provide("stackLog", stack.logPath);
+  project.provide("stackDir", stack.dir);
+  return stack.stop;
 }

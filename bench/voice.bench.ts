@@ -1,0 +1,143 @@
+/**
+ * The two user-facing latency targets of shared/ARCHITECTURE.md, through the whole local stack (what
+ * `npm run dev` runs: wrangler dev, the dev LiveKit server, the agent worker, the local OpenAI-compatible
+ * provider) and real Chromium whose microphone plays real recorded speech (goforward.raw):
+ *
+ * - Start click → the greeting's first audio played out in the page;
+ * - end of the visitor's voice → the reply's first audio played out in the page, and the share of it this
+ *   project adds: that minus the VAD's silence window and the provider's own time (speech decode, chat
+ *   completion, first TTS request, read from the provider's log).
+ *
+ * "Played out" is the first 50 ms sample in which the page's received audio energy grew (webrtc-stats
+ * `totalAudioEnergy`), so every audio figure is late by up to 50 ms. Sessions run one after another, each in
+ * a fresh browser. Prints one line per session and a JSON summary; asserts nothing.
+ * Usage: `npm run bench -- voice [sessions=5]` (inside the network namespace: bench/run.ts sees to it).
+ */
+import { readFileSync } from "node:fs";
+import { GOFORWARD_RATE, goForward, trailingSilenceMs } from "../test/agent/audio.ts";
+import { microphoneWav, RECORDINGS } from "../test/e2e/audio.ts";
+import { audioOnset, launchWithMicrophone, observed, type Observed } from "../test/e2e/browser.ts";
+import { startStack } from "../test/e2e/stack.ts";
+import { waitFor, words } from "../test/e2e/support.ts";
+
+const SESSIONS = Math.min(20, Math.max(1, Number(process.argv[2] ?? 5)));
+/** Received energy that counts as heard (the page's silence stays well below). */
+const HEARD = 0.0005;
+/** Seconds of silence before the words in the microphone file: the greeting plays out first. */
+const LEAD_S = 7;
+/**
+ * Silero's end-of-speech silence window, ms: the agent uses the plugin's defaults
+ * (@livekit/agents-plugin-silero 1.9.0 `vad.ts`, `minSilenceDuration: 550`).
+ */
+const VAD_SILENCE_MS = 550;
+
+if (!process.env.NETNS_ADDR) throw new Error("run through `npm run bench` (WebRTC media needs the test network namespace)");
+
+const speech = goForward();
+const voiceMs = (speech.length / GOFORWARD_RATE) * 1000 - trailingSilenceMs(speech, GOFORWARD_RATE);
+const stack = await startStack();
+const wav = microphoneWav(stack.dir, "goforward", LEAD_S, 40);
+
+type LogLine = { msg?: string; ts?: string; time?: string; route?: string; ms?: number; decode_ms?: number; session_id?: string; connect_ms?: number };
+/** The stack log's JSON lines of one component, with their time in ms since epoch. */
+function logLines(component: string): Array<LogLine & { at: number }> {
+  return readFileSync(stack.logPath, "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith(`[${component}] {`))
+    .flatMap((l) => {
+      try {
+        const j = JSON.parse(l.slice(l.indexOf("{"))) as LogLine;
+        const at = Date.parse(j.ts ?? j.time ?? "");
+        return Number.isNaN(at) ? [] : [{ ...j, at }];
+      } catch {
+        return [];
+      }
+    });
+}
+
+interface Row {
+  greeting: number;
+  greetingFirstPacket: number;
+  connect: number;
+  reply: number;
+  decode: number;
+  chat: number;
+  tts: number;
+  added: number;
+}
+const rows: Row[] = [];
+const firstPacket = (energy: Observed["energy"], from: number) => energy.find((s) => s.t > from && s.p > 0)?.t ?? NaN;
+
+try {
+  for (let i = 0; i < SESSIONS; i++) {
+    const b = await launchWithMicrophone(wav);
+    try {
+      const { page } = b;
+      await page.goto(`${stack.workerUrl}/chat`);
+      const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
+      const clickAt = Date.now();
+      await page.getByRole("button", { name: "Start" }).click();
+      const sessionId = ((await (await created).json()) as { session_id: string }).session_id;
+      const greetingAt = await waitFor("the greeting's audio", async () => audioOnset((await observed(page)).energy, clickAt, HEARD), 30_000);
+
+      const final = await waitFor("the visitor's final caption", async () => (await observed(page)).captions.find((c) => c.role === "user" && c.final), 60_000);
+      if (words(final.text) !== RECORDINGS.goforward.words) console.log(`  (heard "${final.text}")`);
+      const seen = await observed(page);
+      // The fake microphone starts its file when capture starts; the voice ends voiceMs after the lead.
+      const voiceEnd = seen.microphoneAt! + LEAD_S * 1000 + voiceMs;
+      const replyAt = await waitFor("the reply's audio", async () => audioOnset((await observed(page)).energy, voiceEnd, HEARD), 30_000);
+
+      const provider = logLines("openai").filter((l) => l.at > voiceEnd && l.at <= replyAt + 100);
+      const decode = provider.find((l) => l.msg === "stand-in transcription")?.decode_ms ?? NaN;
+      const chat = provider.find((l) => l.route === "/v1/chat/completions")?.ms ?? NaN;
+      const tts = provider.find((l) => l.route === "/v1/audio/speech")?.ms ?? NaN;
+      const joined = logLines("agent").find((l) => l.msg === "agent joined" && l.session_id === sessionId);
+      const row: Row = {
+        greeting: greetingAt - clickAt,
+        greetingFirstPacket: firstPacket(seen.energy, clickAt) - clickAt,
+        connect: joined?.connect_ms ?? NaN,
+        reply: Math.round(replyAt - voiceEnd),
+        decode,
+        chat,
+        tts,
+        added: Math.round(replyAt - voiceEnd - VAD_SILENCE_MS - decode - chat - tts),
+      };
+      rows.push(row);
+      console.log(
+        `session ${i + 1}: click → greeting heard ${row.greeting} ms (first agent packet ${row.greetingFirstPacket} ms, agent room join ${row.connect} ms); ` +
+          `end of voice → reply heard ${row.reply} ms = ${VAD_SILENCE_MS} VAD window + ${decode} decode + ${chat} chat + ${tts} TTS + ${row.added} this project`,
+      );
+      await page.getByRole("button", { name: "Stop" }).click();
+      await page.getByRole("button", { name: "Start" }).waitFor({ state: "visible", timeout: 15_000 });
+    } finally {
+      await b.close();
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // the job ends and a fresh idle process is ready
+  }
+} finally {
+  await stack.stop();
+}
+
+const pct = (xs: number[], q: number) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
+};
+const col = (k: keyof Row) => rows.map((r) => r[k]);
+console.log(
+  JSON.stringify({
+    sessions: rows.length,
+    click_to_greeting_heard_ms_p50: pct(col("greeting"), 0.5),
+    click_to_greeting_heard_ms_max: pct(col("greeting"), 1),
+    click_to_first_agent_packet_ms_p50: pct(col("greetingFirstPacket"), 0.5),
+    agent_room_join_ms_p50: pct(col("connect"), 0.5),
+    end_of_voice_to_reply_heard_ms_p50: pct(col("reply"), 0.5),
+    vad_silence_window_ms: VAD_SILENCE_MS,
+    provider_decode_ms_p50: pct(col("decode"), 0.5),
+    provider_chat_ms_p50: pct(col("chat"), 0.5),
+    provider_first_tts_ms_p50: pct(col("tts"), 0.5),
+    added_by_this_project_ms_p50: pct(col("added"), 0.5),
+    added_by_this_project_ms_max: pct(col("added"), 1),
+    audio_sampling_ms: 50,
+  }),
+);
+process.exit(0);
