@@ -62,7 +62,7 @@ const Env = z.object({
   TTS_VOICE: z.string().min(1).default("alloy"),
   SYSTEM_PROMPT: z.string().min(1).max(4000, "SYSTEM_PROMPT must be at most 4000 characters").default(DEFAULT_SYSTEM_PROMPT),
   GREETING_MODE: z.enum(["fixed", "generated", "none"], { error: "GREETING_MODE must be fixed, generated or none" }).default("fixed"),
-  GREETING: z.string().max(500, "GREETING must be at most 500 characters").default(DEFAULT_GREETING),
+  GREETING: z.string().trim().min(1, "GREETING must not be blank").max(500, "GREETING must be at most 500 characters").default(DEFAULT_GREETING),
   DRAIN_TIMEOUT_S: z.coerce.number({ error: "DRAIN_TIMEOUT_S must be a number of seconds" }).int().positive().default(60),
   AGENT_LOAD_THRESHOLD: z.coerce.number({ error: "AGENT_LOAD_THRESHOLD must be a number" }).positive("AGENT_LOAD_THRESHOLD must be above 0").default(0.7),
   AGENT_HEALTH_PORT: z.coerce.number({ error: "AGENT_HEALTH_PORT must be a port number" }).int().min(1).max(65535).default(8081),

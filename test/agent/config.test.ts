@@ -44,6 +44,7 @@ describe("agent config", () => {
     expect(readConfig({ ...ENV, GREETING_MODE: "none" }).greeting).toEqual({ mode: "none" });
     expect(() => readConfig({ ...ENV, GREETING_MODE: "llm" })).toThrow(/GREETING_MODE must be fixed, generated or none/);
     expect(() => readConfig({ ...ENV, GREETING: "x".repeat(501) })).toThrow(/GREETING must be at most 500 characters/);
+    expect(() => readConfig({ ...ENV, GREETING: "   " })).toThrow(/GREETING must not be blank/);
   });
 
   it("names malformed values", () => {
