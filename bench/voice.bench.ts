@@ -14,7 +14,7 @@
  * Usage: `npm run bench -- voice [sessions=5]` (inside the network namespace: bench/run.ts sees to it).
  */
 import { readFileSync } from "node:fs";
-import { GOFORWARD_RATE, goForward, trailingSilenceMs } from "../test/agent/audio.ts";
+import { goForwardVoiceEndMs } from "../test/agent/audio.ts";
 import { microphoneWav, RECORDINGS } from "../test/e2e/audio.ts";
 import { audioOnset, launchWithMicrophone, observed, type Observed } from "../test/e2e/browser.ts";
 import { startStack } from "../test/e2e/stack.ts";
@@ -33,8 +33,7 @@ const VAD_SILENCE_MS = 550;
 
 if (!process.env.NETNS_ADDR) throw new Error("run through `npm run bench` (WebRTC media needs the test network namespace)");
 
-const speech = goForward();
-const voiceMs = (speech.length / GOFORWARD_RATE) * 1000 - trailingSilenceMs(speech, GOFORWARD_RATE);
+const voiceMs = goForwardVoiceEndMs();
 const stack = await startStack();
 const wav = microphoneWav(stack.dir, "goforward", LEAD_S, 40);
 

@@ -29,6 +29,12 @@ export function trailingSilenceMs(samples: Int16Array, rate: number): number {
   return ((samples.length - end) / rate) * 1000;
 }
 
+/** Milliseconds from the start of goforward.raw to the end of its voice (its trailing silence left out). */
+export function goForwardVoiceEndMs(): number {
+  const speech = goForward();
+  return (speech.length / GOFORWARD_RATE) * 1000 - trailingSilenceMs(speech, GOFORWARD_RATE);
+}
+
 /** Linear-interpolation resampling, good enough to feed test speech to a 24 kHz socket. */
 export function resampleLinear(src: Int16Array, from: number, to: number): Int16Array {
   const out = new Int16Array(Math.floor((src.length * to) / from));

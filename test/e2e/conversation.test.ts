@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { goForwardVoiceEndMs } from "../agent/audio.ts";
 import { microphoneWav, RECORDINGS } from "./audio.ts";
 import { audioOnset, launchWithMicrophone, observed, type MicBrowser } from "./browser.ts";
 import { openRooms, readTranscript, waitFor, words } from "./support.ts";
@@ -14,7 +15,6 @@ import { openRooms, readTranscript, waitFor, words } from "./support.ts";
 /** Received audio energy that counts as "heard" (silence stays well below). */
 const HEARD = 0.0005;
 const LEAD_S = 10;
-const SPEECH_S = 89_160 / 2 / 16_000; // goforward.raw: s16 mono at 16 kHz
 
 describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => {
   let b: MicBrowser | undefined;
@@ -54,8 +54,8 @@ describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => 
     );
     const { microphoneAt } = await observed(page);
     expect(microphoneAt).not.toBeNull();
-    // The fake microphone plays the file from when capture starts: the words end LEAD_S + SPEECH_S later.
-    const speechEnd = microphoneAt! + (LEAD_S + SPEECH_S) * 1000;
+    // The fake microphone plays the file from when capture starts: the words end the lead plus the voice later.
+    const speechEnd = microphoneAt! + LEAD_S * 1000 + goForwardVoiceEndMs();
     const replyAudioAt = await waitFor("the reply's audio", async () => audioOnset((await observed(page)).energy, speechEnd, HEARD));
 
     // Speaking indicators went on and off for both sides.
