@@ -35,7 +35,7 @@ export interface ParticipantLink {
   /** Forwards an already published track of another participant to this one. */
   subscribe(track: PublishedTrack): void;
   unsubscribe(track: PublishedTrack): void;
-  /** Sends a relayed `DataPacket` on the subscriber channel `label`; false when that channel is not open. */
+  /** Sends a relayed `DataPacket` on the subscriber channel `label` (reliable ones wait for it to open); false when dropped. */
   sendData(bytes: Uint8Array, label: string): boolean;
 }
 

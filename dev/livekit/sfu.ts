@@ -81,6 +81,12 @@ export function offeredSections(sdp: string): Map<string, OfferedSection> {
 
 type DataLabel = "_reliable" | "_lossy";
 
+/**
+ * Reliable data held for a participant whose `_reliable` channel is not open yet (it opens after ICE, DTLS and
+ * SCTP, shortly after the SDK's `connect()` resolves), in bytes; beyond it further packets are dropped and logged.
+ */
+export const MAX_PENDING_RELIABLE_BYTES = 1 << 20;
+
 /** Both peer connections of one participant and the subscriptions carried by the subscriber one. */
 export class MediaSession {
   readonly publisher: RTCPeerConnection;
@@ -94,6 +100,9 @@ export class MediaSession {
   private readonly send: (res: SignalResponse) => void;
   private readonly who: Record<string, string>;
   private readonly channels = new Map<DataLabel, RTCDataChannel>();
+  /** Reliable packets waiting for the `_reliable` channel to open, in send order. */
+  private pendingReliable: Buffer[] = [];
+  private pendingReliableBytes = 0;
   private readonly subscriptions = new Map<string, { tx: RTCRtpTransceiver; forwarder: Forwarder }>();
   private readonly pendingCandidates: [RTCIceCandidate[], RTCIceCandidate[]] = [[], []];
   private chain: Promise<void> = Promise.resolve();
@@ -113,7 +122,12 @@ export class MediaSession {
     for (const [pc, name] of [[this.publisher, "publisher"], [this.subscriber, "subscriber"]] as const) {
       pc.connectionStateChange.subscribe((state) => log("debug", `${name} connection ${state}`, who));
     }
-    this.channels.set("_reliable", this.subscriber.createDataChannel("_reliable", { ordered: true }));
+    const reliable = this.subscriber.createDataChannel("_reliable", { ordered: true });
+    reliable.stateChanged.subscribe((state) => {
+      if (state === "open") this.flushReliable(reliable);
+      else if (state === "closed") this.dropPendingReliable("channel closed");
+    });
+    this.channels.set("_reliable", reliable);
     this.channels.set("_lossy", this.subscriber.createDataChannel("_lossy", { ordered: false, maxRetransmits: 0 }));
     this.publisher.onDataChannel.subscribe((dc) => {
       dc.onMessage.subscribe((data) => {
@@ -198,17 +212,29 @@ export class MediaSession {
     });
   }
 
-  /** Sends a data packet to this participant on the subscriber channel `label`; false when not open. */
+  /**
+   * Sends a data packet to this participant on the subscriber channel `label`.
+   * A reliable packet sent before the channel opens is queued (up to {@link MAX_PENDING_RELIABLE_BYTES}) and goes
+   * out, in order, once it opens; a lossy one is dropped.
+   * @returns true when sent or queued; false when dropped (lossy channel not open, queue full, session closed)
+   */
   sendData(bytes: Uint8Array, label: string): boolean {
-    const dc = this.channels.get(label === "_lossy" ? "_lossy" : "_reliable");
-    if (!dc || dc.readyState !== "open") return false;
-    try {
-      dc.send(Buffer.from(bytes));
+    if (this.closed) return false;
+    const lossy = label === "_lossy";
+    const dc = this.channels.get(lossy ? "_lossy" : "_reliable");
+    if (!dc) return false;
+    const data = Buffer.from(bytes);
+    if (!lossy && (dc.readyState === "connecting" || this.pendingReliable.length > 0)) {
+      if (this.pendingReliableBytes + data.byteLength > MAX_PENDING_RELIABLE_BYTES) {
+        log("warn", "reliable data dropped: channel not open and queue full", { ...this.who, queued_bytes: this.pendingReliableBytes });
+        return false;
+      }
+      this.pendingReliable.push(data);
+      this.pendingReliableBytes += data.byteLength;
       return true;
-    } catch (err) {
-      log("debug", "data channel send failed", { ...this.who, reason: errorMessage(err) });
-      return false;
     }
+    if (dc.readyState !== "open") return false;
+    return this.sendOn(dc, data);
   }
 
   /** Closes both connections and stops every subscription. */
@@ -217,10 +243,37 @@ export class MediaSession {
     this.closed = true;
     for (const sub of this.subscriptions.values()) sub.forwarder.sinks.delete(sub.tx.sender);
     this.subscriptions.clear();
+    this.dropPendingReliable("session closed");
     this.answerWaiter?.(undefined);
     this.answerWaiter = undefined;
     void this.publisher.close().catch(() => {});
     void this.subscriber.close().catch(() => {});
+  }
+
+  private sendOn(dc: RTCDataChannel, data: Buffer): boolean {
+    try {
+      dc.send(data);
+      return true;
+    } catch (err) {
+      log("debug", "data channel send failed", { ...this.who, reason: errorMessage(err) });
+      return false;
+    }
+  }
+
+  private flushReliable(dc: RTCDataChannel): void {
+    const queued = this.pendingReliable;
+    if (queued.length === 0) return;
+    this.pendingReliable = [];
+    this.pendingReliableBytes = 0;
+    log("debug", "reliable data channel open, queued packets sent", { ...this.who, packets: queued.length });
+    for (const data of queued) this.sendOn(dc, data);
+  }
+
+  private dropPendingReliable(reason: string): void {
+    if (this.pendingReliable.length === 0) return;
+    log("debug", "queued reliable data dropped", { ...this.who, packets: this.pendingReliable.length, reason });
+    this.pendingReliable = [];
+    this.pendingReliableBytes = 0;
   }
 
   private renegotiate(): void {

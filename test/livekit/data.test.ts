@@ -3,10 +3,10 @@
  * identity, and `destination_identities` limits who receives it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Room, RoomEvent } from "@livekit/rtc-node";
+import { Room, RoomEvent } from "@livekit/rtc-node";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { mediaAddress } from "../support/netns.ts";
-import { connect } from "./support.ts";
+import { connect, joinToken } from "./support.ts";
 
 const addr = mediaAddress();
 
@@ -57,5 +57,23 @@ describe.skipIf(!addr)("data relay", () => {
     expect(toCarol.filter((m) => m.startsWith("alice/"))).toEqual(["alice/chat: hello all", "alice/chat: end"]);
     expect(toCarol.filter((m) => m.startsWith("bob/"))).toEqual(["bob/chat: hi alice"]);
     expect(toAlice).toEqual(["bob/chat: hi alice"]);
+  });
+
+  it("delivers reliable data sent while the receiver is still connecting, in order, once its channel opens", async () => {
+    // Sent the moment the server announces dave: his subscriber data channel opens only after ICE, DTLS and
+    // SCTP, so without the queue these are dropped.
+    const erin = await connect(server.url, "late-room", "erin");
+    rooms.push(erin);
+    const dave = new Room();
+    rooms.push(dave);
+    const toDave = inbox(dave);
+    const announced = new Promise<void>((resolve) => erin.on(RoomEvent.ParticipantConnected, () => resolve()));
+    const joining = dave.connect(server.url, await joinToken("late-room", "dave"), { autoSubscribe: true, dynacast: false });
+    await announced;
+    const burst = Array.from({ length: 20 }, (_, i) => `early ${i}`);
+    for (const text of burst) await erin.localParticipant!.publishData(new TextEncoder().encode(text), { reliable: true, topic: "chat" });
+    await joining;
+    await until(() => toDave.length >= burst.length, "the early messages");
+    expect(toDave).toEqual(burst.map((text) => `erin/chat: ${text}`));
   });
 });
