@@ -37,7 +37,18 @@ const voiceMs = goForwardVoiceEndMs();
 const stack = await startStack();
 const wav = microphoneWav(stack.dir, "goforward", LEAD_S, 40);
 
-type LogLine = { msg?: string; ts?: string; time?: string; route?: string; ms?: number; decode_ms?: number; session_id?: string; connect_ms?: number };
+type LogLine = {
+  msg?: string;
+  ts?: string;
+  time?: string;
+  route?: string;
+  ms?: number;
+  decode_ms?: number;
+  session_id?: string;
+  connect_ms?: number;
+  job_id?: string;
+  identity?: string;
+};
 /** The stack log's JSON lines of one component, with their time in ms since epoch. */
 function logLines(component: string): Array<LogLine & { at: number }> {
   return readFileSync(stack.logPath, "utf8")
@@ -55,6 +66,8 @@ function logLines(component: string): Array<LogLine & { at: number }> {
 }
 
 interface Row {
+  /** The greeting path, ms after the click: microphone open, POST /session answered, agent job started, agent session started (room joined), agent track published. */
+  path: { microphone: number; session: number; job: number; joined: number; published: number };
   greeting: number;
   greetingFirstPacket: number;
   connect: number;
@@ -73,7 +86,8 @@ try {
     try {
       const { page } = b;
       await page.goto(`${stack.workerUrl}/chat`);
-      const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
+      let sessionAt = NaN;
+      const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST" && ((sessionAt = Date.now()), true));
       const clickAt = Date.now();
       await page.getByRole("button", { name: "Start" }).click();
       const sessionId = ((await (await created).json()) as { session_id: string }).session_id;
@@ -90,8 +104,20 @@ try {
       const decode = provider.find((l) => l.msg === "stand-in transcription")?.decode_ms ?? NaN;
       const chat = provider.find((l) => l.route === "/v1/chat/completions")?.ms ?? NaN;
       const tts = provider.find((l) => l.route === "/v1/audio/speech")?.ms ?? NaN;
-      const joined = logLines("agent").find((l) => l.msg === "agent joined" && l.session_id === sessionId);
+      const agentLog = logLines("agent");
+      const jobStarted = agentLog.find((l) => l.msg === "job started" && l.session_id === sessionId);
+      const joined = agentLog.find((l) => l.msg === "agent joined" && l.session_id === sessionId);
+      const agentIdentity = `agent-${jobStarted?.job_id}`;
+      const published = logLines("livekit").find((l) => l.msg === "track published" && l.identity === agentIdentity);
+      const since = (at: number | undefined) => (at === undefined ? NaN : at - clickAt);
       const row: Row = {
+        path: {
+          microphone: since(seen.microphoneAt ?? undefined),
+          session: since(sessionAt),
+          job: since(jobStarted?.at),
+          joined: since(joined?.at),
+          published: since(published?.at),
+        },
         greeting: greetingAt - clickAt,
         greetingFirstPacket: firstPacket(seen.energy, clickAt) - clickAt,
         connect: joined?.connect_ms ?? NaN,
@@ -103,7 +129,8 @@ try {
       };
       rows.push(row);
       console.log(
-        `session ${i + 1}: click → greeting heard ${row.greeting} ms (first agent packet ${row.greetingFirstPacket} ms, agent room join ${row.connect} ms); ` +
+        `session ${i + 1}: click → greeting heard ${row.greeting} ms (microphone ${row.path.microphone}, session ${row.path.session}, ` +
+          `job ${row.path.job}, agent session started ${row.path.joined} (room join took ${row.connect}), track ${row.path.published}, first packet ${row.greetingFirstPacket}); ` +
           `end of voice → reply heard ${row.reply} ms = ${VAD_SILENCE_MS} VAD window + ${decode} decode + ${chat} chat + ${tts} TTS + ${row.added} this project`,
       );
       await page.getByRole("button", { name: "Stop" }).click();
@@ -121,12 +148,18 @@ const pct = (xs: number[], q: number) => {
   const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
 };
-const col = (k: keyof Row) => rows.map((r) => r[k]);
+const col = (k: Exclude<keyof Row, "path">) => rows.map((r) => r[k]);
+const path = (k: keyof Row["path"]) => pct(rows.map((r) => r.path[k]), 0.5);
 console.log(
   JSON.stringify({
     sessions: rows.length,
     click_to_greeting_heard_ms_p50: pct(col("greeting"), 0.5),
     click_to_greeting_heard_ms_max: pct(col("greeting"), 1),
+    click_to_microphone_ms_p50: path("microphone"),
+    click_to_session_created_ms_p50: path("session"),
+    click_to_job_started_ms_p50: path("job"),
+    click_to_agent_session_started_ms_p50: path("joined"),
+    click_to_agent_track_published_ms_p50: path("published"),
     click_to_first_agent_packet_ms_p50: pct(col("greetingFirstPacket"), 0.5),
     agent_room_join_ms_p50: pct(col("connect"), 0.5),
     end_of_voice_to_reply_heard_ms_p50: pct(col("reply"), 0.5),

@@ -39,18 +39,30 @@ export function peerConfig(mediaAddress?: string): Partial<PeerConfig> {
 
 /** Fans one published track's RTP out to every subscriber's sender. */
 export class Forwarder {
-  readonly sinks = new Set<RTCRtpSender>();
+  /** Subscriber senders, each with the log fields of its subscriber (for the first-packet debug line). */
+  readonly sinks = new Map<RTCRtpSender, Record<string, string>>();
 
-  constructor(remote: MediaStreamTrack) {
+  /** @param track log fields naming the published track (room, identity, track sid) */
+  constructor(remote: MediaStreamTrack, track: Record<string, string> = {}) {
+    let received = false;
+    const reached = new WeakSet<RTCRtpSender>();
     remote.onReceiveRtp.subscribe((rtp) => {
+      if (!received) {
+        received = true;
+        log("debug", "first RTP packet received", track);
+      }
       if (this.sinks.size === 0) return;
       const bytes = rtp.serialize();
-      for (const sink of this.sinks) {
+      for (const [sink, subscriber] of this.sinks) {
         // sendRtp rewrites the packet in place (ssrc, payload type, extensions): one copy per subscriber.
         const copy = RtpPacket.deSerialize(bytes);
         copy.header.extensions = [];
         copy.header.extension = false;
         sink.sendRtp(copy).catch(() => {});
+        if (!reached.has(sink)) {
+          reached.add(sink);
+          log("debug", "first RTP packet forwarded", { ...track, subscriber: subscriber.identity ?? "" });
+        }
       }
     });
   }
@@ -121,6 +133,7 @@ export class MediaSession {
     this.trickleOut(this.subscriber, SignalTarget.SUBSCRIBER);
     for (const [pc, name] of [[this.publisher, "publisher"], [this.subscriber, "subscriber"]] as const) {
       pc.connectionStateChange.subscribe((state) => log("debug", `${name} connection ${state}`, who));
+      pc.iceConnectionStateChange.subscribe((state) => log("debug", `${name} ICE ${state}`, who));
     }
     const reliable = this.subscriber.createDataChannel("_reliable", { ordered: true });
     reliable.stateChanged.subscribe((state) => {
@@ -195,7 +208,7 @@ export class MediaSession {
       // The Rust SDK drops tracks whose id lacks the TR_ prefix, so the sender's track id is the track sid.
       (tx.sender as { trackId: string }).trackId = trackSid;
       this.subscriptions.set(trackSid, { tx, forwarder });
-      forwarder.sinks.add(tx.sender);
+      forwarder.sinks.set(tx.sender, this.who);
       if (await this.negotiate() && this.subscriptions.get(trackSid)?.tx === tx) onSubscribed();
     });
   }

@@ -211,7 +211,7 @@ class SignalSession {
     const info = this.pendingTracks.get(key)!;
     this.pendingTracks.delete(key);
     info.mid = mid ?? "";
-    this.ctx.registry.publish(this.room, { info, owner: this.participant, forwarder: new Forwarder(remote) });
+    this.ctx.registry.publish(this.room, { info, owner: this.participant, forwarder: new Forwarder(remote, { room: this.room.name, identity: this.participant.identity, track_sid: info.sid }) });
   }
 
   /** Tracks whose section no longer sends (the client removed its sender) are unpublished. */

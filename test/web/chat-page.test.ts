@@ -72,6 +72,34 @@ describe("/chat", () => {
     }
   });
 
+  it("microphone already allowed: creates the session while the device opens, and deletes it when the device fails", async () => {
+    const held = await launch();
+    try {
+      // getUserMedia is held until the test settles it: the session must not wait for it.
+      await held.context.addInitScript(() => {
+        const w = window as unknown as { __failMicrophone?: () => void };
+        navigator.mediaDevices.getUserMedia = () =>
+          new Promise((_, reject) => (w.__failMicrophone = () => reject(new DOMException("Requested device not found", "NotFoundError"))));
+      });
+      const p = await openChat(held.context, `${server.origin}/chat`);
+      const calls = await interceptApi(p, {
+        "GET /token": tokenHandler(DEAD_LIVEKIT),
+        "POST /session": (route) => route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
+        "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
+      });
+      await p.getByRole("button", { name: "Start" }).click();
+      await expect.poll(() => calls.some((c) => c.method === "POST" && c.path === "/session")).toBe(true);
+      expect((await shown(p)).phase).toBe("starting");
+      await p.evaluate(() => (window as unknown as { __failMicrophone: () => void }).__failMicrophone());
+      await waitForPhase(p, "error");
+      expect((await shown(p)).alert).toContain("No microphone found");
+      await expect.poll(() => calls.some((c) => c.method === "DELETE" && c.path === `/session/${SESSION_ID}`)).toBe(true);
+      expect(await problems(p)).toEqual([]);
+    } finally {
+      await held.close();
+    }
+  });
+
   it("session refused with 429: shows the wait and holds Start until it has passed", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     const calls = await interceptApi(page, {

@@ -94,6 +94,23 @@ function openSocket(sessionId: string): void {
   socket.open();
 }
 
+/** A promise's outcome without throwing (`Promise.allSettled` of one). */
+async function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return (await Promise.allSettled([p]))[0]!;
+}
+
+/**
+ * Whether the browser opens the microphone without asking (Permissions API, "microphone"). False when it
+ * would ask or was refused, and when the browser cannot tell (Firefox before 121 throws a TypeError).
+ */
+async function microphoneGranted(): Promise<boolean> {
+  try {
+    return (await navigator.permissions.query({ name: "microphone" as PermissionName })).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
 async function start(): Promise<void> {
   if (state.phase === "starting" || state.phase === "live" || state.phase === "stopping" || retryInS() > 0) return;
   const mine = ++generation;
@@ -110,21 +127,38 @@ async function start(): Promise<void> {
   room.startAudio().catch(() => undefined);
   meter.prepare();
 
-  const [mic, token] = await Promise.allSettled([room.openMicrophone(), fetchToken(newIdentity())]);
+  const micOpening = room.openMicrophone();
+  const tokenFetch = fetchToken(newIdentity());
+  // Settled below; a rejection seen only there must not be reported as unhandled meanwhile.
+  tokenFetch.catch(() => undefined);
+  micOpening.then((track) => mine === generation && meter.attach(track.mediaStreamTrack), () => undefined);
+  // When the browser will not ask, the session is created while the microphone opens (getUserMedia takes
+  // 100–300 ms). When it asks, the visitor answers first: no agent is dispatched to greet a permission prompt.
+  if (!(await microphoneGranted())) {
+    const mic = await settle(micOpening);
+    if (mine !== generation) return void room.disconnect();
+    if (mic.status === "rejected") return fail(mic.reason);
+  }
+  const token = await settle(tokenFetch);
   if (mine !== generation) return void room.disconnect();
-  if (mic.status === "rejected") return fail(mic.reason);
   if (token.status === "rejected") return fail(token.reason);
-  meter.attach(mic.value.mediaStreamTrack);
 
   const { url, token: jwt, room: roomName, identity } = token.value;
-  const [media, session] = await Promise.allSettled([room.connect(url, jwt), createSession(roomName, identity)]);
+  const joining = (async () => {
+    await room.connect(url, jwt);
+    const track = await micOpening.catch(() => null); // a microphone failure is reported as such, below
+    if (track) await room.publishMicrophone(track);
+  })();
+  const [media, session, mic] = await Promise.allSettled([joining, createSession(roomName, identity), micOpening]);
   if (mine !== generation) {
     // Stopped (or failed) meanwhile: the session created in parallel must not outlive the page's intent.
     if (session.status === "fulfilled") void stopSession(session.value).catch(() => undefined);
     return void room.disconnect();
   }
   if (session.status === "fulfilled") dispatch({ type: "session_created", sessionId: session.value });
-  // A refused session explains more than a failed media connection that may follow from it.
+  // The microphone first (the session just created is deleted by fail), then a refused session, which
+  // explains more than a failed media connection that may follow from it.
+  if (mic.status === "rejected") return fail(mic.reason);
   if (session.status === "rejected") return fail(session.reason);
   if (media.status === "rejected") return fail(media.reason);
   dispatch({ type: "media_connected" });

@@ -81,24 +81,40 @@ export class VoiceRoom {
    */
   async openMicrophone(): Promise<LocalAudioTrack> {
     try {
-      this.#microphone = await createLocalAudioTrack({ echoCancellation: true, noiseSuppression: true, autoGainControl: true });
-      return this.#microphone;
+      const track = await createLocalAudioTrack({ echoCancellation: true, noiseSuppression: true, autoGainControl: true });
+      if (this.#leaving) {
+        // disconnect() ran while the device opened: release it at once.
+        track.stop();
+        throw new Error("the room was left while the microphone opened");
+      }
+      this.#microphone = track;
+      return track;
     } catch (err) {
       throw new VoiceError(MIC_ERRORS[MediaDeviceFailure.getFailure(err) ?? MediaDeviceFailure.Other], err);
     }
   }
 
   /**
-   * Joins the room and publishes the microphone opened by `openMicrophone()`.
+   * Joins the room.
    * @param url the LiveKit signal URL (`ws:`/`wss:`) from `GET /token`
    * @throws VoiceError `livekit_unreachable` when the room cannot be joined
    */
   async connect(url: string, token: string): Promise<void> {
     try {
       await this.room.connect(url, token);
-      if (this.#microphone) {
-        await this.room.localParticipant.publishTrack(this.#microphone, { source: Track.Source.Microphone });
-      }
+    } catch (err) {
+      throw new VoiceError("livekit_unreachable", err);
+    }
+  }
+
+  /**
+   * Publishes the microphone opened by `openMicrophone()` (call after `connect()`).
+   * @throws VoiceError `livekit_unreachable` when the track cannot be published
+   */
+  async publishMicrophone(track: LocalAudioTrack): Promise<void> {
+    if (track !== this.#microphone) return; // released by disconnect() meanwhile
+    try {
+      await this.room.localParticipant.publishTrack(track, { source: Track.Source.Microphone });
     } catch (err) {
       throw new VoiceError("livekit_unreachable", err);
     }
