@@ -16,6 +16,7 @@ import * as silero from "@livekit/agents-plugin-silero";
 import { fileURLToPath } from "node:url";
 import { type AgentConfig, ConfigError, readConfig } from "./config.ts";
 import { drainOnSignals } from "./drain.ts";
+import { deferIdleRefill } from "./idle-refill.ts";
 import { runJob } from "./job.ts";
 import { createLogger } from "./log.ts";
 
@@ -64,6 +65,7 @@ async function start(): Promise<void> {
   // it in a shared inference process (≈ 340 MB RSS). This agent detects turns with the VAD and never asks
   // it; the executor reads the runner list when it starts, in run(). (@livekit/agents 1.9.0 worker.ts)
   delete InferenceRunner.registeredRunners[EOT_INFERENCE_METHOD];
+  await deferIdleRefill(log);
   drainOnSignals(server, cfg.drainTimeoutS * 1000, log);
   log.info("agent worker starting", { agent_name: cfg.agentName, livekit_url: cfg.livekitUrl, health_port: cfg.healthPort, openai_base_url: cfg.openaiBaseUrl });
   try {
