@@ -18,7 +18,7 @@ import { goForwardVoiceEndMs } from "../test/agent/audio.ts";
 import { microphoneWav, RECORDINGS } from "../test/e2e/audio.ts";
 import { audioOnset, launchWithMicrophone, observed, type Observed } from "../test/e2e/browser.ts";
 import { startStack } from "../test/e2e/stack.ts";
-import { waitFor, words } from "../test/e2e/support.ts";
+import { readTranscript, waitFor, words } from "../test/e2e/support.ts";
 
 const SESSIONS = Math.min(20, Math.max(1, Number(process.argv[2] ?? 5)));
 /** Received energy that counts as heard (the page's silence stays well below). */
@@ -76,6 +76,13 @@ interface Row {
   chat: number;
   tts: number;
   added: number;
+  /** Mean time a received sample waited in Chromium's jitter buffer before playout, over the reply, ms. */
+  jitterBuffer: number;
+  /**
+   * The reply as the agent saw it, ms after the end of voice: its final transcript of the visitor, and the
+   * start of its playout (the first reply frame handed to the room: `agent_state_changed` → speaking).
+   */
+  agent: { final: number; playout: number };
 }
 const rows: Row[] = [];
 const firstPacket = (energy: Observed["energy"], from: number) => energy.find((s) => s.t > from && s.p > 0)?.t ?? NaN;
@@ -110,6 +117,16 @@ try {
       const agentIdentity = `agent-${jobStarted?.job_id}`;
       const published = logLines("livekit").find((l) => l.msg === "track published" && l.identity === agentIdentity);
       const since = (at: number | undefined) => (at === undefined ? NaN : at - clickAt);
+      // Mean jitter-buffer wait over the reply's first second: the browser's share of "heard".
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() - replyAt)));
+      const { energy } = await observed(page);
+      const from = energy.filter((x) => x.t <= replyAt - 50).at(-1);
+      const to = energy.filter((x) => x.t <= replyAt + 1000).at(-1);
+      const jitterBuffer = from && to && to.jn > from.jn ? Math.round(((to.jb - from.jb) / (to.jn - from.jn)) * 1000) : NaN;
+      const cookie = (await b.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+      const stored = (await readTranscript(stack.workerUrl, sessionId, cookie)).events;
+      const userFinal = stored.find((e) => "text" in e && e.role === "user" && e.ts > voiceEnd)?.ts;
+      const playout = stored.find((e) => "event" in e && e.role === "agent" && e.event === "speech_started" && e.ts > voiceEnd)?.ts;
       const row: Row = {
         path: {
           microphone: since(seen.microphoneAt ?? undefined),
@@ -126,12 +143,15 @@ try {
         chat,
         tts,
         added: Math.round(replyAt - voiceEnd - VAD_SILENCE_MS - decode - chat - tts),
+        jitterBuffer,
+        agent: { final: userFinal === undefined ? NaN : Math.round(userFinal - voiceEnd), playout: playout === undefined ? NaN : Math.round(playout - voiceEnd) },
       };
       rows.push(row);
       console.log(
         `session ${i + 1}: click → greeting heard ${row.greeting} ms (microphone ${row.path.microphone}, session ${row.path.session}, ` +
           `job ${row.path.job}, agent session started ${row.path.joined} (room join took ${row.connect}), track ${row.path.published}, first packet ${row.greetingFirstPacket}); ` +
-          `end of voice → reply heard ${row.reply} ms = ${VAD_SILENCE_MS} VAD window + ${decode} decode + ${chat} chat + ${tts} TTS + ${row.added} this project`,
+          `end of voice → reply heard ${row.reply} ms = ${VAD_SILENCE_MS} VAD window + ${decode} decode + ${chat} chat + ${tts} TTS + ${row.added} this project (of which ${row.jitterBuffer} in the browser's jitter buffer); ` +
+          `the agent had the final transcript at ${row.agent.final} and started playing the reply at ${row.agent.playout}`,
       );
       await page.getByRole("button", { name: "Stop" }).click();
       await page.getByRole("button", { name: "Start" }).waitFor({ state: "visible", timeout: 15_000 });
@@ -148,7 +168,7 @@ const pct = (xs: number[], q: number) => {
   const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
 };
-const col = (k: Exclude<keyof Row, "path">) => rows.map((r) => r[k]);
+const col = (k: Exclude<keyof Row, "path" | "agent">) => rows.map((r) => r[k]);
 const path = (k: keyof Row["path"]) => pct(rows.map((r) => r.path[k]), 0.5);
 console.log(
   JSON.stringify({
@@ -169,6 +189,11 @@ console.log(
     provider_first_tts_ms_p50: pct(col("tts"), 0.5),
     added_by_this_project_ms_p50: pct(col("added"), 0.5),
     added_by_this_project_ms_max: pct(col("added"), 1),
+    browser_jitter_buffer_ms_p50: pct(col("jitterBuffer"), 0.5),
+    end_of_voice_to_agent_final_transcript_ms_p50: pct(rows.map((r) => r.agent.final), 0.5),
+    end_of_voice_to_agent_playout_ms_p50: pct(rows.map((r) => r.agent.playout), 0.5),
+    agent_playout_to_heard_ms_p50: pct(rows.map((r) => r.reply - r.agent.playout), 0.5),
+    added_by_this_project_to_arrival_ms_p50: pct(rows.map((r) => r.added - r.jitterBuffer), 0.5),
     audio_sampling_ms: 50,
   }),
 );

@@ -22,9 +22,11 @@ export interface Observed {
   /**
    * Total energy of the audio received over WebRTC so far, sampled every 50 ms (sum of `inbound-rtp`
    * `totalAudioEnergy` over every peer connection; W3C webrtc-stats), measured on the decoded audio as it
-   * is played out: it grows while the agent is heard. `p`: audio RTP packets received so far.
+   * is played out: it grows while the agent is heard. `p`: audio RTP packets received so far. `jb`, `jn`:
+   * `jitterBufferDelay` (s) and `jitterBufferEmittedCount` (samples) so far: their ratio is the mean time a
+   * sample waited in the browser's jitter buffer between arrival and playout.
    */
-  energy: { t: number; e: number; p: number }[];
+  energy: { t: number; e: number; p: number; jb: number; jn: number }[];
 }
 
 /** A launched browser whose microphone plays a WAV file. */
@@ -94,16 +96,21 @@ function instrument(): void {
   setInterval(async () => {
     let e = 0;
     let p = 0;
+    let jb = 0;
+    let jn = 0;
     for (const pc of w.__pcs) {
       if (pc.connectionState === "closed") continue;
-      (await pc.getStats()).forEach((s: { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number }) => {
+      type Inbound = { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number; jitterBufferDelay?: number; jitterBufferEmittedCount?: number };
+      (await pc.getStats()).forEach((s: Inbound) => {
         if (s.type === "inbound-rtp" && s.kind === "audio") {
           e += s.totalAudioEnergy ?? 0;
           p += s.packetsReceived ?? 0;
+          jb += s.jitterBufferDelay ?? 0;
+          jn += s.jitterBufferEmittedCount ?? 0;
         }
       });
     }
-    if (w.__pcs.length) rec.energy.push({ t: Date.now(), e, p });
+    if (w.__pcs.length) rec.energy.push({ t: Date.now(), e, p, jb, jn });
   }, 50);
   const NativeWS = window.WebSocket;
   window.WebSocket = class extends NativeWS {
