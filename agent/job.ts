@@ -17,6 +17,7 @@ import { SpeechPrefetch } from "./greeting.ts";
 import type { Logger } from "./log.ts";
 import { createSession } from "./pipeline.ts";
 import { forwardSessionEvents } from "./session-events.ts";
+import { logTurnMetrics } from "./turn-metrics.ts";
 
 /** Longest wait for the last events to reach ingest when a job ends, in ms. */
 const FLUSH_DEADLINE_MS = 5000;
@@ -102,6 +103,7 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
       if (closing && "type" in e && e.type === "agent_error") return log.info("provider error while closing: not reported", { detail: e.detail });
       forwarder.push(e);
     });
+    logTurnMetrics(session, log);
     session.on(voice.AgentSessionEventTypes.Error, (ev) => {
       log.warn("provider error", { type: (ev.error as { type?: string }).type, recoverable: (ev.error as { recoverable?: boolean }).recoverable });
     });

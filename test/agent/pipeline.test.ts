@@ -11,7 +11,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Greeting, WebsiteAgent } from "../../agent/agent.ts";
 import type { PendingEvent } from "../../agent/forwarder.ts";
 import { createSession } from "../../agent/pipeline.ts";
+import { createLogger } from "../../agent/log.ts";
 import { forwardSessionEvents } from "../../agent/session-events.ts";
+import { logTurnMetrics } from "../../agent/turn-metrics.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
 import { goForward } from "./audio.ts";
 import { ClockedAudioInput, PlayoutAudioOutput } from "./pipeline-io.ts";
@@ -40,6 +42,8 @@ async function runSession(greeting: Greeting, llmModel = "gpt-4o-mini") {
   );
   const events: Seen[] = [];
   forwardSessionEvents(session, (e) => events.push({ ...e, at: Date.now() }));
+  const logLines: Array<Record<string, unknown>> = [];
+  logTurnMetrics(session, createLogger({}, "info", (line) => logLines.push(JSON.parse(line) as Record<string, unknown>)));
   const input = new ClockedAudioInput();
   const output = new PlayoutAudioOutput();
   session.input.audio = input;
@@ -49,7 +53,7 @@ async function runSession(greeting: Greeting, llmModel = "gpt-4o-mini") {
     input.stop();
     await session.close();
   });
-  return { session, events, input, output };
+  return { session, events, input, output, logLines };
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
@@ -70,7 +74,7 @@ const indexOf = (events: Seen[], name: string, from = 0) => events.findIndex((e,
 
 describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible provider)", () => {
   it("hears the user, transcribes interim and final, answers by voice", async () => {
-    const { events, input, output } = await runSession({ mode: "none" }); // latency figures: bench/agent-latency.bench.ts
+    const { events, input, output, logLines } = await runSession({ mode: "none" }); // latency figures: bench/agent-latency.bench.ts
     await new Promise((r) => setTimeout(r, 500)); // a little silence first, as from a real microphone
     await input.say(goForward());
     await waitFor("agent speech_ended", () => indexOf(events, "agent speech_ended") >= 0, 30_000);
@@ -93,6 +97,24 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     expect(events[final]).toMatchObject({ role: "user", text: "go forward ten meters", final: true });
     expect((events[agentText] as { text: string }).text).toContain("go forward ten meters");
     expect(output.seconds).toBeGreaterThan(1); // the agent's answer was spoken, not just written
+
+    // One `turn` log line for the answered turn, with where the wait went and no transcript text.
+    const turns = logLines.filter((l) => l.msg === "turn");
+    expect(turns).toHaveLength(1);
+    const turn = turns[0] as Record<string, number>;
+    for (const k of ["speech_end_to_playout_ms", "end_of_utterance_ms", "transcription_ms", "llm_ttft_ms", "tts_ttfb_ms"]) {
+      expect(turn[k], k).toBeTypeOf("number");
+      expect(turn[k], k).toBeGreaterThanOrEqual(0);
+    }
+    expect(turn.end_of_utterance_ms).toBeGreaterThanOrEqual(550); // Silero's silence window at least
+    expect(turn.speech_end_to_playout_ms).toBeGreaterThan(turn.end_of_utterance_ms!);
+    // The VAD reports the end of speech once the silence window has passed: the turn's clock starts that much
+    // before the user's speech_ended event, and stops at the agent's speech_started.
+    const userEnded = events[indexOf(events, "user speech_ended", started)]!.ts;
+    const sinceUserEnded = events[agentStarted]!.ts - userEnded;
+    expect(turn.speech_end_to_playout_ms! - sinceUserEnded).toBeGreaterThanOrEqual(500);
+    expect(turn.speech_end_to_playout_ms! - sinceUserEnded).toBeLessThanOrEqual(1000);
+    expect(JSON.stringify(turns)).not.toMatch(/forward|meters/);
 
   });
 
