@@ -110,8 +110,8 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     expect(turn.speech_end_to_playout_ms).toBeGreaterThan(turn.end_of_utterance_ms!);
     // The VAD reports the end of speech once the silence window has passed: the turn's clock starts that much
     // before the user's speech_ended event, and stops at the agent's speech_started.
-    const userEnded = events[indexOf(events, "user speech_ended", started)]!.ts;
-    const sinceUserEnded = events[agentStarted]!.ts - userEnded;
+    const userEnded = events[indexOf(events, "user speech_ended", started)]!.ts!;
+    const sinceUserEnded = events[agentStarted]!.ts! - userEnded;
     expect(turn.speech_end_to_playout_ms! - sinceUserEnded).toBeGreaterThanOrEqual(500);
     expect(turn.speech_end_to_playout_ms! - sinceUserEnded).toBeLessThanOrEqual(1000);
     expect(JSON.stringify(turns)).not.toMatch(/forward|meters/);
