@@ -4,7 +4,7 @@
  * LiveKit Agents keeps `numIdleProcesses` job processes warmed (Node started, framework imported, `prewarm`
  * run). When a job takes one, the pool starts its replacement in the same tick (@livekit/agents 1.9.0
  * `ipc/proc_pool.ts`, `launchJob`: `entry.unlock()` right after `warmedProcQueue.get()`). That warm-up costs
- * about 1.5 s of CPU (measured here: framework imports ≈ 1.3 s, Silero ≈ 0.1 s), spent exactly while the new
+ * 1.3–1.6 s of CPU (measured here: importing the framework and plugins ≈ 1 s of wall time, Silero ≈ 0.1 s), spent exactly while the new
  * job joins the room and plays its greeting. On a 2-core host, `npm run bench -- voice 10` measured the agent's
  * room join at p50 918 ms with the immediate refill and 651 ms with it deferred, and Start click → greeting
  * heard at p50 1,996 → 1,553 ms.

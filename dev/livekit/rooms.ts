@@ -18,7 +18,7 @@ import {
   TrackInfo,
 } from "@livekit/protocol";
 import { log } from "./log.ts";
-import type { Forwarder } from "./sfu.ts";
+import type { Forwarder } from "./forwarder.ts";
 
 /** A LiveKit-style id: `prefix` + 12 random base58-ish characters (`RM_`, `PA_`, `TR_`, `AJ_`, …). */
 export function newId(prefix: string): string {

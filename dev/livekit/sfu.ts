@@ -9,12 +9,11 @@ import {
   type RTCDataChannel,
   RTCIceCandidate,
   RTCPeerConnection,
-  type RTCRtpSender,
   RTCRtpCodecParameters,
   type RTCRtpTransceiver,
-  RtpPacket,
 } from "werift";
 import { SessionDescription, SignalResponse, SignalTarget, TrickleRequest } from "@livekit/protocol";
+import type { Forwarder } from "./forwarder.ts";
 import { errorMessage, log } from "./log.ts";
 
 /** The answer timeout of one subscriber renegotiation, ms (the client answers in well under a second). */
@@ -35,37 +34,6 @@ export function peerConfig(mediaAddress?: string): Partial<PeerConfig> {
     iceUseIpv6: false,
     iceInterfaceAddresses: mediaAddress ? { udp4: mediaAddress } : undefined,
   };
-}
-
-/** Fans one published track's RTP out to every subscriber's sender. */
-export class Forwarder {
-  /** Subscriber senders, each with the log fields of its subscriber (for the first-packet debug line). */
-  readonly sinks = new Map<RTCRtpSender, Record<string, string>>();
-
-  /** @param track log fields naming the published track (room, identity, track sid) */
-  constructor(remote: MediaStreamTrack, track: Record<string, string> = {}) {
-    let received = false;
-    const reached = new WeakSet<RTCRtpSender>();
-    remote.onReceiveRtp.subscribe((rtp) => {
-      if (!received) {
-        received = true;
-        log("debug", "first RTP packet received", track);
-      }
-      if (this.sinks.size === 0) return;
-      const bytes = rtp.serialize();
-      for (const [sink, subscriber] of this.sinks) {
-        // sendRtp rewrites the packet in place (ssrc, payload type, extensions): one copy per subscriber.
-        const copy = RtpPacket.deSerialize(bytes);
-        copy.header.extensions = [];
-        copy.header.extension = false;
-        sink.sendRtp(copy).catch(() => {});
-        if (!reached.has(sink)) {
-          reached.add(sink);
-          log("debug", "first RTP packet forwarded", { ...track, subscriber: subscriber.identity ?? "" });
-        }
-      }
-    });
-  }
 }
 
 /** One media section of a publisher offer: its msid track id (the `cid`) and whether it sends. */

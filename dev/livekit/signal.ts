@@ -21,7 +21,8 @@ import {
   TrackType,
 } from "@livekit/protocol";
 import { Participant, type PublishedTrack, type Room, type RoomRegistry, newId } from "./rooms.ts";
-import { Forwarder, MediaSession, type OfferedSection, peerConfig } from "./sfu.ts";
+import { Forwarder } from "./forwarder.ts";
+import { MediaSession, type OfferedSection, peerConfig } from "./sfu.ts";
 import { relayData } from "./data.ts";
 import { joinResponse, permissionFromClaims, PING_TIMEOUT_S, refuseResume } from "./join.ts";
 import { errorMessage, log } from "./log.ts";

@@ -132,8 +132,8 @@ async function start(): Promise<void> {
   // Settled below; a rejection seen only there must not be reported as unhandled meanwhile.
   tokenFetch.catch(() => undefined);
   micOpening.then((track) => mine === generation && meter.attach(track.mediaStreamTrack), () => undefined);
-  // When the browser will not ask, the session is created while the microphone opens (getUserMedia takes
-  // 100–300 ms). When it asks, the visitor answers first: no agent is dispatched to greet a permission prompt.
+  // When the browser will not ask, the session is created while the microphone opens (getUserMedia
+  // resolved 200–700 ms after the click in bench/voice). When it asks, the visitor answers first: no agent is dispatched to greet a permission prompt.
   if (!(await microphoneGranted())) {
     const mic = await settle(micOpening);
     if (mine !== generation) return void room.disconnect();
