@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "web/dist/", ".wrangler/", "worker-configuration.d.ts", "coverage/"] },
+  { ignores: ["node_modules/", "web/dist/", ".wrangler/", "worker/worker-configuration.d.ts", "coverage/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,7 +6,7 @@
  * Source: shared/ARCHITECTURE.md, "Security model".
  */
 import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "./config.ts";
+import { readConfig } from "../edge/config.ts";
 
 interface RoomState {
   owner: string;

@@ -14,9 +14,9 @@ import {
   type SessionStateMessage,
   type TranscriptResponse,
 } from "../contract/index.ts";
-import { readConfig } from "./config.ts";
-import { deleteRoom } from "./livekit-rooms.ts";
-import { describeError, log } from "./log.ts";
+import { readConfig } from "../edge/config.ts";
+import { deleteRoom } from "../edge/livekit-rooms.ts";
+import { describeError, log } from "../edge/log.ts";
 import { dueReason, nextDeadline } from "./session-deadlines.ts";
 import { applyBatch } from "./session-ingest.ts";
 import { type SessionRow, SessionStore } from "./session-store.ts";

@@ -1,5 +1,5 @@
 /** Hono environment of the Worker: bindings from `wrangler types`, per-request variables set by middleware. */
-import type { Config } from "../durable-objects/config.ts";
+import type { Config } from "../edge/config.ts";
 
 export interface AppEnv {
   Bindings: Env;

@@ -7,8 +7,8 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorBody } from "../contract/index.ts";
-import { ConfigError } from "../durable-objects/config.ts";
-import { describeError, log } from "../durable-objects/log.ts";
+import { ConfigError } from "../edge/config.ts";
+import { describeError, log } from "../edge/log.ts";
 
 /** An error meant for the client: a 4xx (or a 502 for an upstream refusal) with a code. */
 export class ApiError extends HTTPException {

@@ -6,7 +6,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import type { HealthResponse } from "../contract/index.ts";
-import { readConfig } from "../durable-objects/config.ts";
+import { readConfig } from "../edge/config.ts";
 import type { AppEnv } from "./app-env.ts";
 import { notFound, onError } from "./errors.ts";
 import { ingestRoutes } from "./routes/ingest.ts";

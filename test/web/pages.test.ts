@@ -1,7 +1,7 @@
 // The HTML the Worker serves (worker/pages): CSP-compatible markup, escaping, the history page.
 import { describe, expect, it } from "vitest";
 import type { TranscriptResponse } from "../../contract/index.ts";
-import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../worker/pages/index.ts";
+import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../web/pages/index.ts";
 
 const t0 = Date.UTC(2026, 10, 21, 9, 30, 0);
 const transcript: TranscriptResponse = {

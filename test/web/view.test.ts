@@ -3,7 +3,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatState } from "../../web/src/state.ts";
-import { renderChat } from "../../worker/pages/index.ts";
+import { renderChat } from "../../web/pages/index.ts";
 import { domPage, launch, type Browser } from "./support/browser.ts";
 import "./support/types.ts";
 

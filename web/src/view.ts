@@ -1,5 +1,5 @@
 /**
- * Renders a `ChatState` into the `/chat` page's markup (worker/pages/chat.ts). Only toggles
+ * Renders a `ChatState` into the `/chat` page's markup (web/pages/chat.ts). Only toggles
  * attributes, `hidden` and text: no element is created here, so nothing moves while captions stream.
  */
 import { describeError } from "./errors.ts";

@@ -13,7 +13,7 @@ import {
   SIGNATURE_HEADER,
   verifyIngest,
 } from "../../contract/index.ts";
-import { log } from "../../durable-objects/log.ts";
+import { log } from "../../edge/log.ts";
 import type { AppEnv } from "../app-env.ts";
 import { ApiError } from "../errors.ts";
 import { sessionStub } from "../sessions.ts";

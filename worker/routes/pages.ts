@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { SessionId } from "../../contract/index.ts";
 import type { AppEnv } from "../app-env.ts";
-import { renderChat, renderErrorPage, renderHistory, renderHome } from "../pages/index.ts";
+import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../web/pages/index.ts";
 import { sessionStub } from "../sessions.ts";
 
 export const pageRoutes = new Hono<AppEnv>();

@@ -7,10 +7,10 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { SessionCreateRequest, type SessionCreateResponse, type SessionStopResponse } from "../../contract/index.ts";
-import { describeError, log } from "../../durable-objects/log.ts";
+import { describeError, log } from "../../edge/log.ts";
 import type { AppEnv } from "../app-env.ts";
 import { ApiError } from "../errors.ts";
-import { dispatchAgent } from "../livekit.ts";
+import { dispatchAgent } from "../../edge/livekit.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { ownedSession, roomStub, sessionStub, visitorStub } from "../sessions.ts";
 import { jsonBody, sessionIdParam } from "../validate.ts";

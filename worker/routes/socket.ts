@@ -9,7 +9,7 @@
  */
 import { Hono } from "hono";
 import { ReplayQuery, type SocketErrorMessage } from "../../contract/index.ts";
-import { log } from "../../durable-objects/log.ts";
+import { log } from "../../edge/log.ts";
 import type { AppEnv } from "../app-env.ts";
 import { ApiError } from "../errors.ts";
 import { originAllowed } from "../security.ts";

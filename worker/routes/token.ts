@@ -9,7 +9,7 @@ import { TokenQuery, type TokenResponse } from "../../contract/index.ts";
 import type { AppEnv } from "../app-env.ts";
 import { ApiError } from "../errors.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
-import { mintToken } from "../livekit.ts";
+import { mintToken } from "../../edge/livekit.ts";
 import { roomStub } from "../sessions.ts";
 import { parseWith } from "../validate.ts";
 import { randomId } from "../visitor.ts";

@@ -6,10 +6,10 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { describeError, log } from "../../durable-objects/log.ts";
+import { describeError, log } from "../../edge/log.ts";
 import type { AppEnv } from "../app-env.ts";
 import { ApiError } from "../errors.ts";
-import { receiveWebhook } from "../livekit.ts";
+import { receiveWebhook } from "../../edge/livekit.ts";
 import { roomStub, sessionStub } from "../sessions.ts";
 
 export const webhookRoutes = new Hono<AppEnv>();

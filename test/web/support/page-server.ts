@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 import type { TranscriptResponse } from "../../../contract/index.ts";
-import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../../worker/pages/index.ts";
+import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../../web/pages/index.ts";
 import { ROOT } from "./browser.ts";
 
 /** The Worker's CSP with `liveKitOrigin` (ws form and its http twin) allowed for connections. */

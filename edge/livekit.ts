@@ -6,8 +6,8 @@
  */
 import { AccessToken, AgentDispatchClient, TrackSource, type WebhookEvent, WebhookReceiver } from "livekit-server-sdk";
 import type { DispatchMetadata } from "../contract/index.ts";
-import type { Config } from "../durable-objects/config.ts";
-import { LIVEKIT_TIMEOUT_S } from "../durable-objects/livekit-rooms.ts";
+import type { Config } from "./config.ts";
+import { LIVEKIT_TIMEOUT_S } from "./livekit-rooms.ts";
 
 /** Lifetime of a visitor token, seconds (the architecture caps it at 10 minutes). */
 export const TOKEN_TTL_S = 600;

@@ -1,0 +1,76 @@
+/**
+ * The one way every part reads its configuration from environment variables: the Worker (from its
+ * `env` bindings), the agent worker and `npm run dev` (from `process.env`). Each part declares its
+ * variables as a zod object schema built from the field helpers below and calls {@link readEnv}.
+ *
+ * Rules shared by every part (docs/architecture.md, "Configuration"):
+ * - an empty string counts as unset, so that a default applies (wrangler passes "" for a blank var);
+ * - only the schema's own keys are read;
+ * - a bad configuration fails at once with a message that names every variable at fault and never
+ *   echoes a value (a value may be a secret).
+ */
+import { z } from "zod";
+
+/** Thrown by {@link readEnv}; `message` names each variable at fault, never its value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Where a variable is set: named in the "is required" message. */
+const WHERE_TO_SET = "see .env.example";
+
+/** A required, non-empty string (a secret or a name). */
+export function requiredString(): z.ZodString {
+  return z.string({ error: `is required (${WHERE_TO_SET})` }).min(1, `is required (${WHERE_TO_SET})`);
+}
+
+/** A whole number of seconds, 1 s to one day. */
+export function seconds(fallback: number) {
+  return z.coerce.number({ error: "must be a number of seconds" }).int("must be a whole number of seconds").positive("must be above 0").max(86_400, "must be at most 86400 seconds").default(fallback);
+}
+
+/** A whole number from `min` to `max` (a count or a cap). */
+export function count(fallback: number, max: number, min = 1) {
+  return z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(fallback);
+}
+
+/** A TCP port, 1–65535. */
+export function port(fallback: number) {
+  return z.coerce.number({ error: "must be a port number" }).int("must be a port number").min(1, "must be a port number").max(65535, "must be a port number").default(fallback);
+}
+
+/** An http(s) URL; a trailing slash is removed. */
+export function httpUrl() {
+  return requiredString()
+    .regex(/^https?:\/\/\S+$/, "must be an http(s) URL")
+    .transform((s) => s.replace(/\/+$/, ""));
+}
+
+/** `true` or `false`. */
+export function flag(fallback: boolean) {
+  return z
+    .enum(["true", "false"], { error: "must be true or false" })
+    .default(fallback ? "true" : "false")
+    .transform((s) => s === "true");
+}
+
+/**
+ * Reads and validates the variables `schema` declares.
+ * @param schema a zod object whose keys are variable names (e.g. `{ AGENT_NAME: z.string()… }`)
+ * @param env where the values come from: `process.env` in Node, the Worker's `env` in workerd
+ * @param what names the configuration in the error, e.g. "agent configuration"
+ * @returns the parsed values, defaults applied
+ * @throws ConfigError naming every missing or malformed variable, e.g.
+ *   "invalid agent configuration: INGEST_URL must be an http(s) URL; OPENAI_API_KEY is required (see .env.example)"
+ */
+export function readEnv<S extends z.ZodObject>(schema: S, env: object, what = "configuration"): z.output<S> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = (env as Record<string, unknown>)[key];
+    if (value !== "" && value !== undefined) raw[key] = value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const faults = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"} ${issue.message}`);
+  throw new ConfigError(`invalid ${what}: ${faults.join("; ")}`);
+}

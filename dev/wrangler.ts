@@ -1,0 +1,53 @@
+/**
+ * How this project runs `wrangler dev` (Node only): used by `npm run dev`, the tests' Worker
+ * (test/support/wrangler.ts) and the edge benchmark, so that all three start it the same way.
+ *
+ * Secrets reach wrangler through a private env file (mode 0600), never the command line (visible in `ps`).
+ * Nothing leaves the machine: no telemetry, no fetch of Cloudflare's `cf.json`.
+ */
+import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+/** The wrangler CLI of this project's node_modules (run it with `process.execPath`). */
+export const WRANGLER_BIN = join(createRequire(import.meta.url).resolve("wrangler/package.json"), "..", "bin", "wrangler.js");
+
+/** Environment for the wrangler process: no telemetry and no network look-ups. */
+export const WRANGLER_ENV: Record<string, string> = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+/**
+ * Writes the Worker's variables and secrets as a dotenv file readable only by this user.
+ * @param path where to write it (inside a private temporary folder)
+ * @param vars variable → value; undefined values are left out
+ */
+export function writeWorkerEnvFile(path: string, vars: Record<string, string | undefined>): void {
+  const lines = Object.entries(vars)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  writeFileSync(path, lines.join("\n") + "\n", { mode: 0o600 });
+}
+
+/** Options of {@link wranglerDevArgs}. */
+export interface WranglerDevOptions {
+  port: number;
+  /** The file written by {@link writeWorkerEnvFile}. */
+  envFile: string;
+  /** Listen address; default wrangler's own (localhost). */
+  ip?: string;
+  /** Inspector port; default wrangler's own (9229, so give one when several run at once). */
+  inspectorPort?: number;
+  /** Folder for local Durable Object and D1 state; default `.wrangler/state`. */
+  persistTo?: string;
+  /** wrangler's `--log-level`; default its own (log). */
+  logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
+}
+
+/** The arguments after `process.execPath` that start `wrangler dev` with `options`. */
+export function wranglerDevArgs(options: WranglerDevOptions): string[] {
+  const args = [WRANGLER_BIN, "dev", "--port", String(options.port), "--env-file", options.envFile, "--show-interactive-dev-session=false"];
+  if (options.ip) args.push("--ip", options.ip);
+  if (options.inspectorPort) args.push("--inspector-port", String(options.inspectorPort));
+  if (options.persistTo) args.push("--persist-to", options.persistTo);
+  if (options.logLevel) args.push("--log-level", options.logLevel);
+  return args;
+}
