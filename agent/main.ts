@@ -4,32 +4,44 @@
  * Registers with the LiveKit server for explicit dispatch under `AGENT_NAME`, serves the health
  * endpoint on `AGENT_HEALTH_PORT` (`GET /` → 200 when connected to LiveKit, else 503; `GET /worker`
  * → JSON), and runs each job in a child process (LiveKit Agents `ProcPool`) whose `prewarm` loads
- * Silero once per process.
+ * Silero once per process. The framework adaptations (agent/framework/) are applied before the server
+ * is built.
  *
  * SIGTERM/SIGINT drain (drain.ts): no new jobs, running jobs get up to `DRAIN_TIMEOUT_S`, then they
  * are closed (each flushes `agent_left`) and the process exits. The framework's own CLI handler is not
  * used because its `drain()` gives up at once while an idle process is still starting
  * ("runner not started", @livekit/agents 1.9.0 `worker.ts`).
+ *
+ * Every line this agent logs has the shape of contract/log.ts (component `agent`) on stdout; the framework's
+ * own lines (pino JSON, numeric `level`) are interleaved with them. See docs/architecture.md, "Logging".
  */
-import { AgentServer, defineAgent, InferenceRunner, initializeLogger, type JobContext, type JobProcess, ServerOptions, type VAD } from "@livekit/agents";
+import {
+  AgentServer,
+  defineAgent,
+  initializeLogger,
+  type JobContext,
+  type JobProcess,
+  ServerOptions,
+  type VAD,
+} from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { fileURLToPath } from "node:url";
-import { type AgentConfig, ConfigError, readConfig } from "./config.ts";
+import { ConfigError } from "../contract/config.ts";
+import { createLogger, parseLogLevel } from "../contract/log.ts";
+import { type AgentConfig, readAgentConfig } from "./config.ts";
 import { drainOnSignals } from "./drain.ts";
-import { deferIdleRefill } from "./idle-refill.ts";
+import { adaptWorker, JOB_PROCESS_INITIALIZE_TIMEOUT_MS } from "./framework/index.ts";
 import { runJob } from "./job.ts";
-import { createLogger } from "./log.ts";
 
-const log = createLogger({ component: "agent" });
-/** `EOT_INFERENCE_METHOD` of @livekit/agents 1.9.0 (`inference/eot/runner.ts`; not exported). */
-const EOT_INFERENCE_METHOD = "lk_eot_audio";
+const logLevel = parseLogLevel(process.env.LOG_LEVEL);
+const log = createLogger({ component: "agent", level: logLevel, write: (line) => process.stdout.write(line + "\n") });
 
 function configOrExit(): AgentConfig {
   try {
-    return readConfig();
+    return readAgentConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    log.error(err.message);
+    log.error("agent_config_invalid", { error: err });
     process.exit(1);
   }
 }
@@ -45,7 +57,8 @@ export default defineAgent({
 
 async function start(): Promise<void> {
   const cfg = configOrExit();
-  initializeLogger({ pretty: false, level: process.env.LOG_LEVEL ?? "info" });
+  initializeLogger({ pretty: false, level: logLevel });
+  await adaptWorker(log);
   const server = new AgentServer(
     new ServerOptions({
       agent: fileURLToPath(import.meta.url),
@@ -56,22 +69,24 @@ async function start(): Promise<void> {
       port: cfg.healthPort,
       drainTimeout: cfg.drainTimeoutS * 1000,
       loadThreshold: cfg.loadThreshold,
+      // A warm-up slowed past the framework's 10 s by a busy CPU is not killed (agent/framework/server-options.ts).
+      initializeProcessTimeout: JOB_PROCESS_INITIALIZE_TIMEOUT_MS,
       // After the drain deadline a job gets this long to close (its agent_left flush takes at most 5 s).
       shutdownProcessTimeout: 15_000,
       production: true,
     }),
   );
-  // The framework registers its local audio end-of-turn model whenever the native binding loads, and runs
-  // it in a shared inference process (≈ 340 MB RSS). This agent detects turns with the VAD and never asks
-  // it; the executor reads the runner list when it starts, in run(). (@livekit/agents 1.9.0 worker.ts)
-  delete InferenceRunner.registeredRunners[EOT_INFERENCE_METHOD];
-  await deferIdleRefill(log);
   drainOnSignals(server, cfg.drainTimeoutS * 1000, log);
-  log.info("agent worker starting", { agent_name: cfg.agentName, livekit_url: cfg.livekitUrl, health_port: cfg.healthPort, openai_base_url: cfg.openaiBaseUrl });
+  log.info("agent_worker_starting", {
+    agent_name: cfg.agentName,
+    livekit_url: cfg.livekitUrl,
+    health_port: cfg.healthPort,
+    openai_base_url: cfg.openaiBaseUrl,
+  });
   try {
     await server.run();
   } catch (err) {
-    log.error("agent worker stopped: cannot stay connected to LiveKit", { error: err });
+    log.error("agent_worker_stopped", { reason: "cannot stay connected to LiveKit", error: err });
     process.exit(1);
   }
 }

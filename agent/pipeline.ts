@@ -14,13 +14,14 @@
  *   silence during the first 3 s of agent speech, so "barge-in from the first word" would be impossible.
  *   Echo of the agent's voice is removed in the visitor's browser (getUserMedia `echoCancellation`, on
  *   by default in livekit-client), so the warm-up is not needed here.
- * - The STT's VAD is wrapped in {@link SttVad}, which fixes the framework's `endInput()` so that closing
- *   a session does not leave an unhandled rejection behind (see stt-vad.ts).
+ * - The STT's VAD is wrapped in {@link SttVad}, which repairs the framework's `VADStream.endInput()` so that
+ *   closing a session does not leave an unhandled rejection behind (agent/framework/stt-vad.ts).
  */
 import { type VAD, voice } from "@livekit/agents";
 import * as openai from "@livekit/agents-plugin-openai";
+import type { Logger } from "../contract/log.ts";
 import type { AgentConfig } from "./config.ts";
-import { SttVad } from "./stt-vad.ts";
+import { SttVad } from "./framework/index.ts";
 
 export type ProviderConfig = Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "llmModel" | "ttsModel" | "ttsVoice">;
 
@@ -30,11 +31,12 @@ export function usesRealtimeStt(model: string): boolean {
 }
 
 /**
- * Creates the session (not started).
+ * Creates the agent session of one job (not started).
  * @param cfg provider settings from {@link AgentConfig}
  * @param vad the process's Silero VAD (loaded once in `prewarm`)
+ * @param log the job's logger: receives `framework_adaptation_skipped` if the STT VAD's repair cannot apply
  */
-export function createSession(cfg: ProviderConfig, vad: VAD): voice.AgentSession {
+export function createAgentSession(cfg: ProviderConfig, vad: VAD, log: Logger): voice.AgentSession {
   const auth = { apiKey: cfg.openaiApiKey, baseURL: cfg.openaiBaseUrl };
   const realtime = usesRealtimeStt(cfg.sttModel);
   const stt = new openai.STT({
@@ -42,7 +44,7 @@ export function createSession(cfg: ProviderConfig, vad: VAD): voice.AgentSession
     model: cfg.sttModel,
     language: "en",
     useRealtime: realtime,
-    ...(realtime ? { turnDetection: null, vad: new SttVad(vad) } : {}),
+    ...(realtime ? { turnDetection: null, vad: new SttVad(vad, log) } : {}),
   });
   return new voice.AgentSession({
     vad,

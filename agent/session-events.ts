@@ -1,6 +1,6 @@
 /**
  * Maps `AgentSession` events (LiveKit Agents 1.9, `voice/events.ts`) to contract events
- * (shared/ARCHITECTURE.md, "WebSocket" and "Agent → Worker ingest"):
+ * (docs/architecture.md, "Transcript socket" and "Agent ingest"):
  *
  * | session event | contract event |
  * | --- | --- |
@@ -12,15 +12,15 @@
  */
 import { TEXT_MAX } from "../contract/index.ts";
 import { voice } from "@livekit/agents";
-import type { PendingEvent } from "./forwarder.ts";
+import type { PendingEvent } from "./ingest-forwarder.ts";
 
-/** Where mapped events go: the forwarder's `push`, or a test's array. */
+/** Where mapped events go: the ingest forwarder's `push`, or a test's array. */
 export type EventSink = (event: PendingEvent) => void;
 
 const clip = (text: string) => (text.length > TEXT_MAX ? text.slice(0, TEXT_MAX) : text);
 
 /** One line describing a provider error; the message is clipped so that a detail stays short. */
-export function describeError(ev: voice.ErrorEvent): string {
+export function describeProviderError(ev: voice.ErrorEvent): string {
   const err = ev.error as { type?: string; label?: string; recoverable?: boolean; error?: unknown };
   const inner = err.error instanceof Error ? err.error.message : String(err.error ?? "unknown error");
   const what = err.type ?? "error";
@@ -31,7 +31,7 @@ export function describeError(ev: voice.ErrorEvent): string {
 /**
  * Subscribes to a session and emits contract events into `sink`.
  * @param session an `AgentSession` (before or after `start`)
- * @param sink receives each event without `id` (the forwarder numbers them); `ts` is the session
+ * @param sink receives each event without `id` (the ingest forwarder numbers them); `ts` is the session
  *   event's `createdAt` (epoch ms)
  * @returns a function that unsubscribes
  */
@@ -56,7 +56,7 @@ export function forwardSessionEvents(session: voice.AgentSession, sink: EventSin
     else if (ev.oldState === "speaking") sink({ role: "agent", event: "speech_ended", ts: ev.createdAt });
   };
   const onError = (ev: voice.ErrorEvent) => {
-    sink({ type: "agent_error", detail: describeError(ev), ts: ev.createdAt });
+    sink({ type: "agent_error", detail: describeProviderError(ev), ts: ev.createdAt });
   };
   session.on(E.UserInputTranscribed, onTranscript);
   session.on(E.ConversationItemAdded, onItem);

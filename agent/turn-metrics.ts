@@ -14,7 +14,7 @@
  * A field whose metric did not arrive (e.g. a reply interrupted before its audio) is null.
  */
 import { type metrics, voice } from "@livekit/agents";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../contract/log.ts";
 
 interface Turn {
   speechId: string;

@@ -13,12 +13,16 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { initializeLogger, type voice } from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { WebsiteAgent } from "../agent/agent.ts";
-import { createSession } from "../agent/pipeline.ts";
+import { createAgentSession } from "../agent/pipeline.ts";
+import { createLogger } from "../contract/log.ts";
+import { sleep } from "../test/support/wait.ts";
 import { ClockedAudioInput, PlayoutAudioOutput } from "../test/agent/pipeline-io.ts";
 
 const N = Math.min(16, Math.max(1, Number(process.argv[2] ?? 4)));
 const SECONDS = Math.min(60, Math.max(5, Number(process.argv[3] ?? 15)));
 initializeLogger({ pretty: false, level: "error" });
+/** Warnings (e.g. a skipped framework adaptation) go to stderr; the figures are the only stdout line. */
+const log = createLogger({ component: "agent", level: "warn", write: (line) => console.error(line) });
 
 function startProvider(): Promise<{ child: ChildProcess; baseURL: string }> {
   const child = spawn(process.execPath, ["dev/openai/cli.ts", "--port", "0", "--host", "127.0.0.1"], { stdio: ["ignore", "pipe", "inherit"] });
@@ -37,7 +41,7 @@ const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 async function measure(seconds: number): Promise<{ cpuPercent: number; rssMB: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await sleep(seconds * 1000);
   const c = process.cpuUsage(c0);
   return { cpuPercent: Math.round(((c.user + c.system) / 1000 / (performance.now() - t0)) * 1000) / 10, rssMB: mb(process.memoryUsage().rss) };
 }
@@ -50,14 +54,14 @@ const cfg = { openaiApiKey: "sk-local-stand-in", openaiBaseUrl: baseURL, sttMode
 const running: Array<{ session: voice.AgentSession; input: ClockedAudioInput }> = [];
 async function add(count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    const session = createSession(cfg, vad);
+    const session = createAgentSession(cfg, vad, log);
     const input = new ClockedAudioInput();
     session.input.audio = input;
     session.output.audio = new PlayoutAudioOutput();
     await session.start({ agent: new WebsiteAgent("Idle benchmark.", { mode: "none" }) });
     running.push({ session, input });
   }
-  await new Promise((r) => setTimeout(r, 2000)); // let start-up work settle
+  await sleep(2000); // let start-up work settle
 }
 
 await add(1);

@@ -11,30 +11,39 @@
 import { initializeLogger } from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { WebsiteAgent } from "../agent/agent.ts";
-import type { PendingEvent } from "../agent/forwarder.ts";
-import { createSession } from "../agent/pipeline.ts";
+import type { PendingEvent } from "../agent/ingest-forwarder.ts";
+import { createAgentSession } from "../agent/pipeline.ts";
 import { forwardSessionEvents } from "../agent/session-events.ts";
+import { createLogger } from "../contract/log.ts";
 import { startDevOpenAI } from "../dev/openai/server.ts";
 import { GOFORWARD_RATE, goForward, trailingSilenceMs } from "../test/agent/audio.ts";
 import { ClockedAudioInput, PlayoutAudioOutput } from "../test/agent/pipeline-io.ts";
+import { sleep, waitFor } from "../test/support/wait.ts";
 
 const TURNS = Math.min(20, Math.max(1, Number(process.argv[2] ?? 5)));
 initializeLogger({ pretty: false, level: "error" });
+/** Warnings (e.g. a skipped framework adaptation) go to stderr, apart from the figures. */
+const log = createLogger({ component: "agent", level: "warn", write: (line) => console.error(line) });
 
 const providerMs: Record<string, number[]> = { stt: [], chat: [], tts: [] };
 const provider = await startDevOpenAI({
   log: (line) => {
     const l = JSON.parse(line) as { msg: string; decode_ms?: number; route?: string; ms?: number };
-    if (l.msg === "stand-in transcription") providerMs.stt!.push(l.decode_ms!);
+    if (l.msg === "stand_in_transcription") providerMs.stt!.push(l.decode_ms!);
     if (l.route === "/v1/chat/completions") providerMs.chat!.push(l.ms!);
     if (l.route === "/v1/audio/speech") providerMs.tts!.push(l.ms!);
   },
 });
 const vad = await silero.VAD.load();
-const session = createSession(
-  { openaiApiKey: "sk-local-stand-in", openaiBaseUrl: provider.baseURL, sttModel: "gpt-4o-mini-transcribe", llmModel: "gpt-4o-mini", ttsModel: "gpt-4o-mini-tts", ttsVoice: "alloy" },
-  vad,
-);
+const providers = {
+  openaiApiKey: "sk-local-stand-in",
+  openaiBaseUrl: provider.baseURL,
+  sttModel: "gpt-4o-mini-transcribe",
+  llmModel: "gpt-4o-mini",
+  ttsModel: "gpt-4o-mini-tts",
+  ttsVoice: "alloy",
+};
+const session = createAgentSession(providers, vad, log);
 const events: Array<PendingEvent & { at: number }> = [];
 forwardSessionEvents(session, (e) => events.push({ ...e, at: Date.now() }));
 const input = new ClockedAudioInput();
@@ -46,24 +55,24 @@ await session.start({ agent: new WebsiteAgent("You are a benchmark assistant.", 
 const speech = goForward();
 const tail = trailingSilenceMs(speech, GOFORWARD_RATE);
 const rows: Array<{ final: number; audio: number; decode: number }> = [];
-const waitFor = async (probe: () => boolean, ms = 30_000) => {
-  for (const until = Date.now() + ms; !probe(); ) {
-    if (Date.now() > until) throw new Error("turn timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+/** Probes every 10 ms for at most 30 s; a turn that never completes fails the benchmark. */
+const TURN_WAIT = { timeoutMs: 30_000, intervalMs: 10 };
 
-await new Promise((r) => setTimeout(r, 500));
+await sleep(500);
 for (let turn = 0; turn < TURNS; turn++) {
   const from = events.length;
   const segments = output.segments.length;
   await input.say(speech);
   const voiceEnd = input.speechEndedAt - tail;
-  await waitFor(() => output.segments.length > segments && events.slice(from).some((e) => "final" in e && e.final && e.role === "user"));
+  const userFinal = () => events.slice(from).some((e) => "final" in e && e.final && e.role === "user");
+  const answered = () => output.segments.length > segments && userFinal();
+  await waitFor("the final transcript and the answer's audio", answered, TURN_WAIT);
   const final = events.slice(from).find((e) => "final" in e && e.final && e.role === "user")!;
   rows.push({ final: final.at - voiceEnd, audio: output.startedAt[segments]! - voiceEnd, decode: providerMs.stt!.at(-1) ?? NaN });
-  await waitFor(() => events.slice(from).some((e) => "event" in e && e.role === "agent" && e.event === "speech_ended"));
-  await new Promise((r) => setTimeout(r, 300));
+  const agentDone = () =>
+    events.slice(from).some((e) => "event" in e && e.role === "agent" && e.event === "speech_ended");
+  await waitFor("the agent's speech_ended", agentDone, TURN_WAIT);
+  await sleep(300);
 }
 
 input.stop();

@@ -1,7 +1,7 @@
 /**
- * The two user-facing latency targets of shared/ARCHITECTURE.md, through the whole local stack (what
- * `npm run dev` runs: wrangler dev, the dev LiveKit server, the agent worker, the local OpenAI-compatible
- * provider) and real Chromium whose microphone plays real recorded speech (goforward.raw):
+ * The two user-facing latency figures (docs/agent.md, "Tests and figures"), through the whole local stack
+ * (what `npm run dev` runs: wrangler dev, the dev LiveKit server, the agent worker, the local
+ * OpenAI-compatible provider) and real Chromium whose microphone plays real recorded speech (goforward.raw):
  *
  * - Start click → the greeting's first audio played out in the page;
  * - end of the visitor's voice → the reply's first audio played out in the page, and the share of it this
@@ -18,7 +18,8 @@ import { goForwardVoiceEndMs } from "../test/agent/audio.ts";
 import { microphoneWav, RECORDINGS } from "../test/e2e/audio.ts";
 import { audioOnset, launchWithMicrophone, observed, type Observed } from "../test/e2e/browser.ts";
 import { startStack } from "../test/e2e/stack.ts";
-import { readTranscript, waitFor, words } from "../test/e2e/support.ts";
+import { poll, readTranscript, words } from "../test/e2e/support.ts";
+import { sleep, waitFor } from "../test/support/wait.ts";
 
 const SESSIONS = Math.min(20, Math.max(1, Number(process.argv[2] ?? 5)));
 /** Received energy that counts as heard (the page's silence stays well below). */
@@ -39,7 +40,6 @@ const wav = microphoneWav(stack.dir, "goforward", LEAD_S, 40);
 
 type LogLine = {
   msg?: string;
-  ts?: string;
   time?: string;
   route?: string;
   ms?: number;
@@ -49,7 +49,9 @@ type LogLine = {
   job_id?: string;
   identity?: string;
 };
-/** The stack log's JSON lines of one component, with their time in ms since epoch. */
+/**
+ * The stack log's JSON lines of one component (the shape of contract/log.ts), with their time in ms since epoch.
+ */
 function logLines(component: string): Array<LogLine & { at: number }> {
   return readFileSync(stack.logPath, "utf8")
     .split("\n")
@@ -57,7 +59,7 @@ function logLines(component: string): Array<LogLine & { at: number }> {
     .flatMap((l) => {
       try {
         const j = JSON.parse(l.slice(l.indexOf("{"))) as LogLine;
-        const at = Date.parse(j.ts ?? j.time ?? "");
+        const at = Date.parse(j.time ?? "");
         return Number.isNaN(at) ? [] : [{ ...j, at }];
       } catch {
         return [];
@@ -98,27 +100,30 @@ try {
       const clickAt = Date.now();
       await page.getByRole("button", { name: "Start" }).click();
       const sessionId = ((await (await created).json()) as { session_id: string }).session_id;
-      const greetingAt = await waitFor("the greeting's audio", async () => audioOnset((await observed(page)).energy, clickAt, HEARD), 30_000);
+      const greeting = async () => audioOnset((await observed(page)).energy, clickAt, HEARD);
+      const greetingAt = await waitFor("the greeting's audio", greeting, poll(30_000));
 
-      const final = await waitFor("the visitor's final caption", async () => (await observed(page)).captions.find((c) => c.role === "user" && c.final), 60_000);
+      const finalCaption = async () => (await observed(page)).captions.find((c) => c.role === "user" && c.final);
+      const final = await waitFor("the visitor's final caption", finalCaption, poll(60_000));
       if (words(final.text) !== RECORDINGS.goforward.words) console.log(`  (heard "${final.text}")`);
       const seen = await observed(page);
       // The fake microphone starts its file when capture starts; the voice ends voiceMs after the lead.
       const voiceEnd = seen.microphoneAt! + LEAD_S * 1000 + voiceMs;
-      const replyAt = await waitFor("the reply's audio", async () => audioOnset((await observed(page)).energy, voiceEnd, HEARD), 30_000);
+      const reply = async () => audioOnset((await observed(page)).energy, voiceEnd, HEARD);
+      const replyAt = await waitFor("the reply's audio", reply, poll(30_000));
 
       const provider = logLines("openai").filter((l) => l.at > voiceEnd && l.at <= replyAt + 100);
-      const decode = provider.find((l) => l.msg === "stand-in transcription")?.decode_ms ?? NaN;
+      const decode = provider.find((l) => l.msg === "stand_in_transcription")?.decode_ms ?? NaN;
       const chat = provider.find((l) => l.route === "/v1/chat/completions")?.ms ?? NaN;
       const tts = provider.find((l) => l.route === "/v1/audio/speech")?.ms ?? NaN;
       const agentLog = logLines("agent");
-      const jobStarted = agentLog.find((l) => l.msg === "job started" && l.session_id === sessionId);
-      const joined = agentLog.find((l) => l.msg === "agent joined" && l.session_id === sessionId);
+      const jobStarted = agentLog.find((l) => l.msg === "job_started" && l.session_id === sessionId);
+      const joined = agentLog.find((l) => l.msg === "agent_joined" && l.session_id === sessionId);
       const agentIdentity = `agent-${jobStarted?.job_id}`;
-      const published = logLines("livekit").find((l) => l.msg === "track published" && l.identity === agentIdentity);
+      const published = logLines("livekit").find((l) => l.msg === "track_published" && l.identity === agentIdentity);
       const since = (at: number | undefined) => (at === undefined ? NaN : at - clickAt);
       // Mean jitter-buffer wait over the reply's first second: the browser's share of "heard".
-      await new Promise((r) => setTimeout(r, 1000 - (Date.now() - replyAt)));
+      await sleep(1000 - (Date.now() - replyAt));
       const { energy } = await observed(page);
       const from = energy.filter((x) => x.t <= replyAt - 50).at(-1);
       const to = energy.filter((x) => x.t <= replyAt + 1000).at(-1);
@@ -158,7 +163,7 @@ try {
     } finally {
       await b.close();
     }
-    await new Promise((r) => setTimeout(r, 2000)); // the job ends and a fresh idle process is ready
+    await sleep(2000); // the job ends and a fresh idle process is ready
   }
 } finally {
   await stack.stop();

@@ -4,10 +4,10 @@
  *
  * Written with `zod/mini`, like contract/rest.ts, so the page can import it.
  *
- * Source: shared/ARCHITECTURE.md, "WebSocket" and "Agent → Worker ingest".
+ * See docs/architecture.md, "Transcript socket" and "Agent ingest".
  */
 import * as z from "zod/mini";
-import { RoomName, SessionId } from "./rest.ts";
+import { RoomName, SessionId, SystemPrompt } from "./rest.ts";
 
 export const Role = z.enum(["user", "agent"]);
 export type Role = z.infer<typeof Role>;
@@ -125,9 +125,12 @@ export type TranscriptResponse = z.infer<typeof TranscriptResponse>;
 
 // ---- Dispatch -------------------------------------------------------------------------------
 
-/** JSON in `CreateDispatch(room, AGENT_NAME, metadata)`; the agent validates it per job. */
+/**
+ * JSON in `CreateDispatch(room, AGENT_NAME, metadata)`; the agent validates it per job. `system_prompt` is
+ * at most `SYSTEM_PROMPT_MAX` characters (contract/defaults.ts). See docs/architecture.md, "Dispatch".
+ */
 export const DispatchMetadata = z.object({
   session_id: SessionId,
-  system_prompt: z.optional(z.string().check(z.minLength(1), z.maxLength(4000))),
+  system_prompt: z.optional(SystemPrompt),
 });
 export type DispatchMetadata = z.infer<typeof DispatchMetadata>;

@@ -53,7 +53,7 @@ export const EVENT_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
  * @returns the level, or `fallback` when `value` is not one
  */
 export function parseLogLevel(value: string | undefined, fallback: LogLevel = "info"): LogLevel {
-  return value !== undefined && value in ORDER ? (value as LogLevel) : fallback;
+  return value !== undefined && Object.hasOwn(ORDER, value) ? (value as LogLevel) : fallback;
 }
 
 /** A short, log-safe description of an unknown thrown value: `Name: message`, first line, at most 500 characters. */

@@ -4,12 +4,15 @@
  * Written with `zod/mini` (functional checks instead of methods) so the browser page can import the
  * contract itself within its 150 KB gzip budget; schemas still offer `.parse`/`.safeParse`.
  *
- * Source: shared/ARCHITECTURE.md, "REST contract" and "Input rules".
+ * See docs/architecture.md, "REST API".
  */
 import * as z from "zod/mini";
+import { SYSTEM_PROMPT_MAX } from "./defaults.ts";
 import "./locale.ts";
 
-/** Room names: `^[A-Za-z0-9_-]{1,64}$` (ARCHITECTURE.md, Input rules). */
+export { SYSTEM_PROMPT_MAX };
+
+/** Room names: `^[A-Za-z0-9_-]{1,64}$` (docs/architecture.md, "REST API"). */
 export const RoomName = z
   .string()
   .check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, "room must be 1-64 characters of A-Z, a-z, 0-9, _ or -"));
@@ -36,8 +39,7 @@ export const DisplayName = z
     z.regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, "name must be printable characters"),
   );
 
-/** Maximum length of a client-supplied system prompt, in characters. */
-export const SYSTEM_PROMPT_MAX = 4000;
+/** A system prompt: 1 to {@link SYSTEM_PROMPT_MAX} characters (from `POST /session` or the dispatch metadata). */
 export const SystemPrompt = z.string().check(z.minLength(1), z.maxLength(SYSTEM_PROMPT_MAX));
 
 /**

@@ -2,7 +2,7 @@
  * The ingest signature, shared by the agent (signs) and the Worker (verifies).
  *
  * Header: `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<session_id>.<raw body>")>`.
- * Source: shared/ARCHITECTURE.md, "Agent → Worker ingest". Uses only WebCrypto, present in both
+ * See docs/architecture.md, "Agent ingest". Uses only WebCrypto, present in both
  * Node 22 and workerd.
  */
 

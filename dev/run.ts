@@ -9,35 +9,87 @@
  * Ctrl-C stops everything; a component that dies stops the rest and the run exits non-zero.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { count, flag, httpUrl, port, readEnv, requiredString, seconds } from "../contract/config.ts";
+import {
+  DEFAULT_AGENT_NAME,
+  DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR,
+  DEV_PORTS,
+  SESSION_DEFAULTS_S,
+} from "../contract/defaults.ts";
 import { httpReady, Supervisor } from "./supervisor.ts";
+import { WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "./wrangler.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 process.chdir(root);
 // `--no-dotenv` (used by the e2e tests) ignores a developer's .env so that only stand-ins run.
 if (!process.argv.includes("--no-dotenv") && existsSync(".env")) process.loadEnvFile(".env");
 const env = process.env;
+// Empty counts as unset, so a test can switch a variable off (for the children too, which inherit env).
+for (const [k, v] of Object.entries(env)) if (v === "") delete env[k];
 
-const WORKER_PORT = Number(env.WORKER_PORT ?? 8787);
-const LIVEKIT_PORT = Number(env.LIVEKIT_DEV_PORT ?? 7880);
-const OPENAI_PORT = Number(env.OPENAI_DEV_PORT ?? 8788);
-const AGENT_HEALTH_PORT = env.AGENT_HEALTH_PORT ?? "8081";
+/** What `npm run dev` reads (see .env.example and docs/architecture.md, "Configuration"). */
+const DevEnv = z.object({
+  WORKER_PORT: port(DEV_PORTS.worker),
+  LIVEKIT_DEV_PORT: port(DEV_PORTS.livekit),
+  OPENAI_DEV_PORT: port(DEV_PORTS.openai),
+  AGENT_HEALTH_PORT: port(DEV_PORTS.agentHealth),
+  /** Unset: the dev LiveKit server runs. */
+  LIVEKIT_URL: requiredString().regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL").optional(),
+  LIVEKIT_API_KEY: requiredString().optional(),
+  LIVEKIT_API_SECRET: requiredString().optional(),
+  /** Unset: the local OpenAI-compatible stand-in runs. */
+  OPENAI_API_KEY: requiredString().optional(),
+  OPENAI_BASE_URL: httpUrl().optional(),
+  AGENT_NAME: requiredString().default(DEFAULT_AGENT_NAME),
+  /** Unset: a fresh random secret per run. */
+  AGENT_INGEST_SECRET: requiredString().optional(),
+  COOKIE_SECRET: requiredString().optional(),
+});
+
+/**
+ * The Worker's own settings that `npm run dev` passes through when they are set, checked here so that a bad
+ * value fails at start rather than as a Worker that never gets healthy (the unset ones keep wrangler.toml's
+ * `[vars]`). The Worker checks them again, with `ALLOWED_ORIGINS`' entries and the upper bound of
+ * `MAX_ACTIVE_SESSIONS_PER_VISITOR`.
+ */
+const WorkerPassThrough = z.object({
+  ALLOWED_ORIGINS: z.string().optional(),
+  ALLOW_CLIENT_SYSTEM_PROMPT: flag(false),
+  MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
+  CLIENT_GRACE_S: seconds(SESSION_DEFAULTS_S.clientGrace),
+  AGENT_LEASE_S: seconds(SESSION_DEFAULTS_S.agentLease),
+  AGENT_JOIN_TIMEOUT_S: seconds(SESSION_DEFAULTS_S.agentJoinTimeout),
+  ROOM_CLAIM_TTL_S: seconds(SESSION_DEFAULTS_S.roomClaimTtl),
+  MAX_ACTIVE_SESSIONS_PER_VISITOR: count(DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR, Number.MAX_SAFE_INTEGER),
+});
+
+const Config = DevEnv.extend(WorkerPassThrough.shape);
+let config: z.output<typeof Config>;
+try {
+  config = readEnv(Config, env, "npm run dev configuration");
+} catch (err) {
+  console.error(`✖ ${(err as Error).message}`);
+  process.exit(1);
+}
+
+const WORKER_PORT = config.WORKER_PORT;
+const LIVEKIT_PORT = config.LIVEKIT_DEV_PORT;
+const AGENT_HEALTH_PORT = config.AGENT_HEALTH_PORT;
 const workerUrl = `http://localhost:${WORKER_PORT}`;
 
-// Empty counts as unset, so a test can switch a variable off.
-for (const [k, v] of Object.entries(env)) if (v === "") delete env[k];
-const liveKitStandIn = !env.LIVEKIT_URL;
-const openAIStandIn = !env.OPENAI_API_KEY;
+const liveKitStandIn = config.LIVEKIT_URL === undefined;
+const openAIStandIn = config.OPENAI_API_KEY === undefined;
 const liveKit = {
-  url: env.LIVEKIT_URL ?? `ws://localhost:${LIVEKIT_PORT}`,
-  key: env.LIVEKIT_API_KEY ?? (liveKitStandIn ? "devkey" : undefined),
-  secret: env.LIVEKIT_API_SECRET ?? (liveKitStandIn ? "secret" : undefined),
+  url: config.LIVEKIT_URL ?? `ws://localhost:${LIVEKIT_PORT}`,
+  key: config.LIVEKIT_API_KEY ?? (liveKitStandIn ? "devkey" : undefined),
+  secret: config.LIVEKIT_API_SECRET ?? (liveKitStandIn ? "secret" : undefined),
 };
 for (const [name, value] of [["LIVEKIT_API_KEY", liveKit.key], ["LIVEKIT_API_SECRET", liveKit.secret]]) {
   if (!value) {
@@ -45,11 +97,11 @@ for (const [name, value] of [["LIVEKIT_API_KEY", liveKit.key], ["LIVEKIT_API_SEC
     process.exit(1);
   }
 }
-const openAIBaseURL = openAIStandIn ? `http://localhost:${OPENAI_PORT}/v1` : env.OPENAI_BASE_URL;
+const openAIBaseURL = openAIStandIn ? `http://localhost:${config.OPENAI_DEV_PORT}/v1` : config.OPENAI_BASE_URL;
 // Per-run secrets when none are configured: the Worker and the agent get the same values.
-const ingestSecret = env.AGENT_INGEST_SECRET ?? randomBytes(32).toString("hex");
-const cookieSecret = env.COOKIE_SECRET ?? randomBytes(32).toString("hex");
-const agentName = env.AGENT_NAME ?? "voice-agent";
+const ingestSecret = config.AGENT_INGEST_SECRET ?? randomBytes(32).toString("hex");
+const cookieSecret = config.COOKIE_SECRET ?? randomBytes(32).toString("hex");
+const agentName = config.AGENT_NAME;
 
 // Secrets reach wrangler through a private env file, not the command line (visible in `ps`).
 const secretsDir = mkdtempSync(join(tmpdir(), "voice-agent-dev-"));
@@ -62,29 +114,12 @@ const workerVars: Record<string, string | undefined> = {
   AGENT_INGEST_SECRET: ingestSecret,
   COOKIE_SECRET: cookieSecret,
 };
-for (const name of [
-  "ALLOWED_ORIGINS",
-  "ALLOW_CLIENT_SYSTEM_PROMPT",
-  "MAX_SESSION_S",
-  "CLIENT_GRACE_S",
-  "AGENT_LEASE_S",
-  "AGENT_JOIN_TIMEOUT_S",
-  "ROOM_CLAIM_TTL_S",
-  "MAX_ACTIVE_SESSIONS_PER_VISITOR",
-]) {
-  if (env[name] !== undefined) workerVars[name] = env[name];
+for (const name of Object.keys(WorkerPassThrough.shape) as (keyof typeof WorkerPassThrough.shape)[]) {
+  if (env[name] !== undefined) workerVars[name] = String(config[name]);
 }
-writeFileSync(
-  workerEnvFile,
-  Object.entries(workerVars)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-    .join("\n") + "\n",
-  { mode: 0o600 },
-);
+writeWorkerEnvFile(workerEnvFile, workerVars);
 
 const node = process.execPath;
-const wranglerBin = join(createRequire(import.meta.url).resolve("wrangler/package.json"), "..", "bin", "wrangler.js");
 
 function tcpReady(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -119,7 +154,7 @@ try {
     await sup.start({
       name: "openai",
       command: node,
-      args: ["dev/openai/cli.ts", "--port", String(OPENAI_PORT)],
+      args: ["dev/openai/cli.ts", "--port", String(config.OPENAI_DEV_PORT)],
       url: openAIBaseURL!,
       ready: () => httpReady(`${openAIBaseURL}/models`),
     });
@@ -127,9 +162,9 @@ try {
   await sup.start({
     name: "worker",
     command: node,
-    args: [wranglerBin, "dev", "--port", String(WORKER_PORT), "--env-file", workerEnvFile, "--show-interactive-dev-session=false"],
+    args: wranglerDevArgs({ port: WORKER_PORT, envFile: workerEnvFile }),
     // No telemetry, and no fetch of Cloudflare's cf.json: nothing leaves the machine.
-    env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    env: WRANGLER_ENV,
     url: workerUrl,
     ready: () => httpReady(`${workerUrl}/health`),
     readyTimeoutMs: 90_000,
@@ -145,9 +180,9 @@ try {
       AGENT_NAME: agentName,
       INGEST_URL: workerUrl,
       AGENT_INGEST_SECRET: ingestSecret,
-      OPENAI_API_KEY: env.OPENAI_API_KEY ?? "sk-local-stand-in",
+      OPENAI_API_KEY: config.OPENAI_API_KEY ?? "sk-local-stand-in",
       OPENAI_BASE_URL: openAIBaseURL,
-      AGENT_HEALTH_PORT,
+      AGENT_HEALTH_PORT: String(AGENT_HEALTH_PORT),
     },
     url: `http://localhost:${AGENT_HEALTH_PORT}`,
     ready: () => httpReady(`http://localhost:${AGENT_HEALTH_PORT}/`),

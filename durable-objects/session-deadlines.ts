@@ -1,6 +1,6 @@
 /**
  * When a running session must end, and why: the agent join timeout, the agent lease, the client
- * grace period and the maximum duration (shared/ARCHITECTURE.md, "Tab closed / network lost").
+ * grace period and the maximum duration (docs/architecture.md, "Session lifecycle").
  * Pure functions of the session row and the clock, so the alarm handler stays idempotent: it can
  * fire early, late or twice and still reach the same verdict.
  */

@@ -3,7 +3,7 @@
  * ended(reason)`), the event log, the `/ws/transcript` sockets (Hibernation API) and the alarms.
  * The Worker calls it over RPC after it has checked the caller; the upgrade arrives via `fetch`.
  *
- * Source: shared/ARCHITECTURE.md, "Flows", "WebSocket", "Agent → Worker ingest".
+ * See docs/architecture.md, "Flows", "Transcript socket", "Agent ingest" and "Session lifecycle".
  */
 import { DurableObject } from "cloudflare:workers";
 import {
@@ -12,11 +12,13 @@ import {
   ReplayQuery,
   type ServerMessage,
   type SessionStateMessage,
+  type SessionStatus,
   type TranscriptResponse,
 } from "../contract/index.ts";
-import { readConfig } from "../edge/config.ts";
-import { deleteRoom } from "../edge/livekit-rooms.ts";
-import { describeError, log } from "../edge/log.ts";
+import { errorSummary } from "../contract/log.ts";
+import { readEdgeConfig } from "../edge/config.ts";
+import { deleteRoom } from "../edge/livekit.ts";
+import { log } from "../edge/log.ts";
 import { dueReason, nextDeadline } from "./session-deadlines.ts";
 import { applyBatch } from "./session-ingest.ts";
 import { type SessionRow, SessionStore } from "./session-store.ts";
@@ -27,6 +29,23 @@ export interface SessionInit {
   room: string;
   identity: string;
   owner: string;
+}
+
+/**
+ * What the Worker learns about a session over RPC (`info()`): who owns it, its participant identity and
+ * where it is in its lifecycle. Times are epoch ms; `reason` and `ended_at` are null until it ends.
+ */
+export interface SessionInfo {
+  session_id: string;
+  room: string;
+  /** The visitor's LiveKit participant identity. */
+  identity: string;
+  /** Visitor id (`vid` cookie) of the room owner who started the session. */
+  owner: string;
+  status: SessionStatus;
+  reason: EndReason | null;
+  started_at: number;
+  ended_at: number | null;
 }
 
 /** Result of an ingest call. */
@@ -59,7 +78,7 @@ export class SessionDO extends DurableObject<Env> {
    */
   async create(init: SessionInit): Promise<boolean> {
     if (this.#store.row()) return false;
-    const config = readConfig(this.env);
+    const config = readEdgeConfig(this.env);
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#store.migrate();
@@ -80,9 +99,12 @@ export class SessionDO extends DurableObject<Env> {
     return true;
   }
 
-  /** The session row, or null when there is no such session. */
-  async info(): Promise<SessionRow | null> {
-    return this.#store.row();
+  /** The session's {@link SessionInfo}, or null when there is no such session. */
+  async info(): Promise<SessionInfo | null> {
+    const row = this.#store.row();
+    if (!row) return null;
+    const { session_id, room, identity, owner, status, reason, started_at, ended_at } = row;
+    return { session_id, room, identity, owner, status, reason, started_at, ended_at };
   }
 
   /** `GET /transcripts/{id}` body, or null when there is no such session. */
@@ -174,7 +196,7 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    log.warn("websocket_error", { session_id: this.#store.row()?.session_id, error: describeError(error) });
+    log.warn("websocket_error", { session_id: this.#store.row()?.session_id, error: errorSummary(error) });
     await this.#socketGone(ws);
   }
 
@@ -224,14 +246,14 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   async #release(row: SessionRow, nowMs: number): Promise<void> {
-    const config = readConfig(this.env);
+    const config = readEdgeConfig(this.env);
     await deleteRoom(config, row.room, row.session_id);
     try {
       await this.env.ROOMS.get(this.env.ROOMS.idFromName(row.room)).endSession(row.session_id, nowMs);
       await this.env.VISITORS.get(this.env.VISITORS.idFromName(row.owner)).release(row.session_id);
     } catch (err) {
-      // The reservations lapse on their own after MAX_SESSION_S; log and move on.
-      log.warn("session_release_failed", { session_id: row.session_id, error: describeError(err) });
+      // The reservations lapse on their own (reservation.ts, RESERVATION_SLACK_S after MAX_SESSION_S); log and move on.
+      log.warn("session_release_failed", { session_id: row.session_id, error: errorSummary(err) });
     }
   }
 }

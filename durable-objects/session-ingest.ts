@@ -3,7 +3,7 @@
  * every broadcast message with the next `seq`, stores finals, speech events and session-state
  * messages (never interims), and turns lifecycle events into state changes.
  *
- * Source: shared/ARCHITECTURE.md, "Agent → Worker ingest" and "WebSocket".
+ * See docs/architecture.md, "Agent ingest" and "Transcript socket".
  */
 import type { AgentEvent, EndReason, ServerMessage } from "../contract/index.ts";
 import type { SessionStore } from "./session-store.ts";

@@ -2,29 +2,70 @@
  * The `SessionDO`'s SQLite storage: one session row, the event log (finals, speech events and
  * session-state messages, keyed by `seq`) and the ids of every ingested event (de-duplication).
  * All calls are synchronous (`ctx.storage.sql`), so a batch runs inside one `transactionSync`.
+ *
+ * What is read back is checked: the session row against {@link SessionRowSchema}, stored messages
+ * against the contract's schemas. A row or message that does not match is a real fault (a bug, or a
+ * storage change without migration) and throws an Error naming the column or the `seq`.
+ * The row type stays private to durable-objects/: the Worker sees `SessionInfo` (session-do.ts).
  */
-import type { EndReason, ServerMessage, SessionStatus, StoredEvent } from "../contract/index.ts";
+import * as z from "zod/mini";
+import { EndReason, ServerMessage, SessionStatus, StoredEvent } from "../contract/index.ts";
+
+const EpochMs = z.number().check(z.int());
+const WholeSeconds = z.number().check(z.int(), z.positive());
+
+/** The session row as stored; extra columns (the `id` key) are dropped. */
+const SessionRowSchema = z.object({
+  session_id: z.string(),
+  room: z.string(),
+  identity: z.string(),
+  /** Visitor id (`vid` cookie) of the room owner who started the session. */
+  owner: z.string(),
+  status: SessionStatus,
+  reason: z.nullable(EndReason),
+  started_at: EpochMs,
+  ended_at: z.nullable(EpochMs),
+  last_seq: z.number().check(z.int(), z.nonnegative()),
+  /** Last `agent_joined`/`agent_heartbeat`; null before the agent joined. */
+  agent_seen_at: z.nullable(EpochMs),
+  /** When the last browser socket closed (or the session started); null while one is open. */
+  client_gone_since: z.nullable(EpochMs),
+  join_timeout_s: WholeSeconds,
+  lease_s: WholeSeconds,
+  grace_s: WholeSeconds,
+  max_s: WholeSeconds,
+});
 
 /** The session row. Times are epoch ms; durations (`*_s`) are seconds fixed when the session starts. */
-export interface SessionRow {
-  session_id: string;
-  room: string;
-  identity: string;
-  /** Visitor id (`vid` cookie) of the room owner who started the session. */
-  owner: string;
-  status: SessionStatus;
-  reason: EndReason | null;
-  started_at: number;
-  ended_at: number | null;
-  last_seq: number;
-  /** Last `agent_joined`/`agent_heartbeat`; null before the agent joined. */
-  agent_seen_at: number | null;
-  /** When the last browser socket closed (or the session started); null while one is open. */
-  client_gone_since: number | null;
-  join_timeout_s: number;
-  lease_s: number;
-  grace_s: number;
-  max_s: number;
+export type SessionRow = z.infer<typeof SessionRowSchema>;
+
+/**
+ * Checks a row read from the `session` table.
+ * @throws Error naming the column at fault, e.g. `session row: column status: Invalid option: …`
+ */
+function checkedRow(raw: unknown): SessionRow {
+  const parsed = SessionRowSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Error(`session row: column ${String(issue?.path[0] ?? "(row)")}: ${issue?.message ?? "invalid"}`);
+}
+
+/**
+ * Checks a message read from the `events` table against `schema`.
+ * @throws Error naming the `seq` and the field at fault
+ */
+function checkedMessage<S extends z.ZodMiniType>(schema: S, seq: number, text: string): z.infer<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`stored message seq ${seq}: not JSON`);
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
+  throw new Error(`stored message seq ${seq} does not match the contract${where}: ${issue?.message ?? "invalid"}`);
 }
 
 /** What kind of message a stored row holds. Interims are never stored. */
@@ -64,11 +105,14 @@ export class SessionStore {
     this.#ready = false;
   }
 
-  /** The session row, or null when this object holds no session. */
+  /**
+   * The session row, or null when this object holds no session.
+   * @throws Error naming the column when the stored row is malformed
+   */
   row(): SessionRow | null {
     if (!this.#ready) return null;
-    const rows = this.#sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM session WHERE id = 1").toArray();
-    return (rows[0] as unknown as SessionRow | undefined) ?? null;
+    const rows = this.#sql.exec("SELECT * FROM session WHERE id = 1").toArray();
+    return rows[0] === undefined ? null : checkedRow(rows[0]);
   }
 
   /** Inserts the session row; `last_seq` starts at 0. */
@@ -106,19 +150,25 @@ export class SessionStore {
     return rows.length === 1;
   }
 
-  /** Stored messages (all kinds) with `seq` greater than `after`, in `seq` order. */
+  /**
+   * Stored messages (all kinds) with `seq` greater than `after`, in `seq` order.
+   * @throws Error naming the `seq` of a stored message that does not match the contract
+   */
   after(after: number): ServerMessage[] {
     return this.#sql
-      .exec<{ message: string }>("SELECT message FROM events WHERE seq > ? ORDER BY seq", after)
+      .exec<{ seq: number; message: string }>("SELECT seq, message FROM events WHERE seq > ? ORDER BY seq", after)
       .toArray()
-      .map((r) => JSON.parse(r.message) as ServerMessage);
+      .map((r) => checkedMessage(ServerMessage, r.seq, r.message));
   }
 
-  /** Stored finals and speech events (what `GET /transcripts` returns), in `seq` order. */
+  /**
+   * Stored finals and speech events (what `GET /transcripts` returns), in `seq` order.
+   * @throws Error naming the `seq` of a stored message that does not match the contract
+   */
   transcript(): StoredEvent[] {
     return this.#sql
-      .exec<{ message: string }>("SELECT message FROM events WHERE kind != 'state' ORDER BY seq")
+      .exec<{ seq: number; message: string }>("SELECT seq, message FROM events WHERE kind != 'state' ORDER BY seq")
       .toArray()
-      .map((r) => JSON.parse(r.message) as StoredEvent);
+      .map((r) => checkedMessage(StoredEvent, r.seq, r.message));
   }
 }

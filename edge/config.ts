@@ -1,38 +1,71 @@
 /**
  * The one reader of the Worker's environment (the Worker and its Durable Objects run in the same
- * script, so both use it). Validates every variable once per `Env` object and fails with a message
- * that names the variable.
+ * script, so both use it). Validates every variable once per `Env` object with the shared reader
+ * (contract/config.ts) and fails with a message that names each variable at fault, never its value.
  *
- * Source: shared/ARCHITECTURE.md, "Configuration"; wrangler.toml `[vars]`, `[secrets]`.
+ * Defaults come from contract/defaults.ts; wrangler.toml `[vars]` and the secrets override them.
+ * See docs/architecture.md, "Configuration", and docs/edge.md, "Configuration".
  */
 import { z } from "zod";
+import { ConfigError, count, flag, readEnv, requiredString, seconds } from "../contract/config.ts";
+import {
+  DEFAULT_AGENT_NAME,
+  DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR,
+  SESSION_DEFAULTS_S,
+} from "../contract/defaults.ts";
 
-const Seconds = (fallback: number) => z.coerce.number().int().positive().max(86_400).default(fallback);
-const Secret = z.string().min(1, "is required (set it in .dev.vars or with `wrangler secret put`)");
-const SignalUrl = z
+export { ConfigError };
+
+/** Highest `MAX_ACTIVE_SESSIONS_PER_VISITOR` accepted. */
+const MAX_SESSIONS_PER_VISITOR_CAP = 1000;
+
+/** The LiveKit signal URL: a ws:// or wss:// origin (a trailing slash is allowed and dropped). */
+const SignalUrl = requiredString().regex(
+  /^wss?:\/\/[^/?#\s]+\/?$/,
+  "must be a ws:// or wss:// origin, e.g. wss://example.livekit.cloud",
+);
+
+/** `ALLOWED_ORIGINS`: comma-separated URLs, each reduced to its origin. */
+const OriginList = z
   .string()
-  .regex(/^wss?:\/\/[^/?#\s]+\/?$/, "must be a ws:// or wss:// origin, e.g. wss://example.livekit.cloud");
+  .default("")
+  .transform((list, ctx): ReadonlySet<string> => {
+    const out = new Set<string>();
+    for (const item of list.split(",")) {
+      const s = item.trim();
+      if (!s) continue;
+      try {
+        out.add(new URL(s).origin);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "has an entry that is not a URL origin" });
+      }
+    }
+    return out;
+  });
 
-const ConfigSchema = z.object({
+/** The Worker's variables (wrangler.toml `[vars]`) and secrets (`[secrets]`). */
+const EdgeEnv = z.object({
   LIVEKIT_URL: SignalUrl,
-  LIVEKIT_API_KEY: Secret,
-  LIVEKIT_API_SECRET: Secret,
-  AGENT_NAME: z.string().min(1).default("voice-agent"),
-  AGENT_INGEST_SECRET: Secret,
-  COOKIE_SECRET: Secret,
-  ALLOWED_ORIGINS: z.string().default(""),
-  ALLOW_CLIENT_SYSTEM_PROMPT: z.enum(["true", "false"]).default("false"),
-  MAX_SESSION_S: Seconds(900),
-  CLIENT_GRACE_S: Seconds(30),
-  AGENT_LEASE_S: Seconds(20),
-  AGENT_JOIN_TIMEOUT_S: Seconds(20),
-  ROOM_CLAIM_TTL_S: Seconds(3600),
-  MAX_ACTIVE_SESSIONS_PER_VISITOR: z.coerce.number().int().positive().max(1000).default(2),
+  LIVEKIT_API_KEY: requiredString(),
+  LIVEKIT_API_SECRET: requiredString(),
+  AGENT_NAME: requiredString().default(DEFAULT_AGENT_NAME),
+  AGENT_INGEST_SECRET: requiredString(),
+  COOKIE_SECRET: requiredString(),
+  ALLOWED_ORIGINS: OriginList,
+  ALLOW_CLIENT_SYSTEM_PROMPT: flag(false),
+  MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
+  CLIENT_GRACE_S: seconds(SESSION_DEFAULTS_S.clientGrace),
+  AGENT_LEASE_S: seconds(SESSION_DEFAULTS_S.agentLease),
+  AGENT_JOIN_TIMEOUT_S: seconds(SESSION_DEFAULTS_S.agentJoinTimeout),
+  ROOM_CLAIM_TTL_S: seconds(SESSION_DEFAULTS_S.roomClaimTtl),
+  MAX_ACTIVE_SESSIONS_PER_VISITOR: count(DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR, MAX_SESSIONS_PER_VISITOR_CAP),
 });
 
-/** Validated configuration. Durations in seconds; `liveKitHttpUrl` is the API host (ws→http). */
-export interface Config {
+/** Validated configuration of the edge. Durations in seconds; `liveKitHttpUrl` is the API host (ws→http). */
+export interface EdgeConfig {
+  /** The signal URL the page connects to, without a trailing slash, e.g. `wss://example.livekit.cloud`. */
   liveKitUrl: string;
+  /** Its http(s) twin, where the server API (Twirp) answers. */
   liveKitHttpUrl: string;
   liveKitApiKey: string;
   liveKitApiSecret: string;
@@ -50,42 +83,29 @@ export interface Config {
   maxActiveSessionsPerVisitor: number;
 }
 
-/** Thrown when a variable is missing or invalid; the message names it (never its value). */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-const cache = new WeakMap<object, Config>();
+const cache = new WeakMap<object, EdgeConfig>();
 
 /**
- * Reads and validates the configuration from the Worker's `env` (cached per `env` object).
- * @throws ConfigError naming the first missing or invalid variable
+ * Reads and validates the configuration from the Worker's `env` (cached per `env` object). Empty
+ * variables count as unset, so their defaults apply (wrangler passes "" for blank vars).
+ * @throws ConfigError naming every missing or invalid variable, e.g.
+ *   "invalid Worker configuration: COOKIE_SECRET is required (see .env.example)"
  */
-export function readConfig(env: Env): Config {
+export function readEdgeConfig(env: Env): EdgeConfig {
   const hit = cache.get(env);
   if (hit) return hit;
-  const raw: Record<string, unknown> = {};
-  // Empty strings count as unset so that defaults apply (wrangler passes "" for blank vars).
-  for (const key of Object.keys(ConfigSchema.shape)) {
-    const v = (env as unknown as Record<string, unknown>)[key];
-    if (v !== "" && v !== undefined) raw[key] = v;
-  }
-  const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`configuration: ${String(issue.path[0])} ${issue.message}`);
-  }
-  const c = parsed.data;
-  const config: Config = {
-    liveKitUrl: c.LIVEKIT_URL.replace(/\/$/, ""),
-    liveKitHttpUrl: c.LIVEKIT_URL.replace(/^ws/, "http").replace(/\/$/, ""),
+  const c = readEnv(EdgeEnv, env, "Worker configuration");
+  const liveKitUrl = c.LIVEKIT_URL.replace(/\/$/, "");
+  const config: EdgeConfig = {
+    liveKitUrl,
+    liveKitHttpUrl: liveKitUrl.replace(/^ws/, "http"),
     liveKitApiKey: c.LIVEKIT_API_KEY,
     liveKitApiSecret: c.LIVEKIT_API_SECRET,
     agentName: c.AGENT_NAME,
     ingestSecret: c.AGENT_INGEST_SECRET,
     cookieSecret: c.COOKIE_SECRET,
-    allowedOrigins: parseOrigins(c.ALLOWED_ORIGINS),
-    allowClientSystemPrompt: c.ALLOW_CLIENT_SYSTEM_PROMPT === "true",
+    allowedOrigins: c.ALLOWED_ORIGINS,
+    allowClientSystemPrompt: c.ALLOW_CLIENT_SYSTEM_PROMPT,
     maxSessionS: c.MAX_SESSION_S,
     clientGraceS: c.CLIENT_GRACE_S,
     agentLeaseS: c.AGENT_LEASE_S,
@@ -95,18 +115,4 @@ export function readConfig(env: Env): Config {
   };
   cache.set(env, config);
   return config;
-}
-
-function parseOrigins(list: string): ReadonlySet<string> {
-  const out = new Set<string>();
-  for (const item of list.split(",")) {
-    const s = item.trim();
-    if (!s) continue;
-    try {
-      out.add(new URL(s).origin);
-    } catch {
-      throw new ConfigError(`configuration: ALLOWED_ORIGINS has an entry that is not a URL origin`);
-    }
-  }
-  return out;
 }

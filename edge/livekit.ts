@@ -1,15 +1,30 @@
 /**
- * The Worker's LiveKit calls: visitor access tokens, explicit agent dispatch, webhook verification.
+ * Every LiveKit server API call the edge makes: visitor access tokens and webhook verification (the
+ * Worker), explicit agent dispatch (the session-start service), and room deletion (the `SessionDO`
+ * when a session ends, which ends the agent's job and disconnects the visitor).
  *
  * Sources: livekit-server-sdk 2.x (`AccessToken`, `AgentDispatchClient.createDispatch`,
- * `WebhookReceiver.receive`); shared/ARCHITECTURE.md, "Security model" and "Dispatch".
+ * `WebhookReceiver.receive`, `RoomServiceClient.deleteRoom`, i.e. Twirp `livekit.RoomService/DeleteRoom`);
+ * docs/architecture.md, "Security model" and "Dispatch".
  */
-import { AccessToken, AgentDispatchClient, TrackSource, type WebhookEvent, WebhookReceiver } from "livekit-server-sdk";
+import {
+  AccessToken,
+  AgentDispatchClient,
+  RoomServiceClient,
+  TrackSource,
+  TwirpError,
+  type WebhookEvent,
+  WebhookReceiver,
+} from "livekit-server-sdk";
 import type { DispatchMetadata } from "../contract/index.ts";
-import type { Config } from "./config.ts";
-import { LIVEKIT_TIMEOUT_S } from "./livekit-rooms.ts";
+import { errorSummary } from "../contract/log.ts";
+import type { EdgeConfig } from "./config.ts";
+import { log } from "./log.ts";
 
-/** Lifetime of a visitor token, seconds (the architecture caps it at 10 minutes). */
+/** Seconds a LiveKit API call may take before it counts as unreachable. */
+export const LIVEKIT_TIMEOUT_S = 5;
+
+/** Lifetime of a visitor token, seconds (at most 10 minutes: docs/architecture.md, "Security model"). */
 export const TOKEN_TTL_S = 600;
 
 /**
@@ -17,7 +32,7 @@ export const TOKEN_TTL_S = 600;
  * Never grants roomAdmin, roomCreate, roomList or roomRecord.
  * @returns the signed JWT
  */
-export async function mintToken(config: Config, room: string, identity: string, name?: string): Promise<string> {
+export async function mintToken(config: EdgeConfig, room: string, identity: string, name?: string): Promise<string> {
   const token = new AccessToken(config.liveKitApiKey, config.liveKitApiSecret, {
     identity,
     ...(name ? { name } : {}),
@@ -39,7 +54,7 @@ export async function mintToken(config: Config, room: string, identity: string, 
  * @throws whatever the SDK throws when LiveKit refuses (TwirpError) or is unreachable (TypeError,
  *   timeout after {@link LIVEKIT_TIMEOUT_S} s); the caller turns it into a 502
  */
-export async function dispatchAgent(config: Config, room: string, metadata: DispatchMetadata): Promise<void> {
+export async function dispatchAgent(config: EdgeConfig, room: string, metadata: DispatchMetadata): Promise<void> {
   const client = new AgentDispatchClient(config.liveKitHttpUrl, config.liveKitApiKey, config.liveKitApiSecret, {
     requestTimeout: LIVEKIT_TIMEOUT_S,
   });
@@ -48,10 +63,33 @@ export async function dispatchAgent(config: Config, room: string, metadata: Disp
 
 /**
  * Verifies a webhook (JWT in `Authorization`, signed with the API secret, carrying the body's
- * SHA-256) and decodes it.
+ * SHA-256) and decodes it. Source: https://docs.livekit.io/home/server/webhooks/
  * @throws Error when the header is missing, the signature or the body hash is wrong, or the body is not JSON
  */
-export async function receiveWebhook(config: Config, body: string, authorization: string | undefined): Promise<WebhookEvent> {
+export async function receiveWebhook(
+  config: EdgeConfig,
+  body: string,
+  authorization: string | undefined,
+): Promise<WebhookEvent> {
   const receiver = new WebhookReceiver(config.liveKitApiKey, config.liveKitApiSecret);
   return receiver.receive(body, authorization);
+}
+
+/**
+ * Deletes a LiveKit room. A room that no longer exists counts as deleted. Never throws.
+ * @param sessionId only for the log line
+ * @returns true when the room is gone, false when LiveKit refused or could not be reached (logged)
+ */
+export async function deleteRoom(config: EdgeConfig, room: string, sessionId: string): Promise<boolean> {
+  const client = new RoomServiceClient(config.liveKitHttpUrl, config.liveKitApiKey, config.liveKitApiSecret, {
+    requestTimeout: LIVEKIT_TIMEOUT_S,
+  });
+  try {
+    await client.deleteRoom(room);
+    return true;
+  } catch (err) {
+    if (err instanceof TwirpError && err.status === 404) return true;
+    log.warn("livekit_delete_room_failed", { session_id: sessionId, room, error: errorSummary(err) });
+    return false;
+  }
 }

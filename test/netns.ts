@@ -6,13 +6,14 @@
  *
  * Inside the namespace: `lo` is up, and a veth pair `lan0`/`lan1` (both ends in the namespace) gives
  * `lan0` the private address in `NETNS_ADDR` (10.77.0.1). Chromium and libwebrtc never gather
- * 127.0.0.1 candidates, and werift skips interfaces named `veth*`, hence the names
- * (shared/ARCHITECTURE.md, "Local development and tests").
+ * 127.0.0.1 candidates, and werift skips interfaces named `veth*`, hence the names (docs/livekit.md,
+ * "Running it" and "werift pitfalls"; docs/architecture.md, "Decisions").
  *
  * Where no namespace can be made (not Linux, no `unshare`, no privilege), the command runs as is without
  * `NETNS_ADDR`; media tests then skip locally and fail under `CI=true` (see test/support/netns.ts).
  */
 import { spawn, spawnSync } from "node:child_process";
+import { WRANGLER_ENV } from "../dev/wrangler.ts";
 
 export const NETNS_ADDR = "10.77.0.1";
 
@@ -44,7 +45,7 @@ function main(): void {
   const child = flags
     ? spawn("unshare", [...flags, "sh", "-c", SETUP, "netns", cmd, ...args], {
         stdio: "inherit",
-        env: { ...process.env, NETNS_ADDR, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+        env: { ...process.env, NETNS_ADDR, ...WRANGLER_ENV },
       })
     : spawn(cmd, args, { stdio: "inherit", shell: process.platform === "win32" });
   if (!flags && !process.env.NETNS_ADDR) {

@@ -5,7 +5,7 @@
  *
  * livekit-client is bundled from its published TypeScript sources (`livekit-client/src`, shipped in the
  * npm package) rather than its pre-bundled `dist/livekit-client.esm.mjs`: same code, but esbuild can
- * tree-shake it, which brings it from ~149 KB to ~132 KB gzip and keeps the page within its 150 KB budget.
+ * tree-shake it, which keeps the page within its 150 KB gzip budget (the sizes: docs/web.md, "Budget").
  */
 import * as esbuild from "esbuild";
 import { writeFileSync } from "node:fs";

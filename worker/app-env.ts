@@ -1,11 +1,11 @@
 /** Hono environment of the Worker: bindings from `wrangler types`, per-request variables set by middleware. */
-import type { Config } from "../edge/config.ts";
+import type { EdgeConfig } from "../edge/config.ts";
 
 export interface AppEnv {
   Bindings: Env;
   Variables: {
     /** Validated configuration (set first, by `configMiddleware`). */
-    config: Config;
+    config: EdgeConfig;
     /** The visitor id from the signed `vid` cookie (set by `visitorMiddleware`). */
     visitorId: string;
   };

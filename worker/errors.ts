@@ -1,6 +1,6 @@
 /**
  * One error shape for the whole API: `{"error":{"code":"snake_case","message":"human sentence"}}`
- * (contract `ErrorBody`). Routes throw {@link ApiError}; `app.onError` renders every error, and
+ * (contract `ErrorBody`). Routes throw {@link HttpError}; `app.onError` renders every error, and
  * anything unexpected becomes a logged 500 `internal_error` that reveals nothing.
  */
 import type { Context } from "hono";
@@ -8,10 +8,11 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorBody } from "../contract/index.ts";
 import { ConfigError } from "../edge/config.ts";
-import { describeError, log } from "../edge/log.ts";
+import { errorSummary } from "../contract/log.ts";
+import { log } from "../edge/log.ts";
 
 /** An error meant for the client: a 4xx (or a 502 for an upstream refusal) with a code. */
-export class ApiError extends HTTPException {
+export class HttpError extends HTTPException {
   readonly code: string;
   readonly headers: Record<string, string>;
 
@@ -49,7 +50,7 @@ export function errorResponse(status: number, code: string, message: string, hea
 
 /** `app.onError`: renders any thrown value as the contract's error body. */
 export function onError(err: unknown, c: Context): Response {
-  if (err instanceof ApiError) return errorResponse(err.status, err.code, err.message, err.headers);
+  if (err instanceof HttpError) return errorResponse(err.status, err.code, err.message, err.headers);
   if (err instanceof HTTPException && err.status < 500) {
     return errorResponse(err.status, CODES[err.status] ?? "bad_request", err.message || "The request was refused.");
   }
@@ -58,7 +59,7 @@ export function onError(err: unknown, c: Context): Response {
     log.error("configuration_error", { path, error: err.message });
     return errorResponse(500, "server_misconfigured", "The server is not configured correctly.");
   }
-  log.error("unhandled_error", { path, method: c.req.method, error: describeError(err) });
+  log.error("unhandled_error", { path, method: c.req.method, error: errorSummary(err) });
   return errorResponse(500, "internal_error", "Something went wrong on our side.");
 }
 

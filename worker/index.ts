@@ -2,11 +2,11 @@
  * The Worker: Hono app with the HTML pages, the REST API, agent ingest, LiveKit webhooks and the
  * transcript socket routing. Re-exports the Durable Object classes (wrangler binds them by name).
  *
- * Source: shared/ARCHITECTURE.md, "REST contract".
+ * See docs/architecture.md, "Parts" and "REST API"; docs/edge.md.
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import type { HealthResponse } from "../contract/index.ts";
-import { readConfig } from "../edge/config.ts";
+import { readEdgeConfig } from "../edge/config.ts";
 import type { AppEnv } from "./app-env.ts";
 import { notFound, onError } from "./errors.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -25,7 +25,7 @@ export { SessionDO } from "../durable-objects/session-do.ts";
 export { VisitorDO } from "../durable-objects/visitor-do.ts";
 
 const configMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("config", readConfig(c.env));
+  c.set("config", readEdgeConfig(c.env));
   await next();
 };
 

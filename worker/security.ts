@@ -3,21 +3,21 @@
  * the CORS allow-list for the REST API, and the `Origin` check for cookie-bearing API calls and the
  * transcript socket upgrade (same origin is always allowed, plus `ALLOWED_ORIGINS`).
  *
- * Source: shared/ARCHITECTURE.md, "Security model".
+ * See docs/architecture.md, "Security model".
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import type { Config } from "../edge/config.ts";
+import type { EdgeConfig } from "../edge/config.ts";
 import type { AppEnv } from "./app-env.ts";
-import { ApiError } from "./errors.ts";
+import { HttpError } from "./errors.ts";
 
-const cspCache = new WeakMap<Config, string>();
+const cspCache = new WeakMap<EdgeConfig, string>();
 
 /**
  * The page's CSP: only same-origin scripts, styles and connections, plus the LiveKit signal origin
  * (its ws/wss form and the http/https twin the SDK uses for region and validation requests).
  */
-export function contentSecurityPolicy(config: Config): string {
+export function contentSecurityPolicy(config: EdgeConfig): string {
   const hit = cspCache.get(config);
   if (hit) return hit;
   const signal = new URL(config.liveKitUrl).origin.replace(/^http/, "ws");
@@ -68,7 +68,7 @@ export const apiCors: MiddlewareHandler<AppEnv> = (c, next) =>
 export const requireAllowedOrigin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const origin = c.req.header("Origin");
   if (origin !== undefined && !originAllowed(c, origin)) {
-    throw new ApiError(403, "origin_not_allowed", "Requests from this origin are not allowed.");
+    throw new HttpError(403, "origin_not_allowed", "Requests from this origin are not allowed.");
   }
   await next();
 };

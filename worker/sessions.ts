@@ -1,10 +1,11 @@
 /**
- * Durable Object stubs by name and the ownership check every session route shares.
+ * Durable Object stubs by name and the ownership check every session route shares. The Worker sees a
+ * session only through the object's view type, `SessionInfo`, never its storage row.
  */
 import type { Context } from "hono";
-import type { SessionRow } from "../durable-objects/session-store.ts";
+import type { SessionInfo } from "../durable-objects/session-do.ts";
 import type { AppEnv } from "./app-env.ts";
-import { ApiError } from "./errors.ts";
+import { HttpError } from "./errors.ts";
 
 /** The `SessionDO` of `sessionId`. */
 export function sessionStub(env: Env, sessionId: string) {
@@ -22,12 +23,12 @@ export function visitorStub(env: Env, visitorId: string) {
 }
 
 /**
- * The session row when the calling visitor owns it.
- * @throws ApiError 404 `session_not_found`, 403 `forbidden` when another visitor owns it
+ * The session's {@link SessionInfo} when the calling visitor owns it.
+ * @throws HttpError 404 `session_not_found`, 403 `forbidden` when another visitor owns it
  */
-export async function ownedSession(c: Context<AppEnv>, sessionId: string): Promise<SessionRow> {
-  const row = await sessionStub(c.env, sessionId).info();
-  if (!row) throw new ApiError(404, "session_not_found", "There is no session with this id.");
-  if (row.owner !== c.var.visitorId) throw new ApiError(403, "forbidden", "This session belongs to another visitor.");
-  return row;
+export async function ownedSession(c: Context<AppEnv>, sessionId: string): Promise<SessionInfo> {
+  const info = await sessionStub(c.env, sessionId).info();
+  if (!info) throw new HttpError(404, "session_not_found", "There is no session with this id.");
+  if (info.owner !== c.var.visitorId) throw new HttpError(403, "forbidden", "This session belongs to another visitor.");
+  return info;
 }

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import type * as z from "zod/mini";
 import { SessionId } from "../contract/index.ts";
-import { ApiError } from "./errors.ts";
+import { HttpError } from "./errors.ts";
 
 function describe(error: z.core.$ZodError): string {
   const issue = error.issues[0];
@@ -16,42 +16,42 @@ function describe(error: z.core.$ZodError): string {
 
 /**
  * Parses `value` with `schema`.
- * @throws ApiError 400 `code` with the first issue as the message
+ * @throws HttpError 400 `code` with the first issue as the message
  */
 export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown, code = "invalid_request"): z.infer<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new ApiError(400, code, describe(result.error));
+  if (!result.success) throw new HttpError(400, code, describe(result.error));
   return result.data;
 }
 
 /**
  * Reads a JSON request body and validates it.
- * @throws ApiError 415 when not JSON, 400 `invalid_json` when unparsable, 400 `invalid_request` when
+ * @throws HttpError 415 when not JSON, 400 `invalid_json` when unparsable, 400 `invalid_request` when
  *   it does not match `schema`
  */
 export async function jsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.infer<S>> {
   const type = c.req.header("Content-Type") ?? "";
   if (!/^application\/json\b/i.test(type)) {
-    throw new ApiError(415, "unsupported_media_type", "The body must be application/json.");
+    throw new HttpError(415, "unsupported_media_type", "The body must be application/json.");
   }
   return parseWith(schema, parseJson(await c.req.text()));
 }
 
 /**
  * `JSON.parse` that throws a 400 instead of a SyntaxError.
- * @throws ApiError 400 `invalid_json`
+ * @throws HttpError 400 `invalid_json`
  */
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError(400, "invalid_json", "The body is not valid JSON.");
+    throw new HttpError(400, "invalid_json", "The body is not valid JSON.");
   }
 }
 
 /**
  * The `:session_id` path parameter, validated.
- * @throws ApiError 400 `invalid_session_id`
+ * @throws HttpError 400 `invalid_session_id`
  */
 export function sessionIdParam(c: Context): string {
   return parseWith(SessionId, c.req.param("session_id"), "invalid_session_id");

@@ -3,7 +3,7 @@
  * (hono's signed cookies), HttpOnly, SameSite=Lax, Secure on https. Issued on first contact with
  * any route; a missing or forged cookie gets a fresh id.
  *
- * Source: shared/ARCHITECTURE.md, "Security model".
+ * See docs/architecture.md, "Security model".
  */
 import type { MiddlewareHandler } from "hono";
 import { getSignedCookie, setSignedCookie } from "hono/cookie";

@@ -2,7 +2,7 @@
  * The agent worker protocol (`/agent`) and explicit dispatch: workers register with an agent name; a dispatch
  * becomes a job offered to an available worker of that name (`availability`), then assigned with a join token
  * for an agent-kind participant (`assignment`); deleting the room or the dispatch terminates the job.
- * Facts from shared/LIVEKIT-DEV-SERVER.md ("Agent worker protocol") and @livekit/agents 1.9 worker.js.
+ * See docs/livekit.md, "Agent worker protocol", and @livekit/agents 1.9 worker.js.
  */
 import type { WebSocket } from "ws";
 import {
@@ -25,7 +25,7 @@ import {
 } from "@livekit/protocol";
 import { AccessToken } from "livekit-server-sdk";
 import { type Room, type RoomRegistry, newId } from "./rooms.ts";
-import { errorMessage, log } from "./log.ts";
+import { log } from "./log.ts";
 
 /** How long a worker may take to answer an availability request, ms. */
 const AVAILABILITY_TIMEOUT_MS = 10_000;
@@ -81,14 +81,14 @@ export class AgentDispatcher {
         if (!isBinary) throw new Error("text frame (protobuf binary expected)");
         msg = WorkerMessage.fromBinary(new Uint8Array(data as Buffer));
       } catch (err) {
-        log("warn", "bad worker message: closing the worker", { worker_id: worker.id, reason: errorMessage(err) });
+        log.warn("bad_worker_message", { worker_id: worker.id, reason: err });
         ws.close(1003, "bad worker message");
         return;
       }
       this.onWorkerMessage(worker, msg);
     });
     ws.on("close", () => this.dropWorker(worker));
-    ws.on("error", (err) => log("warn", "worker socket error", { worker_id: worker.id, reason: err.message }));
+    ws.on("error", (err) => log.warn("worker_socket_error", { worker_id: worker.id, reason: err }));
   }
 
   /** CreateDispatch: records the dispatch (creating the room if needed) and offers its job to a worker. */
@@ -103,7 +103,7 @@ export class AgentDispatcher {
       state: new AgentDispatchState({ createdAt: BigInt(Date.now()) * 1_000_000n }),
     });
     this.dispatches.set(dispatch.id, { dispatch, declined: new Set(), assigning: false });
-    log("info", "dispatch created", { room: req.room, agent_name: req.agentName, dispatch_id: dispatch.id });
+    log.info("dispatch_created", { room: req.room, agent_name: req.agentName, dispatch_id: dispatch.id });
     void this.assign(dispatch.id);
     return dispatch;
   }
@@ -138,7 +138,11 @@ export class AgentDispatcher {
         worker.status = WorkerStatus.WS_AVAILABLE;
         this.workers.set(worker.id, worker);
         this.sendTo(worker, { case: "register", value: new RegisterWorkerResponse({ workerId: worker.id, serverInfo: this.serverInfo }) });
-        log("info", "agent worker registered", { worker_id: worker.id, agent_name: worker.agentName, version: m.value.version });
+        log.info("agent_worker_registered", {
+          worker_id: worker.id,
+          agent_name: worker.agentName,
+          version: m.value.version,
+        });
         this.assignPending(worker.agentName);
         return;
       case "availability":
@@ -157,11 +161,11 @@ export class AgentDispatcher {
         this.sendTo(worker, { case: "pong", value: new WorkerPong({ lastTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }) });
         return;
       case undefined:
-        log("warn", "unknown worker message: closing the worker", { worker_id: worker.id });
+        log.warn("unknown_worker_message", { worker_id: worker.id });
         worker.ws.close(1003, "unknown worker message");
         return;
       default:
-        log("debug", "worker message ignored", { worker_id: worker.id, message: m.case });
+        log.debug("worker_message_ignored", { worker_id: worker.id, message: m.case });
     }
   }
 
@@ -178,7 +182,7 @@ export class AgentDispatcher {
       for (;;) {
         const worker = this.pickWorker(entry);
         if (!worker) {
-          log("info", "no available worker for the dispatch yet", { dispatch_id: dispatchId, agent_name: entry.dispatch.agentName });
+          log.info("dispatch_waiting_for_worker", { dispatch_id: dispatchId, agent_name: entry.dispatch.agentName });
           return;
         }
         if (await this.offer(worker, entry)) return;
@@ -234,7 +238,7 @@ export class AgentDispatcher {
     d.state!.jobs.push(job);
     worker.jobs.add(job.id);
     this.sendTo(worker, { case: "assignment", value: new JobAssignment({ job, token: await token.toJwt() }) });
-    log("info", "job assigned", { room: d.room, job_id: job.id, worker_id: worker.id, identity });
+    log.info("job_assigned", { room: d.room, job_id: job.id, worker_id: worker.id, identity });
     return true;
   }
 
@@ -255,7 +259,7 @@ export class AgentDispatcher {
       const worker = this.workers.get(job.state?.workerId ?? "");
       if (!worker || !worker.jobs.delete(job.id)) continue;
       this.sendTo(worker, { case: "termination", value: new JobTermination({ jobId: job.id }) });
-      log("info", "job terminated", { room: entry.dispatch.room, job_id: job.id, worker_id: worker.id });
+      log.info("job_terminated", { room: entry.dispatch.room, job_id: job.id, worker_id: worker.id });
     }
   }
 
@@ -278,7 +282,11 @@ export class AgentDispatcher {
         }
       }
     }
-    log("info", "agent worker disconnected", { worker_id: worker.id, agent_name: worker.agentName, lost_jobs: worker.jobs.size });
+    log.info("agent_worker_disconnected", {
+      worker_id: worker.id,
+      agent_name: worker.agentName,
+      lost_jobs: worker.jobs.size,
+    });
   }
 
   private sendTo(worker: WorkerConn, message: ServerMessage["message"]): void {

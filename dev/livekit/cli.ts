@@ -4,10 +4,13 @@
  * (override with LIVEKIT_API_KEY / LIVEKIT_API_SECRET).
  */
 import { parseArgs } from "node:util";
+import { DEV_PORTS } from "../../contract/defaults.ts";
+import { log } from "./log.ts";
 import { startDevLiveKit } from "./server.ts";
-import { errorMessage, log } from "./log.ts";
 
-const USAGE = `usage: node dev/livekit/cli.ts [--host 127.0.0.1] [--port 7880] [--media-address <ipv4>] [--webhook <url>]… [--empty-timeout <s>]`;
+const USAGE =
+  "usage: node dev/livekit/cli.ts [--host 127.0.0.1] " +
+  `[--port ${DEV_PORTS.livekit}] [--media-address <ipv4>] [--webhook <url>]… [--empty-timeout <s>]`;
 
 function main(): Promise<void> {
   let values;
@@ -15,7 +18,7 @@ function main(): Promise<void> {
     ({ values } = parseArgs({
       options: {
         host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "7880" },
+        port: { type: "string", default: String(DEV_PORTS.livekit) },
         "media-address": { type: "string" },
         webhook: { type: "string", multiple: true, default: [] },
         "empty-timeout": { type: "string", default: "20" },
@@ -68,9 +71,10 @@ function main(): Promise<void> {
   });
 }
 
-// A development server should outlive one peer's failure: werift can reject inside a half-closed connection.
-process.on("unhandledRejection", (reason) => log("error", "unhandled rejection (server keeps running)", { reason: errorMessage(reason) }));
-process.on("uncaughtException", (err) => log("error", "uncaught exception (server keeps running)", { reason: errorMessage(err) }));
+// A development server should outlive one peer's failure (werift can reject inside a half-closed connection):
+// log it and keep running.
+process.on("unhandledRejection", (reason) => log.error("unhandled_rejection", { reason }));
+process.on("uncaughtException", (err) => log.error("uncaught_exception", { reason: err }));
 
 main().catch((err: unknown) => {
   console.error(`✖ could not start the development LiveKit server: ${(err as Error).message}`);

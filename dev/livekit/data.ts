@@ -1,11 +1,11 @@
 /**
  * Data relay: a `DataPacket` a participant sends on its publisher data channel goes to the other participants
  * of its room, stamped with the sender's identity, honouring `destinationIdentities`
- * (shared/LIVEKIT-DEV-SERVER.md, "Signal connection" 9).
+ * (docs/livekit.md, "Signal connection", step 9).
  */
 import { DataPacket } from "@livekit/protocol";
 import type { Participant, Room } from "./rooms.ts";
-import { errorMessage, log } from "./log.ts";
+import { log } from "./log.ts";
 
 /**
  * Relays one data packet from `sender` to the others in `room`.
@@ -15,14 +15,14 @@ import { errorMessage, log } from "./log.ts";
  */
 export function relayData(room: Room, sender: Participant, bytes: Uint8Array, label: string): number {
   if (!sender.permission.canPublishData) {
-    log("warn", "data refused by token permissions", { room: room.name, identity: sender.identity });
+    log.warn("data_refused", { room: room.name, identity: sender.identity });
     return 0;
   }
   let packet: DataPacket;
   try {
     packet = DataPacket.fromBinary(bytes);
   } catch (err) {
-    log("warn", "bad data packet dropped", { room: room.name, identity: sender.identity, reason: errorMessage(err) });
+    log.warn("bad_data_packet_dropped", { room: room.name, identity: sender.identity, reason: err });
     return 0;
   }
   packet.participantIdentity = sender.identity;

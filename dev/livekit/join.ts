@@ -1,6 +1,6 @@
 /**
  * Joining: the participant's permissions from its token, the `JoinResponse` (the first message, within 5 s),
- * and the refusal of resumes. Facts from shared/LIVEKIT-DEV-SERVER.md ("Signal connection" 3).
+ * and the refusal of resumes. See docs/livekit.md, "Signal connection" (step 3).
  */
 import type { WebSocket } from "ws";
 import type { ClaimGrants } from "livekit-server-sdk";
@@ -75,7 +75,7 @@ export function joinResponse(room: Room, participant: Participant, serverInfo: S
  * RECONNECT makes livekit-client give up the resume and rejoin from scratch (SignalClient validateFirstMessage).
  */
 export function refuseResume(ws: WebSocket, claims: ClaimGrants): void {
-  log("info", "resume refused: asking for a full reconnect", { room: claims.video?.room, identity: claims.sub });
+  log.info("resume_refused", { room: claims.video?.room, identity: claims.sub });
   const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT });
   ws.send(new SignalResponse({ message: { case: "leave", value: leave } }).toBinary());
   ws.close(1000, "resume not supported");

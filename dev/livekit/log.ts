@@ -1,25 +1,15 @@
 /**
- * The dev LiveKit server's logger: one JSON object per line on stderr. Never pass tokens, signatures or
- * media payloads in `fields`.
+ * The dev LiveKit server's logger: the project's one log line shape (contract/log.ts) with component
+ * "livekit-dev", one JSON object per line on stderr, at `LIVEKIT_DEV_LOG_LEVEL` (debug, info, warn or error;
+ * default info). Event names are snake_case (`participant_joined`, `track_published`); an `Error` in a field
+ * becomes its one-line summary. Never pass tokens, signatures or media payloads in fields.
+ * See docs/architecture.md, "Logging".
  */
+import { createLogger, type Logger, parseLogLevel } from "../../contract/log.ts";
 
-type Level = "debug" | "info" | "warn" | "error";
-const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const threshold = order[(process.env.LIVEKIT_DEV_LOG_LEVEL as Level) ?? "info"] ?? order.info;
-
-/**
- * Writes one log line `{"level","msg","component":"livekit-dev",...fields}`.
- * @param level severity; lines below `LIVEKIT_DEV_LOG_LEVEL` (default info) are dropped
- * @param msg a short human sentence
- * @param fields extra context (room, participant identity, reason, …), never secrets
- */
-export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  if (order[level] < threshold) return;
-  const line = { level, msg, component: "livekit-dev", ts: new Date().toISOString(), ...fields };
-  process.stderr.write(JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? String(v) : v)) + "\n");
-}
-
-/** The message of an unknown thrown value, for a log field. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+/** The logger of every dev/livekit module. */
+export const log: Logger = createLogger({
+  component: "livekit-dev",
+  level: parseLogLevel(process.env.LIVEKIT_DEV_LOG_LEVEL),
+  write: (line) => void process.stderr.write(line + "\n"),
+});

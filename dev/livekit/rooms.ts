@@ -18,7 +18,7 @@ import {
   TrackInfo,
 } from "@livekit/protocol";
 import { log } from "./log.ts";
-import type { Forwarder } from "./forwarder.ts";
+import type { RtpForwarder } from "./rtp-forwarder.ts";
 
 /** A LiveKit-style id: `prefix` + 12 random base58-ish characters (`RM_`, `PA_`, `TR_`, `AJ_`, …). */
 export function newId(prefix: string): string {
@@ -43,7 +43,7 @@ export interface ParticipantLink {
 export interface PublishedTrack {
   info: TrackInfo;
   owner: Participant;
-  forwarder: Forwarder;
+  forwarder: RtpForwarder;
 }
 
 /** One participant in one room. */
@@ -148,7 +148,7 @@ export class RoomRegistry extends EventEmitter {
     if (!room) {
       room = new Room(name, this.emptyTimeoutS);
       this.rooms.set(name, room);
-      log("info", "room started", { room: name, room_sid: room.sid });
+      log.info("room_started", { room: name, room_sid: room.sid });
       this.emit("room_started", room);
       this.armEmptyTimer(room);
     }
@@ -173,7 +173,7 @@ export class RoomRegistry extends EventEmitter {
       for (const track of other.tracks.values()) participant.link.subscribe(track);
     }
     this.broadcast(room, participant);
-    log("info", "participant joined", { room: room.name, identity: participant.identity, kind: participant.kind });
+    log.info("participant_joined", { room: room.name, identity: participant.identity, kind: participant.kind });
     this.emit("participant_joined", room, participant);
   }
 
@@ -187,7 +187,7 @@ export class RoomRegistry extends EventEmitter {
     participant.state = ParticipantInfo_State.DISCONNECTED;
     this.broadcast(room, participant);
     participant.link.dispose();
-    log("info", "participant left", { room: room.name, identity: participant.identity });
+    log.info("participant_left", { room: room.name, identity: participant.identity });
     this.emit("participant_left", room, participant);
     if (this.rooms.get(room.name) === room && room.participants.size === 0) this.armEmptyTimer(room);
   }
@@ -199,7 +199,7 @@ export class RoomRegistry extends EventEmitter {
     for (const other of room.participants.values()) {
       if (other !== track.owner) other.link.subscribe(track);
     }
-    log("info", "track published", { room: room.name, identity: track.owner.identity, track_sid: track.info.sid });
+    log.info("track_published", { room: room.name, identity: track.owner.identity, track_sid: track.info.sid });
     this.emit("track_published", room, track.owner, track);
   }
 
@@ -235,7 +235,7 @@ export class RoomRegistry extends EventEmitter {
       p.link.close(reason, why);
       this.leave(room, p);
     }
-    log("info", "room finished", { room: room.name, room_sid: room.sid, reason: why });
+    log.info("room_finished", { room: room.name, room_sid: room.sid, reason: why });
     this.emit("room_finished", room);
   }
 

@@ -2,7 +2,7 @@
  * A LiveKit-protocol-compatible development server: signal v0 at `/rtc`, audio SFU and data relay on werift,
  * the agent worker protocol at `/agent`, Twirp `RoomService`/`AgentDispatchService`, signed webhooks.
  * For local development and CI only; production uses LiveKit Cloud or a self-hosted livekit-server.
- * Facts from shared/LIVEKIT-DEV-SERVER.md.
+ * What the real SDKs require of it: docs/livekit.md.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,7 +15,9 @@ import { acceptParticipant } from "./signal.ts";
 import { AgentDispatcher } from "./agent-dispatch.ts";
 import { handleTwirp } from "./twirp.ts";
 import { startWebhooks } from "./webhooks.ts";
-import { errorMessage, log } from "./log.ts";
+import { DEV_PORTS } from "../../contract/defaults.ts";
+import { errorSummary } from "../../contract/log.ts";
+import { log } from "./log.ts";
 
 /** Options of {@link startDevLiveKit}; every field has a development default. */
 export interface DevLiveKitOptions {
@@ -57,7 +59,7 @@ async function verify(verifier: TokenVerifier, token: string | undefined, need: 
   try {
     claims = await verifier.verify(token);
   } catch (err) {
-    return { ok: false, status: 401, reason: `invalid access token: ${errorMessage(err)}` };
+    return { ok: false, status: 401, reason: `invalid access token: ${errorSummary(err)}` };
   }
   if (need === "agent" && !claims.video?.agent) return { ok: false, status: 403, reason: "token lacks the agent grant" };
   if (need === "join" && (!claims.video?.roomJoin || !claims.video.room)) {
@@ -127,13 +129,13 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
     const url = new URL(req.url ?? "/", "http://dev");
     const route = url.pathname.replace(/\/+$/, "");
     if (route !== "/rtc" && route !== "/agent") {
-      // Both SDKs try /rtc/v1 first and fall back to /rtc on a 404 (shared/LIVEKIT-DEV-SERVER.md, signal 1).
+      // Both SDKs try /rtc/v1 first and fall back to /rtc on a 404 (docs/livekit.md, "Signal connection", step 1).
       refuseUpgrade(socket, 404, "not found");
       return;
     }
     void verify(verifier, bearer(req, url), route === "/rtc" ? "join" : "agent").then((v) => {
       if (!v.ok) {
-        log("warn", "connection refused", { path: route, reason: v.reason });
+        log.warn("connection_refused", { path: route, reason: v.reason });
         refuseUpgrade(socket, v.status, v.reason);
         return;
       }
@@ -145,7 +147,7 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
             acceptParticipant(ws, v.claims, { registry, serverInfo, mediaAddress: opts.mediaAddress }, resume);
           }
         } catch (err) {
-          log("error", "connection setup failed", { path: route, reason: errorMessage(err) });
+          log.error("connection_setup_failed", { path: route, reason: err });
           ws.close(1011, "setup failed");
         }
       });
@@ -154,14 +156,14 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
 
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
-    http.listen(opts.port ?? 7880, host, () => {
+    http.listen(opts.port ?? DEV_PORTS.livekit, host, () => {
       http.off("error", reject);
       resolve();
     });
   });
   const port = (http.address() as AddressInfo).port;
   const url = `ws://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  log("info", "development LiveKit server listening", { url, media_address: opts.mediaAddress ?? "all interfaces" });
+  log.info("server_listening", { url, media_address: opts.mediaAddress ?? "all interfaces" });
 
   return {
     url,

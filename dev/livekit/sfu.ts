@@ -1,7 +1,7 @@
 /**
  * The audio SFU for one participant: its publisher connection (client offers, we answer) and its subscriber
- * connection (we offer, renegotiating one change at a time), on werift. Facts from
- * shared/LIVEKIT-DEV-SERVER.md ("Signal connection" 4–7, "werift pitfalls seen").
+ * connection (we offer, renegotiating one change at a time), on werift. See docs/livekit.md, "Signal
+ * connection" (steps 4–7) and "werift pitfalls".
  */
 import {
   type MediaStreamTrack,
@@ -13,8 +13,8 @@ import {
   type RTCRtpTransceiver,
 } from "werift";
 import { SessionDescription, SignalResponse, SignalTarget, TrickleRequest } from "@livekit/protocol";
-import type { Forwarder } from "./forwarder.ts";
-import { errorMessage, log } from "./log.ts";
+import { log } from "./log.ts";
+import type { RtpForwarder } from "./rtp-forwarder.ts";
 
 /** The answer timeout of one subscriber renegotiation, ms (the client answers in well under a second). */
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -83,7 +83,7 @@ export class MediaSession {
   /** Reliable packets waiting for the `_reliable` channel to open, in send order. */
   private pendingReliable: Buffer[] = [];
   private pendingReliableBytes = 0;
-  private readonly subscriptions = new Map<string, { tx: RTCRtpTransceiver; forwarder: Forwarder }>();
+  private readonly subscriptions = new Map<string, { tx: RTCRtpTransceiver; forwarder: RtpForwarder }>();
   private readonly pendingCandidates: [RTCIceCandidate[], RTCIceCandidate[]] = [[], []];
   private chain: Promise<void> = Promise.resolve();
   /** Settles the pending subscriber negotiation: an answer's SDP, or undefined when the session closed. */
@@ -100,8 +100,8 @@ export class MediaSession {
     this.trickleOut(this.publisher, SignalTarget.PUBLISHER);
     this.trickleOut(this.subscriber, SignalTarget.SUBSCRIBER);
     for (const [pc, name] of [[this.publisher, "publisher"], [this.subscriber, "subscriber"]] as const) {
-      pc.connectionStateChange.subscribe((state) => log("debug", `${name} connection ${state}`, who));
-      pc.iceConnectionStateChange.subscribe((state) => log("debug", `${name} ICE ${state}`, who));
+      pc.connectionStateChange.subscribe((state) => log.debug("peer_connection_state", { ...who, pc: name, state }));
+      pc.iceConnectionStateChange.subscribe((state) => log.debug("ice_connection_state", { ...who, pc: name, state }));
     }
     const reliable = this.subscriber.createDataChannel("_reliable", { ordered: true });
     reliable.stateChanged.subscribe((state) => {
@@ -117,8 +117,9 @@ export class MediaSession {
     });
     this.publisher.ontrack = ({ track, transceiver }) => {
       const mid = transceiver.mid ?? undefined;
-      log("debug", "publisher track received", { ...this.who, mid, kind: track.kind, cid: mid ? this.publisherSections.get(mid)?.cid : undefined });
-      this.onTrack(mid ? this.publisherSections.get(mid)?.cid : undefined, mid, track);
+      const cid = mid ? this.publisherSections.get(mid)?.cid : undefined;
+      log.debug("publisher_track_received", { ...this.who, mid, kind: track.kind, cid });
+      this.onTrack(cid, mid, track);
     };
   }
 
@@ -131,14 +132,15 @@ export class MediaSession {
   async handleOffer(offer: SessionDescription): Promise<void> {
     this.publisherSections = offeredSections(offer.sdp);
     await this.publisher.setRemoteDescription({ type: "offer", sdp: offer.sdp });
-    log("debug", "publisher offer applied", { ...this.who, id: offer.id, sections: JSON.stringify([...this.publisherSections]) });
+    const sections = JSON.stringify([...this.publisherSections]);
+    log.debug("publisher_offer_applied", { ...this.who, id: offer.id, sections });
     this.onOffer(this.publisherSections);
     await this.flushCandidates(SignalTarget.PUBLISHER);
     await this.publisher.setLocalDescription(await this.publisher.createAnswer());
     const answer = this.publisher.localDescription!;
     // werift answers inactive sections with port 0 but keeps them in BUNDLE; libwebrtc then never connects.
     const sdp = answer.sdp.replace(/^m=(audio|video) 0 /gm, "m=$1 9 ");
-    log("debug", "publisher answer sent", { ...this.who, id: offer.id });
+    log.debug("publisher_answer_sent", { ...this.who, id: offer.id });
     this.send(
       new SignalResponse({
         message: { case: "answer", value: new SessionDescription({ type: "answer", sdp, id: offer.id }) },
@@ -168,7 +170,13 @@ export class MediaSession {
    * (livekit-server's "downtrack bound", which is when it tells the publisher `trackSubscribed`); never when the
    * track was already subscribed or the negotiation fails.
    */
-  subscribe(participantSid: string, trackSid: string, kind: "audio" | "video", forwarder: Forwarder, onSubscribed: () => void = () => {}): void {
+  subscribe(
+    participantSid: string,
+    trackSid: string,
+    kind: "audio" | "video",
+    forwarder: RtpForwarder,
+    onSubscribed: () => void = () => {},
+  ): void {
     this.enqueue(async () => {
       if (this.subscriptions.has(trackSid)) return;
       const tx = this.subscriber.addTransceiver(kind, { direction: "sendonly" });
@@ -207,7 +215,7 @@ export class MediaSession {
     const data = Buffer.from(bytes);
     if (!lossy && (dc.readyState === "connecting" || this.pendingReliable.length > 0)) {
       if (this.pendingReliableBytes + data.byteLength > MAX_PENDING_RELIABLE_BYTES) {
-        log("warn", "reliable data dropped: channel not open and queue full", { ...this.who, queued_bytes: this.pendingReliableBytes });
+        log.warn("reliable_data_dropped", { ...this.who, queued_bytes: this.pendingReliableBytes });
         return false;
       }
       this.pendingReliable.push(data);
@@ -236,7 +244,7 @@ export class MediaSession {
       dc.send(data);
       return true;
     } catch (err) {
-      log("debug", "data channel send failed", { ...this.who, reason: errorMessage(err) });
+      log.debug("data_channel_send_failed", { ...this.who, reason: err });
       return false;
     }
   }
@@ -246,13 +254,13 @@ export class MediaSession {
     if (queued.length === 0) return;
     this.pendingReliable = [];
     this.pendingReliableBytes = 0;
-    log("debug", "reliable data channel open, queued packets sent", { ...this.who, packets: queued.length });
+    log.debug("queued_reliable_data_sent", { ...this.who, packets: queued.length });
     for (const data of queued) this.sendOn(dc, data);
   }
 
   private dropPendingReliable(reason: string): void {
     if (this.pendingReliable.length === 0) return;
-    log("debug", "queued reliable data dropped", { ...this.who, packets: this.pendingReliable.length, reason });
+    log.debug("queued_reliable_data_dropped", { ...this.who, packets: this.pendingReliable.length, reason });
     this.pendingReliable = [];
     this.pendingReliableBytes = 0;
   }
@@ -267,7 +275,7 @@ export class MediaSession {
       try {
         await step();
       } catch (err) {
-        if (!this.closed) log("warn", "subscriber renegotiation failed", { ...this.who, reason: errorMessage(err) });
+        if (!this.closed) log.warn("subscriber_renegotiation_failed", { ...this.who, reason: err });
       }
     });
   }
@@ -289,10 +297,10 @@ export class MediaSession {
         message: { case: "offer", value: new SessionDescription({ type: "offer", sdp: offer.sdp, id }) },
       }),
     );
-    log("debug", "subscriber offer sent", { ...this.who, id });
+    log.debug("subscriber_offer_sent", { ...this.who, id });
     const sdp = await answered;
     if (this.closed || sdp === undefined) return false;
-    log("debug", "subscriber answer received", { ...this.who, id });
+    log.debug("subscriber_answer_received", { ...this.who, id });
     await this.subscriber.setRemoteDescription({ type: "answer", sdp });
     await this.flushCandidates(SignalTarget.SUBSCRIBER);
     return true;
@@ -317,7 +325,7 @@ export class MediaSession {
     this.pendingCandidates[target] = [];
     for (const candidate of queue) {
       await pc.addIceCandidate(candidate).catch((err: unknown) => {
-        log("debug", "ice candidate rejected", { ...this.who, reason: errorMessage(err) });
+        log.debug("ice_candidate_rejected", { ...this.who, reason: err });
       });
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Signal protocol v0 (`/rtc`) for one participant: the join response, then every `SignalRequest`.
- * Facts from shared/LIVEKIT-DEV-SERVER.md ("Signal connection") and livekit-client's SignalClient.ts.
+ * See docs/livekit.md, "Signal connection", and livekit-client's SignalClient.ts.
  */
 import type { WebSocket } from "ws";
 import type { ClaimGrants } from "livekit-server-sdk";
@@ -21,11 +21,12 @@ import {
   TrackType,
 } from "@livekit/protocol";
 import { Participant, type PublishedTrack, type Room, type RoomRegistry, newId } from "./rooms.ts";
-import { Forwarder } from "./forwarder.ts";
 import { MediaSession, type OfferedSection, peerConfig } from "./sfu.ts";
 import { relayData } from "./data.ts";
 import { joinResponse, permissionFromClaims, PING_TIMEOUT_S, refuseResume } from "./join.ts";
-import { errorMessage, log } from "./log.ts";
+import { errorSummary } from "../../contract/log.ts";
+import { log } from "./log.ts";
+import { RtpForwarder } from "./rtp-forwarder.ts";
 
 /** What a signal connection needs from the server. */
 export interface SignalContext {
@@ -85,7 +86,7 @@ class SignalSession {
 
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on("close", () => ctx.registry.leave(this.room, this.participant));
-    ws.on("error", (err) => log("warn", "signal socket error", { ...who, reason: err.message }));
+    ws.on("error", (err) => log.warn("signal_socket_error", { ...who, reason: err }));
     this.watchdog = setInterval(() => {
       if (Date.now() - this.lastSeen > PING_TIMEOUT_S * 1000) this.close(DisconnectReason.SIGNAL_CLOSE, "ping timeout");
     }, 1000);
@@ -123,15 +124,15 @@ class SignalSession {
       if (!isBinary) throw new Error("text frame (protobuf binary expected)");
       req = SignalRequest.fromBinary(new Uint8Array(data));
     } catch (err) {
-      this.close(DisconnectReason.UNKNOWN_REASON, `bad signal message: ${errorMessage(err)}`);
+      this.close(DisconnectReason.UNKNOWN_REASON, `bad signal message: ${errorSummary(err)}`);
       return;
     }
     this.handle(req).catch((err: unknown) => {
-      log("warn", "signal request failed", {
+      log.warn("signal_request_failed", {
         room: this.room.name,
         identity: this.participant.identity,
         request: req.message.case,
-        reason: errorMessage(err),
+        reason: err,
       });
     });
   }
@@ -140,7 +141,7 @@ class SignalSession {
     const m = req.message;
     switch (m.case) {
       case "offer":
-        log("debug", "publisher offer received", { identity: this.participant.identity, id: m.value.id });
+        log.debug("publisher_offer_received", { identity: this.participant.identity, id: m.value.id });
         return this.media.handleOffer(m.value);
       case "answer":
         return this.media.handleAnswer(m.value);
@@ -180,16 +181,16 @@ class SignalSession {
         return;
       default:
         // subscription, trackSetting, updateLayers, syncState, …: accepted and ignored (audio only, auto-subscribe).
-        log("debug", "signal request ignored", { identity: this.participant.identity, request: m.case });
+        log.debug("signal_request_ignored", { identity: this.participant.identity, request: m.case });
     }
   }
 
   private addTrack(cid: string, info: TrackInfo): void {
-    log("debug", "add track requested", { identity: this.participant.identity, cid, source: info.source });
+    log.debug("add_track_requested", { identity: this.participant.identity, cid, source: info.source });
     const perm = this.participant.permission;
     const allowed = perm.canPublish && (perm.canPublishSources.length === 0 || perm.canPublishSources.includes(info.source));
     if (!allowed) {
-      log("warn", "publish refused by token permissions", { identity: this.participant.identity, source: info.source });
+      log.warn("publish_refused", { identity: this.participant.identity, source: info.source });
       this.send(new SignalResponse({
         message: { case: "requestResponse", value: new RequestResponse({ reason: RequestResponse_Reason.NOT_ALLOWED, message: "publish not permitted" }) },
       }));
@@ -206,13 +207,15 @@ class SignalSession {
     // A publisher's msid may not carry the cid (older SDKs): take the only pending track of that kind.
     key ??= [...this.pendingTracks.entries()].find(([, i]) => (i.type === TrackType.VIDEO) === (remote.kind === "video"))?.[0];
     if (key === undefined) {
-      log("warn", "publisher track without a pending add-track request: not published", { room: this.room.name, identity: this.participant.identity, cid, mid });
+      const who = { room: this.room.name, identity: this.participant.identity };
+      log.warn("unrequested_track_not_published", { ...who, cid, mid });
       return;
     }
     const info = this.pendingTracks.get(key)!;
     this.pendingTracks.delete(key);
     info.mid = mid ?? "";
-    this.ctx.registry.publish(this.room, { info, owner: this.participant, forwarder: new Forwarder(remote, { room: this.room.name, identity: this.participant.identity, track_sid: info.sid }) });
+    const track = { room: this.room.name, identity: this.participant.identity, track_sid: info.sid };
+    this.ctx.registry.publish(this.room, { info, owner: this.participant, forwarder: new RtpForwarder(remote, track) });
   }
 
   /** Tracks whose section no longer sends (the client removed its sender) are unpublished. */
@@ -254,7 +257,8 @@ class SignalSession {
   close(reason: DisconnectReason, why: string): void {
     if (this.ws.readyState === this.ws.OPEN) {
       const level = reason === DisconnectReason.UNKNOWN_REASON ? "warn" : "info";
-      log(level, "closing participant connection", { room: this.room.name, identity: this.participant.identity, reason: why });
+      const fields = { room: this.room.name, identity: this.participant.identity, reason: why };
+      log[level]("participant_connection_closing", fields);
       this.send(new SignalResponse({
         message: { case: "leave", value: new LeaveRequest({ reason, action: LeaveRequest_Action.DISCONNECT }) },
       }));

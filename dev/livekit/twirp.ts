@@ -22,7 +22,8 @@ import {
 import type { ClaimGrants, TokenVerifier } from "livekit-server-sdk";
 import type { AgentDispatcher } from "./agent-dispatch.ts";
 import type { RoomRegistry } from "./rooms.ts";
-import { errorMessage, log } from "./log.ts";
+import { errorSummary } from "../../contract/log.ts";
+import { log } from "./log.ts";
 
 /** A Twirp error: `code` is a Twirp error code, `status` its HTTP status. */
 export class TwirpError extends Error {
@@ -131,7 +132,7 @@ export async function handleTwirp(method: string, req: IncomingMessage, res: Ser
     const auth = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     if (!auth) throw new TwirpError("unauthenticated", 401, "missing Bearer token");
     const claims = await ctx.verifier.verify(auth).catch((err: unknown) => {
-      throw new TwirpError("unauthenticated", 401, `invalid token: ${errorMessage(err)}`);
+      throw new TwirpError("unauthenticated", 401, `invalid token: ${errorSummary(err)}`);
     });
     let body: unknown;
     try {
@@ -152,8 +153,8 @@ export async function handleTwirp(method: string, req: IncomingMessage, res: Ser
     res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(out));
   } catch (err) {
     const e = err instanceof TwirpError ? err : new TwirpError("internal", 500, "internal error");
-    if (!(err instanceof TwirpError)) log("error", "twirp handler fault", { method, reason: errorMessage(err) });
-    else log("info", "twirp request refused", { method, code: e.code });
+    if (!(err instanceof TwirpError)) log.error("twirp_handler_fault", { method, reason: err });
+    else log.info("twirp_request_refused", { method, code: e.code });
     res.writeHead(e.status, { "Content-Type": "application/json" }).end(JSON.stringify({ code: e.code, msg: e.message }));
   }
 }

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { TrackInfo, WebhookEvent } from "@livekit/protocol";
 import { AccessToken } from "livekit-server-sdk";
 import { type Participant, type PublishedTrack, type Room, type RoomRegistry, newId } from "./rooms.ts";
-import { errorMessage, log } from "./log.ts";
+import { log } from "./log.ts";
 
 const ATTEMPTS = 3;
 const TIMEOUT_MS = 5_000;
@@ -71,10 +71,10 @@ async function deliver(url: string, name: string, req: { body: string; headers: 
       const res = await fetch(url, { method: "POST", body: req.body, headers: req.headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
       await res.body?.cancel();
       if (res.ok) return;
-      log("warn", "webhook refused", { url, event: name, status: res.status });
+      log.warn("webhook_refused", { url, event: name, status: res.status });
       if (res.status < 500) return;
     } catch (err) {
-      log("warn", "webhook delivery failed", { url, event: name, attempt, reason: errorMessage(err) });
+      log.warn("webhook_delivery_failed", { url, event: name, attempt, reason: err });
     }
     await new Promise((r) => setTimeout(r, 500 * attempt));
   }

@@ -4,10 +4,14 @@
  * `OPENAI_BASE_URL=http://localhost:8788/v1` and any `OPENAI_API_KEY`.
  */
 import { parseArgs } from "node:util";
+import { DEV_PORTS } from "../../contract/defaults.ts";
 import { startDevOpenAI } from "./server.ts";
 
 const { values } = parseArgs({
-  options: { port: { type: "string", default: "8788" }, host: { type: "string", default: "localhost" } },
+  options: {
+    port: { type: "string", default: String(DEV_PORTS.openai) },
+    host: { type: "string", default: "localhost" },
+  },
 });
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -14,17 +14,16 @@
  * decoded, any remaining words go out as deltas, then `completed` carries the final transcript.
  */
 import type { WebSocket } from "ws";
+import type { Logger } from "../../contract/log.ts";
 import { PCM_RATE, resample, transcribe } from "./engines.ts";
 
 /** Audio decoded for an interim transcript at most once per this much new audio, in bytes (1 s). */
 const PARTIAL_EVERY_BYTES = PCM_RATE * 2;
 
-type Log = (msg: string, fields?: Record<string, unknown>) => void;
-
 let itemCounter = 0;
 
-/** Serves one realtime transcription connection until it closes. */
-export function serveRealtimeTranscription(ws: WebSocket, log: Log): void {
+/** Serves one realtime transcription connection until it closes; `log` is the provider's logger. */
+export function serveRealtimeTranscription(ws: WebSocket, log: Logger): void {
   let chunks: Buffer[] = [];
   let bytes = 0;
   let bytesAtPartial = 0;
@@ -73,7 +72,7 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Log): void {
     try {
       transcript = await decode(audio, true);
     } catch (err) {
-      log("transcription failed", { error: (err as Error).message });
+      log.warn("transcription_failed", { error: err });
       send({ type: "error", error: { type: "server_error", message: (err as Error).message } });
       sentWords.delete(id);
       return;
@@ -81,7 +80,11 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Log): void {
     sendNewWords(transcript, id);
     sentWords.delete(id);
     send({ type: "conversation.item.input_audio_transcription.completed", item_id: id, content_index: 0, transcript, usage: { type: "duration", seconds: audio.length / 2 / PCM_RATE } });
-    log("stand-in transcription", { audio_ms: Math.round((audio.length / 2 / PCM_RATE) * 1000), decode_ms: Date.now() - started, words: transcript.split(" ").filter(Boolean).length });
+    log.info("stand_in_transcription", {
+      audio_ms: Math.round((audio.length / 2 / PCM_RATE) * 1000),
+      decode_ms: Date.now() - started,
+      words: transcript.split(" ").filter(Boolean).length,
+    });
   };
 
   send({ type: "session.created", session: { type: "transcription", object: "realtime.transcription_session" } });
@@ -95,7 +98,7 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Log): void {
     switch (event.type) {
       case "session.update":
         if (event.session?.audio?.input?.turn_detection) {
-          log("server-side turn detection is not implemented by the stand-in; commit from the client (turn_detection: null)");
+          log.warn("turn_detection_not_implemented", { hint: "commit from the client (turn_detection: null)" });
         }
         return send({ type: "session.updated", session: event.session ?? {} });
       case "input_audio_buffer.append": {

@@ -16,6 +16,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
+import { createLogger } from "../../contract/log.ts";
 import { completionBody, completionEvents, scriptedReply } from "./chat.ts";
 import { EngineMissingError, synthesize, toPcm16k, transcribe } from "./engines.ts";
 import { serveRealtimeTranscription } from "./realtime.ts";
@@ -26,9 +27,12 @@ const BODY_MAX = 25 * 1024 * 1024;
 export interface DevOpenAIOptions {
   /** Interface to listen on; default `127.0.0.1`. */
   host?: string;
-  /** Port; default 0 (ephemeral). The CLI uses 8788. */
+  /** Port; default 0 (ephemeral). The CLI uses `DEV_PORTS.openai` (contract/defaults.ts). */
   port?: number;
-  /** Where log lines go (one JSON object each); default stdout. */
+  /**
+   * Where log lines go, one JSON object each in the project's log line shape (contract/log.ts) with
+   * component "openai-dev" and `stand_in: true`; default stdout.
+   */
   log?: (line: string) => void;
 }
 
@@ -119,9 +123,11 @@ async function speech(res: ServerResponse, body: Record<string, unknown>): Promi
  * @throws the listen error (e.g. EADDRINUSE)
  */
 export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOpenAI> {
-  const write = opts.log ?? ((line: string) => process.stdout.write(line + "\n"));
-  const log = (msg: string, fields: Record<string, unknown> = {}) =>
-    write(JSON.stringify({ level: "info", msg, component: "openai-dev", stand_in: true, ts: new Date().toISOString(), ...fields }));
+  const log = createLogger({
+    component: "openai-dev",
+    fields: { stand_in: true },
+    write: opts.log ?? ((line) => void process.stdout.write(line + "\n")),
+  });
 
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname.replace(/\/+$/, "");
@@ -136,10 +142,10 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
       else if (path === "/v1/chat/completions") await chat(res, parseJson(raw));
       else if (path === "/v1/audio/speech") await speech(res, parseJson(raw));
       else throw new HttpError(404, `no route POST ${path}`);
-      log("stand-in reply", { route: path, ms: Date.now() - started });
+      log.info("stand_in_reply", { route: path, ms: Date.now() - started });
     } catch (err) {
       const e = err instanceof HttpError ? err : err instanceof EngineMissingError ? new HttpError(503, err.message, "server_error") : new HttpError(500, (err as Error).message, "server_error");
-      log("stand-in error", { route: path, status: e.status, error: e.message });
+      log.info("stand_in_error", { route: path, status: e.status, error: e.message });
       if (!res.headersSent) json(res, e.status, { error: { message: e.message, type: e.type, code: null } });
       else res.end();
     }
@@ -153,7 +159,7 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      log("stand-in realtime transcription connected", { model: url.searchParams.get("model") });
+      log.info("stand_in_realtime_connected", { model: url.searchParams.get("model") });
       serveRealtimeTranscription(ws, log);
     });
   });
@@ -166,7 +172,8 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
   const { port } = server.address() as AddressInfo;
   const shown = host.includes(":") ? `[${host}]` : host;
   const baseURL = `http://${shown}:${port}/v1`;
-  log("local OpenAI-compatible stand-in listening: not the OpenAI API (pocketsphinx, espeak-ng, scripted replies)", { base_url: baseURL });
+  const note = "not the OpenAI API: pocketsphinx, espeak-ng, scripted replies";
+  log.info("stand_in_listening", { base_url: baseURL, note });
   return {
     baseURL,
     close: async () => {

@@ -6,6 +6,7 @@ import { initializeLogger, llm, voice } from "@livekit/agents";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_GREETING, GREETING_INSTRUCTIONS, WebsiteAgent, resolveInstructions } from "../../agent/agent.ts";
 import { DEFAULT_SYSTEM_PROMPT } from "../../agent/config.ts";
+import { waitFor } from "../support/wait.ts";
 
 /** FakeLLM that also keeps every chat context it was asked to complete. */
 class RecordingLLM extends voice.testing.FakeLLM {
@@ -55,7 +56,7 @@ describe("agent prompt and turns", () => {
       if (ev.item.type === "message" && ev.item.role === "assistant") said.push(ev.item.textContent ?? "");
     });
     await session.start({ agent: new WebsiteAgent("Be brief.") });
-    for (let i = 0; i < 100 && said.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor("the greeting", () => said.length > 0, { timeoutMs: 2000, intervalMs: 20 });
     expect(speeches.map((s) => s.source)).toEqual(["say"]);
     expect(said).toEqual([DEFAULT_GREETING]);
     expect(fake.contexts).toHaveLength(0);
@@ -67,7 +68,7 @@ describe("agent prompt and turns", () => {
     const speeches: voice.SpeechCreatedEvent[] = [];
     session.on(voice.AgentSessionEventTypes.SpeechCreated, (ev) => speeches.push(ev));
     await session.start({ agent: new WebsiteAgent("Be brief.", { mode: "generated" }) });
-    for (let i = 0; i < 100 && fake.contexts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor("a chat request", () => fake.contexts.length > 0, { timeoutMs: 2000, intervalMs: 20 });
     expect(speeches.map((s) => [s.source, s.userInitiated])).toEqual([["generate_reply", true]]);
     const system = systemText(fake.contexts[0]!);
     expect(system).toContain("Be brief.");

@@ -11,18 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebsiteAgent } from "../../agent/agent.ts";
 import { SpeechPrefetch } from "../../agent/greeting.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
+import { sleep, waitFor } from "../support/wait.ts";
 import { PlayoutAudioOutput } from "./pipeline-io.ts";
 
 const TEXT = "Hi! How can I help you today?";
 let provider: DevOpenAI;
-const speechRequests: string[] = [];
+/** Every `/v1/audio/speech` request the provider logged. */
+const speechRequests: unknown[] = [];
 
 beforeAll(async () => {
   initializeLogger({ pretty: false, level: "error" });
   provider = await startDevOpenAI({
     log: (line) => {
-      const l = JSON.parse(line) as { route?: string; ts: string };
-      if (l.route === "/v1/audio/speech") speechRequests.push(l.ts);
+      const l = JSON.parse(line) as { route?: string };
+      if (l.route === "/v1/audio/speech") speechRequests.push(l);
     },
   });
 });
@@ -55,7 +57,7 @@ describe("the greeting synthesized ahead", () => {
     process.on("unhandledRejection", onStray);
     const prefetch = new SpeechPrefetch(tts("error-400"), TEXT);
     expect(await prefetch.settled()).toBe(false);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     process.off("unhandledRejection", onStray);
     expect(stray.map(String)).toEqual([String(prefetch.error)]);
     expect(prefetch.audio()).toBeNull();
@@ -76,7 +78,7 @@ describe("the greeting synthesized ahead", () => {
     });
     try {
       await session.start({ agent: new WebsiteAgent("Be brief.", { mode: "fixed", text: TEXT }, prefetch) });
-      for (let i = 0; i < 250 && said.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitFor("the greeting", () => said.length > 0, { timeoutMs: 5000, intervalMs: 20 });
       expect(said).toEqual([TEXT]);
       expect(output.segments[0]).toBe(Math.round(prefetch.seconds * 24_000));
       expect(speechRequests.length).toBe(before);

@@ -1,7 +1,7 @@
 /**
  * The voice pipeline without a room: REAL Silero VAD on REAL recorded speech (pocketsphinx-testdata
  * goforward.raw, "go forward ten meters"), the real OpenAI plugins, and the session events mapped to
- * contract events by the forwarder's mapper. The OpenAI plugins talk to the local OpenAI-compatible
+ * contract events by agent/session-events.ts. The OpenAI plugins talk to the local OpenAI-compatible
  * provider (dev/openai/): a stand-in only in the sense that it replaces the paid OpenAI API
  * (pocketsphinx STT over the realtime transcription socket, espeak-ng TTS, scripted chat replies).
  */
@@ -9,12 +9,13 @@ import { initializeLogger, type VAD } from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Greeting, WebsiteAgent } from "../../agent/agent.ts";
-import type { PendingEvent } from "../../agent/forwarder.ts";
-import { createSession } from "../../agent/pipeline.ts";
-import { createLogger } from "../../agent/log.ts";
+import type { PendingEvent } from "../../agent/ingest-forwarder.ts";
+import { createAgentSession } from "../../agent/pipeline.ts";
 import { forwardSessionEvents } from "../../agent/session-events.ts";
 import { logTurnMetrics } from "../../agent/turn-metrics.ts";
+import { createLogger, type Logger } from "../../contract/log.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
+import { sleep, waitFor } from "../support/wait.ts";
 import { goForward } from "./audio.ts";
 import { ClockedAudioInput, PlayoutAudioOutput } from "./pipeline-io.ts";
 
@@ -36,14 +37,21 @@ afterEach(async () => {
 });
 
 async function runSession(greeting: Greeting, llmModel = "gpt-4o-mini") {
-  const session = createSession(
-    { openaiApiKey: "sk-local-stand-in", openaiBaseUrl: provider.baseURL, sttModel: "gpt-4o-mini-transcribe", llmModel, ttsModel: "gpt-4o-mini-tts", ttsVoice: "alloy" },
-    vad,
-  );
+  const logLines: Array<Record<string, unknown>> = [];
+  const write = (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>);
+  const log: Logger = createLogger({ component: "agent", write });
+  const providers = {
+    openaiApiKey: "sk-local-stand-in",
+    openaiBaseUrl: provider.baseURL,
+    sttModel: "gpt-4o-mini-transcribe",
+    llmModel,
+    ttsModel: "gpt-4o-mini-tts",
+    ttsVoice: "alloy",
+  };
+  const session = createAgentSession(providers, vad, log);
   const events: Seen[] = [];
   forwardSessionEvents(session, (e) => events.push({ ...e, at: Date.now() }));
-  const logLines: Array<Record<string, unknown>> = [];
-  logTurnMetrics(session, createLogger({}, "info", (line) => logLines.push(JSON.parse(line) as Record<string, unknown>)));
+  logTurnMetrics(session, log);
   const input = new ClockedAudioInput();
   const output = new PlayoutAudioOutput();
   session.input.audio = input;
@@ -56,15 +64,8 @@ async function runSession(greeting: Greeting, llmModel = "gpt-4o-mini") {
   return { session, events, input, output, logLines };
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Wait options: give up after `timeoutMs`, probing every 20 ms. */
+const within = (timeoutMs: number) => ({ timeoutMs, intervalMs: 20 });
 
 const label = (e: PendingEvent) =>
   "event" in e ? `${e.role} ${e.event}` : "final" in e ? `${e.role} ${e.final ? "final" : "interim"}` : e.type;
@@ -75,9 +76,9 @@ const indexOf = (events: Seen[], name: string, from = 0) => events.findIndex((e,
 describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible provider)", () => {
   it("hears the user, transcribes interim and final, answers by voice", async () => {
     const { events, input, output, logLines } = await runSession({ mode: "none" }); // latency figures: bench/agent-latency.bench.ts
-    await new Promise((r) => setTimeout(r, 500)); // a little silence first, as from a real microphone
+    await sleep(500); // a little silence first, as from a real microphone
     await input.say(goForward());
-    await waitFor("agent speech_ended", () => indexOf(events, "agent speech_ended") >= 0, 30_000);
+    await waitFor("agent speech_ended", () => indexOf(events, "agent speech_ended") >= 0, within(30_000));
 
     const names = events.map(label);
     const started = indexOf(events, "user speech_started");
@@ -115,6 +116,8 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     expect(turn.speech_end_to_playout_ms! - sinceUserEnded).toBeGreaterThanOrEqual(500);
     expect(turn.speech_end_to_playout_ms! - sinceUserEnded).toBeLessThanOrEqual(1000);
     expect(JSON.stringify(turns)).not.toMatch(/forward|meters/);
+    // The STT VAD's endInput repair applied to the real streams (agent/framework/stt-vad.ts).
+    expect(logLines.filter((l) => l.msg === "framework_adaptation_skipped")).toEqual([]);
 
   });
 
@@ -122,13 +125,14 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     // A fixed greeting (the default mode), long enough to talk over.
     const text = "Hello, and thanks for stopping by. I can answer questions about this website, its products and its opening hours.";
     const { events, input, output } = await runSession({ mode: "fixed", text });
-    await waitFor("greeting audio", () => output.segments.length > 0 && indexOf(events, "agent speech_started") >= 0);
+    const greetingHeard = () => output.segments.length > 0 && indexOf(events, "agent speech_started") >= 0;
+    await waitFor("greeting audio", greetingHeard, within(20_000));
     const greetingStarted = indexOf(events, "agent speech_started");
     expect(indexOf(events, "user speech_started")).toBe(-1); // the agent spoke first
-    await new Promise((r) => setTimeout(r, 300)); // barge in early in the greeting
+    await sleep(300); // barge in early in the greeting
     void input.say(goForward());
 
-    await waitFor("interruption", () => output.interruptions > 0, 10_000);
+    await waitFor("interruption", () => output.interruptions > 0, within(10_000));
     const cutAt = indexOf(events, "agent speech_ended", greetingStarted);
     expect(cutAt).toBeGreaterThan(greetingStarted);
     // Cut off before the greeting's audio could have played out.
@@ -136,15 +140,19 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     expect(greetingSeconds).toBeGreaterThan((events[cutAt]!.at - events[greetingStarted]!.at) / 1000);
 
     // The interrupted turn is followed by an answer to what the user said.
-    await waitFor("answer after barge-in", () => events.find((e) => "text" in e && e.role === "agent" && e.text.includes("go forward ten meters")), 30_000);
+    const answer = () =>
+      events.find((e) => "text" in e && e.role === "agent" && e.text.includes("go forward ten meters"));
+    await waitFor("answer after barge-in", answer, within(30_000));
   });
 
   it("reports a provider error as agent_error and keeps listening", async () => {
     const { events, input } = await runSession({ mode: "generated" }, "error-503"); // the stand-in's LLM answers 503
-    const error = await waitFor("agent_error", () => events.find((e) => "type" in e && e.type === "agent_error"), 30_000);
+    const agentError = () => events.find((e) => "type" in e && e.type === "agent_error");
+    const error = await waitFor("agent_error", agentError, within(30_000));
     expect((error as { detail: string }).detail).toMatch(/llm_error/);
     await input.say(goForward());
-    const final = await waitFor("a final transcript after the error", () => events.find((e) => "final" in e && e.final), 30_000);
+    const userFinal = () => events.find((e) => "final" in e && e.final);
+    const final = await waitFor("a final transcript after the error", userFinal, within(30_000));
     expect(final).toMatchObject({ role: "user", text: "go forward ten meters" });
   });
 });

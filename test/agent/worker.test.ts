@@ -6,7 +6,7 @@
  * The local OpenAI-compatible provider stands in for the paid OpenAI API.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from "livekit-server-sdk";
 import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, type RemoteTrack, Room, RoomEvent, TrackKind, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
 import { mediaAddress } from "../support/netns.ts";
+import { freePort } from "../support/ports.ts";
+import { sleep, waitFor } from "../support/wait.ts";
 import { GOFORWARD_RATE, goForward, resampleLinear } from "./audio.ts";
 import { type IngestServer, startIngestServer } from "./ingest-server.ts";
 
@@ -22,22 +24,21 @@ const SECRET = "worker-test-ingest-secret";
 const AGENT_NAME = "voice-agent-test";
 const main = fileURLToPath(new URL("../../agent/main.ts", import.meta.url));
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+/** The command lines of `pid`'s child processes (Linux /proc). */
+function childCommands(pid: number): string[] {
+  const commands: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after its ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== pid) continue;
+      commands.push(readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " "));
+    } catch {
+      // the process ended meanwhile
+    }
   }
+  return commands;
 }
 
 /** A visitor's microphone: 10 ms frames at 48 kHz, silence unless speech is queued (paced by the source's queue). */
@@ -117,7 +118,7 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     const http = livekit.url.replace(/^ws/, "http");
     dispatch = new AgentDispatchClient(http, "devkey", "secret");
     rooms = new RoomServiceClient(http, "devkey", "secret");
-    await until("the worker to register", () => /registered worker/.test(output), 60_000);
+    await waitFor("the worker to register", () => /registered worker/.test(output), { timeoutMs: 60_000 });
   });
   afterAll(async () => {
     if (process.env.AGENT_TEST_LOG) (await import("node:fs")).writeFileSync(process.env.AGENT_TEST_LOG, output);
@@ -133,22 +134,30 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     expect(await (await fetch(`${healthUrl}/worker`)).json()).toMatchObject({ agent_name: AGENT_NAME, active_jobs: 0 });
   });
 
+  it("adapts the framework: warmed job processes and no inference process (agent/framework/)", async () => {
+    const jobProcess = () => childCommands(worker.pid!).some((c) => c.includes("job_proc_lazy_main"));
+    await waitFor("a warmed job process", jobProcess, { timeoutMs: 30_000 });
+    expect(childCommands(worker.pid!).filter((c) => c.includes("inference_proc_lazy_main"))).toEqual([]);
+    expect(output).not.toContain("framework_adaptation_skipped");
+  });
+
   it("joins a dispatched room, posts signed events, and leaves when the room is deleted", async () => {
     const sid = sessionId(1);
     await dispatch.createDispatch("room-one", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
-    await until("agent_joined", () => types(sid).includes("agent_joined"), 45_000);
+    await waitFor("agent_joined", () => types(sid).includes("agent_joined"), { timeoutMs: 45_000 });
     expect(ingest.requests.filter((r) => r.sessionId === sid).every((r) => r.verdict === "ok")).toBe(true);
     expect(eventsOf(sid)[0]!.id).toMatch(/^[^:]+:1$/);
 
     await rooms.deleteRoom("room-one");
-    await until("agent_left", () => types(sid).includes("agent_left"), 20_000);
+    await waitFor("agent_left", () => types(sid).includes("agent_left"), { timeoutMs: 20_000 });
     expect(types(sid).filter((t) => t === "agent_error")).toEqual([]);
   });
 
   it("reports bad dispatch metadata as agent_error and leaves", async () => {
     const sid = sessionId(2);
     await dispatch.createDispatch("room-two", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid, system_prompt: "" }) });
-    const error = await until("agent_error", () => eventsOf(sid).find((e) => "type" in e && e.type === "agent_error"), 45_000);
+    const agentError = () => eventsOf(sid).find((e) => "type" in e && e.type === "agent_error");
+    const error = await waitFor("agent_error", agentError, { timeoutMs: 45_000 });
     expect(error).toMatchObject({ detail: expect.stringMatching(/system_prompt/) });
     expect(types(sid)).not.toContain("agent_joined");
     await rooms.deleteRoom("room-two").catch(() => {});
@@ -171,10 +180,11 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     const { visitor, mic } = await visitorIn("room-five", "visitor-5");
     try {
       await dispatch.createDispatch("room-five", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
-      await until("agent_joined", () => types(sid).includes("agent_joined"), 45_000);
-      await new Promise((r) => setTimeout(r, 1000));
+      await waitFor("agent_joined", () => types(sid).includes("agent_joined"), { timeoutMs: 45_000 });
+      await sleep(1000);
       mic.say(resampleLinear(goForward(), GOFORWARD_RATE, 48_000));
-      const final = await until("the user's final transcript", () => eventsOf(sid).find((e) => "final" in e && e.final && e.role === "user"), 45_000);
+      const userFinal = () => eventsOf(sid).find((e) => "final" in e && e.final && e.role === "user");
+      const final = await waitFor("the user's final transcript", userFinal, { timeoutMs: 45_000 });
       // The exact words are asserted on the raw recording in pipeline.test.ts; through Opus and a
       // CPU shared with other suites, pocketsphinx hears the room's copy less exactly (e.g. "go forward years").
       expect((final as { text: string }).text.split(" ").length).toBeGreaterThanOrEqual(2);
@@ -184,7 +194,7 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
       await visitor.disconnect();
       await rooms.deleteRoom("room-five").catch(() => {}); // Stop: the Worker deletes the room
     }
-    await until("agent_left", () => types(sid).includes("agent_left"), 30_000);
+    await waitFor("agent_left", () => types(sid).includes("agent_left"), { timeoutMs: 30_000 });
   });
 
   it("answers by voice through the room, and the visitor hears it", async () => {
@@ -195,10 +205,12 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     try {
       await dispatch.createDispatch("room-six", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
       const greeting = loudness(await agentTrack, 10_000);
-      await until("the greeting to end", () => types(sid).includes("agent speech_ended"), 45_000);
+      await waitFor("the greeting to end", () => types(sid).includes("agent speech_ended"), { timeoutMs: 45_000 });
       expect(await greeting).toBeGreaterThan(0.01); // the visitor heard the greeting
       mic.say(resampleLinear(goForward(), GOFORWARD_RATE, 48_000));
-      await until("the agent's answer", () => eventsOf(sid).find((e) => "text" in e && e.role === "agent" && e.text.includes("go forward ten meters")), 45_000);
+      const answer = () =>
+        eventsOf(sid).find((e) => "text" in e && e.role === "agent" && e.text.includes("go forward ten meters"));
+      await waitFor("the agent's answer", answer, { timeoutMs: 45_000 });
     } finally {
       mic.stop();
       await visitor.disconnect();
@@ -209,10 +221,10 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
   it("drains on SIGTERM: refuses new jobs, lets the running job run up to DRAIN_TIMEOUT_S, then exits", async () => {
     const sid = sessionId(3);
     await dispatch.createDispatch("room-three", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
-    await until("agent_joined", () => types(sid).includes("agent_joined"), 45_000);
+    await waitFor("agent_joined", () => types(sid).includes("agent_joined"), { timeoutMs: 45_000 });
     const termAt = Date.now();
     worker.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(worker.exitCode).toBe(null); // still draining: the job is running
     expect(types(sid)).not.toContain("agent_left");
     const late = sessionId(4);

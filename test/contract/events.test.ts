@@ -4,6 +4,7 @@ import {
   INGEST_BATCH_MAX,
   IngestBatch,
   ServerMessage,
+  SYSTEM_PROMPT_MAX,
   TranscriptResponse,
 } from "../../contract/index.ts";
 
@@ -73,6 +74,9 @@ describe("dispatch metadata", () => {
   it("needs a session id and bounds the prompt", () => {
     expect(DispatchMetadata.safeParse({ session_id: "A".repeat(22) }).success).toBe(true);
     expect(DispatchMetadata.safeParse({ session_id: "short" }).success).toBe(false);
-    expect(DispatchMetadata.safeParse({ session_id: "A".repeat(22), system_prompt: "x".repeat(4001) }).success).toBe(false);
+    const longest = { session_id: "A".repeat(22), system_prompt: "x".repeat(SYSTEM_PROMPT_MAX) };
+    expect(DispatchMetadata.safeParse(longest).success).toBe(true);
+    expect(DispatchMetadata.safeParse({ ...longest, system_prompt: "x".repeat(SYSTEM_PROMPT_MAX + 1) }).success).toBe(false);
+    expect(DispatchMetadata.safeParse({ ...longest, system_prompt: "" }).success).toBe(false);
   });
 });

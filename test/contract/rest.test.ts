@@ -7,6 +7,8 @@ import {
   TokenQuery,
   VisitorIdentity,
 } from "../../contract/index.ts";
+import * as defaults from "../../contract/defaults.ts";
+import * as rest from "../../contract/rest.ts";
 
 describe("REST input rules", () => {
   it("accepts room and identity names of 1-64 safe characters", () => {
@@ -37,6 +39,11 @@ describe("REST input rules", () => {
     expect(SessionCreateRequest.safeParse({ ...ok, system_prompt: "p".repeat(SYSTEM_PROMPT_MAX + 1) }).success).toBe(false);
     expect(SessionCreateRequest.safeParse({ room: "r", identity: "v", extra: 1 }).success).toBe(false);
     expect(SessionCreateRequest.safeParse({ room: "r" }).success).toBe(false);
+  });
+
+  it("takes the prompt limit from the shared defaults (rest.ts re-exports it)", () => {
+    expect(rest.SYSTEM_PROMPT_MAX).toBe(defaults.SYSTEM_PROMPT_MAX);
+    expect(SYSTEM_PROMPT_MAX).toBe(4000);
   });
 
   it("session ids are exactly 22 base64url characters (128 bits)", () => {

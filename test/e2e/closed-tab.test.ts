@@ -7,7 +7,8 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { microphoneWav } from "./audio.ts";
 import { launchWithMicrophone, observed, type MicBrowser } from "./browser.ts";
 import { E2E_CLIENT_GRACE_S } from "./stack.ts";
-import { openRooms, readTranscript, waitFor } from "./support.ts";
+import { waitFor } from "../support/wait.ts";
+import { openRooms, poll, readTranscript } from "./support.ts";
 
 describe.skipIf(!process.env.NETNS_ADDR)("a tab closed without Stop", () => {
   let b: MicBrowser | undefined;
@@ -21,7 +22,8 @@ describe.skipIf(!process.env.NETNS_ADDR)("a tab closed without Stop", () => {
     const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
     await page.getByRole("button", { name: "Start" }).click();
     const { session_id: sessionId } = (await (await created).json()) as { session_id: string };
-    await waitFor("the agent's greeting", async () => (await observed(page)).captions.find((c) => c.role === "agent"));
+    const greeting = async () => (await observed(page)).captions.find((c) => c.role === "agent");
+    await waitFor("the agent's greeting", greeting, poll());
     const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
     const { room, status } = await readTranscript(workerUrl, sessionId, cookie);
     expect(status).toBe("active");
@@ -35,10 +37,11 @@ describe.skipIf(!process.env.NETNS_ADDR)("a tab closed without Stop", () => {
         const t = await readTranscript(workerUrl, sessionId, cookie);
         return t.status === "ended" && t;
       },
-      limitMs,
+      poll(limitMs),
     );
     expect(ended.ended_at).not.toBeNull();
-    await waitFor("the room to be deleted", async () => !(await openRooms(inject("liveKitUrl"))).includes(room), limitMs - (Date.now() - goneAt));
+    const roomGone = async () => !(await openRooms(inject("liveKitUrl"))).includes(room);
+    await waitFor("the room to be deleted", roomGone, poll(limitMs - (Date.now() - goneAt)));
     console.log(`[e2e figures] browser killed → session ended: ${ended.ended_at! - goneAt} ms (reason ${ended.reason})`);
   });
 });

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { goForwardVoiceEndMs } from "../agent/audio.ts";
 import { microphoneWav, RECORDINGS } from "./audio.ts";
 import { audioOnset, launchWithMicrophone, observed, type MicBrowser } from "./browser.ts";
-import { openRooms, readTranscript, waitFor, words } from "./support.ts";
+import { waitFor } from "../support/wait.ts";
+import { openRooms, poll, readTranscript, words } from "./support.ts";
 
 /** Received audio energy that counts as "heard" (silence stays well below). */
 const HEARD = 0.0005;
@@ -33,30 +34,36 @@ describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => 
     const { session_id: sessionId } = (await res.json()) as { session_id: string };
 
     // The greeting: a caption, and audio that reaches the page.
-    await waitFor("the agent's greeting caption", async () =>
-      (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.text.length > 0),
+    await waitFor(
+      "the agent's greeting caption",
+      async () => (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.text.length > 0),
+      poll(),
     );
-    const greetingAudioAt = await waitFor("the greeting's audio", async () => audioOnset((await observed(page)).energy, clickAt, HEARD));
+    const greetingAt = async () => audioOnset((await observed(page)).energy, clickAt, HEARD);
+    const greetingAudioAt = await waitFor("the greeting's audio", greetingAt, poll());
 
     // The visitor's words: interim, then final, matching the recording.
     const userFinal = await waitFor(
       "the visitor's final caption",
       async () => (await observed(page)).captions.find((c) => c.role === "user" && c.final),
-      90_000,
+      poll(90_000),
     );
     expect(words(userFinal.text)).toBe(RECORDINGS.goforward.words);
     const seen = await observed(page);
     expect(seen.captions.some((c) => c.role === "user" && !c.final && c.t <= userFinal.t)).toBe(true);
 
     // The agent's reply: a caption after the visitor's final, and its audio after the words ended.
-    await waitFor("the agent's reply caption", async () =>
-      (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.t > userFinal.t),
+    await waitFor(
+      "the agent's reply caption",
+      async () => (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.t > userFinal.t),
+      poll(),
     );
     const { microphoneAt } = await observed(page);
     expect(microphoneAt).not.toBeNull();
     // The fake microphone plays the file from when capture starts: the words end the lead plus the voice later.
     const speechEnd = microphoneAt! + LEAD_S * 1000 + goForwardVoiceEndMs();
-    const replyAudioAt = await waitFor("the reply's audio", async () => audioOnset((await observed(page)).energy, speechEnd, HEARD));
+    const replyAt = async () => audioOnset((await observed(page)).energy, speechEnd, HEARD);
+    const replyAudioAt = await waitFor("the reply's audio", replyAt, poll());
 
     // Speaking indicators went on and off for both sides.
     const { speaking } = await observed(page);
@@ -74,9 +81,11 @@ describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => 
 
     // Stop: socket closed with 1000, LiveKit room gone, agent job ended, page back to start.
     await page.getByRole("button", { name: "Stop" }).click();
-    await waitFor("the transcript socket to close with 1000", async () => (await observed(page)).socketCloses.includes(1000), 15_000);
-    await waitFor("the LiveKit room to be deleted", async () => !(await openRooms(inject("liveKitUrl"))).includes(stored.room), 15_000);
-    await waitFor("the agent's job to end", () => jobEnded(sessionId), 20_000);
+    const socketClosed = async () => (await observed(page)).socketCloses.includes(1000);
+    await waitFor("the transcript socket to close with 1000", socketClosed, poll(15_000));
+    const roomGone = async () => !(await openRooms(inject("liveKitUrl"))).includes(stored.room);
+    await waitFor("the LiveKit room to be deleted", roomGone, poll(15_000));
+    await waitFor("the agent's job to end", () => jobEnded(sessionId), poll(20_000));
     await page.getByRole("button", { name: "Start" }).waitFor({ state: "visible", timeout: 10_000 });
     const ended = await readTranscript(workerUrl, sessionId, cookie);
     expect(ended.status).toBe("ended");
@@ -89,9 +98,9 @@ describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => 
   });
 });
 
-/** True once the agent logged the end of the job for this session (stack log, JSON lines). */
+/** True once the agent logged `job_ended` for this session (stack log, JSON lines). */
 function jobEnded(sessionId: string): boolean {
   return readFileSync(inject("stackLog"), "utf8")
     .split("\n")
-    .some((line) => line.includes(sessionId) && /job (ended|finished|closed)|"msg":"job_ended"/i.test(line));
+    .some((line) => line.includes(sessionId) && line.includes('"msg":"job_ended"'));
 }

@@ -7,10 +7,12 @@
  * the agent's and the Worker's log lines.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { DEV_PORTS } from "../../contract/defaults.ts";
+import { waitFor } from "../support/wait.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -73,23 +75,22 @@ export async function startStack(): Promise<Stack> {
   child.stderr.pipe(log, { end: false });
 
   const started = Date.now();
-  let ready = false;
-  while (!ready) {
-    if (child.exitCode !== null) {
-      signalGroup("SIGKILL");
-      throw new Error(`npm run dev exited early:\n${readFileSync(logPath, "utf8").slice(-4000)}`);
-    }
-    if (Date.now() - started > STARTUP_TIMEOUT_MS) {
-      signalGroup("SIGKILL");
-      throw new Error(`npm run dev was not ready in ${STARTUP_TIMEOUT_MS / 1000} s:\n${readFileSync(logPath, "utf8").slice(-4000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-    ready = readFileSync(logPath, "utf8").includes("Voice agent is running");
+  // The log file appears once the write stream has opened it.
+  const output = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
+  const banner = () => {
+    if (child.exitCode !== null) throw new Error("npm run dev exited early");
+    return output().includes("Voice agent is running");
+  };
+  try {
+    await waitFor("npm run dev's ready banner", banner, { timeoutMs: STARTUP_TIMEOUT_MS, intervalMs: 500 });
+  } catch (err) {
+    signalGroup("SIGKILL");
+    throw new Error(`${(err as Error).message}:\n${output().slice(-4000)}`, { cause: err });
   }
   console.log(`[e2e] stack ready in ${Date.now() - started} ms (log: ${logPath})`);
   return {
-    workerUrl: "http://localhost:8787",
-    liveKitUrl: "ws://localhost:7880",
+    workerUrl: `http://localhost:${DEV_PORTS.worker}`,
+    liveKitUrl: `ws://localhost:${DEV_PORTS.livekit}`,
     logPath,
     dir,
     stop: async () => {

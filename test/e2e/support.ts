@@ -1,26 +1,17 @@
 /**
- * Helpers shared by the e2e tests: polling, the dev LiveKit server's room list, transcript reads.
+ * Helpers shared by the e2e tests (and bench/voice.bench.ts): how they poll, the dev LiveKit server's room
+ * list, transcript reads.
  */
 import { RoomServiceClient } from "livekit-server-sdk";
 import { TranscriptResponse } from "../../contract/index.ts";
+import type { WaitOptions } from "../support/wait.ts";
 
 /**
- * Polls `check` every 200 ms until it returns a truthy value.
- * @returns that value
- * @throws Error naming `what` after `timeoutMs`
+ * How the e2e tests poll with `waitFor` (test/support/wait.ts): every 200 ms, since each probe asks the
+ * browser or the stack, for up to `timeoutMs` (default 60 s: the whole stack shares two cores).
  */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | false | null | undefined> | T | false | null | undefined,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+export function poll(timeoutMs = 60_000): WaitOptions {
+  return { timeoutMs, intervalMs: 200 };
 }
 
 /** Names of the rooms the dev LiveKit server has open (RoomService ListRooms, devkey/secret). */

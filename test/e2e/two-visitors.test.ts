@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { microphoneWav, RECORDINGS } from "./audio.ts";
 import { launchWithMicrophone, observed, type MicBrowser } from "./browser.ts";
-import { waitFor, words } from "./support.ts";
+import { waitFor } from "../support/wait.ts";
+import { poll, words } from "./support.ts";
 
 describe.skipIf(!process.env.NETNS_ADDR)("two visitors at once", () => {
   const browsers: MicBrowser[] = [];
@@ -38,7 +39,7 @@ describe.skipIf(!process.env.NETNS_ADDR)("two visitors at once", () => {
         waitFor(
           `visitor ${i + 1}'s final caption`,
           async () => (await observed(p)).captions.find((c) => c.role === "user" && c.final),
-          120_000,
+          poll(120_000),
         ),
       ),
     );
@@ -46,8 +47,10 @@ describe.skipIf(!process.env.NETNS_ADDR)("two visitors at once", () => {
 
     // Each agent answered its own visitor (the stand-in LLM echoes what it heard).
     for (const [i, p] of pages.entries()) {
-      await waitFor(`visitor ${i + 1}'s agent reply`, async () =>
-        (await observed(p)).captions.find((c) => c.role === "agent" && c.final && c.t > finals[i]!.t),
+      await waitFor(
+        `visitor ${i + 1}'s agent reply`,
+        async () => (await observed(p)).captions.find((c) => c.role === "agent" && c.final && c.t > finals[i]!.t),
+        poll(),
       );
     }
     for (const [i, p] of pages.entries()) {

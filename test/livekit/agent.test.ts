@@ -13,20 +13,11 @@ import { AgentDispatchClient, RoomServiceClient } from "livekit-server-sdk";
 import { ParticipantKind, type RemoteParticipant, type Room, RoomEvent } from "@livekit/rtc-node";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { mediaAddress } from "../support/netns.ts";
+import { waitFor } from "../support/wait.ts";
 import { API_KEY, API_SECRET, connect } from "./support.ts";
 
 const addr = mediaAddress();
 const AGENT_NAME = "test-agent";
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe.skipIf(!addr)("agent worker protocol", () => {
   let server: DevLiveKit;
@@ -51,7 +42,7 @@ describe.skipIf(!addr)("agent worker protocol", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     for (const s of [worker.stdout!, worker.stderr!]) s.on("data", (d: Buffer) => (workerLog += d.toString()));
-    await until("the worker to register", () => /registered worker/.test(workerLog) || undefined, 45_000);
+    await waitFor("the worker to register", () => /registered worker/.test(workerLog), { timeoutMs: 45_000 });
   });
   afterAll(async () => {
     await room?.disconnect().catch(() => {});
@@ -83,7 +74,7 @@ describe.skipIf(!addr)("agent worker protocol", () => {
     const agent = await agentJoined;
     expect(agent.kind).toBe(ParticipantKind.AGENT);
     expect(agent.attributes["lk.agent.name"]).toBe(AGENT_NAME);
-    const message = await until("the agent's metadata message", () => received[0]);
+    const message = await waitFor("the agent's metadata message", () => received[0]);
     expect(message).toBe(`${agent.identity} ${JSON.stringify({ metadata: JSON.stringify({ session_id: "s-123" }) })}`);
 
     const listed = await new AgentDispatchClient(httpUrl, API_KEY, API_SECRET).listDispatch("agent-room");
@@ -91,7 +82,7 @@ describe.skipIf(!addr)("agent worker protocol", () => {
     expect(listed[0]!.state?.jobs).toHaveLength(1);
 
     await new RoomServiceClient(httpUrl, API_KEY, API_SECRET).deleteRoom("agent-room");
-    const ended = await until("the job to end", () => readdirSync(markers).find((f) => f.endsWith(".ended")));
+    const ended = await waitFor("the job to end", () => readdirSync(markers).find((f) => f.endsWith(".ended")));
     expect(ended).toBe(`${listed[0]!.state!.jobs[0]!.id}.ended`);
     expect(existsSync(join(markers, ended))).toBe(true);
     expect(await new RoomServiceClient(httpUrl, API_KEY, API_SECRET).listRooms()).toEqual([]);

@@ -13,10 +13,8 @@ describe.skipIf(!addr)("audio between two rtc-node participants", () => {
   const lk = devLiveKitPerSuite(addr!);
 
   it("forwards each participant's Opus audio to the other", async () => {
-    const alice = await lk.join("audio-room", "alice");
-    const bob = await lk.join("audio-room", "bob");
+    const { alice, bob, fromAlice } = await lk.joinPair("audio-room");
     const fromBob = firstAudioTrack(alice, "bob");
-    const fromAlice = firstAudioTrack(bob, "alice");
     const toneA = await publishTone(alice, 440);
     const toneB = await publishTone(bob, 660);
     const [heardByBob, heardByAlice] = await Promise.all([record(await fromAlice, 1), record(await fromBob, 1)]);

@@ -6,9 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Room, RoomEvent } from "@livekit/rtc-node";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { mediaAddress } from "../support/netns.ts";
+import { waitFor } from "../support/wait.ts";
 import { connect, joinToken } from "./support.ts";
 
 const addr = mediaAddress();
+const WAIT = { timeoutMs: 15_000 };
 
 function inbox(room: Room): string[] {
   const got: string[] = [];
@@ -16,14 +18,6 @@ function inbox(room: Room): string[] {
     got.push(`${participant?.identity}/${topic}: ${new TextDecoder().decode(payload)}`);
   });
   return got;
-}
-
-async function until(probe: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe.skipIf(!addr)("data relay", () => {
@@ -49,8 +43,9 @@ describe.skipIf(!addr)("data relay", () => {
     await send(alice!, "only bob", ["bob"]);
     await send(bob!, "hi alice");
     await send(alice!, "end");
-    await until(() => toCarol.includes("alice/chat: end") && toBob.includes("alice/chat: end"), "the last message");
-    await until(() => toAlice.includes("bob/chat: hi alice"), "bob's reply");
+    const lastArrived = () => toCarol.includes("alice/chat: end") && toBob.includes("alice/chat: end");
+    await waitFor("the last message", lastArrived, WAIT);
+    await waitFor("bob's reply", () => toAlice.includes("bob/chat: hi alice"), WAIT);
 
     expect(toBob).toEqual(["alice/chat: hello all", "alice/chat: only bob", "alice/chat: end"]);
     // Order is kept per sender (one reliable channel each way); across senders it is not defined.
@@ -73,7 +68,7 @@ describe.skipIf(!addr)("data relay", () => {
     const burst = Array.from({ length: 20 }, (_, i) => `early ${i}`);
     for (const text of burst) await erin.localParticipant!.publishData(new TextEncoder().encode(text), { reliable: true, topic: "chat" });
     await joining;
-    await until(() => toDave.length >= burst.length, "the early messages");
+    await waitFor("the early messages", () => toDave.length >= burst.length, WAIT);
     expect(toDave).toEqual(burst.map((text) => `erin/chat: ${text}`));
   });
 });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
 import { mediaAddress } from "../support/netns.ts";
-import { devLiveKitPerSuite, firstAudioTrack, SAMPLE_RATE } from "./support.ts";
+import { devLiveKitPerSuite, SAMPLE_RATE } from "./support.ts";
 
 const addr = mediaAddress();
 const FRAME = SAMPLE_RATE / 100; // 10 ms
@@ -40,9 +40,7 @@ describe.skipIf(!addr)("onsets after silence", () => {
   const lk = devLiveKitPerSuite(addr!);
 
   it("forwards every burst whole and on time", async () => {
-    const alice = await lk.join("onset-room", "alice");
-    const bob = await lk.join("onset-room", "bob");
-    const fromAlice = firstAudioTrack(bob, "alice");
+    const { alice, fromAlice } = await lk.joinPair("onset-room");
     // The source's 1 s queue lets libwebrtc pace the frames by its own clock, whatever the test's event loop does.
     const source = new AudioSource(SAMPLE_RATE, 1, 1000);
     const track = LocalAudioTrack.createAudioTrack("bursts", source);

@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { AccessToken, RoomServiceClient, AgentDispatchClient, TwirpError } from "livekit-server-sdk";
 import { SignalRequest, SignalResponse } from "@livekit/protocol";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { waitFor } from "../support/wait.ts";
 import { API_KEY, API_SECRET, joinToken } from "./support.ts";
 
 const inboxes = new WeakMap<WebSocket, SignalResponse[]>();
@@ -35,14 +36,8 @@ function open(url: string, headers: Record<string, string> = {}): Promise<WebSoc
 function signal(ws: WebSocket) {
   const got = inboxes.get(ws)!;
   const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
-  const next = async (kind: string) => {
-    for (let i = 0; i < 100; i++) {
-      const hit = got.find((m) => m.message.case === kind);
-      if (hit) return hit;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no ${kind} response`);
-  };
+  const next = (kind: string) =>
+    waitFor(`a ${kind} response`, () => got.find((m) => m.message.case === kind), { timeoutMs: 5_000, intervalMs: 50 });
   return { got, closed, next };
 }
 

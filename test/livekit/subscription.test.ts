@@ -7,14 +7,13 @@
 import { describe, expect, it } from "vitest";
 import { type LocalTrack, Room, RoomEvent, TrackKind } from "@livekit/rtc-node";
 import { mediaAddress } from "../support/netns.ts";
+import { sleep, waitFor } from "../support/wait.ts";
 import { devLiveKitPerSuite, joinToken, publishTone } from "./support.ts";
 
 const addr = mediaAddress();
 
-/** Polls `cond` every 20 ms for up to `ms`; resolves whether or not it became true (the caller asserts). */
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !cond() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
-}
+/** How `waitFor` polls here: often, since the order of these events is what the test is about. */
+const POLL = { timeoutMs: 10_000, intervalMs: 20 };
 
 describe.skipIf(!addr)("trackSubscribed to the publisher", () => {
   const lk = devLiveKitPerSuite(addr!);
@@ -41,7 +40,7 @@ describe.skipIf(!addr)("trackSubscribed to the publisher", () => {
     void publication.waitForSubscription().then(() => (firstSubscription = true));
 
     // Nobody else is in the room: nobody has subscribed.
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     expect(subscribedSids).toEqual([]);
     expect(firstSubscription).toBe(false);
 
@@ -52,13 +51,13 @@ describe.skipIf(!addr)("trackSubscribed to the publisher", () => {
       new Promise((_, reject) => setTimeout(() => reject(new Error("waitForSubscription never resolved")), 15_000)),
     ]);
     // The subscriber's own TrackSubscribed event comes from its SDK a few ms either side of this.
-    await until(() => bobHasIt);
+    await waitFor("bob's TrackSubscribed", () => bobHasIt, POLL);
     expect(bobHasIt).toBe(true);
     expect(subscribedSids).toEqual([tone.sid]);
 
     await subscriber("carol", () => {});
-    await until(() => subscribedSids.length >= 2);
-    await new Promise((r) => setTimeout(r, 1000)); // no duplicates arrive later
+    await waitFor("the second LocalTrackSubscribed", () => subscribedSids.length >= 2, POLL);
+    await sleep(1000); // no duplicates arrive later
     expect(subscribedSids).toEqual([tone.sid, tone.sid]);
     tone.stop();
   });

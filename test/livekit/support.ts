@@ -139,6 +139,11 @@ export interface SuiteLiveKit {
   join(room: string, identity: string): Promise<Room>;
   /** Registers a room connected some other way, so that it is disconnected after the block. */
   track(room: Room): Room;
+  /**
+   * Joins `alice`, then `bob`, to `room`. `fromAlice` resolves with the first audio track bob receives from
+   * alice: it listens from before either publishes (rejects after 20 s without one).
+   */
+  joinPair(room: string): Promise<{ alice: Room; bob: Room; fromAlice: Promise<RemoteTrack> }>;
 }
 
 /**
@@ -156,11 +161,17 @@ export function devLiveKitPerSuite(mediaAddress: string): SuiteLiveKit {
     await server?.close();
   });
   const track = (room: Room) => (rooms.push(room), room);
+  const join = async (room: string, identity: string) => track(await connect(server!.url, room, identity));
   return {
     get url() {
       return server!.url;
     },
     track,
-    join: async (room, identity) => track(await connect(server!.url, room, identity)),
+    join,
+    async joinPair(room) {
+      const alice = await join(room, "alice");
+      const bob = await join(room, "bob");
+      return { alice, bob, fromAlice: firstAudioTrack(bob, "alice") };
+    },
   };
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebhookReceiver, type WebhookEvent } from "livekit-server-sdk";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { mediaAddress } from "../support/netns.ts";
+import { waitFor } from "../support/wait.ts";
 import { API_KEY, API_SECRET, joinToken } from "./support.ts";
 
 const addr = mediaAddress();
@@ -54,21 +55,14 @@ describe.skipIf(!addr)("webhooks", () => {
       child.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
       child.once("exit", (code) => reject(new Error(`participant exited early (${code})`)));
     });
-    const waitFor = async (name: string, timeoutMs: number) => {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const hit = events.find((e) => e.event.event === name);
-        if (hit) return hit;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`no ${name} webhook within ${timeoutMs} ms`);
-    };
-    await waitFor("track_published", 10_000);
+    const webhook = (name: string, timeoutMs: number) =>
+      waitFor(`the ${name} webhook`, () => events.find((e) => e.event.event === name), { timeoutMs });
+    await webhook("track_published", 10_000);
     child.kill("SIGKILL");
     const killedAt = Date.now();
-    const left = await waitFor("participant_left", 20_000);
+    const left = await webhook("participant_left", 20_000);
     expect(left.at - killedAt).toBeLessThan(20_000);
-    await waitFor("room_finished", 10_000);
+    await webhook("room_finished", 10_000);
 
     expect(rejected).toEqual([]);
     expect(events.map((e) => e.event.event)).toEqual([

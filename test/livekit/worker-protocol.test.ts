@@ -8,6 +8,7 @@ import WebSocket from "ws";
 import { AccessToken, AgentDispatchClient, TokenVerifier } from "livekit-server-sdk";
 import { JobStatus, ServerMessage, WorkerMessage } from "@livekit/protocol";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { waitFor } from "../support/wait.ts";
 import { API_KEY, API_SECRET } from "./support.ts";
 
 type Outgoing = NonNullable<ConstructorParameters<typeof WorkerMessage>[0]>["message"];
@@ -21,13 +22,12 @@ async function rawWorker(url: string, agentName: string) {
   ws.on("message", (d: Buffer) => inbox.push(ServerMessage.fromBinary(new Uint8Array(d))));
   await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
   const send = (message: Outgoing) => ws.send(new WorkerMessage({ message }).toBinary());
+  /** Takes the first queued message of `kind` out of the inbox, waiting up to 10 s for one. */
   const next = async <K extends NonNullable<ServerMessage["message"]["case"]>>(kind: K) => {
-    for (let i = 0; i < 200; i++) {
-      const at = inbox.findIndex((m) => m.message.case === kind);
-      if (at >= 0) return inbox.splice(at, 1)[0]!.message.value as Extract<ServerMessage["message"], { case: K }>["value"];
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no ${kind} message`);
+    const poll = { timeoutMs: 10_000, intervalMs: 50 };
+    const hit = await waitFor(`a ${kind} message`, () => inbox.find((m) => m.message.case === kind), poll);
+    inbox.splice(inbox.indexOf(hit), 1);
+    return hit.message.value as Extract<ServerMessage["message"], { case: K }>["value"];
   };
   send({ case: "register", value: { agentName, version: "test" } });
   const registered = await next("register");

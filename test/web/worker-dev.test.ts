@@ -2,15 +2,15 @@
 // With the dev LiveKit server (inside the test's network namespace): Start with a fake microphone
 // reaches the connected state, captions arrive through the real SessionDO socket, Stop resets the
 // page, and the history page shows the stored conversation. The agent is stood in for by signed
-// ingest posts (support/agent-stand-in.ts): the agent has its own tests.
+// ingest posts (test/support/ingest.ts): the agent has its own tests.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
+import { IngestClient } from "../support/ingest.ts";
 import { mediaAddress } from "../support/netns.ts";
-import { AgentStandIn } from "./support/agent-stand-in.ts";
+import { startWranglerDev, type WranglerDev } from "../support/wrangler.ts";
 import { launch, screenshot, type Browser } from "./support/browser.ts";
 import { openChat, problems, shown, waitForPhase } from "./support/chat-page.ts";
-import { startWranglerDev, type WranglerDev } from "./support/wrangler.ts";
 
 const address = mediaAddress();
 /** Seconds the SessionDO waits for `agent_joined` before ending with `agent_unavailable`. */
@@ -49,6 +49,11 @@ const SAID = [
   "Sunny and 22 degrees this afternoon, with a light breeze from the Atlantic.",
 ];
 
+/** Posts agent events for `sessionId` as the agent would (signed ingest). */
+function agentFor(sessionId: string): IngestClient {
+  return new IngestClient({ origin: worker.origin, secret: worker.ingestSecret, sessionId });
+}
+
 async function captions(page: Page): Promise<string[]> {
   return page.locator("#captions .caption__text").allTextContents();
 }
@@ -83,7 +88,7 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     await waitForPhase(page, "live", 30_000);
     expect((await shown(page)).buttons).toEqual(["Mute", "Stop"]);
 
-    const agent = new AgentStandIn(worker.origin, worker.ingestSecret, sessionId);
+    const agent = agentFor(sessionId);
     await agent.send({ type: "agent_joined" });
     await page.locator("#agent-state", { hasText: "Listening" }).waitFor();
     await agent.send({ role: "agent", event: "speech_started" }, { role: "agent", text: "Hi! I'm the site assistant. What can I do for you?", final: true });
@@ -137,7 +142,7 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     });
     const sessionId = await start(page);
     await waitForPhase(page, "live", 30_000);
-    const agent = new AgentStandIn(worker.origin, worker.ingestSecret, sessionId);
+    const agent = agentFor(sessionId);
     await agent.send({ type: "agent_joined" }, { role: "agent", text: "one", final: true }, { role: "user", text: "two", final: true });
     await expect.poll(() => captions(page)).toEqual(["one", "two"]);
     const lastSeq = Number(await page.locator("#captions .caption").last().getAttribute("data-seq"));
@@ -160,7 +165,7 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     const page = await openChat(browser.context, `${worker.origin}/chat`);
     const sessionId = await start(page);
     await waitForPhase(page, "live", 30_000);
-    await new AgentStandIn(worker.origin, worker.ingestSecret, sessionId).send({ type: "agent_joined" });
+    await agentFor(sessionId).send({ type: "agent_joined" });
     const request = page.request;
     await page.close({ runBeforeUnload: true });
     // Neither the client grace period (30 s) nor the agent lease (20 s) has passed, and the agent has

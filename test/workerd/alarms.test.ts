@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TranscriptResponse } from "../../contract/index.ts";
+import { waitFor } from "../support/wait.ts";
 import { call, ingest, lifecycle, liveKitCalls, newVisitor, openSocket, startSession } from "./helpers.ts";
 
 const stub = (sessionId: string) => env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
@@ -24,6 +25,23 @@ async function deleteRoomCalls(room: string) {
   return (await liveKitCalls(room)).filter((c) => c.method === "DeleteRoom").length;
 }
 
+/** A new visitor's session with its transcript socket open and the agent joined (state `active`). */
+async function activeSession() {
+  const cookie = await newVisitor();
+  const { room, sessionId } = await startSession(cookie);
+  const socket = await openSocket(cookie, sessionId);
+  await ingest(sessionId, [lifecycle("agent_joined")]);
+  return { cookie, room, sessionId, socket };
+}
+
+/** The session row's `client_gone_since` (epoch ms, null while a socket is open), read from storage. */
+async function clientGoneSince(sessionId: string): Promise<number | null> {
+  return runInDurableObject(stub(sessionId), (_instance, state) => {
+    const sql = "SELECT client_gone_since FROM session";
+    return state.storage.sql.exec<{ client_gone_since: number | null }>(sql).one().client_gone_since;
+  });
+}
+
 describe("SessionDO alarms", () => {
   it("end a session whose agent never joins with agent_unavailable", async () => {
     const cookie = await newVisitor();
@@ -40,10 +58,7 @@ describe("SessionDO alarms", () => {
   });
 
   it("end a session whose agent stops renewing its lease with agent_lost", async () => {
-    const cookie = await newVisitor();
-    const { room, sessionId } = await startSession(cookie);
-    const socket = await openSocket(cookie, sessionId);
-    await ingest(sessionId, [lifecycle("agent_joined")]);
+    const { cookie, room, sessionId, socket } = await activeSession();
     await ingest(sessionId, [lifecycle("agent_heartbeat")]);
     await backdate(sessionId, { agent_seen_at: Number(env.AGENT_LEASE_S) - 5 });
     await runDurableObjectAlarm(stub(sessionId));
@@ -57,17 +72,14 @@ describe("SessionDO alarms", () => {
   });
 
   it("end a session whose browser socket stays away past the grace period with timeout", async () => {
-    const cookie = await newVisitor();
-    const { room, sessionId } = await startSession(cookie);
-    const socket = await openSocket(cookie, sessionId);
-    await ingest(sessionId, [lifecycle("agent_joined")]);
-    const gone = async () => (await stub(sessionId).info())!.client_gone_since;
-    expect(await gone()).toBeNull();
+    const { cookie, room, sessionId, socket } = await activeSession();
+    expect(await clientGoneSince(sessionId)).toBeNull();
     socket.ws.close(1000);
     await socket.closed;
-    const deadline = Date.now() + 5000;
-    while ((await gone()) === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(await gone()).not.toBeNull();
+    await waitFor("client_gone_since to be set", async () => (await clientGoneSince(sessionId)) !== null, {
+      timeoutMs: 5000,
+      intervalMs: 20,
+    });
     await backdate(sessionId, { client_gone_since: Number(env.CLIENT_GRACE_S) + 1 });
     await runDurableObjectAlarm(stub(sessionId));
     expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "timeout" });
@@ -75,10 +87,7 @@ describe("SessionDO alarms", () => {
   });
 
   it("end any session at MAX_SESSION_S with timeout", async () => {
-    const cookie = await newVisitor();
-    const { room, sessionId } = await startSession(cookie);
-    const socket = await openSocket(cookie, sessionId);
-    await ingest(sessionId, [lifecycle("agent_joined")]);
+    const { cookie, room, sessionId, socket } = await activeSession();
     await backdate(sessionId, { started_at: Number(env.MAX_SESSION_S) + 1 });
     await runDurableObjectAlarm(stub(sessionId));
     expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "timeout" });

@@ -19,6 +19,39 @@ describe("SessionDO hibernation", () => {
   });
 });
 
+describe("stored state is checked when read", () => {
+  it("a malformed session row or stored message is an error naming the column or the seq", async () => {
+    const cookie = await newVisitor();
+    const { sessionId } = await startSession(cookie);
+    const stub = env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
+    await runInDurableObject(stub, async (instance, state) => {
+      state.storage.sql.exec("INSERT INTO events (seq, kind, message) VALUES (99, 'transcript', ?)", '{"role":"robot"}');
+      await expect(instance.transcript()).rejects.toThrow(/stored message seq 99 does not match the contract/);
+      state.storage.sql.exec("UPDATE session SET status = 'paused'");
+      await expect(instance.info()).rejects.toThrow(/session row: column status/);
+      // Put the row back so that the object's alarm finds a valid session.
+      state.storage.sql.exec("UPDATE session SET status = 'starting'");
+      state.storage.sql.exec("DELETE FROM events WHERE seq = 99");
+    });
+    expect(await stub.info()).toMatchObject({ session_id: sessionId, status: "starting" });
+  });
+
+  it("a malformed RoomDO or VisitorDO value is an error naming the key and the field", async () => {
+    const room = env.ROOMS.get(env.ROOMS.idFromName(uniqueRoom()));
+    await runInDurableObject(room, async (instance, state) => {
+      await state.storage.put("room", { owner: 7, lastActiveAt: Date.now(), activeSession: null });
+      await expect(instance.owner(Date.now())).rejects.toThrow(/stored "room" is malformed at owner/);
+      await state.storage.deleteAll();
+    });
+    const visitor = env.VISITORS.get(env.VISITORS.idFromName(crypto.randomUUID()));
+    await runInDurableObject(visitor, async (instance, state) => {
+      await state.storage.put("active", { s1: "tomorrow" });
+      await expect(instance.count(Date.now())).rejects.toThrow(/stored "active" is malformed at s1/);
+      await state.storage.deleteAll();
+    });
+  });
+});
+
 describe("RoomDO", () => {
   it("releases an owner's claim after ROOM_CLAIM_TTL_S of idleness", async () => {
     const room = env.ROOMS.get(env.ROOMS.idFromName(uniqueRoom()));

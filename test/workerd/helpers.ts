@@ -1,10 +1,13 @@
 /**
  * Helpers for the workerd tests: requests through the real Worker entry (`exports.default`), visitor
- * cookies, sessions, signed ingest and transcript sockets.
+ * cookies, sessions, signed ingest (test/support/ingest.ts, exactly as the agent posts it) and transcript
+ * sockets.
  */
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { type AgentEvent, ErrorBody, ServerMessage, signIngest, SocketErrorMessage } from "../../contract/index.ts";
+import { type AgentEvent, ErrorBody, ServerMessage, SocketErrorMessage } from "../../contract/index.ts";
+import { IngestClient } from "../support/ingest.ts";
+import { waitFor } from "../support/wait.ts";
 import { CONTROL_HOST, type LiveKitCall } from "./fake-livekit.ts";
 
 export const ORIGIN = "https://voice.example";
@@ -62,17 +65,30 @@ export async function startSession(cookie: string, room = uniqueRoom()): Promise
   return { room, sessionId: session_id };
 }
 
-/** Posts a signed ingest batch. `signature` overrides the header (null leaves it out). */
+/**
+ * The agent's ingest client for `sessionId`, posting through the Worker entry.
+ * @param secret the signing key; default the Worker's `AGENT_INGEST_SECRET`
+ */
+export function ingestClient(sessionId: string, secret: string = env.AGENT_INGEST_SECRET): IngestClient {
+  return new IngestClient({
+    origin: ORIGIN,
+    secret,
+    sessionId,
+    fetch: (url, init) => exports.default.fetch(new Request(url, init)),
+  });
+}
+
+/**
+ * Posts a signed ingest batch of `events` (or, with `body`, that raw body).
+ * `signature` overrides the header (null leaves it out).
+ */
 export async function ingest(
   sessionId: string,
   events: AgentEvent[] | unknown,
   opts: { signature?: string | null; body?: string } = {},
 ): Promise<Response> {
-  const body = opts.body ?? JSON.stringify({ events });
-  const signature = opts.signature === undefined ? await signIngest(env.AGENT_INGEST_SECRET, sessionId, body) : opts.signature;
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
-  if (signature !== null) headers["X-Signature"] = signature;
-  return call(`/session/${sessionId}/events`, { method: "POST", headers, body });
+  const client = ingestClient(sessionId);
+  return opts.body === undefined ? client.post(events, opts.signature) : client.postBody(opts.body, opts.signature);
 }
 
 let eventCounter = 0;
@@ -106,22 +122,14 @@ export async function openSocket(cookie: string, sessionId: string, after?: numb
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   const messages: ServerMessage[] = [];
-  const waiters: (() => void)[] = [];
   ws.addEventListener("message", (e) => {
     messages.push(ServerMessage.parse(JSON.parse(e.data as string)));
-    for (const w of waiters.splice(0)) w();
   });
   const closed = new Promise<{ code: number }>((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code })));
   ws.accept();
-  const waitFor = async (n: number) => {
-    const deadline = Date.now() + 5000;
-    while (messages.length < n) {
-      if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${messages.length}`);
-      await Promise.race([new Promise<void>((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 50))]);
-    }
-    return messages;
-  };
-  return { ws, messages, closed, waitFor };
+  const waitForMessages = (n: number) =>
+    waitFor(`${n} socket messages`, () => messages.length >= n && messages, { timeoutMs: 5000, intervalMs: 20 });
+  return { ws, messages, closed, waitFor: waitForMessages };
 }
 
 /** The calls the fake LiveKit recorded for `room`. */

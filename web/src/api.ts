@@ -1,12 +1,12 @@
 /**
- * The Worker's REST API as the page uses it (ARCHITECTURE.md, "REST contract"). Same-origin fetches:
+ * The Worker's REST API as the page uses it (docs/architecture.md, "REST API"). Same-origin fetches:
  * the HttpOnly `vid` cookie goes along by itself.
  */
 import * as z from "zod/mini";
 import { ErrorBody, SessionCreateResponse, TokenResponse } from "../../contract/index.ts";
 
 /** A refused or failed request. `status` 0 means the network failed (no response). */
-export class ApiError extends Error {
+export class RequestError extends Error {
   readonly status: number;
   /** The error body's `code`, or `network` / `bad_response`. */
   readonly code: string;
@@ -15,7 +15,7 @@ export class ApiError extends Error {
 
   constructor(status: number, code: string, message: string, retryAfterS?: number) {
     super(message);
-    this.name = "ApiError";
+    this.name = "RequestError";
     this.status = status;
     this.code = code;
     this.retryAfterS = retryAfterS;
@@ -34,23 +34,23 @@ async function call<T>(path: string, init: RequestInit, schema: z.ZodMiniType<T>
   try {
     res = await fetch(path, { ...init, credentials: "same-origin", headers: { Accept: "application/json", ...init.headers } });
   } catch (err) {
-    throw new ApiError(0, "network", err instanceof Error ? err.message : "network error");
+    throw new RequestError(0, "network", err instanceof Error ? err.message : "network error");
   }
   const body: unknown = await res.json().catch(() => null);
   if (!res.ok) {
     const error = ErrorBody.safeParse(body);
     const { code, message } = error.success ? error.data.error : { code: "http_error", message: res.statusText };
-    throw new ApiError(res.status, code, message, retryAfter(res));
+    throw new RequestError(res.status, code, message, retryAfter(res));
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ApiError(res.status, "bad_response", `unexpected response from ${path}`);
+  if (!parsed.success) throw new RequestError(res.status, "bad_response", `unexpected response from ${path}`);
   return parsed.data;
 }
 
 /**
  * `GET /token`: a LiveKit token for a fresh room.
  * @param identity the visitor's participant identity (`^[A-Za-z0-9_-]{1,64}$`, not starting with `agent`)
- * @throws ApiError on a refusal (4xx), a fault (5xx) or a network failure
+ * @throws RequestError on a refusal (4xx), a fault (5xx) or a network failure
  */
 export function fetchToken(identity: string): Promise<z.infer<typeof TokenResponse>> {
   return call(`/token?identity=${encodeURIComponent(identity)}`, { method: "GET" }, TokenResponse);
@@ -59,9 +59,9 @@ export function fetchToken(identity: string): Promise<z.infer<typeof TokenRespon
 /**
  * `POST /session`: creates the session and dispatches the agent into `room`.
  * @returns the `session_id`
- * @throws ApiError (429 carries `retryAfterS`; 403 when the room is not this visitor's)
+ * @throws RequestError (429 carries `retryAfterS`; 403 when the room is not this visitor's)
  */
-export async function createSession(room: string, identity: string): Promise<string> {
+export async function startSession(room: string, identity: string): Promise<string> {
   const body = JSON.stringify({ room, identity });
   const res = await call("/session", { method: "POST", body, headers: { "Content-Type": "application/json" } }, SessionCreateResponse);
   return res.session_id;
@@ -70,7 +70,7 @@ export async function createSession(room: string, identity: string): Promise<str
 /**
  * `DELETE /session/{id}`: ends the session (idempotent on the server).
  * @param keepalive true from `pagehide`, so the request outlives the page
- * @throws ApiError like the others; callers tearing down may ignore it
+ * @throws RequestError like the others; callers tearing down may ignore it
  */
 export async function stopSession(sessionId: string, keepalive = false): Promise<void> {
   await call(`/session/${encodeURIComponent(sessionId)}`, { method: "DELETE", keepalive }, z.unknown());

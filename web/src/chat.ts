@@ -1,8 +1,8 @@
 /**
- * The `/chat` page script: runs the start flow of ARCHITECTURE.md ("Flows"), feeds transcript frames
+ * The `/chat` page script: runs the start flow (docs/architecture.md, "Flows"), feeds transcript frames
  * to the captions and the state machine, and tears everything down on Stop, on errors and on pagehide.
  */
-import { ApiError, createSession, fetchToken, newIdentity, stopSession } from "./api.ts";
+import { fetchToken, newIdentity, RequestError, startSession, stopSession } from "./api.ts";
 import { CaptionLog } from "./captions.ts";
 import { VoiceError, VoiceRoom } from "./livekit.ts";
 import { LevelMeter } from "./meter.ts";
@@ -39,7 +39,7 @@ function dispatch(action: Action): void {
 /** Maps a start-flow failure to what the page shows. */
 function toChatError(err: unknown): ChatError {
   if (err instanceof VoiceError) return { kind: err.kind };
-  if (err instanceof ApiError) {
+  if (err instanceof RequestError) {
     if (err.status === 0) return { kind: "server_unreachable" };
     if (err.status === 429) return { kind: "rate_limited", detail: err.message, retryAfterS: err.retryAfterS };
     if (err.status === 403) return { kind: "forbidden", detail: err.message };
@@ -88,7 +88,7 @@ function openSocket(sessionId: string): void {
     onConnection: (connected) => dispatch({ type: "socket", connected }),
     onFatal(code, message) {
       if (code === "connection_lost") fail(new VoiceError("connection_lost", message));
-      else fail(new ApiError(code === "forbidden" ? 403 : 400, code, message));
+      else fail(new RequestError(code === "forbidden" ? 403 : 400, code, message));
     },
   });
   socket.open();
@@ -132,8 +132,9 @@ async function start(): Promise<void> {
   // Settled below; a rejection seen only there must not be reported as unhandled meanwhile.
   tokenFetch.catch(() => undefined);
   micOpening.then((track) => mine === generation && meter.attach(track.mediaStreamTrack), () => undefined);
-  // When the browser will not ask, the session is created while the microphone opens (getUserMedia
-  // resolved 200–700 ms after the click in bench/voice). When it asks, the visitor answers first: no agent is dispatched to greet a permission prompt.
+  // When the browser will not ask, the session is created while the microphone opens (getUserMedia is slow:
+  // docs/web.md, "How the page script works"). When it asks, the visitor answers first: no agent is
+  // dispatched to greet a permission prompt.
   if (!(await microphoneGranted())) {
     const mic = await settle(micOpening);
     if (mine !== generation) return void room.disconnect();
@@ -149,7 +150,7 @@ async function start(): Promise<void> {
     const track = await micOpening.catch(() => null); // a microphone failure is reported as such, below
     if (track) await room.publishMicrophone(track);
   })();
-  const [media, session, mic] = await Promise.allSettled([joining, createSession(roomName, identity), micOpening]);
+  const [media, session, mic] = await Promise.allSettled([joining, startSession(roomName, identity), micOpening]);
   if (mine !== generation) {
     // Stopped (or failed) meanwhile: the session created in parallel must not outlive the page's intent.
     if (session.status === "fulfilled") void stopSession(session.value).catch(() => undefined);

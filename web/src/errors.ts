@@ -71,6 +71,6 @@ const TEXT: Record<ErrorKind, ErrorText> = {
 /**
  * The title and message for an error (the view replaces a rate limit's message with its countdown).
  */
-export function describeError(error: ChatError): ErrorText {
+export function errorText(error: ChatError): ErrorText {
   return TEXT[error.kind];
 }

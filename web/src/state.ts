@@ -4,7 +4,7 @@
  *
  * Phases: idle → starting → live → stopping → idle; any phase → error (Start again recovers).
  * The agent's state (connecting / listening / thinking / speaking) is derived from the session and
- * speech events of ARCHITECTURE.md "WebSocket".
+ * speech events of the transcript socket (docs/architecture.md, "Transcript socket").
  */
 import type { EndReason, ServerMessage } from "../../contract/index.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The transcript WebSocket `/ws/transcript/{session_id}` (ARCHITECTURE.md, "WebSocket"): validates
+ * The transcript WebSocket `/ws/transcript/{session_id}` (docs/architecture.md, "Transcript socket"): validates
  * every frame against the wire contract, re-opens a dropped socket with exponential backoff and
  * `?after=<last seq>` so that stored events are replayed, and drops frames already delivered.
  */

@@ -2,7 +2,7 @@
  * Renders a `ChatState` into the `/chat` page's markup (web/pages/chat.ts). Only toggles
  * attributes, `hidden` and text: no element is created here, so nothing moves while captions stream.
  */
-import { describeError } from "./errors.ts";
+import { errorText } from "./errors.ts";
 import { isActive, type AgentState, type ChatState } from "./state.ts";
 
 export interface ChatElements {
@@ -115,7 +115,7 @@ export function render(el: ChatElements, state: ChatState, retryInS = 0): void {
   const error = state.phase === "error" ? state.error : null;
   el.alert.hidden = !error;
   if (error) {
-    const text = describeError(error);
+    const text = errorText(error);
     setText(el.alertTitle, text.title);
     const wait = retryInS > 0 ? `Please wait ${retryInS} s before starting another one.` : "You can press Start again now.";
     setText(el.alertMessage, error.kind === "rate_limited" ? wait : text.message);

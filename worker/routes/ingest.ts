@@ -2,7 +2,7 @@
  * `POST /session/{id}/events`: agent ingest. The raw body is authenticated with the HMAC in
  * `X-Signature` before it is parsed; then validated with the contract and handed to the `SessionDO`.
  *
- * Source: shared/ARCHITECTURE.md, "Agent → Worker ingest"; contract/signature.ts.
+ * See docs/architecture.md, "Agent ingest"; contract/signature.ts.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -15,7 +15,7 @@ import {
 } from "../../contract/index.ts";
 import { log } from "../../edge/log.ts";
 import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { sessionStub } from "../sessions.ts";
 import { parseJson, parseWith, sessionIdParam } from "../validate.ts";
 
@@ -33,7 +33,7 @@ ingestRoutes.post(
   bodyLimit({
     maxSize: INGEST_BODY_MAX_BYTES,
     onError: () => {
-      throw new ApiError(413, "payload_too_large", `The body exceeds ${INGEST_BODY_MAX_BYTES} bytes.`);
+      throw new HttpError(413, "payload_too_large", `The body exceeds ${INGEST_BODY_MAX_BYTES} bytes.`);
     },
   }),
   async (c) => {
@@ -42,12 +42,16 @@ ingestRoutes.post(
     const verdict = await verifyIngest(c.var.config.ingestSecret, sessionId, raw, c.req.header(SIGNATURE_HEADER));
     if (verdict !== "ok") {
       log.warn("ingest_signature_rejected", { session_id: sessionId, reason: verdict });
-      throw new ApiError(401, `signature_${verdict}`, SIGNATURE_MESSAGES[verdict]);
+      throw new HttpError(401, `signature_${verdict}`, SIGNATURE_MESSAGES[verdict]);
     }
     const batch = parseWith(IngestBatch, parseJson(raw), "invalid_batch");
     const result = await sessionStub(c.env, sessionId).ingest(batch.events);
-    if (result.status === "not_found") throw new ApiError(404, "session_not_found", "There is no session with this id.");
-    if (result.status === "ended") throw new ApiError(409, "session_ended", "The session has ended; events are no longer accepted.");
+    if (result.status === "not_found") {
+      throw new HttpError(404, "session_not_found", "There is no session with this id.");
+    }
+    if (result.status === "ended") {
+      throw new HttpError(409, "session_ended", "The session has ended; events are no longer accepted.");
+    }
     const response: IngestResponse = { accepted: result.accepted, duplicates: result.duplicates };
     return c.json(response);
   },

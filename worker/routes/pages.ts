@@ -1,5 +1,5 @@
 /**
- * HTML pages (rendered by worker/pages, owned by the web part) and the `/static/*` fallback.
+ * HTML pages (rendered by web/pages, owned by the web part) and the `/static/*` fallback.
  * `/history/{id}` applies the same visitor check as `/transcripts/{id}` but answers with HTML.
  */
 import { Hono } from "hono";
@@ -17,9 +17,11 @@ pageRoutes.get("/history/:session_id", async (c) => {
   const id = SessionId.safeParse(c.req.param("session_id"));
   if (!id.success) return c.html(renderErrorPage(404, "There is no conversation at this address."), 404);
   const stub = sessionStub(c.env, id.data);
-  const row = await stub.info();
-  if (!row) return c.html(renderErrorPage(404, "There is no conversation at this address."), 404);
-  if (row.owner !== c.var.visitorId) return c.html(renderErrorPage(403, "This conversation belongs to someone else."), 403);
+  const info = await stub.info();
+  if (!info) return c.html(renderErrorPage(404, "There is no conversation at this address."), 404);
+  if (info.owner !== c.var.visitorId) {
+    return c.html(renderErrorPage(403, "This conversation belongs to someone else."), 403);
+  }
   const transcript = await stub.transcript();
   if (!transcript) return c.html(renderErrorPage(404, "There is no conversation at this address."), 404);
   return c.html(renderHistory(transcript));

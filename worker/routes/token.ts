@@ -2,12 +2,12 @@
  * `GET /token?room=&identity=&name=`: a LiveKit token for the visitor's room. The first token for a
  * room claims it for the visitor (`RoomDO`); another visitor gets 403. Omitting `room` picks a fresh one.
  *
- * Source: shared/ARCHITECTURE.md, "REST contract" and "Security model".
+ * See docs/architecture.md, "REST API" and "Security model".
  */
 import { Hono } from "hono";
 import { TokenQuery, type TokenResponse } from "../../contract/index.ts";
 import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { mintToken } from "../../edge/livekit.ts";
 import { roomStub } from "../sessions.ts";
@@ -21,7 +21,7 @@ tokenRoutes.get("/token", async (c) => {
   await enforceRateLimit(c, c.env.TOKEN_LIMITER);
   const room = query.room ?? `room-${randomId()}`;
   const verdict = await roomStub(c.env, room).claim(c.var.visitorId, Date.now());
-  if (!verdict.ok) throw new ApiError(403, "room_forbidden", "This room belongs to another visitor.");
+  if (!verdict.ok) throw new HttpError(403, "room_forbidden", "This room belongs to another visitor.");
   const config = c.var.config;
   const body: TokenResponse = {
     token: await mintToken(config, room, query.identity, query.name),

@@ -3,7 +3,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { ownedSession, sessionStub } from "../sessions.ts";
 import { sessionIdParam } from "../validate.ts";
 
@@ -13,6 +13,6 @@ transcriptRoutes.get("/transcripts/:session_id", async (c) => {
   const sessionId = sessionIdParam(c);
   await ownedSession(c, sessionId);
   const transcript = await sessionStub(c.env, sessionId).transcript();
-  if (!transcript) throw new ApiError(404, "session_not_found", "There is no session with this id.");
+  if (!transcript) throw new HttpError(404, "session_not_found", "There is no session with this id.");
   return c.json(transcript);
 });

@@ -2,13 +2,14 @@
  * `POST /livekit/webhook`: LiveKit's webhooks, verified with `WebhookReceiver` before acting.
  * `participant_left` of the session's visitor, or `room_finished`, ends the room's active session.
  *
- * Source: shared/ARCHITECTURE.md, "REST contract"; https://docs.livekit.io/home/server/webhooks/
+ * See docs/architecture.md, "Session lifecycle"; https://docs.livekit.io/home/server/webhooks/
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { describeError, log } from "../../edge/log.ts";
+import { errorSummary } from "../../contract/log.ts";
+import { log } from "../../edge/log.ts";
 import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { receiveWebhook } from "../../edge/livekit.ts";
 import { roomStub, sessionStub } from "../sessions.ts";
 
@@ -22,7 +23,7 @@ webhookRoutes.post(
   bodyLimit({
     maxSize: WEBHOOK_BODY_MAX_BYTES,
     onError: () => {
-      throw new ApiError(413, "payload_too_large", `The body exceeds ${WEBHOOK_BODY_MAX_BYTES} bytes.`);
+      throw new HttpError(413, "payload_too_large", `The body exceeds ${WEBHOOK_BODY_MAX_BYTES} bytes.`);
     },
   }),
   async (c) => {
@@ -31,8 +32,8 @@ webhookRoutes.post(
     try {
       event = await receiveWebhook(c.var.config, raw, c.req.header("Authorization"));
     } catch (err) {
-      log.warn("webhook_rejected", { error: describeError(err) });
-      throw new ApiError(401, "webhook_unverified", "The webhook could not be verified.");
+      log.warn("webhook_rejected", { error: errorSummary(err) });
+      throw new HttpError(401, "webhook_unverified", "The webhook could not be verified.");
     }
     const room = event.room?.name;
     const ends = event.event === "room_finished" || event.event === "participant_left";
@@ -41,8 +42,8 @@ webhookRoutes.post(
     if (!sessionId) return c.json({ ok: true });
     const session = sessionStub(c.env, sessionId);
     if (event.event === "participant_left") {
-      const row = await session.info();
-      if (!row || row.identity !== event.participant?.identity) return c.json({ ok: true });
+      const info = await session.info();
+      if (!info || info.identity !== event.participant?.identity) return c.json({ ok: true });
     }
     log.info("webhook_ends_session", { session_id: sessionId, room, event: event.event });
     await session.stop("stopped");

@@ -1,15 +1,16 @@
 /**
- * The forwarder against a real local HTTP server (test/agent/ingest-server.ts) that verifies the
+ * The ingest forwarder against a real local HTTP server (test/agent/ingest-server.ts) that verifies the
  * contract's signature and body schema.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Forwarder, type ForwarderOptions } from "../../agent/forwarder.ts";
-import { createLogger } from "../../agent/log.ts";
+import { IngestForwarder, type IngestForwarderOptions } from "../../agent/ingest-forwarder.ts";
+import { createLogger } from "../../contract/log.ts";
+import { sleep } from "../support/wait.ts";
 import { type IngestServer, startIngestServer } from "./ingest-server.ts";
 
 const SECRET = "test-ingest-secret";
 const SESSION = "AAAAAAAAAAAAAAAAAAAAAA";
-const quiet = createLogger({}, "error", () => {});
+const quiet = createLogger({ component: "agent", level: "error", write: () => {} });
 
 let server: IngestServer;
 beforeEach(async () => {
@@ -19,13 +20,13 @@ afterEach(async () => {
   await server.close();
 });
 
-function forwarder(extra: Partial<ForwarderOptions> = {}): Forwarder {
-  return new Forwarder({ ingestUrl: server.url, secret: SECRET, sessionId: SESSION, jobId: "AJ_1", log: quiet, retryBaseMs: 20, ...extra });
+function forwarder(extra: Partial<IngestForwarderOptions> = {}): IngestForwarder {
+  return new IngestForwarder({ ingestUrl: server.url, secret: SECRET, sessionId: SESSION, jobId: "AJ_1", log: quiet, retryBaseMs: 20, ...extra });
 }
 const final = (text: string) => ({ role: "user" as const, text, final: true });
 const interim = (text: string) => ({ role: "user" as const, text, final: false });
 
-describe("forwarder", () => {
+describe("ingest forwarder", () => {
   it("posts signed batches that verify, with ids <job_id>:<counter>, in order", async () => {
     const f = forwarder();
     f.push({ type: "agent_joined" });
@@ -76,7 +77,7 @@ describe("forwarder", () => {
     server.script.push(400);
     const f = forwarder();
     f.push(final("refused"));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     f.push(final("accepted"));
     await f.close();
     expect(server.requests).toHaveLength(2);
@@ -100,7 +101,7 @@ describe("forwarder", () => {
     server.script.push(503, 503, 503);
     const f = forwarder({ maxQueue: 6 });
     f.push(final("first"));
-    await new Promise((r) => setTimeout(r, 5)); // "first" is in flight and being retried
+    await sleep(5); // "first" is in flight and being retried
     for (let i = 0; i < 10; i++) f.push(interim(`partial ${i}`));
     for (let i = 0; i < 4; i++) f.push(final(`final ${i}`));
     expect(f.pending).toBe(6);
@@ -123,12 +124,12 @@ describe("forwarder", () => {
   it("sends agent_heartbeat events at the configured interval", async () => {
     const f = forwarder({ heartbeatMs: 40 });
     f.startHeartbeat();
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     await f.close();
     const beats = server.stored.filter((e) => "type" in e && e.type === "agent_heartbeat");
     expect(beats.length).toBeGreaterThanOrEqual(2);
     const n = server.stored.length;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(server.stored.length).toBe(n); // stopped on close
   });
 });

@@ -1,11 +1,11 @@
 /**
- * The forwarder: numbers the job's events (`<job_id>:<counter>`), queues them, and posts signed
+ * The ingest forwarder: numbers the job's events (`<job_id>:<counter>`), queues them, and posts signed
  * batches to the Worker's ingest endpoint, in order, one batch in flight at a time.
  *
- * Contract: shared/ARCHITECTURE.md, "Agent → Worker ingest" — body `IngestBatch` (1–100 events),
- * header `X-Signature` from `signIngest`, response `IngestResponse`; retry with backoff on 5xx and
- * network errors, never on 4xx; a bounded queue that drops interims first and never finals.
- * Node's `fetch` (undici) keeps connections alive between batches.
+ * Contract (docs/architecture.md, "Agent ingest"): body `IngestBatch` (1–100 events), header `X-Signature` from
+ * `signIngest`, response `IngestResponse`; retry with backoff on 5xx and network errors, never on 4xx; a bounded
+ * queue that drops interims first and never finals. Node's `fetch` (undici) keeps connections alive between
+ * batches.
  */
 import {
   type AgentEvent,
@@ -16,12 +16,13 @@ import {
   signIngest,
 } from "../contract/index.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../contract/log.ts";
 
-/** An event before the forwarder gives it an id (and a `ts` when missing). */
+/** An event before the ingest forwarder gives it an id (and a `ts` when missing). */
 export type PendingEvent = AgentEvent extends infer E ? (E extends unknown ? Omit<E, "id" | "ts"> & { ts?: number } : never) : never;
 
-export interface ForwarderOptions {
+/** Options of {@link IngestForwarder}. */
+export interface IngestForwarderOptions {
   /** Worker base URL, e.g. `http://localhost:8787` (no trailing slash). */
   ingestUrl: string;
   /** `AGENT_INGEST_SECRET`. */
@@ -38,12 +39,12 @@ export interface ForwarderOptions {
   retryMaxMs?: number;
   /** Timeout of one POST in ms. Default 10000. */
   requestTimeoutMs?: number;
-  /** Interval of `agent_heartbeat` events in ms once {@link Forwarder.startHeartbeat} is called. Default 5000. */
+  /** Interval of `agent_heartbeat` events in ms once {@link IngestForwarder.startHeartbeat} is called. Default 5000. */
   heartbeatMs?: number;
 }
 
 /** Counters for tests, benchmarks and the closing log line. */
-export interface ForwarderStats {
+export interface IngestForwarderStats {
   sent: number;
   dropped: number;
   rejected: number;
@@ -58,16 +59,16 @@ function dropRank(e: AgentEvent): number {
 }
 
 /** Posts a session's events to ingest; see the module comment for the guarantees. */
-export class Forwarder {
-  readonly stats: ForwarderStats = { sent: 0, dropped: 0, rejected: 0, retries: 0 };
-  #opts: Required<Omit<ForwarderOptions, "log">> & { log: Logger };
+export class IngestForwarder {
+  readonly stats: IngestForwarderStats = { sent: 0, dropped: 0, rejected: 0, retries: 0 };
+  #opts: Required<Omit<IngestForwarderOptions, "log">> & { log: Logger };
   #queue: AgentEvent[] = [];
   #counter = 0;
   #pump: Promise<void> | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #abort = new AbortController();
 
-  constructor(opts: ForwarderOptions) {
+  constructor(opts: IngestForwarderOptions) {
     this.#opts = {
       maxQueue: 500,
       retryBaseMs: 200,
@@ -119,7 +120,7 @@ export class Forwarder {
     const ok = await Promise.race([drained, timer]);
     if (!ok) {
       this.stats.dropped += this.#queue.length;
-      this.#opts.log.warn("ingest flush timed out; events dropped", { dropped: this.#queue.length });
+      this.#opts.log.warn("ingest_flush_timed_out", { dropped: this.#queue.length });
       this.#queue = [];
       this.#abort.abort();
       await this.#pump; // returns at once when aborted; counts the batch that was in flight
@@ -181,21 +182,21 @@ export class Forwarder {
         const text = await res.text();
         if (res.ok) {
           const parsed = IngestResponse.safeParse(safeJson(text));
-          if (!parsed.success) this.#opts.log.warn("ingest answered an unexpected body", { status });
+          if (!parsed.success) this.#opts.log.warn("ingest_response_unexpected", { status });
           return true;
         }
         if (status < 500) {
           this.stats.rejected += events.length;
-          this.#opts.log.error("ingest refused a batch; not retried", { status, events: events.length, body: text.slice(0, 200) });
+          this.#opts.log.error("ingest_batch_refused", { status, events: events.length, body: text.slice(0, 200) });
           return false;
         }
       } catch (err) {
         if (this.#abort.signal.aborted) return false;
-        this.#opts.log.warn("ingest request failed", { error: err });
+        this.#opts.log.warn("ingest_request_failed", { error: err });
       }
       const delay = Math.min(this.#opts.retryMaxMs, this.#opts.retryBaseMs * 2 ** attempt);
       this.stats.retries++;
-      this.#opts.log.warn("ingest retry scheduled", { status, attempt: attempt + 1, delay_ms: delay });
+      this.#opts.log.warn("ingest_retry_scheduled", { status, attempt: attempt + 1, delay_ms: delay });
       await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => undefined);
     }
   }

@@ -1,12 +1,12 @@
 /**
  * RTP fan-out of one published track to its subscribers' senders (the SFU's forwarding half; the peer
- * connections are in sfu.ts).
+ * connections are in sfu.ts). See docs/livekit.md, "werift pitfalls".
  */
 import { type MediaStreamTrack, type RTCRtpSender, RtpPacket } from "werift";
 import { log } from "./log.ts";
 
 /** Fans one published track's RTP out to every subscriber's sender. */
-export class Forwarder {
+export class RtpForwarder {
   /** Subscriber senders, each with the log fields of its subscriber (for the first-packet debug line). */
   readonly sinks = new Map<RTCRtpSender, Record<string, string>>();
 
@@ -17,7 +17,7 @@ export class Forwarder {
     remote.onReceiveRtp.subscribe((rtp) => {
       if (!received) {
         received = true;
-        log("debug", "first RTP packet received", track);
+        log.debug("first_rtp_received", track);
       }
       if (this.sinks.size === 0) return;
       const bytes = rtp.serialize();
@@ -29,7 +29,7 @@ export class Forwarder {
         sink.sendRtp(copy).catch(() => {});
         if (!reached.has(sink)) {
           reached.add(sink);
-          log("debug", "first RTP packet forwarded", { ...track, subscriber: subscriber.identity ?? "" });
+          log.debug("first_rtp_forwarded", { ...track, subscriber: subscriber.identity ?? "" });
         }
       }
     });

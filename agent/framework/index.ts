@@ -1,0 +1,61 @@
+/**
+ * Every adaptation of LiveKit Agents in this agent, in one place. They are written for exactly these versions,
+ * which package.json pins: {@link FRAMEWORK_PACKAGES} at {@link FRAMEWORK_VERSION}. On any other installed version,
+ * test/agent/framework/version.test.ts fails: an upgrade must re-check every module in this folder against the new
+ * framework source (node_modules/@livekit/agents/src) and update or delete it.
+ *
+ * | adaptation | module | applied |
+ * | --- | --- | --- |
+ * | `defer_idle_refill` | idle-refill.ts | worker main process, by {@link adaptWorker} |
+ * | `skip_local_eot_runner` | eot-runner.ts | worker main process, by {@link adaptWorker}, before `new AgentServer` |
+ * | `vad_stream_end_input` | stt-vad.ts | each stream of the realtime STT's VAD ({@link SttVad}, agent/pipeline.ts) |
+ * | job process warm-up timeout | server-options.ts | `ServerOptions` in agent/main.ts |
+ *
+ * The first three reach into framework internals and are written one way (adaptation.ts): a shape check first, and
+ * on any other shape one `framework_adaptation_skipped` warning and the framework's own behaviour.
+ *
+ * Elsewhere agent/ works around framework behaviour through public API only: agent/drain.ts drains on SIGTERM
+ * itself (the CLI's handler gives up while an idle process is still starting); agent/greeting.ts listens to the
+ * TTS's `error` event while it synthesizes ahead (an `error` event with no listener would end the job process);
+ * agent/pipeline.ts sets `aecWarmupDuration: null` (see there).
+ */
+import { InferenceRunner, version } from "@livekit/agents";
+import type { Logger } from "../../contract/log.ts";
+import { adapt } from "./adaptation.ts";
+import { skipLocalEotRunner } from "./eot-runner.ts";
+import { deferIdleRefill, loadProcPool } from "./idle-refill.ts";
+
+export { adapt, type Adaptation } from "./adaptation.ts";
+export { JOB_PROCESS_INITIALIZE_TIMEOUT_MS } from "./server-options.ts";
+export { SttVad } from "./stt-vad.ts";
+
+/** The LiveKit Agents version every adaptation here was written for (the three packages share it). */
+export const FRAMEWORK_VERSION = "1.9.0";
+
+/** The framework packages whose internals or behaviour the adaptations rely on. */
+export const FRAMEWORK_PACKAGES = [
+  "@livekit/agents",
+  "@livekit/agents-plugin-openai",
+  "@livekit/agents-plugin-silero",
+] as const;
+
+/** The adaptations of the worker's main process. */
+export type WorkerAdaptation = "defer_idle_refill" | "skip_local_eot_runner";
+
+/**
+ * Applies the adaptations of the worker's main process: call once, before `new AgentServer(...)`.
+ * Never throws; an adaptation whose framework shape differs is skipped with one warning.
+ * @param log receives `framework_version_unexpected` (warn) when the installed @livekit/agents is not
+ *   {@link FRAMEWORK_VERSION}, `framework_adaptation_skipped` (warn) per skipped adaptation, and
+ *   `job_process_refill_deferred` (debug) whenever a refill is deferred
+ * @returns per adaptation name, whether it is in place
+ */
+export async function adaptWorker(log: Logger): Promise<Record<WorkerAdaptation, boolean>> {
+  if (version !== FRAMEWORK_VERSION) {
+    log.warn("framework_version_unexpected", { installed: version, expected: FRAMEWORK_VERSION });
+  }
+  return {
+    defer_idle_refill: adapt(deferIdleRefill({ log }), await loadProcPool(), log),
+    skip_local_eot_runner: adapt(skipLocalEotRunner(), InferenceRunner, log),
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The session-start service behind `POST /session`: one transaction over several Durable Objects and
+ * LiveKit, written as named steps with an explicit rollback.
+ *
+ *  1. {@link checkPolicy}: a `system_prompt` only where the deployment allows it;
+ *  2. the rate limit (`SESSION_LIMITER`, per visitor and per client IP);
+ *  3. {@link reserveRoom}: the room's one active session (`RoomDO`), clearing a stale one first;
+ *  4. {@link reserveVisitorSlot}: one of the visitor's `MAX_ACTIVE_SESSIONS_PER_VISITOR` slots (`VisitorDO`);
+ *  5. {@link createSessionObject}: the `SessionDO` in state `starting`;
+ *  6. {@link dispatchSessionAgent}: LiveKit `CreateDispatch` of `AGENT_NAME` into the room.
+ *
+ * Each step that reserves something registers its undo in a {@link Rollback}; when a later step fails,
+ * the undos of the steps done so far run in reverse order, so that no half-made session stays behind and
+ * the visitor can simply retry. See docs/architecture.md, "Flows" and "Dispatch"; docs/edge.md.
+ */
+import type { SessionCreateRequest, SessionCreateResponse } from "../contract/index.ts";
+import { errorSummary, type Logger } from "../contract/log.ts";
+import { reservationExpiresAt } from "../durable-objects/reservation.ts";
+import type { EdgeConfig } from "../edge/config.ts";
+import { dispatchAgent } from "../edge/livekit.ts";
+import { log as edgeLog } from "../edge/log.ts";
+import { HttpError } from "./errors.ts";
+import { type Caller, limitCaller } from "./rate-limit.ts";
+import { roomStub, sessionStub, visitorStub } from "./sessions.ts";
+import { randomId } from "./visitor.ts";
+
+/** Seconds a visitor at the session cap is asked to wait before retrying (`Retry-After` of the 429). */
+export const TOO_MANY_SESSIONS_RETRY_AFTER_S = 30;
+
+/** What the service works with: the Worker's bindings and configuration, and where it logs. */
+export interface SessionStartDeps {
+  env: Env;
+  config: EdgeConfig;
+  /** Default: the edge logger (edge/log.ts). */
+  log?: Logger;
+}
+
+function loggerOf(deps: SessionStartDeps): Logger {
+  return deps.log ?? edgeLog;
+}
+
+/** The session being started, as the steps share it. `nowMs` is the start time, epoch ms. */
+export interface StartingSession {
+  sessionId: string;
+  room: string;
+  /** The visitor's LiveKit participant identity. */
+  identity: string;
+  /** The starting visitor's id (`vid` cookie); becomes the session's owner. */
+  visitorId: string;
+  nowMs: number;
+}
+
+/**
+ * The undos of the steps done so far. A step registers its undo right after it has reserved something;
+ * {@link Rollback.run} undoes them last first.
+ */
+export class Rollback {
+  readonly #undos: { step: string; undo: () => Promise<unknown> }[] = [];
+  readonly #log: Logger;
+
+  /** @param log where a failed undo is reported (`session_start_undo_failed`) */
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /**
+   * Registers the undo of `step`.
+   * @param step snake_case name of the step, for the log (e.g. `room_reservation`)
+   * @param undo releases what the step reserved; must be idempotent
+   */
+  register(step: string, undo: () => Promise<unknown>): void {
+    this.#undos.push({ step, undo });
+  }
+
+  /** The steps with an undo registered, in the order they were registered. */
+  get steps(): readonly string[] {
+    return this.#undos.map((u) => u.step);
+  }
+
+  /**
+   * Runs every registered undo, last registered first, and forgets them. An undo that fails is logged
+   * and the others still run: what it should have released goes on its own (reservations lapse, see
+   * durable-objects/reservation.ts; a session object ends itself at its agent join timeout). Never throws.
+   */
+  async run(): Promise<void> {
+    const undone = this.steps;
+    for (const { step, undo } of this.#undos.splice(0).reverse()) {
+      try {
+        await undo();
+      } catch (err) {
+        this.#log.error("session_start_undo_failed", { step, error: errorSummary(err) });
+      }
+    }
+    if (undone.length) this.#log.info("session_start_rolled_back", { steps: undone.join(",") });
+  }
+}
+
+/**
+ * Starts a session: runs the steps in order and, when one fails, the rollback.
+ * @param request the validated `POST /session` body
+ * @param caller the visitor and client IP, for the rate limit and the ownership
+ * @returns the `POST /session` 201 body
+ * @throws HttpError 403 `system_prompt_not_allowed`, 429 `rate_limited` (Retry-After 60), 403 `room_forbidden`,
+ *   409 `session_active`, 429 `too_many_sessions` (Retry-After 30), 502 `dispatch_failed`; anything else a
+ *   Durable Object call throws (a 500 for the client), after the rollback
+ */
+export async function runSessionStart(
+  deps: SessionStartDeps,
+  request: SessionCreateRequest,
+  caller: Caller,
+): Promise<SessionCreateResponse> {
+  const log = loggerOf(deps);
+  checkPolicy(deps.config, request);
+  await limitCaller(deps.env.SESSION_LIMITER, caller);
+  const session: StartingSession = {
+    sessionId: randomId(),
+    room: request.room,
+    identity: request.identity,
+    visitorId: caller.visitorId,
+    nowMs: Date.now(),
+  };
+  const rollback = new Rollback(log.child({ session_id: session.sessionId, room: session.room }));
+  try {
+    await reserveRoom(deps, session, rollback);
+    await reserveVisitorSlot(deps, session, rollback);
+    await createSessionObject(deps, session, rollback);
+    await dispatchSessionAgent(deps, session, request.system_prompt);
+  } catch (err) {
+    await rollback.run();
+    throw err;
+  }
+  log.info("session_started", { session_id: session.sessionId, room: session.room });
+  return { session_id: session.sessionId };
+}
+
+/**
+ * Step 1: a client-supplied system prompt only where `ALLOW_CLIENT_SYSTEM_PROMPT` is true.
+ * @throws HttpError 403 `system_prompt_not_allowed`
+ */
+export function checkPolicy(config: EdgeConfig, request: SessionCreateRequest): void {
+  if (request.system_prompt !== undefined && !config.allowClientSystemPrompt) {
+    throw new HttpError(403, "system_prompt_not_allowed", "This deployment does not accept a system_prompt.");
+  }
+}
+
+/**
+ * Step 3: makes the session the room's active one (claiming the room for the visitor when unclaimed).
+ * When the room still lists a session that has in fact ended (or never existed) — its end never reached
+ * the room — that stale entry is cleared and the reservation retried once.
+ * Registers the undo `room_reservation`.
+ * @throws HttpError 403 `room_forbidden` (another visitor's room), 409 `session_active` (a running session)
+ */
+export async function reserveRoom(deps: SessionStartDeps, session: StartingSession, rollback: Rollback): Promise<void> {
+  const room = roomStub(deps.env, session.room);
+  let verdict = await room.beginSession(session.visitorId, session.sessionId, session.nowMs);
+  if (!verdict.ok && verdict.reason === "busy" && (await sessionHasEnded(deps.env, verdict.activeSessionId))) {
+    loggerOf(deps).info("room_stale_session_cleared", { room: session.room, session_id: verdict.activeSessionId });
+    await room.endSession(verdict.activeSessionId, session.nowMs);
+    verdict = await room.beginSession(session.visitorId, session.sessionId, session.nowMs);
+  }
+  if (!verdict.ok && verdict.reason === "forbidden") {
+    throw new HttpError(403, "room_forbidden", "This room belongs to another visitor.");
+  }
+  if (!verdict.ok) throw new HttpError(409, "session_active", "This room already has an active session.");
+  rollback.register("room_reservation", () => room.endSession(session.sessionId, Date.now()));
+}
+
+/** Whether a session a room still lists as active has in fact ended (or never existed). */
+async function sessionHasEnded(env: Env, sessionId: string): Promise<boolean> {
+  const info = await sessionStub(env, sessionId).info();
+  return !info || info.status === "ended";
+}
+
+/**
+ * Step 4: one of the visitor's `MAX_ACTIVE_SESSIONS_PER_VISITOR` slots, lapsing on its own at
+ * `reservationExpiresAt`. Registers the undo `visitor_slot`.
+ * @throws HttpError 429 `too_many_sessions` with `Retry-After` {@link TOO_MANY_SESSIONS_RETRY_AFTER_S}
+ */
+export async function reserveVisitorSlot(
+  deps: SessionStartDeps,
+  session: StartingSession,
+  rollback: Rollback,
+): Promise<void> {
+  const visitor = visitorStub(deps.env, session.visitorId);
+  const { maxActiveSessionsPerVisitor, maxSessionS } = deps.config;
+  const expiresAt = reservationExpiresAt(maxSessionS, session.nowMs);
+  if (!(await visitor.reserve(session.sessionId, maxActiveSessionsPerVisitor, session.nowMs, expiresAt))) {
+    throw new HttpError(429, "too_many_sessions", "You have too many active sessions; stop one first.", {
+      "Retry-After": String(TOO_MANY_SESSIONS_RETRY_AFTER_S),
+    });
+  }
+  rollback.register("visitor_slot", () => visitor.release(session.sessionId));
+}
+
+/**
+ * Step 5: creates the `SessionDO` in state `starting` (its timers start now). Registers the undo
+ * `session_object` (storage, alarm and sockets discarded).
+ * @throws Error when the object already holds a session (ids are 128 random bits, so only a bug can
+ *   cause it; that session is not ours to discard), or whatever the call throws
+ */
+export async function createSessionObject(
+  deps: SessionStartDeps,
+  session: StartingSession,
+  rollback: Rollback,
+): Promise<void> {
+  const stub = sessionStub(deps.env, session.sessionId);
+  const { sessionId, room, identity, visitorId } = session;
+  const init = { session_id: sessionId, room, identity, owner: visitorId };
+  let created: boolean;
+  try {
+    created = await stub.create(init);
+  } catch (err) {
+    // The call may have failed after the object stored something: discard whatever is there.
+    rollback.register("session_object", () => stub.discard());
+    throw err;
+  }
+  if (!created) throw new Error("session start: the new session id is already in use");
+  rollback.register("session_object", () => stub.discard());
+}
+
+/**
+ * Step 6: asks LiveKit to dispatch the agent into the room with the session's metadata. Reserves
+ * nothing, so it registers no undo (a failed dispatch left no job behind).
+ * @param systemPrompt the client's prompt, already allowed by {@link checkPolicy}
+ * @throws HttpError 502 `dispatch_failed` when LiveKit refuses or cannot be reached (logged)
+ */
+export async function dispatchSessionAgent(
+  deps: SessionStartDeps,
+  session: StartingSession,
+  systemPrompt: string | undefined,
+): Promise<void> {
+  try {
+    await dispatchAgent(deps.config, session.room, {
+      session_id: session.sessionId,
+      ...(systemPrompt !== undefined ? { system_prompt: systemPrompt } : {}),
+    });
+  } catch (err) {
+    const fields = { session_id: session.sessionId, room: session.room, error: errorSummary(err) };
+    loggerOf(deps).warn("dispatch_failed", fields);
+    throw new HttpError(502, "dispatch_failed", "The voice service could not start an agent; try again shortly.");
+  }
+}
