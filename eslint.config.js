@@ -39,7 +39,8 @@ const project = {
                 : first?.type === "TemplateLiteral" && first.expressions.length === 0
                   ? first.quasis[0].value.cooked
                   : null;
-            if (name !== null && !EVENT_NAME.test(name)) context.report({ node: first, messageId: "notEvent", data: { name } });
+            if (name !== null && !EVENT_NAME.test(name))
+              context.report({ node: first, messageId: "notEvent", data: { name } });
           },
         };
       },

@@ -40,7 +40,11 @@ export class WebsiteAgent extends voice.Agent {
    * @param prefetched the fixed greeting's audio, synthesized ahead (see greeting.ts); without it, or when
    *   its synthesis failed, the greeting is synthesized when spoken
    */
-  constructor(instructions: string, greeting: Greeting = { mode: "fixed", text: DEFAULT_GREETING }, prefetched?: SpeechPrefetch) {
+  constructor(
+    instructions: string,
+    greeting: Greeting = { mode: "fixed", text: DEFAULT_GREETING },
+    prefetched?: SpeechPrefetch,
+  ) {
     super({ instructions });
     this.#greeting = greeting;
     this.#prefetched = prefetched;

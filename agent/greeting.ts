@@ -79,7 +79,8 @@ export class SpeechPrefetch {
     let next = 0;
     return new ReadableStream<AudioFrame>({
       pull: async (controller) => {
-        while (next >= this.#frames.length && this.#state === "running") await new Promise<void>((r) => this.#wake.push(r));
+        while (next >= this.#frames.length && this.#state === "running")
+          await new Promise<void>((r) => this.#wake.push(r));
         if (next < this.#frames.length) controller.enqueue(this.#frames[next++]!);
         else if (this.#state === "done") controller.close();
         else controller.error(new Error("greeting synthesis failed part-way"));

@@ -19,7 +19,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../contract/log.ts";
 
 /** An event before the ingest forwarder gives it an id (and a `ts` when missing). */
-export type PendingEvent = AgentEvent extends infer E ? (E extends unknown ? Omit<E, "id" | "ts"> & { ts?: number } : never) : never;
+export type PendingEvent = AgentEvent extends infer E
+  ? E extends unknown
+    ? Omit<E, "id" | "ts"> & { ts?: number }
+    : never
+  : never;
 
 /** Options of {@link IngestForwarder}. */
 export interface IngestForwarderOptions {
@@ -50,7 +54,6 @@ export interface IngestForwarderStats {
   rejected: number;
   retries: number;
 }
-
 
 function dropRank(e: AgentEvent): number {
   if ("final" in e) return e.final ? Infinity : 0;

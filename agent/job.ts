@@ -22,7 +22,8 @@ import { logTurnMetrics } from "./turn-metrics.ts";
 /** Longest wait for the last events to reach ingest when a job ends, in ms. */
 const FLUSH_DEADLINE_MS = 5000;
 
-type MetadataVerdict = { ok: true; metadata: DispatchMetadata } | { ok: false; sessionId: string | null; reason: string };
+type MetadataVerdict =
+  { ok: true; metadata: DispatchMetadata } | { ok: false; sessionId: string | null; reason: string };
 
 /**
  * Validates a job's dispatch metadata.
@@ -120,7 +121,11 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
       ctx.shutdown(`agent session closed: ${ev.reason}`);
     });
     // record: false: no audio or transcript leaves this process except through ingest.
-    await session.start({ agent: new WebsiteAgent(resolveInstructions(systemPrompt, cfg.systemPrompt), cfg.greeting, prefetch), room: ctx.room, record: false });
+    await session.start({
+      agent: new WebsiteAgent(resolveInstructions(systemPrompt, cfg.systemPrompt), cfg.greeting, prefetch),
+      room: ctx.room,
+      record: false,
+    });
     if (left) return; // the room went away while the session was starting
     forwarder.push({ type: "agent_joined" });
     forwarder.startHeartbeat();

@@ -23,7 +23,10 @@ import type { Logger } from "../contract/log.ts";
 import type { AgentConfig } from "./config.ts";
 import { SttVad } from "./framework/index.ts";
 
-export type ProviderConfig = Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "llmModel" | "ttsModel" | "ttsVoice">;
+export type ProviderConfig = Pick<
+  AgentConfig,
+  "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "llmModel" | "ttsModel" | "ttsVoice"
+>;
 
 /** Whether a model is served over the realtime transcription socket (interim transcripts). */
 export function usesRealtimeStt(model: string): boolean {

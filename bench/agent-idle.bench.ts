@@ -25,7 +25,9 @@ initializeLogger({ pretty: false, level: "error" });
 const log = createLogger({ component: "agent", level: "warn", write: (line) => console.error(line) });
 
 function startProvider(): Promise<{ child: ChildProcess; baseURL: string }> {
-  const child = spawn(process.execPath, ["dev/openai/cli.ts", "--port", "0", "--host", "127.0.0.1"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["dev/openai/cli.ts", "--port", "0", "--host", "127.0.0.1"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     let buf = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -43,14 +45,24 @@ async function measure(seconds: number): Promise<{ cpuPercent: number; rssMB: nu
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const c = process.cpuUsage(c0);
-  return { cpuPercent: Math.round(((c.user + c.system) / 1000 / (performance.now() - t0)) * 1000) / 10, rssMB: mb(process.memoryUsage().rss) };
+  return {
+    cpuPercent: Math.round(((c.user + c.system) / 1000 / (performance.now() - t0)) * 1000) / 10,
+    rssMB: mb(process.memoryUsage().rss),
+  };
 }
 
 const { child, baseURL } = await startProvider();
 const vad = await silero.VAD.load();
 global.gc?.();
 const baseline = await measure(3);
-const cfg = { openaiApiKey: "sk-local-stand-in", openaiBaseUrl: baseURL, sttModel: "gpt-4o-mini-transcribe", llmModel: "gpt-4o-mini", ttsModel: "gpt-4o-mini-tts", ttsVoice: "alloy" };
+const cfg = {
+  openaiApiKey: "sk-local-stand-in",
+  openaiBaseUrl: baseURL,
+  sttModel: "gpt-4o-mini-transcribe",
+  llmModel: "gpt-4o-mini",
+  ttsModel: "gpt-4o-mini-tts",
+  ttsVoice: "alloy",
+};
 const running: Array<{ session: voice.AgentSession; input: ClockedAudioInput }> = [];
 async function add(count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -81,7 +93,10 @@ console.log(
     before_sessions: { cpu_percent_of_one_core: baseline.cpuPercent, process_rss_mb: baseline.rssMB },
     one_session: { cpu_percent_of_one_core: one.cpuPercent, process_rss_mb: one.rssMB },
     [`${N}_sessions`]: { cpu_percent_of_one_core: many.cpuPercent, process_rss_mb: many.rssMB },
-    marginal_per_session: { cpu_percent_of_one_core: Math.round(perSession * 10) / 10, rss_mb: N > 1 ? Math.round((many.rssMB - one.rssMB) / (N - 1)) : one.rssMB - baseline.rssMB },
+    marginal_per_session: {
+      cpu_percent_of_one_core: Math.round(perSession * 10) / 10,
+      rss_mb: N > 1 ? Math.round((many.rssMB - one.rssMB) / (N - 1)) : one.rssMB - baseline.rssMB,
+    },
     idle_sessions_per_core_estimate: perSession > 0 ? Math.floor(100 / perSession) : null,
   }),
 );

@@ -68,7 +68,11 @@ for (let turn = 0; turn < TURNS; turn++) {
   const answered = () => output.segments.length > segments && userFinal();
   await waitFor("the final transcript and the answer's audio", answered, TURN_WAIT);
   const final = events.slice(from).find((e) => "final" in e && e.final && e.role === "user")!;
-  rows.push({ final: final.at - voiceEnd, audio: output.startedAt[segments]! - voiceEnd, decode: providerMs.stt!.at(-1) ?? NaN });
+  rows.push({
+    final: final.at - voiceEnd,
+    audio: output.startedAt[segments]! - voiceEnd,
+    decode: providerMs.stt!.at(-1) ?? NaN,
+  });
   const agentDone = () =>
     events.slice(from).some((e) => "event" in e && e.role === "agent" && e.event === "speech_ended");
   await waitFor("the agent's speech_ended", agentDone, TURN_WAIT);
@@ -81,7 +85,9 @@ await provider.close();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 for (const [i, r] of rows.entries()) {
-  console.log(`turn ${i + 1}: end of voice → final ${r.final} ms (of which pocketsphinx ${r.decode} ms), → first agent audio ${r.audio} ms`);
+  console.log(
+    `turn ${i + 1}: end of voice → final ${r.final} ms (of which pocketsphinx ${r.decode} ms), → first agent audio ${r.audio} ms`,
+  );
 }
 console.log(
   JSON.stringify({

@@ -103,11 +103,24 @@ try {
   const received = seqs.length - before;
   const gaps = seqs.slice(1).filter((s, i) => s !== seqs[i]! + 1).length;
 
-  console.log(JSON.stringify({
-    bench: "edge-ingest",
-    ingest_to_socket_ms: { p50: Number(pct(0.5)), p99: Number(pct(0.99)), samples: latencies.length },
-    throughput: { events: THROUGHPUT_EVENTS, received, lost: THROUGHPUT_EVENTS - received, seq_gaps: gaps, seconds: Number(seconds.toFixed(2)), events_per_s: Math.round(received / seconds) },
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        bench: "edge-ingest",
+        ingest_to_socket_ms: { p50: Number(pct(0.5)), p99: Number(pct(0.99)), samples: latencies.length },
+        throughput: {
+          events: THROUGHPUT_EVENTS,
+          received,
+          lost: THROUGHPUT_EVENTS - received,
+          seq_gaps: gaps,
+          seconds: Number(seconds.toFixed(2)),
+          events_per_s: Math.round(received / seconds),
+        },
+      },
+      null,
+      2,
+    ),
+  );
   ws.close();
 } finally {
   await worker.close();

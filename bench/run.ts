@@ -20,10 +20,14 @@ if (files.length === 0) {
 let failed = 0;
 for (const file of files) {
   console.log(`\n=== ${file}`);
-  const r = spawnSync(process.execPath, ["test/netns.ts", process.execPath, `bench/${file}`, ...process.argv.slice(3)], {
-    stdio: "inherit",
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-  });
+  const r = spawnSync(
+    process.execPath,
+    ["test/netns.ts", process.execPath, `bench/${file}`, ...process.argv.slice(3)],
+    {
+      stdio: "inherit",
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+    },
+  );
   if (r.status !== 0) {
     failed++;
     console.error(`✖ ${file} failed (exit ${r.status ?? r.signal})`);

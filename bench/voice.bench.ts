@@ -32,7 +32,8 @@ const LEAD_S = 7;
  */
 const VAD_SILENCE_MS = 550;
 
-if (!process.env.NETNS_ADDR) throw new Error("run through `npm run bench` (WebRTC media needs the test network namespace)");
+if (!process.env.NETNS_ADDR)
+  throw new Error("run through `npm run bench` (WebRTC media needs the test network namespace)");
 
 const voiceMs = goForwardVoiceEndMs();
 const stack = await startStack();
@@ -96,7 +97,9 @@ try {
       const { page } = b;
       await page.goto(`${stack.workerUrl}/chat`);
       let sessionAt = NaN;
-      const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST" && ((sessionAt = Date.now()), true));
+      const created = page.waitForResponse(
+        (r) => r.url().endsWith("/session") && r.request().method() === "POST" && ((sessionAt = Date.now()), true),
+      );
       const clickAt = Date.now();
       await page.getByRole("button", { name: "Start" }).click();
       const sessionId = ((await (await created).json()) as { session_id: string }).session_id;
@@ -127,11 +130,14 @@ try {
       const { energy } = await observed(page);
       const from = energy.filter((x) => x.t <= replyAt - 50).at(-1);
       const to = energy.filter((x) => x.t <= replyAt + 1000).at(-1);
-      const jitterBuffer = from && to && to.jn > from.jn ? Math.round(((to.jb - from.jb) / (to.jn - from.jn)) * 1000) : NaN;
+      const jitterBuffer =
+        from && to && to.jn > from.jn ? Math.round(((to.jb - from.jb) / (to.jn - from.jn)) * 1000) : NaN;
       const cookie = (await b.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
       const stored = (await readTranscript(stack.workerUrl, sessionId, cookie)).events;
       const userFinal = stored.find((e) => "text" in e && e.role === "user" && e.ts > voiceEnd)?.ts;
-      const playout = stored.find((e) => "event" in e && e.role === "agent" && e.event === "speech_started" && e.ts > voiceEnd)?.ts;
+      const playout = stored.find(
+        (e) => "event" in e && e.role === "agent" && e.event === "speech_started" && e.ts > voiceEnd,
+      )?.ts;
       const row: Row = {
         path: {
           microphone: since(seen.microphoneAt ?? undefined),
@@ -149,7 +155,10 @@ try {
         tts,
         added: Math.round(replyAt - voiceEnd - VAD_SILENCE_MS - decode - chat - tts),
         jitterBuffer,
-        agent: { final: userFinal === undefined ? NaN : Math.round(userFinal - voiceEnd), playout: playout === undefined ? NaN : Math.round(playout - voiceEnd) },
+        agent: {
+          final: userFinal === undefined ? NaN : Math.round(userFinal - voiceEnd),
+          playout: playout === undefined ? NaN : Math.round(playout - voiceEnd),
+        },
       };
       rows.push(row);
       console.log(
@@ -174,7 +183,11 @@ const pct = (xs: number[], q: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
 };
 const col = (k: Exclude<keyof Row, "path" | "agent">) => rows.map((r) => r[k]);
-const path = (k: keyof Row["path"]) => pct(rows.map((r) => r.path[k]), 0.5);
+const path = (k: keyof Row["path"]) =>
+  pct(
+    rows.map((r) => r.path[k]),
+    0.5,
+  );
 console.log(
   JSON.stringify({
     sessions: rows.length,
@@ -195,10 +208,22 @@ console.log(
     added_by_this_project_ms_p50: pct(col("added"), 0.5),
     added_by_this_project_ms_max: pct(col("added"), 1),
     browser_jitter_buffer_ms_p50: pct(col("jitterBuffer"), 0.5),
-    end_of_voice_to_agent_final_transcript_ms_p50: pct(rows.map((r) => r.agent.final), 0.5),
-    end_of_voice_to_agent_playout_ms_p50: pct(rows.map((r) => r.agent.playout), 0.5),
-    agent_playout_to_heard_ms_p50: pct(rows.map((r) => r.reply - r.agent.playout), 0.5),
-    added_by_this_project_to_arrival_ms_p50: pct(rows.map((r) => r.added - r.jitterBuffer), 0.5),
+    end_of_voice_to_agent_final_transcript_ms_p50: pct(
+      rows.map((r) => r.agent.final),
+      0.5,
+    ),
+    end_of_voice_to_agent_playout_ms_p50: pct(
+      rows.map((r) => r.agent.playout),
+      0.5,
+    ),
+    agent_playout_to_heard_ms_p50: pct(
+      rows.map((r) => r.reply - r.agent.playout),
+      0.5,
+    ),
+    added_by_this_project_to_arrival_ms_p50: pct(
+      rows.map((r) => r.added - r.jitterBuffer),
+      0.5,
+    ),
     audio_sampling_ms: 50,
   }),
 );

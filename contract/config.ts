@@ -26,17 +26,32 @@ export function requiredString(): z.ZodString {
 
 /** A whole number of seconds, 1 s to one day. */
 export function seconds(fallback: number) {
-  return z.coerce.number({ error: "must be a number of seconds" }).int("must be a whole number of seconds").positive("must be above 0").max(86_400, "must be at most 86400 seconds").default(fallback);
+  return z.coerce
+    .number({ error: "must be a number of seconds" })
+    .int("must be a whole number of seconds")
+    .positive("must be above 0")
+    .max(86_400, "must be at most 86400 seconds")
+    .default(fallback);
 }
 
 /** A whole number from `min` to `max` (a count or a cap). */
 export function count(fallback: number, max: number, min = 1) {
-  return z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(fallback);
+  return z.coerce
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
 }
 
 /** A TCP port, 1–65535. */
 export function port(fallback: number) {
-  return z.coerce.number({ error: "must be a port number" }).int("must be a port number").min(1, "must be a port number").max(65535, "must be a port number").default(fallback);
+  return z.coerce
+    .number({ error: "must be a port number" })
+    .int("must be a port number")
+    .min(1, "must be a port number")
+    .max(65535, "must be a port number")
+    .default(fallback);
 }
 
 /** An http(s) URL; a trailing slash is removed. */

@@ -22,12 +22,10 @@ export type RoomName = z.infer<typeof RoomName>;
  * A visitor's participant identity: same alphabet as rooms; identities starting with `agent`
  * (any case) are reserved for agents.
  */
-export const VisitorIdentity = z
-  .string()
-  .check(
-    z.regex(/^[A-Za-z0-9_-]{1,64}$/, "identity must be 1-64 characters of A-Z, a-z, 0-9, _ or -"),
-    z.refine((s) => !s.toLowerCase().startsWith("agent"), "identities starting with 'agent' are reserved"),
-  );
+export const VisitorIdentity = z.string().check(
+  z.regex(/^[A-Za-z0-9_-]{1,64}$/, "identity must be 1-64 characters of A-Z, a-z, 0-9, _ or -"),
+  z.refine((s) => !s.toLowerCase().startsWith("agent"), "identities starting with 'agent' are reserved"),
+);
 export type VisitorIdentity = z.infer<typeof VisitorIdentity>;
 
 /** Display name: at most 64 printable characters (no control characters). */
@@ -45,9 +43,7 @@ export const SystemPrompt = z.string().check(z.minLength(1), z.maxLength(SYSTEM_
 /**
  * Session ids are 128 random bits, base64url without padding: exactly 22 characters.
  */
-export const SessionId = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9_-]{22}$/, "session_id must be 22 base64url characters"));
+export const SessionId = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/, "session_id must be 22 base64url characters"));
 export type SessionId = z.infer<typeof SessionId>;
 
 /** `GET /token` query. `room` omitted: the server picks a fresh one. */

@@ -69,6 +69,11 @@ export async function verifyIngest(
   if (Math.abs(now - t) > SIGNATURE_TOLERANCE_S) return "stale";
   const mac = fromHex(m[2]!);
   if (!mac) return "malformed";
-  const ok = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, encoder.encode(`${t}.${sessionId}.${body}`));
+  const ok = await crypto.subtle.verify(
+    "HMAC",
+    await hmacKey(secret),
+    mac,
+    encoder.encode(`${t}.${sessionId}.${body}`),
+  );
   return ok ? "ok" : "mismatch";
 }

@@ -41,7 +41,9 @@ const DevEnv = z.object({
   OPENAI_DEV_PORT: port(DEV_PORTS.openai),
   AGENT_HEALTH_PORT: port(DEV_PORTS.agentHealth),
   /** Unset: the dev LiveKit server runs. */
-  LIVEKIT_URL: requiredString().regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL").optional(),
+  LIVEKIT_URL: requiredString()
+    .regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL")
+    .optional(),
   LIVEKIT_API_KEY: requiredString().optional(),
   LIVEKIT_API_SECRET: requiredString().optional(),
   /** Unset: the local OpenAI-compatible stand-in runs. */
@@ -91,7 +93,10 @@ const liveKit = {
   key: config.LIVEKIT_API_KEY ?? (liveKitStandIn ? "devkey" : undefined),
   secret: config.LIVEKIT_API_SECRET ?? (liveKitStandIn ? "secret" : undefined),
 };
-for (const [name, value] of [["LIVEKIT_API_KEY", liveKit.key], ["LIVEKIT_API_SECRET", liveKit.secret]]) {
+for (const [name, value] of [
+  ["LIVEKIT_API_KEY", liveKit.key],
+  ["LIVEKIT_API_SECRET", liveKit.secret],
+]) {
   if (!value) {
     console.error(`✖ LIVEKIT_URL is set but ${name} is not: add it to .env (see .env.example).`);
     process.exit(1);

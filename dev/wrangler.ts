@@ -10,10 +10,18 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 
 /** The wrangler CLI of this project's node_modules (run it with `process.execPath`). */
-export const WRANGLER_BIN = join(createRequire(import.meta.url).resolve("wrangler/package.json"), "..", "bin", "wrangler.js");
+export const WRANGLER_BIN = join(
+  createRequire(import.meta.url).resolve("wrangler/package.json"),
+  "..",
+  "bin",
+  "wrangler.js",
+);
 
 /** Environment for the wrangler process: no telemetry and no network look-ups. */
-export const WRANGLER_ENV: Record<string, string> = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+export const WRANGLER_ENV: Record<string, string> = {
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+};
 
 /**
  * Writes the Worker's variables and secrets as a dotenv file readable only by this user.
@@ -44,7 +52,15 @@ export interface WranglerDevOptions {
 
 /** The arguments after `process.execPath` that start `wrangler dev` with `options`. */
 export function wranglerDevArgs(options: WranglerDevOptions): string[] {
-  const args = [WRANGLER_BIN, "dev", "--port", String(options.port), "--env-file", options.envFile, "--show-interactive-dev-session=false"];
+  const args = [
+    WRANGLER_BIN,
+    "dev",
+    "--port",
+    String(options.port),
+    "--env-file",
+    options.envFile,
+    "--show-interactive-dev-session=false",
+  ];
   if (options.ip) args.push("--ip", options.ip);
   if (options.inspectorPort) args.push("--inspector-port", String(options.inspectorPort));
   if (options.persistTo) args.push("--persist-to", options.persistTo);

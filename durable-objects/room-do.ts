@@ -25,9 +25,7 @@ type RoomState = z.infer<typeof RoomState>;
 
 /** Result of a claim or a session reservation. */
 export type RoomVerdict =
-  | { ok: true }
-  | { ok: false; reason: "forbidden" }
-  | { ok: false; reason: "busy"; activeSessionId: string };
+  { ok: true } | { ok: false; reason: "forbidden" } | { ok: false; reason: "busy"; activeSessionId: string };
 
 const KEY = "room";
 

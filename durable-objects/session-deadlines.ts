@@ -17,7 +17,8 @@ export interface Deadline {
 export function deadlines(row: SessionRow): Deadline[] {
   if (row.status === "ended") return [];
   const out: Deadline[] = [];
-  if (row.status === "starting") out.push({ at: row.started_at + row.join_timeout_s * 1000, reason: "agent_unavailable" });
+  if (row.status === "starting")
+    out.push({ at: row.started_at + row.join_timeout_s * 1000, reason: "agent_unavailable" });
   if (row.status === "active" && row.agent_seen_at !== null) {
     out.push({ at: row.agent_seen_at + row.lease_s * 1000, reason: "agent_lost" });
   }

@@ -50,9 +50,7 @@ export interface SessionInfo {
 
 /** Result of an ingest call. */
 export type IngestResult =
-  | { status: "ok"; accepted: number; duplicates: number }
-  | { status: "not_found" }
-  | { status: "ended" };
+  { status: "ok"; accepted: number; duplicates: number } | { status: "not_found" } | { status: "ended" };
 
 /** Per-socket state kept across hibernation. */
 interface SocketAttachment {
@@ -220,7 +218,13 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   #appendState(status: SessionStateMessage["status"], reason: EndReason | undefined, ts: number): ServerMessage {
-    const message: SessionStateMessage = { type: "session", status, ...(reason ? { reason } : {}), seq: this.#store.nextSeq(), ts };
+    const message: SessionStateMessage = {
+      type: "session",
+      status,
+      ...(reason ? { reason } : {}),
+      seq: this.#store.nextSeq(),
+      ts,
+    };
     this.#store.append("state", message);
     return message;
   }

@@ -91,7 +91,8 @@ export class SessionStore {
     this.#sql = sql;
     // Tables are created with the session, not in the constructor: probing a random session id
     // (every GET for an unknown id reaches a fresh object) must not leave storage behind.
-    this.#ready = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray().length > 0;
+    this.#ready =
+      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray().length > 0;
   }
 
   /** Creates the tables when missing (idempotent). */
@@ -120,13 +121,24 @@ export class SessionStore {
     this.#sql.exec(
       `INSERT INTO session (id, session_id, room, identity, owner, status, started_at, client_gone_since,
         join_timeout_s, lease_s, grace_s, max_s) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.session_id, row.room, row.identity, row.owner, row.status, row.started_at, row.client_gone_since,
-      row.join_timeout_s, row.lease_s, row.grace_s, row.max_s,
+      row.session_id,
+      row.room,
+      row.identity,
+      row.owner,
+      row.status,
+      row.started_at,
+      row.client_gone_since,
+      row.join_timeout_s,
+      row.lease_s,
+      row.grace_s,
+      row.max_s,
     );
   }
 
   /** Updates some columns of the session row. Keys are column names from {@link SessionRow}. */
-  update(fields: Partial<Pick<SessionRow, "status" | "reason" | "ended_at" | "agent_seen_at" | "client_gone_since">>): void {
+  update(
+    fields: Partial<Pick<SessionRow, "status" | "reason" | "ended_at" | "agent_seen_at" | "client_gone_since">>,
+  ): void {
     const keys = Object.keys(fields) as (keyof typeof fields)[];
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${k} = ?`).join(", ");
@@ -135,18 +147,27 @@ export class SessionStore {
 
   /** Allocates the next `seq` (1, 2, 3 …; gap-free because every allocation is broadcast). */
   nextSeq(): number {
-    const rows = this.#sql.exec<{ last_seq: number }>("UPDATE session SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq").toArray();
+    const rows = this.#sql
+      .exec<{ last_seq: number }>("UPDATE session SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq")
+      .toArray();
     return rows[0]!.last_seq;
   }
 
   /** Appends a stored message under its `seq`. */
   append(kind: StoredKind, message: ServerMessage): void {
-    this.#sql.exec("INSERT INTO events (seq, kind, message) VALUES (?, ?, ?)", message.seq, kind, JSON.stringify(message));
+    this.#sql.exec(
+      "INSERT INTO events (seq, kind, message) VALUES (?, ?, ?)",
+      message.seq,
+      kind,
+      JSON.stringify(message),
+    );
   }
 
   /** Records an event id; returns false when it was already seen (a duplicate). */
   markSeen(id: string): boolean {
-    const rows = this.#sql.exec("INSERT INTO seen_ids (id) VALUES (?) ON CONFLICT (id) DO NOTHING RETURNING id", id).toArray();
+    const rows = this.#sql
+      .exec("INSERT INTO seen_ids (id) VALUES (?) ON CONFLICT (id) DO NOTHING RETURNING id", id)
+      .toArray();
     return rows.length === 1;
   }
 

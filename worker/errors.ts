@@ -40,7 +40,12 @@ const CODES: Record<number, string> = {
 };
 
 /** Builds an error response in the contract's shape. */
-export function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+export function errorResponse(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
   const body: ErrorBody = { error: { code, message } };
   return new Response(JSON.stringify(body), {
     status,

@@ -17,7 +17,10 @@ const VISITOR_ID = /^[A-Za-z0-9_-]{22}$/;
 /** 128 random bits, base64url without padding (22 characters). Used for visitor and session ids. */
 export function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** Sets `c.var.visitorId`, issuing a new signed cookie when the request has no valid one. */

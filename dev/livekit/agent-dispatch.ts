@@ -92,7 +92,12 @@ export class AgentDispatcher {
   }
 
   /** CreateDispatch: records the dispatch (creating the room if needed) and offers its job to a worker. */
-  create(req: { agentName: string; room: string; metadata: string; attributes?: Record<string, string> }): AgentDispatch {
+  create(req: {
+    agentName: string;
+    room: string;
+    metadata: string;
+    attributes?: Record<string, string>;
+  }): AgentDispatch {
     this.registry.getOrCreate(req.room);
     const dispatch = new AgentDispatch({
       id: newId("AD_"),
@@ -137,7 +142,10 @@ export class AgentDispatcher {
         worker.agentName = m.value.agentName;
         worker.status = WorkerStatus.WS_AVAILABLE;
         this.workers.set(worker.id, worker);
-        this.sendTo(worker, { case: "register", value: new RegisterWorkerResponse({ workerId: worker.id, serverInfo: this.serverInfo }) });
+        this.sendTo(worker, {
+          case: "register",
+          value: new RegisterWorkerResponse({ workerId: worker.id, serverInfo: this.serverInfo }),
+        });
         log.info("agent_worker_registered", {
           worker_id: worker.id,
           agent_name: worker.agentName,
@@ -158,7 +166,10 @@ export class AgentDispatcher {
       case "updateJob":
         return this.updateJob(worker, m.value.jobId, m.value.status, m.value.error);
       case "ping":
-        this.sendTo(worker, { case: "pong", value: new WorkerPong({ lastTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }) });
+        this.sendTo(worker, {
+          case: "pong",
+          value: new WorkerPong({ lastTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }),
+        });
         return;
       case undefined:
         log.warn("unknown_worker_message", { worker_id: worker.id });
@@ -195,7 +206,12 @@ export class AgentDispatcher {
 
   private pickWorker(entry: DispatchEntry): WorkerConn | undefined {
     return [...this.workers.values()]
-      .filter((w) => w.agentName === entry.dispatch.agentName && w.status === WorkerStatus.WS_AVAILABLE && !entry.declined.has(w.id))
+      .filter(
+        (w) =>
+          w.agentName === entry.dispatch.agentName &&
+          w.status === WorkerStatus.WS_AVAILABLE &&
+          !entry.declined.has(w.id),
+      )
       .sort((a, b) => a.load - b.load)[0];
   }
 
@@ -234,7 +250,15 @@ export class AgentDispatcher {
       ttl: "6h",
     });
     token.kind = "agent";
-    token.addGrant({ roomJoin: true, room: d.room, canPublish: true, canSubscribe: true, canPublishData: true, canUpdateOwnMetadata: true, agent: true });
+    token.addGrant({
+      roomJoin: true,
+      room: d.room,
+      canPublish: true,
+      canSubscribe: true,
+      canPublishData: true,
+      canUpdateOwnMetadata: true,
+      agent: true,
+    });
     d.state!.jobs.push(job);
     worker.jobs.add(job.id);
     this.sendTo(worker, { case: "assignment", value: new JobAssignment({ job, token: await token.toJwt() }) });

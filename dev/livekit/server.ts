@@ -61,7 +61,8 @@ async function verify(verifier: TokenVerifier, token: string | undefined, need: 
   } catch (err) {
     return { ok: false, status: 401, reason: `invalid access token: ${errorSummary(err)}` };
   }
-  if (need === "agent" && !claims.video?.agent) return { ok: false, status: 403, reason: "token lacks the agent grant" };
+  if (need === "agent" && !claims.video?.agent)
+    return { ok: false, status: 403, reason: "token lacks the agent grant" };
   if (need === "join" && (!claims.video?.roomJoin || !claims.video.room)) {
     return { ok: false, status: 403, reason: "token lacks roomJoin for a room" };
   }
@@ -71,7 +72,9 @@ async function verify(verifier: TokenVerifier, token: string | undefined, need: 
 
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
   const text = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" }[status] ?? "Bad Request";
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`,
+  );
 }
 
 /**
@@ -102,7 +105,12 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
     // The browser SDK fetches /rtc/v1/validate and /rtc/validate cross-origin (livekit-server allows any origin).
     res.setHeader("Access-Control-Allow-Origin", "*");
     if (req.method === "OPTIONS") {
-      res.writeHead(204, { "Access-Control-Allow-Headers": "Authorization, Content-Type", "Access-Control-Allow-Methods": "GET, POST" }).end();
+      res
+        .writeHead(204, {
+          "Access-Control-Allow-Headers": "Authorization, Content-Type",
+          "Access-Control-Allow-Methods": "GET, POST",
+        })
+        .end();
       return;
     }
     if (url.pathname.startsWith("/twirp/livekit.")) {

@@ -99,7 +99,10 @@ export class MediaSession {
     this.subscriber = new RTCPeerConnection(config);
     this.trickleOut(this.publisher, SignalTarget.PUBLISHER);
     this.trickleOut(this.subscriber, SignalTarget.SUBSCRIBER);
-    for (const [pc, name] of [[this.publisher, "publisher"], [this.subscriber, "subscriber"]] as const) {
+    for (const [pc, name] of [
+      [this.publisher, "publisher"],
+      [this.subscriber, "subscriber"],
+    ] as const) {
       pc.connectionStateChange.subscribe((state) => log.debug("peer_connection_state", { ...who, pc: name, state }));
       pc.iceConnectionStateChange.subscribe((state) => log.debug("ice_connection_state", { ...who, pc: name, state }));
     }
@@ -185,7 +188,7 @@ export class MediaSession {
       (tx.sender as { trackId: string }).trackId = trackSid;
       this.subscriptions.set(trackSid, { tx, forwarder });
       forwarder.sinks.set(tx.sender, this.who);
-      if (await this.negotiate() && this.subscriptions.get(trackSid)?.tx === tx) onSubscribed();
+      if ((await this.negotiate()) && this.subscriptions.get(trackSid)?.tx === tx) onSubscribed();
     });
   }
 
@@ -309,7 +312,11 @@ export class MediaSession {
   private trickleOut(pc: RTCPeerConnection, target: SignalTarget): void {
     pc.onIceCandidate.subscribe((candidate) => {
       if (!candidate || this.closed) return;
-      const init = { ...candidate.toJSON(), sdpMid: candidate.sdpMid ?? "0", sdpMLineIndex: candidate.sdpMLineIndex ?? 0 };
+      const init = {
+        ...candidate.toJSON(),
+        sdpMid: candidate.sdpMid ?? "0",
+        sdpMLineIndex: candidate.sdpMLineIndex ?? 0,
+      };
       this.send(
         new SignalResponse({
           message: { case: "trickle", value: new TrickleRequest({ candidateInit: JSON.stringify(init), target }) },

@@ -111,9 +111,11 @@ class SignalSession {
     const kind = track.info.type === TrackType.VIDEO ? "video" : "audio";
     this.media.subscribe(track.owner.sid, track.info.sid, kind, track.forwarder, () => {
       if (track.owner.tracks.get(track.info.sid) !== track) return; // unpublished meanwhile
-      track.owner.link.send(new SignalResponse({
-        message: { case: "trackSubscribed", value: new TrackSubscribed({ trackSid: track.info.sid }) },
-      }));
+      track.owner.link.send(
+        new SignalResponse({
+          message: { case: "trackSubscribed", value: new TrackSubscribed({ trackSid: track.info.sid }) },
+        }),
+      );
     });
   }
 
@@ -148,19 +150,22 @@ class SignalSession {
       case "trickle":
         return this.media.handleTrickle(m.value);
       case "addTrack":
-        return this.addTrack(m.value.cid, new TrackInfo({
-          sid: newId("TR_"),
-          type: m.value.type,
-          name: m.value.name,
-          source: m.value.source,
-          muted: m.value.muted,
-          mimeType: m.value.type === TrackType.VIDEO ? "video/VP8" : "audio/opus",
-          stereo: m.value.stereo,
-          disableDtx: m.value.disableDtx,
-          width: m.value.width,
-          height: m.value.height,
-          stream: m.value.stream,
-        }));
+        return this.addTrack(
+          m.value.cid,
+          new TrackInfo({
+            sid: newId("TR_"),
+            type: m.value.type,
+            name: m.value.name,
+            source: m.value.source,
+            muted: m.value.muted,
+            mimeType: m.value.type === TrackType.VIDEO ? "video/VP8" : "audio/opus",
+            stereo: m.value.stereo,
+            disableDtx: m.value.disableDtx,
+            width: m.value.width,
+            height: m.value.height,
+            stream: m.value.stream,
+          }),
+        );
       case "mute":
         return this.mute(m.value.sid, m.value.muted);
       case "leave":
@@ -170,9 +175,14 @@ class SignalSession {
         this.send(new SignalResponse({ message: { case: "pong", value: BigInt(Date.now()) } }));
         return;
       case "pingReq":
-        this.send(new SignalResponse({
-          message: { case: "pongResp", value: new Pong({ lastPingTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }) },
-        }));
+        this.send(
+          new SignalResponse({
+            message: {
+              case: "pongResp",
+              value: new Pong({ lastPingTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }),
+            },
+          }),
+        );
         return;
       case "updateMetadata":
         return this.updateMetadata(m.value.requestId, m.value.name, m.value.metadata, m.value.attributes);
@@ -188,24 +198,41 @@ class SignalSession {
   private addTrack(cid: string, info: TrackInfo): void {
     log.debug("add_track_requested", { identity: this.participant.identity, cid, source: info.source });
     const perm = this.participant.permission;
-    const allowed = perm.canPublish && (perm.canPublishSources.length === 0 || perm.canPublishSources.includes(info.source));
+    const allowed =
+      perm.canPublish && (perm.canPublishSources.length === 0 || perm.canPublishSources.includes(info.source));
     if (!allowed) {
       log.warn("publish_refused", { identity: this.participant.identity, source: info.source });
-      this.send(new SignalResponse({
-        message: { case: "requestResponse", value: new RequestResponse({ reason: RequestResponse_Reason.NOT_ALLOWED, message: "publish not permitted" }) },
-      }));
+      this.send(
+        new SignalResponse({
+          message: {
+            case: "requestResponse",
+            value: new RequestResponse({
+              reason: RequestResponse_Reason.NOT_ALLOWED,
+              message: "publish not permitted",
+            }),
+          },
+        }),
+      );
       return;
     }
     this.pendingTracks.set(cid, info);
-    this.send(new SignalResponse({
-      message: { case: "trackPublished", value: new TrackPublishedResponse({ cid, track: info }) },
-    }));
+    this.send(
+      new SignalResponse({
+        message: { case: "trackPublished", value: new TrackPublishedResponse({ cid, track: info }) },
+      }),
+    );
   }
 
-  private onPublisherTrack(cid: string | undefined, mid: string | undefined, remote: Parameters<MediaSession["onTrack"]>[2]): void {
+  private onPublisherTrack(
+    cid: string | undefined,
+    mid: string | undefined,
+    remote: Parameters<MediaSession["onTrack"]>[2],
+  ): void {
     let key = cid !== undefined && this.pendingTracks.has(cid) ? cid : undefined;
     // A publisher's msid may not carry the cid (older SDKs): take the only pending track of that kind.
-    key ??= [...this.pendingTracks.entries()].find(([, i]) => (i.type === TrackType.VIDEO) === (remote.kind === "video"))?.[0];
+    key ??= [...this.pendingTracks.entries()].find(
+      ([, i]) => (i.type === TrackType.VIDEO) === (remote.kind === "video"),
+    )?.[0];
     if (key === undefined) {
       const who = { room: this.room.name, identity: this.participant.identity };
       log.warn("unrequested_track_not_published", { ...who, cid, mid });
@@ -223,9 +250,11 @@ class SignalSession {
     for (const track of [...this.participant.tracks.values()]) {
       if (!track.info.mid || sections.get(track.info.mid)?.sending) continue;
       this.ctx.registry.unpublish(this.room, track);
-      this.send(new SignalResponse({
-        message: { case: "trackUnpublished", value: new TrackUnpublishedResponse({ trackSid: track.info.sid }) },
-      }));
+      this.send(
+        new SignalResponse({
+          message: { case: "trackUnpublished", value: new TrackUnpublishedResponse({ trackSid: track.info.sid }) },
+        }),
+      );
     }
   }
 
@@ -249,7 +278,9 @@ class SignalSession {
     }
     if (requestId) {
       const reason = p.permission.canUpdateMetadata ? RequestResponse_Reason.OK : RequestResponse_Reason.NOT_ALLOWED;
-      this.send(new SignalResponse({ message: { case: "requestResponse", value: new RequestResponse({ requestId, reason }) } }));
+      this.send(
+        new SignalResponse({ message: { case: "requestResponse", value: new RequestResponse({ requestId, reason }) } }),
+      );
     }
   }
 
@@ -259,9 +290,11 @@ class SignalSession {
       const level = reason === DisconnectReason.UNKNOWN_REASON ? "warn" : "info";
       const fields = { room: this.room.name, identity: this.participant.identity, reason: why };
       log[level]("participant_connection_closing", fields);
-      this.send(new SignalResponse({
-        message: { case: "leave", value: new LeaveRequest({ reason, action: LeaveRequest_Action.DISCONNECT }) },
-      }));
+      this.send(
+        new SignalResponse({
+          message: { case: "leave", value: new LeaveRequest({ reason, action: LeaveRequest_Action.DISCONNECT }) },
+        }),
+      );
       this.ws.close(1000, why.slice(0, 120));
     }
     this.ctx.registry.leave(this.room, this.participant);

@@ -50,7 +50,10 @@ function requireGrant(ok: boolean | undefined, what: string): void {
   if (!ok) throw new TwirpError("permission_denied", 403, `token lacks the ${what} grant`);
 }
 function requireRoomAdmin(claims: ClaimGrants, room: string): void {
-  requireGrant(claims.video?.roomAdmin && (!claims.video.room || claims.video.room === room), `roomAdmin (room "${room}")`);
+  requireGrant(
+    claims.video?.roomAdmin && (!claims.video.room || claims.video.room === room),
+    `roomAdmin (room "${room}")`,
+  );
 }
 function existingRoom(ctx: Ctx, name: string) {
   const room = ctx.registry.rooms.get(name);
@@ -76,7 +79,9 @@ const HANDLERS: Record<string, Handler> = {
     const req = ListParticipantsRequest.fromJson(body as Json, parse);
     requireRoomAdmin(claims, req.room);
     const room = existingRoom(ctx, req.room);
-    return new ListParticipantsResponse({ participants: [...room.participants.values()].map((p) => p.info()) }).toJson();
+    return new ListParticipantsResponse({
+      participants: [...room.participants.values()].map((p) => p.info()),
+    }).toJson();
   },
   "RoomService/RemoveParticipant": (body, claims, ctx) => {
     const req = RoomParticipantIdentity.fromJson(body as Json, parse);
@@ -147,7 +152,8 @@ export async function handleTwirp(method: string, req: IncomingMessage, res: Ser
     } catch (err) {
       if (err instanceof TwirpError) throw err;
       // fromJson rejects wrong field types: that is the caller's fault.
-      if (err instanceof Error && /cannot decode|invalid|unexpected/i.test(err.message)) throw new TwirpError("malformed", 400, err.message);
+      if (err instanceof Error && /cannot decode|invalid|unexpected/i.test(err.message))
+        throw new TwirpError("malformed", 400, err.message);
       throw err;
     }
     res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(out));
@@ -155,6 +161,8 @@ export async function handleTwirp(method: string, req: IncomingMessage, res: Ser
     const e = err instanceof TwirpError ? err : new TwirpError("internal", 500, "internal error");
     if (!(err instanceof TwirpError)) log.error("twirp_handler_fault", { method, reason: err });
     else log.info("twirp_request_refused", { method, code: e.code });
-    res.writeHead(e.status, { "Content-Type": "application/json" }).end(JSON.stringify({ code: e.code, msg: e.message }));
+    res
+      .writeHead(e.status, { "Content-Type": "application/json" })
+      .end(JSON.stringify({ code: e.code, msg: e.message }));
   }
 }

@@ -44,7 +44,10 @@ export function startWebhooks(
     event.createdAt = BigInt(Math.floor(Date.now() / 1000));
     const signed = signWebhook(event, apiKey, apiSecret);
     for (const url of urls) {
-      queues.set(url, queues.get(url)!.then(async () => deliver(url, event.event, await signed)));
+      queues.set(
+        url,
+        queues.get(url)!.then(async () => deliver(url, event.event, await signed)),
+      );
     }
   };
   if (urls.length > 0) {
@@ -57,7 +60,14 @@ export function startWebhooks(
       post(new WebhookEvent({ event: "participant_left", room: room.info(), participant: p.info() })),
     );
     registry.on("track_published", (room: Room, p: Participant, t: PublishedTrack) =>
-      post(new WebhookEvent({ event: "track_published", room: room.info(), participant: p.info(), track: new TrackInfo(t.info) })),
+      post(
+        new WebhookEvent({
+          event: "track_published",
+          room: room.info(),
+          participant: p.info(),
+          track: new TrackInfo(t.info),
+        }),
+      ),
     );
   }
   return async () => {
@@ -65,10 +75,19 @@ export function startWebhooks(
   };
 }
 
-async function deliver(url: string, name: string, req: { body: string; headers: Record<string, string> }): Promise<void> {
+async function deliver(
+  url: string,
+  name: string,
+  req: { body: string; headers: Record<string, string> },
+): Promise<void> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
-      const res = await fetch(url, { method: "POST", body: req.body, headers: req.headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      const res = await fetch(url, {
+        method: "POST",
+        body: req.body,
+        headers: req.headers,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
       await res.body?.cancel();
       if (res.ok) return;
       log.warn("webhook_refused", { url, event: name, status: res.status });

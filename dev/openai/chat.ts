@@ -12,7 +12,8 @@ type Message = { role?: string; content?: string | Part[] | null };
 
 function textOf(m: Message): string {
   if (typeof m.content === "string") return m.content;
-  if (Array.isArray(m.content)) return m.content.map((p) => (p.type === "text" || !p.type ? (p.text ?? "") : "")).join(" ");
+  if (Array.isArray(m.content))
+    return m.content.map((p) => (p.type === "text" || !p.type ? (p.text ?? "") : "")).join(" ");
   return "";
 }
 

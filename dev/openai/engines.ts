@@ -75,7 +75,10 @@ export function resample(pcm: Buffer, fromRate: number, toRate: number, signal?:
  * @returns the recognised words, lower case, space-separated ("" for silence)
  * @throws EngineMissingError when pocketsphinx is not installed
  */
-export async function transcribe(pcm16k: Buffer, options: { fast?: boolean; signal?: AbortSignal } = {}): Promise<string> {
+export async function transcribe(
+  pcm16k: Buffer,
+  options: { fast?: boolean; signal?: AbortSignal } = {},
+): Promise<string> {
   const { fast = false, signal } = options;
   if (pcm16k.length < 3200) return ""; // under 0.1 s
   const speech = await trimSilence(pcm16k, signal);
@@ -86,11 +89,28 @@ export async function transcribe(pcm16k: Buffer, options: { fast?: boolean; sign
     await writeFile(file, speech);
     const out = await run(
       "pocketsphinx_continuous",
-      ["-infile", file, "-hmm", `${MODEL}/en-us`, "-lm", `${MODEL}/en-us.lm.bin`, "-dict", `${MODEL}/cmudict-en-us.dict`, "-logfn", "/dev/null", ...(fast ? FAST : [])],
+      [
+        "-infile",
+        file,
+        "-hmm",
+        `${MODEL}/en-us`,
+        "-lm",
+        `${MODEL}/en-us.lm.bin`,
+        "-dict",
+        `${MODEL}/cmudict-en-us.dict`,
+        "-logfn",
+        "/dev/null",
+        ...(fast ? FAST : []),
+      ],
       null,
       signal,
     );
-    return out.toString("utf8").split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+    return out
+      .toString("utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(" ");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

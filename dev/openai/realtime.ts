@@ -79,7 +79,13 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger): void {
     }
     sendNewWords(transcript, id);
     sentWords.delete(id);
-    send({ type: "conversation.item.input_audio_transcription.completed", item_id: id, content_index: 0, transcript, usage: { type: "duration", seconds: audio.length / 2 / PCM_RATE } });
+    send({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: id,
+      content_index: 0,
+      transcript,
+      usage: { type: "duration", seconds: audio.length / 2 / PCM_RATE },
+    });
     log.info("stand_in_transcription", {
       audio_ms: Math.round((audio.length / 2 / PCM_RATE) * 1000),
       decode_ms: Date.now() - started,
@@ -117,7 +123,10 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger): void {
         [chunks, bytes, bytesAtPartial, itemId] = [[], 0, 0, ""];
         return send({ type: "input_audio_buffer.cleared" });
       default:
-        return send({ type: "error", error: { type: "invalid_request_error", message: `unsupported event ${event.type}` } });
+        return send({
+          type: "error",
+          error: { type: "invalid_request_error", message: `unsupported event ${event.type}` },
+        });
     }
   });
   ws.on("close", () => partial?.abort());

@@ -79,7 +79,9 @@ function parseJson(raw: Buffer): Record<string, unknown> {
 }
 
 async function transcriptions(req: IncomingMessage, raw: Buffer): Promise<object> {
-  const form = await new Response(new Uint8Array(raw), { headers: { "content-type": req.headers["content-type"] ?? "" } })
+  const form = await new Response(new Uint8Array(raw), {
+    headers: { "content-type": req.headers["content-type"] ?? "" },
+  })
     .formData()
     .catch(() => {
       throw new HttpError(400, "body must be multipart/form-data with a `file` field");
@@ -109,9 +111,11 @@ async function chat(res: ServerResponse, body: Record<string, unknown>): Promise
 async function speech(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
   if (typeof body.input !== "string" || !body.input.trim()) throw new HttpError(400, "`input` must be non-empty text");
   const failure = /^error-(\d{3})$/.exec(typeof body.model === "string" ? body.model : "");
-  if (failure) throw new HttpError(Number(failure[1]), `model ${String(body.model)} fails on purpose (stand-in)`, "server_error");
+  if (failure)
+    throw new HttpError(Number(failure[1]), `model ${String(body.model)} fails on purpose (stand-in)`, "server_error");
   const format = body.response_format ?? "mp3";
-  if (format !== "pcm") throw new HttpError(400, `response_format ${String(format)} is not supported by the stand-in; use "pcm"`);
+  if (format !== "pcm")
+    throw new HttpError(400, `response_format ${String(format)} is not supported by the stand-in; use "pcm"`);
   const pcm = await synthesize(body.input);
   res.writeHead(200, { "content-type": "audio/pcm", "content-length": pcm.length });
   res.end(pcm);
@@ -134,7 +138,10 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
     const started = Date.now();
     try {
       if (req.method === "GET" && path === "/v1/models") {
-        return json(res, 200, { object: "list", data: MODELS.map((id) => ({ id, object: "model", created: 0, owned_by: "local-stand-in" })) });
+        return json(res, 200, {
+          object: "list",
+          data: MODELS.map((id) => ({ id, object: "model", created: 0, owned_by: "local-stand-in" })),
+        });
       }
       if (req.method !== "POST") throw new HttpError(404, `no route ${req.method} ${path}`);
       const raw = await readBody(req);
@@ -144,7 +151,12 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
       else throw new HttpError(404, `no route POST ${path}`);
       log.info("stand_in_reply", { route: path, ms: Date.now() - started });
     } catch (err) {
-      const e = err instanceof HttpError ? err : err instanceof EngineMissingError ? new HttpError(503, err.message, "server_error") : new HttpError(500, (err as Error).message, "server_error");
+      const e =
+        err instanceof HttpError
+          ? err
+          : err instanceof EngineMissingError
+            ? new HttpError(503, err.message, "server_error")
+            : new HttpError(500, (err as Error).message, "server_error");
       log.info("stand_in_error", { route: path, status: e.status, error: e.message });
       if (!res.headersSent) json(res, e.status, { error: { message: e.message, type: e.type, code: null } });
       else res.end();

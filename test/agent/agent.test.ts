@@ -18,7 +18,10 @@ class RecordingLLM extends voice.testing.FakeLLM {
 }
 
 const systemText = (ctx: llm.ChatContext) =>
-  ctx.items.filter((i): i is llm.ChatMessage => i.type === "message" && i.role === "system").map((m) => m.textContent).join("\n");
+  ctx.items
+    .filter((i): i is llm.ChatMessage => i.type === "message" && i.role === "system")
+    .map((m) => m.textContent)
+    .join("\n");
 
 let session: voice.AgentSession | null = null;
 beforeAll(() => initializeLogger({ pretty: false, level: "warn" }));
@@ -87,7 +90,9 @@ describe("agent prompt and turns", () => {
     const second = await session.run({ userInput: "what is my name" }).wait();
     second.expect.nextEvent().isMessage({ role: "assistant" });
     const last = fake.contexts.at(-1)!;
-    const texts = last.items.filter((i): i is llm.ChatMessage => i.type === "message" && i.role !== "system").map((m) => `${m.role}: ${m.textContent}`);
+    const texts = last.items
+      .filter((i): i is llm.ChatMessage => i.type === "message" && i.role !== "system")
+      .map((m) => `${m.role}: ${m.textContent}`);
     expect(texts).toEqual(["user: my name is Ada", "assistant: Nice to meet you, Ada.", "user: what is my name"]);
   });
 });

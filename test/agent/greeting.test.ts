@@ -30,7 +30,8 @@ beforeAll(async () => {
 });
 afterAll(async () => provider?.close());
 
-const tts = (model = "gpt-4o-mini-tts") => new openai.TTS({ apiKey: "sk-local-stand-in", baseURL: provider.baseURL, model, voice: "alloy" });
+const tts = (model = "gpt-4o-mini-tts") =>
+  new openai.TTS({ apiKey: "sk-local-stand-in", baseURL: provider.baseURL, model, voice: "alloy" });
 
 async function samples(stream: ReadableStream<AudioFrame>): Promise<number> {
   let n = 0;

@@ -21,7 +21,15 @@ afterEach(async () => {
 });
 
 function forwarder(extra: Partial<IngestForwarderOptions> = {}): IngestForwarder {
-  return new IngestForwarder({ ingestUrl: server.url, secret: SECRET, sessionId: SESSION, jobId: "AJ_1", log: quiet, retryBaseMs: 20, ...extra });
+  return new IngestForwarder({
+    ingestUrl: server.url,
+    secret: SECRET,
+    sessionId: SESSION,
+    jobId: "AJ_1",
+    log: quiet,
+    retryBaseMs: 20,
+    ...extra,
+  });
 }
 const final = (text: string) => ({ role: "user" as const, text, final: true });
 const interim = (text: string) => ({ role: "user" as const, text, final: false });
@@ -46,7 +54,9 @@ describe("ingest forwarder", () => {
     for (let i = 0; i < 250; i++) f.push(final(`line ${i}`));
     await f.close();
     expect(server.requests.map((r) => r.events.length)).toEqual([100, 100, 50]);
-    expect(server.stored.map((e) => ("text" in e ? e.text : ""))).toEqual(Array.from({ length: 250 }, (_, i) => `line ${i}`));
+    expect(server.stored.map((e) => ("text" in e ? e.text : ""))).toEqual(
+      Array.from({ length: 250 }, (_, i) => `line ${i}`),
+    );
     expect(server.connections()).toBe(1); // keep-alive: one connection for all batches
   });
 
@@ -107,7 +117,13 @@ describe("ingest forwarder", () => {
     expect(f.pending).toBe(6);
     await f.close();
     const texts = server.stored.map((e) => ("text" in e ? e.text : ""));
-    expect(texts.filter((t) => t.startsWith("final") || t === "first")).toEqual(["first", "final 0", "final 1", "final 2", "final 3"]);
+    expect(texts.filter((t) => t.startsWith("final") || t === "first")).toEqual([
+      "first",
+      "final 0",
+      "final 1",
+      "final 2",
+      "final 3",
+    ]);
     expect(texts.filter((t) => t.startsWith("partial"))).toEqual(["partial 8", "partial 9"]);
     expect(f.stats.dropped).toBe(8);
   });

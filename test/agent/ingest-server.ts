@@ -53,7 +53,8 @@ export async function startIngestServer(secret: string): Promise<IngestServer> {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(payload));
     };
-    if (scripted && scripted > 0) return reply(scripted, { error: { code: "scripted", message: `scripted ${scripted}` } });
+    if (scripted && scripted > 0)
+      return reply(scripted, { error: { code: "scripted", message: `scripted ${scripted}` } });
     if (!m || req.method !== "POST") return reply(404, { error: { code: "not_found", message: "no route" } });
     if (verdict !== "ok") return reply(401, { error: { code: "bad_signature", message: verdict } });
     if (!parsed.success) return reply(400, { error: { code: "bad_body", message: parsed.error.message } });

@@ -47,12 +47,19 @@ describe("local OpenAI-compatible provider", () => {
     const res = await fetch(`${provider.baseURL}/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "go forward ten meters" }] }),
+      body: JSON.stringify({
+        model: "gpt-4o-mini",
+        stream: true,
+        messages: [{ role: "user", content: "go forward ten meters" }],
+      }),
     });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const lines = (await res.text()).split("\n\n").filter(Boolean);
     expect(lines.at(-1)).toBe("data: [DONE]");
-    const text = lines.slice(0, -1).map((l) => JSON.parse(l.slice(6)).choices[0]?.delta?.content ?? "").join("");
+    const text = lines
+      .slice(0, -1)
+      .map((l) => JSON.parse(l.slice(6)).choices[0]?.delta?.content ?? "")
+      .join("");
     expect(text).toContain("go forward ten meters");
   });
 
@@ -88,11 +95,21 @@ describe("local OpenAI-compatible provider", () => {
       }),
     );
     await new Promise((r) => ws.once("open", r));
-    ws.send(JSON.stringify({ type: "session.update", session: { type: "transcription", audio: { input: { turn_detection: null } } } }));
+    ws.send(
+      JSON.stringify({
+        type: "session.update",
+        session: { type: "transcription", audio: { input: { turn_detection: null } } },
+      }),
+    );
     const pcm = resampleLinear(goForward(), GOFORWARD_RATE, 24_000);
     for (let i = 0; i < pcm.length; i += 1200) {
       const chunk = pcm.subarray(i, i + 1200);
-      ws.send(JSON.stringify({ type: "input_audio_buffer.append", audio: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("base64") }));
+      ws.send(
+        JSON.stringify({
+          type: "input_audio_buffer.append",
+          audio: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("base64"),
+        }),
+      );
       await new Promise((r) => setTimeout(r, 50)); // real time: 50 ms of audio per 50 ms
     }
     ws.send(JSON.stringify({ type: "input_audio_buffer.commit" }));
@@ -101,7 +118,10 @@ describe("local OpenAI-compatible provider", () => {
     const types = events.map((e) => e.type);
     expect(types).toContain("session.updated");
     expect(types.indexOf("input_audio_buffer.committed")).toBeGreaterThan(-1);
-    const deltas = events.filter((e) => e.type.endsWith(".delta")).map((e) => e.delta).join("");
+    const deltas = events
+      .filter((e) => e.type.endsWith(".delta"))
+      .map((e) => e.delta)
+      .join("");
     expect(deltas.length).toBeGreaterThan(0);
     expect(events.at(-1)!.transcript).toBe("go forward ten meters");
   });

@@ -103,7 +103,13 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     const turns = logLines.filter((l) => l.msg === "turn");
     expect(turns).toHaveLength(1);
     const turn = turns[0] as Record<string, number>;
-    for (const k of ["speech_end_to_playout_ms", "end_of_utterance_ms", "transcription_ms", "llm_ttft_ms", "tts_ttfb_ms"]) {
+    for (const k of [
+      "speech_end_to_playout_ms",
+      "end_of_utterance_ms",
+      "transcription_ms",
+      "llm_ttft_ms",
+      "tts_ttfb_ms",
+    ]) {
       expect(turn[k], k).toBeTypeOf("number");
       expect(turn[k], k).toBeGreaterThanOrEqual(0);
     }
@@ -118,12 +124,12 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     expect(JSON.stringify(turns)).not.toMatch(/forward|meters/);
     // The STT VAD's endInput repair applied to the real streams (agent/framework/stt-vad.ts).
     expect(logLines.filter((l) => l.msg === "framework_adaptation_skipped")).toEqual([]);
-
   });
 
   it("greets first, and speech injected while the agent talks interrupts it (barge-in)", async () => {
     // A fixed greeting (the default mode), long enough to talk over.
-    const text = "Hello, and thanks for stopping by. I can answer questions about this website, its products and its opening hours.";
+    const text =
+      "Hello, and thanks for stopping by. I can answer questions about this website, its products and its opening hours.";
     const { events, input, output } = await runSession({ mode: "fixed", text });
     const greetingHeard = () => output.segments.length > 0 && indexOf(events, "agent speech_started") >= 0;
     await waitFor("greeting audio", greetingHeard, within(20_000));

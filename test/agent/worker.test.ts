@@ -9,7 +9,18 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from "livekit-server-sdk";
-import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, type RemoteTrack, Room, RoomEvent, TrackKind, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
+import {
+  AudioFrame,
+  AudioSource,
+  AudioStream,
+  LocalAudioTrack,
+  type RemoteTrack,
+  Room,
+  RoomEvent,
+  TrackKind,
+  TrackPublishOptions,
+  TrackSource,
+} from "@livekit/rtc-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
@@ -63,7 +74,7 @@ async function publishMicrophone(room: Room): Promise<{ say(samples: Int16Array)
 async function loudness(track: RemoteTrack, ms: number): Promise<number> {
   const reader = new AudioStream(track, 48_000, 1).getReader();
   let best = 0;
-  for (const until = Date.now() + ms; Date.now() < until; ) {
+  for (const until = Date.now() + ms; Date.now() < until;) {
     const { value, done } = await reader.read();
     if (done) break;
     let sum = 0;
@@ -127,7 +138,10 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
   });
 
   const eventsOf = (sid: string) => ingest.requests.filter((r) => r.sessionId === sid).flatMap((r) => r.events);
-  const types = (sid: string) => eventsOf(sid).map((e) => ("type" in e ? e.type : "event" in e ? `${e.role} ${e.event}` : `${e.role} ${e.final ? "final" : "interim"}`));
+  const types = (sid: string) =>
+    eventsOf(sid).map((e) =>
+      "type" in e ? e.type : "event" in e ? `${e.role} ${e.event}` : `${e.role} ${e.final ? "final" : "interim"}`,
+    );
 
   it("is healthy once registered and reports its agent name", async () => {
     expect((await fetch(`${healthUrl}/`)).status).toBe(200);
@@ -155,7 +169,9 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
 
   it("reports bad dispatch metadata as agent_error and leaves", async () => {
     const sid = sessionId(2);
-    await dispatch.createDispatch("room-two", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid, system_prompt: "" }) });
+    await dispatch.createDispatch("room-two", AGENT_NAME, {
+      metadata: JSON.stringify({ session_id: sid, system_prompt: "" }),
+    });
     const agentError = () => eventsOf(sid).find((e) => "type" in e && e.type === "agent_error");
     const error = await waitFor("agent_error", agentError, { timeoutMs: 45_000 });
     expect(error).toMatchObject({ detail: expect.stringMatching(/system_prompt/) });
@@ -169,7 +185,10 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
     const visitor = new Room();
     const agentTrack = new Promise<RemoteTrack>((resolve) =>
-      visitor.on(RoomEvent.TrackSubscribed, (track, _pub, p) => track.kind === TrackKind.KIND_AUDIO && p.identity.startsWith("agent") && resolve(track)),
+      visitor.on(
+        RoomEvent.TrackSubscribed,
+        (track, _pub, p) => track.kind === TrackKind.KIND_AUDIO && p.identity.startsWith("agent") && resolve(track),
+      ),
     );
     await visitor.connect(livekit.url, await at.toJwt(), { autoSubscribe: true, dynacast: false });
     return { visitor, agentTrack, mic: await publishMicrophone(visitor) };
@@ -228,7 +247,9 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     expect(worker.exitCode).toBe(null); // still draining: the job is running
     expect(types(sid)).not.toContain("agent_left");
     const late = sessionId(4);
-    await dispatch.createDispatch("room-four", AGENT_NAME, { metadata: JSON.stringify({ session_id: late }) }).catch(() => {});
+    await dispatch
+      .createDispatch("room-four", AGENT_NAME, { metadata: JSON.stringify({ session_id: late }) })
+      .catch(() => {});
     const code = await exited;
     const drainedFor = Date.now() - termAt;
     expect(drainedFor).toBeGreaterThanOrEqual(3_900); // DRAIN_TIMEOUT_S=4

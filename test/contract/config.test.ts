@@ -43,7 +43,15 @@ describe("readEnv", () => {
   });
 
   it("names every variable at fault in one ConfigError, and never echoes a value", () => {
-    const env = { NAME: "agent", SECRET: "", URL: "ftp://secret-host", TIMEOUT_S: "-3", CAP: "11", PORT: "70000", ENABLED: "yes" };
+    const env = {
+      NAME: "agent",
+      SECRET: "",
+      URL: "ftp://secret-host",
+      TIMEOUT_S: "-3",
+      CAP: "11",
+      PORT: "70000",
+      ENABLED: "yes",
+    };
     let error: unknown;
     try {
       readEnv(Schema, env, "test configuration");

@@ -76,7 +76,9 @@ describe("dispatch metadata", () => {
     expect(DispatchMetadata.safeParse({ session_id: "short" }).success).toBe(false);
     const longest = { session_id: "A".repeat(22), system_prompt: "x".repeat(SYSTEM_PROMPT_MAX) };
     expect(DispatchMetadata.safeParse(longest).success).toBe(true);
-    expect(DispatchMetadata.safeParse({ ...longest, system_prompt: "x".repeat(SYSTEM_PROMPT_MAX + 1) }).success).toBe(false);
+    expect(DispatchMetadata.safeParse({ ...longest, system_prompt: "x".repeat(SYSTEM_PROMPT_MAX + 1) }).success).toBe(
+      false,
+    );
     expect(DispatchMetadata.safeParse({ ...longest, system_prompt: "" }).success).toBe(false);
   });
 });

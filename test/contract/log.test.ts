@@ -20,7 +20,13 @@ describe("createLogger", () => {
     expect(lines).toHaveLength(1);
     const { line } = lines[0]!;
     expect(Object.keys(line)).toEqual(["time", "level", "component", "msg", "session_id", "room", "count"]);
-    expect(line).toMatchObject({ level: "info", component: "test", msg: "session_started", session_id: "abc", count: 3 });
+    expect(line).toMatchObject({
+      level: "info",
+      component: "test",
+      msg: "session_started",
+      session_id: "abc",
+      count: 3,
+    });
     expect(Date.parse(line.time as string)).toBeGreaterThanOrEqual(before - 1);
     expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });

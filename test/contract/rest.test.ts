@@ -22,7 +22,8 @@ describe("REST input rules", () => {
   });
 
   it("reserves identities starting with agent, in any case", () => {
-    for (const id of ["agent", "agent-1", "Agent_x", "AGENTS"]) expect(VisitorIdentity.safeParse(id).success).toBe(false);
+    for (const id of ["agent", "agent-1", "Agent_x", "AGENTS"])
+      expect(VisitorIdentity.safeParse(id).success).toBe(false);
     expect(VisitorIdentity.safeParse("my-agent").success).toBe(true);
   });
 
@@ -36,7 +37,9 @@ describe("REST input rules", () => {
   it("bounds the system prompt and refuses unknown fields on POST /session", () => {
     const ok = { room: "r", identity: "v", system_prompt: "p".repeat(SYSTEM_PROMPT_MAX) };
     expect(SessionCreateRequest.safeParse(ok).success).toBe(true);
-    expect(SessionCreateRequest.safeParse({ ...ok, system_prompt: "p".repeat(SYSTEM_PROMPT_MAX + 1) }).success).toBe(false);
+    expect(SessionCreateRequest.safeParse({ ...ok, system_prompt: "p".repeat(SYSTEM_PROMPT_MAX + 1) }).success).toBe(
+      false,
+    );
     expect(SessionCreateRequest.safeParse({ room: "r", identity: "v", extra: 1 }).success).toBe(false);
     expect(SessionCreateRequest.safeParse({ room: "r" }).success).toBe(false);
   });

@@ -32,10 +32,33 @@ export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS 
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${name}.wav`);
   execFileSync("sox", [
-    "-V1", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", raw,
-    "-r", "48000", out,
+    "-V1",
+    "-t",
+    "raw",
+    "-r",
+    "16000",
+    "-e",
+    "signed",
+    "-b",
+    "16",
+    "-c",
+    "1",
+    raw,
+    "-r",
+    "48000",
+    out,
     // pad then trim: the file is exactly totalS long, speech after leadS, silence to the end.
-    "vol", "0.5", "pad", String(leadS), "0", "pad", "0", String(totalS), "trim", "0", String(totalS),
+    "vol",
+    "0.5",
+    "pad",
+    String(leadS),
+    "0",
+    "pad",
+    "0",
+    String(totalS),
+    "trim",
+    "0",
+    String(totalS),
   ]);
   return out;
 }

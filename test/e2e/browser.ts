@@ -100,7 +100,14 @@ function instrument(): void {
     let jn = 0;
     for (const pc of w.__pcs) {
       if (pc.connectionState === "closed") continue;
-      type Inbound = { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number; jitterBufferDelay?: number; jitterBufferEmittedCount?: number };
+      type Inbound = {
+        type: string;
+        kind?: string;
+        totalAudioEnergy?: number;
+        packetsReceived?: number;
+        jitterBufferDelay?: number;
+        jitterBufferEmittedCount?: number;
+      };
       (await pc.getStats()).forEach((s: Inbound) => {
         if (s.type === "inbound-rtp" && s.kind === "audio") {
           e += s.totalAudioEnergy ?? 0;
@@ -142,5 +149,11 @@ function instrument(): void {
         caption(m.target.parentElement);
       }
     }
-  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["data-speaking"] });
+  }).observe(document, {
+    subtree: true,
+    childList: true,
+    characterData: true,
+    attributes: true,
+    attributeFilter: ["data-speaking"],
+  });
 }

@@ -42,6 +42,8 @@ describe.skipIf(!process.env.NETNS_ADDR)("a tab closed without Stop", () => {
     expect(ended.ended_at).not.toBeNull();
     const roomGone = async () => !(await openRooms(inject("liveKitUrl"))).includes(room);
     await waitFor("the room to be deleted", roomGone, poll(limitMs - (Date.now() - goneAt)));
-    console.log(`[e2e figures] browser killed → session ended: ${ended.ended_at! - goneAt} ms (reason ${ended.reason})`);
+    console.log(
+      `[e2e figures] browser killed → session ended: ${ended.ended_at! - goneAt} ms (reason ${ended.reason})`,
+    );
   });
 });

@@ -68,8 +68,14 @@ describe.skipIf(!process.env.NETNS_ADDR)("a conversation in the browser", () => 
     // Speaking indicators went on and off for both sides.
     const { speaking } = await observed(page);
     for (const who of ["user", "agent"] as const) {
-      expect(speaking.some((s) => s.who === who && s.speaking), `${who} speaking on`).toBe(true);
-      expect(speaking.some((s) => s.who === who && !s.speaking), `${who} speaking off`).toBe(true);
+      expect(
+        speaking.some((s) => s.who === who && s.speaking),
+        `${who} speaking on`,
+      ).toBe(true);
+      expect(
+        speaking.some((s) => s.who === who && !s.speaking),
+        `${who} speaking off`,
+      ).toBe(true);
     }
 
     // The conversation is stored.

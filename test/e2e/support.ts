@@ -21,7 +21,11 @@ export async function openRooms(liveKitUrl: string): Promise<string[]> {
 }
 
 /** `GET /transcripts/:id` with the visitor's cookie header, validated by the contract. */
-export async function readTranscript(workerUrl: string, sessionId: string, cookie: string): Promise<TranscriptResponse> {
+export async function readTranscript(
+  workerUrl: string,
+  sessionId: string,
+  cookie: string,
+): Promise<TranscriptResponse> {
   const res = await fetch(`${workerUrl}/transcripts/${sessionId}`, { headers: { cookie } });
   if (res.status !== 200) throw new Error(`GET /transcripts/${sessionId}: ${res.status} ${await res.text()}`);
   return TranscriptResponse.parse(await res.json());
@@ -29,5 +33,9 @@ export async function readTranscript(workerUrl: string, sessionId: string, cooki
 
 /** Lower-case words only, for comparing recognised speech with what was said. */
 export function words(text: string): string {
-  return text.toLowerCase().replace(/[^a-z ]+/g, " ").replace(/\s+/g, " ").trim();
+  return text
+    .toLowerCase()
+    .replace(/[^a-z ]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }

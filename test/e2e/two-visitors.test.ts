@@ -20,7 +20,8 @@ describe.skipIf(!process.env.NETNS_ADDR)("two visitors at once", () => {
     const names = ["goforward", "something"] as const;
     // Both sessions run at once; the second visitor speaks 6 s after the first, so that the stand-in's two
     // speech decodes do not compete for the CI host's two cores at the same moment.
-    for (const [i, name] of names.entries()) browsers.push(await launchWithMicrophone(microphoneWav(dir, name, 10 + 6 * i)));
+    for (const [i, name] of names.entries())
+      browsers.push(await launchWithMicrophone(microphoneWav(dir, name, 10 + 6 * i)));
     const pages = browsers.map((b) => b.page);
     await Promise.all(pages.map((p) => p.goto(`${workerUrl}/chat`)));
     const sessions = await Promise.all(

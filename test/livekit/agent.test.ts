@@ -65,9 +65,13 @@ describe.skipIf(!addr)("agent worker protocol", () => {
     });
     const agentJoined = new Promise<RemoteParticipant>((resolve) => room!.on(RoomEvent.ParticipantConnected, resolve));
 
-    const dispatch = await new AgentDispatchClient(httpUrl, API_KEY, API_SECRET).createDispatch("agent-room", AGENT_NAME, {
-      metadata: JSON.stringify({ session_id: "s-123" }),
-    });
+    const dispatch = await new AgentDispatchClient(httpUrl, API_KEY, API_SECRET).createDispatch(
+      "agent-room",
+      AGENT_NAME,
+      {
+        metadata: JSON.stringify({ session_id: "s-123" }),
+      },
+    );
     expect(dispatch.agentName).toBe(AGENT_NAME);
     expect(dispatch.room).toBe("agent-room");
 

@@ -29,7 +29,9 @@ describe.skipIf(!addr)("audio between two rtc-node participants", () => {
     expect(rms(heardByAlice)).toBeGreaterThan(0.1);
 
     const unpublished = new Promise<string>((resolve) =>
-      alice.once(RoomEvent.TrackUnpublished, (publication, participant) => resolve(`${participant.identity} ${publication.sid}`)),
+      alice.once(RoomEvent.TrackUnpublished, (publication, participant) =>
+        resolve(`${participant.identity} ${publication.sid}`),
+      ),
     );
     await bob.localParticipant!.unpublishTrack(toneB.sid);
     expect(await unpublished).toBe(`bob ${toneB.sid}`);

@@ -26,7 +26,9 @@ const addr = mediaAddress();
 /** A 16-bit mono 48 kHz WAV of a sine tone (amplitude 0.3 FS). */
 function toneWav(hz: number, seconds: number): Buffer {
   const rate = 48_000;
-  const samples = Int16Array.from({ length: rate * seconds }, (_, i) => Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)));
+  const samples = Int16Array.from({ length: rate * seconds }, (_, i) =>
+    Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)),
+  );
   return wav(samples, rate);
 }
 
@@ -51,7 +53,10 @@ describe.skipIf(!addr)("Chromium with livekit-client", () => {
     const js = bundle.outputFiles[0]!.text;
     http = createServer((req, res) => {
       if (req.url === "/page.js") res.writeHead(200, { "Content-Type": "text/javascript" }).end(js);
-      else res.writeHead(200, { "Content-Type": "text/html" }).end('<!doctype html><script type="module" src="/page.js"></script>');
+      else
+        res
+          .writeHead(200, { "Content-Type": "text/html" })
+          .end('<!doctype html><script type="module" src="/page.js"></script>');
     });
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
     profile = mkdtempSync(join(tmpdir(), "lk-chromium-"));
@@ -89,7 +94,10 @@ describe.skipIf(!addr)("Chromium with livekit-client", () => {
     rtc = await connect(server.url, "browser-room", "node-peer");
     const fromPage = firstAudioTrack(rtc, "page");
     const token = await joinToken("browser-room", "page");
-    const sid = await page.evaluate(([u, t]) => (window as unknown as { lk: PageApi }).lk.join(u, t), [server.url, token] as const);
+    const sid = await page.evaluate(([u, t]) => (window as unknown as { lk: PageApi }).lk.join(u, t), [
+      server.url,
+      token,
+    ] as const);
     expect(sid).toMatch(/^PA_/);
 
     const heard = await record(await fromPage, 1);
@@ -97,8 +105,12 @@ describe.skipIf(!addr)("Chromium with livekit-client", () => {
     expect(rms(heard)).toBeGreaterThan(0.05);
 
     const tone = await publishTone(rtc, 660);
-    await page.waitForFunction(() => (window as unknown as { lk: PageApi }).lk.hasRemoteAudio(), undefined, { timeout: 20_000 });
-    const measured: { rms: number; peakHz: number } = await page.evaluate(() => (window as unknown as { lk: PageApi }).lk.measure(1500));
+    await page.waitForFunction(() => (window as unknown as { lk: PageApi }).lk.hasRemoteAudio(), undefined, {
+      timeout: 20_000,
+    });
+    const measured: { rms: number; peakHz: number } = await page.evaluate(() =>
+      (window as unknown as { lk: PageApi }).lk.measure(1500),
+    );
     tone.stop();
     expect(measured.rms).toBeGreaterThan(0.05);
     expect(Math.abs(measured.peakHz - 660)).toBeLessThan(15);
@@ -111,13 +123,21 @@ describe.skipIf(!addr)("Chromium with livekit-client", () => {
     await page.evaluate(() => (window as unknown as { lk: PageApi }).lk.send("hello node"));
     expect(await fromPageData).toBe("page/chat: hello node");
     await rtc.localParticipant!.publishData(new TextEncoder().encode("hello page"), { reliable: true, topic: "chat" });
-    await page.waitForFunction(() => (window as unknown as { lk: PageApi }).lk.received().length > 0, undefined, { timeout: 10_000 });
-    expect(await page.evaluate(() => (window as unknown as { lk: PageApi }).lk.received())).toEqual(["node-peer/chat: hello page"]);
+    await page.waitForFunction(() => (window as unknown as { lk: PageApi }).lk.received().length > 0, undefined, {
+      timeout: 10_000,
+    });
+    expect(await page.evaluate(() => (window as unknown as { lk: PageApi }).lk.received())).toEqual([
+      "node-peer/chat: hello page",
+    ]);
 
-    const muted = new Promise<boolean>((resolve) => rtc!.once(RoomEvent.TrackMuted, (pub) => resolve(pub.muted ?? false)));
+    const muted = new Promise<boolean>((resolve) =>
+      rtc!.once(RoomEvent.TrackMuted, (pub) => resolve(pub.muted ?? false)),
+    );
     await page.evaluate(() => (window as unknown as { lk: PageApi }).lk.mute());
     expect(await muted).toBe(true);
-    const unpublished = new Promise<string>((resolve) => rtc!.once(RoomEvent.TrackUnpublished, (_pub, p) => resolve(p.identity)));
+    const unpublished = new Promise<string>((resolve) =>
+      rtc!.once(RoomEvent.TrackUnpublished, (_pub, p) => resolve(p.identity)),
+    );
     await page.evaluate(() => (window as unknown as { lk: PageApi }).lk.unpublish());
     expect(await unpublished).toBe("page");
   });

@@ -33,11 +33,17 @@ describe.skipIf(!addr)("data relay", () => {
   });
 
   it("stamps the sender's identity and honours destination identities", async () => {
-    const [alice, bob, carol] = await Promise.all(["alice", "bob", "carol"].map((id) => connect(server.url, "data-room", id)));
+    const [alice, bob, carol] = await Promise.all(
+      ["alice", "bob", "carol"].map((id) => connect(server.url, "data-room", id)),
+    );
     rooms.push(alice!, bob!, carol!);
     const [toAlice, toBob, toCarol] = [inbox(alice!), inbox(bob!), inbox(carol!)];
     const send = (room: Room, text: string, destination_identities?: string[]) =>
-      room.localParticipant!.publishData(new TextEncoder().encode(text), { reliable: true, topic: "chat", destination_identities });
+      room.localParticipant!.publishData(new TextEncoder().encode(text), {
+        reliable: true,
+        topic: "chat",
+        destination_identities,
+      });
 
     await send(alice!, "hello all");
     await send(alice!, "only bob", ["bob"]);
@@ -63,10 +69,14 @@ describe.skipIf(!addr)("data relay", () => {
     rooms.push(dave);
     const toDave = inbox(dave);
     const announced = new Promise<void>((resolve) => erin.on(RoomEvent.ParticipantConnected, () => resolve()));
-    const joining = dave.connect(server.url, await joinToken("late-room", "dave"), { autoSubscribe: true, dynacast: false });
+    const joining = dave.connect(server.url, await joinToken("late-room", "dave"), {
+      autoSubscribe: true,
+      dynacast: false,
+    });
     await announced;
     const burst = Array.from({ length: 20 }, (_, i) => `early ${i}`);
-    for (const text of burst) await erin.localParticipant!.publishData(new TextEncoder().encode(text), { reliable: true, topic: "chat" });
+    for (const text of burst)
+      await erin.localParticipant!.publishData(new TextEncoder().encode(text), { reliable: true, topic: "chat" });
     await joining;
     await waitFor("the early messages", () => toDave.length >= burst.length, WAIT);
     expect(toDave).toEqual(burst.map((text) => `erin/chat: ${text}`));

@@ -5,7 +5,14 @@
  * marker bit, a sequence or timestamp jump, or a late transceiver would) shortens or shifts a burst.
  */
 import { describe, expect, it } from "vitest";
-import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
+import {
+  AudioFrame,
+  AudioSource,
+  AudioStream,
+  LocalAudioTrack,
+  TrackPublishOptions,
+  TrackSource,
+} from "@livekit/rtc-node";
 import { mediaAddress } from "../support/netns.ts";
 import { devLiveKitPerSuite, SAMPLE_RATE } from "./support.ts";
 
@@ -44,7 +51,10 @@ describe.skipIf(!addr)("onsets after silence", () => {
     // The source's 1 s queue lets libwebrtc pace the frames by its own clock, whatever the test's event loop does.
     const source = new AudioSource(SAMPLE_RATE, 1, 1000);
     const track = LocalAudioTrack.createAudioTrack("bursts", source);
-    await alice.localParticipant!.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
+    await alice.localParticipant!.publishTrack(
+      track,
+      new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
+    );
 
     // The subscriber's stream yields one 10 ms frame per 10 ms of playout, silence included: frame indices are time.
     const reader = new AudioStream(await fromAlice, SAMPLE_RATE, 1).getReader();
@@ -63,12 +73,14 @@ describe.skipIf(!addr)("onsets after silence", () => {
       for (let i = 0; i < SILENCE_FRAMES + BURST_FRAMES; i++) {
         const samples = new Int16Array(FRAME);
         if (i >= SILENCE_FRAMES) {
-          for (let k = 0; k < FRAME; k++) samples[k] = Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * 440 * phase++) / SAMPLE_RATE));
+          for (let k = 0; k < FRAME; k++)
+            samples[k] = Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * 440 * phase++) / SAMPLE_RATE));
         }
         await source.captureFrame(new AudioFrame(samples, SAMPLE_RATE, 1, FRAME));
       }
     }
-    for (let i = 0; i < 50; i++) await source.captureFrame(new AudioFrame(new Int16Array(FRAME), SAMPLE_RATE, 1, FRAME));
+    for (let i = 0; i < 50; i++)
+      await source.captureFrame(new AudioFrame(new Int16Array(FRAME), SAMPLE_RATE, 1, FRAME));
     await new Promise((r) => setTimeout(r, 1500)); // what the source still queues, plus the way through
     listening = false;
     await reader.cancel().catch(() => {});

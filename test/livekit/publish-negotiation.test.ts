@@ -14,7 +14,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
-import { AudioSource, LocalAudioTrack, type Room, RoomEvent, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
+import {
+  AudioSource,
+  LocalAudioTrack,
+  type Room,
+  RoomEvent,
+  TrackPublishOptions,
+  TrackSource,
+} from "@livekit/rtc-node";
 import { SignalResponse } from "@livekit/protocol";
 import { mediaAddress } from "../support/netns.ts";
 import { connectWith, devLiveKitPerSuite, joinToken, SAMPLE_RATE } from "./support.ts";
@@ -34,7 +41,9 @@ async function slowAnswerProxy(target: string, delayMs: number) {
   // The upstream socket opens first, so that a refusal (the SDK probes /rtc/v1 and gets 404) reaches the client.
   http.on("upgrade", (req, socket, head) => {
     // The Rust SDK sends its token as `Authorization: Bearer`.
-    const upstream = new WebSocket(target + req.url!, { headers: req.headers.authorization ? { authorization: req.headers.authorization } : {} });
+    const upstream = new WebSocket(target + req.url!, {
+      headers: req.headers.authorization ? { authorization: req.headers.authorization } : {},
+    });
     upstream.once("unexpected-response", (_r, res) => {
       socket.end(`HTTP/1.1 ${res.statusCode} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     });
@@ -66,10 +75,11 @@ async function slowAnswerProxy(target: string, delayMs: number) {
   return {
     url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}`,
     joins,
-    close: () => new Promise<void>((r) => {
-      for (const ws of sockets) ws.terminate();
-      http.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const ws of sockets) ws.terminate();
+        http.close(() => r());
+      }),
   };
 }
 
@@ -87,7 +97,8 @@ describe.skipIf(!addr)("publisher negotiation under slow answers", () => {
   });
   afterAll(async () => {
     // Bounded: a participant whose publisher transport deadlocked never finishes disconnecting.
-    for (const r of proxied) await Promise.race([r.disconnect().catch(() => {}), new Promise((ok) => setTimeout(ok, 5000))]);
+    for (const r of proxied)
+      await Promise.race([r.disconnect().catch(() => {}), new Promise((ok) => setTimeout(ok, 5000))]);
     await proxy?.close();
   });
 
@@ -100,7 +111,10 @@ describe.skipIf(!addr)("publisher negotiation under slow answers", () => {
   it("publishes a track requested while the data channels' offer still awaits its answer", async () => {
     const observer = await lk.join("race-room", "observer");
     const published = new Promise<string>((resolve) =>
-      observer.on(RoomEvent.TrackPublished, (pub, participant) => participant.identity === "agent" && resolve(pub.sid!)),
+      observer.on(
+        RoomEvent.TrackPublished,
+        (pub, participant) => participant.identity === "agent" && resolve(pub.sid!),
+      ),
     );
     const agent = await joinThroughProxy("race-room", "agent");
     const track = LocalAudioTrack.createAudioTrack("voice", new AudioSource(SAMPLE_RATE, 1));
@@ -108,7 +122,10 @@ describe.skipIf(!addr)("publisher negotiation under slow answers", () => {
     // track, while the data channels' offer is out (after the SDK's 150 ms debounce, before the answer).
     const data = agent.localParticipant!.publishData(new TextEncoder().encode("hello"), { reliable: true, topic: "t" });
     await new Promise((r) => setTimeout(r, 300));
-    await agent.localParticipant!.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
+    await agent.localParticipant!.publishTrack(
+      track,
+      new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
+    );
     await data;
     const sid = await Promise.race([published, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
     expect(sid ?? "never published", "the agent's track as the observer saw it").toMatch(/^TR_/);

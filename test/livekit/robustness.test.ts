@@ -15,7 +15,10 @@ import { API_KEY, API_SECRET, joinToken } from "./support.ts";
 const inboxes = new WeakMap<WebSocket, SignalResponse[]>();
 
 /** Opens a WebSocket; resolves with the open socket, or the refusal's HTTP status and body. */
-function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket | { status: number; body: string }> {
+function open(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<WebSocket | { status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     // The join can arrive in the same read as the upgrade response: collect from the start.
@@ -52,11 +55,16 @@ describe("robustness", () => {
 
   it("refuses bad tokens at the upgrade with a reason, and says why on /rtc/validate", async () => {
     const forged = await joinToken("r", "mallory", {}, "not-the-secret");
-    expect(await open(`${server.url}/rtc?access_token=${forged}`)).toMatchObject({ status: 401, body: expect.stringMatching(/invalid access token/) });
+    expect(await open(`${server.url}/rtc?access_token=${forged}`)).toMatchObject({
+      status: 401,
+      body: expect.stringMatching(/invalid access token/),
+    });
     expect(await open(`${server.url}/rtc`)).toMatchObject({ status: 401, body: "missing access token" });
     const noJoin = await new AccessToken(API_KEY, API_SECRET, { identity: "x" }).toJwt();
     expect(await open(`${server.url}/rtc`, { Authorization: `Bearer ${noJoin}` })).toMatchObject({ status: 403 });
-    expect(await open(`${server.url}/agent`, { Authorization: `Bearer ${await joinToken("r", "x")}` })).toMatchObject({ status: 403 });
+    expect(await open(`${server.url}/agent`, { Authorization: `Bearer ${await joinToken("r", "x")}` })).toMatchObject({
+      status: 403,
+    });
     const validate = await fetch(`${http}/rtc/validate?access_token=${forged}`);
     expect(validate.status).toBe(401);
     expect(await validate.text()).toMatch(/invalid access token/);
@@ -65,7 +73,9 @@ describe("robustness", () => {
 
   it("answers 404 on /rtc/v1 and /rtc/v1/validate so both SDKs fall back to /rtc", async () => {
     const token = await joinToken("r", "x");
-    expect(await open(`${server.url}/rtc/v1?join_request=abc`, { Authorization: `Bearer ${token}` })).toMatchObject({ status: 404 });
+    expect(await open(`${server.url}/rtc/v1?join_request=abc`, { Authorization: `Bearer ${token}` })).toMatchObject({
+      status: 404,
+    });
     const validate = await fetch(`${http}/rtc/v1/validate?access_token=${token}`);
     expect(validate.status).toBe(404);
     expect(await validate.text()).not.toMatch(/requested room does not exist/);
@@ -133,9 +143,16 @@ describe("robustness", () => {
   it("returns Twirp errors: unknown room 404, missing grant 403, bad token 401, bad JSON 400", async () => {
     const rooms = new RoomServiceClient(http, API_KEY, API_SECRET);
     await expect(rooms.deleteRoom("no-such-room")).rejects.toMatchObject({ status: 404, code: "not_found" });
-    await expect(new RoomServiceClient(http, API_KEY, "wrong").listRooms()).rejects.toMatchObject({ status: 401, code: "unauthenticated" });
+    await expect(new RoomServiceClient(http, API_KEY, "wrong").listRooms()).rejects.toMatchObject({
+      status: 401,
+      code: "unauthenticated",
+    });
     const noAdmin = await joinToken("r", "x");
-    const res = await fetch(`${http}/twirp/livekit.RoomService/ListRooms`, { method: "POST", headers: { Authorization: `Bearer ${noAdmin}` }, body: "{}" });
+    const res = await fetch(`${http}/twirp/livekit.RoomService/ListRooms`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${noAdmin}` },
+      body: "{}",
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(await res.json()).toMatchObject({ code: "permission_denied" });
@@ -144,7 +161,11 @@ describe("robustness", () => {
       at.addGrant({ roomList: true });
       return at.toJwt();
     });
-    const bad = await fetch(`${http}/twirp/livekit.RoomService/ListRooms`, { method: "POST", headers: { Authorization: `Bearer ${admin}` }, body: "{nope" });
+    const bad = await fetch(`${http}/twirp/livekit.RoomService/ListRooms`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${admin}` },
+      body: "{nope",
+    });
     expect(bad.status).toBe(400);
     const dispatch = new AgentDispatchClient(http, API_KEY, API_SECRET);
     await expect(dispatch.deleteDispatch("AD_missing", "r")).rejects.toBeInstanceOf(TwirpError);

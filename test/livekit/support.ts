@@ -22,7 +22,12 @@ export const API_SECRET = "secret";
 export const SAMPLE_RATE = 48_000;
 
 /** A join token for `identity` in `room` (10 min), with extra grants. */
-export function joinToken(room: string, identity: string, grants: Partial<VideoGrant> = {}, secret = API_SECRET): Promise<string> {
+export function joinToken(
+  room: string,
+  identity: string,
+  grants: Partial<VideoGrant> = {},
+  secret = API_SECRET,
+): Promise<string> {
   const at = new AccessToken(API_KEY, secret, { identity, ttl: "10m" });
   at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true, canPublishData: true, ...grants });
   return at.toJwt();
@@ -47,13 +52,17 @@ export async function connectWith(url: string, token: string): Promise<Room> {
 export async function publishTone(room: Room, hz: number): Promise<{ stop(): void; sid: string }> {
   const source = new AudioSource(SAMPLE_RATE, 1);
   const track = LocalAudioTrack.createAudioTrack("tone", source);
-  const publication = await room.localParticipant!.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
+  const publication = await room.localParticipant!.publishTrack(
+    track,
+    new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
+  );
   let running = true;
   void (async () => {
     const n = SAMPLE_RATE / 100;
     for (let i = 0; running; i++) {
       const samples = new Int16Array(n);
-      for (let k = 0; k < n; k++) samples[k] = Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * hz * (i * n + k)) / SAMPLE_RATE));
+      for (let k = 0; k < n; k++)
+        samples[k] = Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * hz * (i * n + k)) / SAMPLE_RATE));
       await source.captureFrame(new AudioFrame(samples, SAMPLE_RATE, 1, n));
     }
   })();

@@ -61,16 +61,29 @@ describe("agent worker protocol (raw)", () => {
     const retry = await second.next("availability");
     second.send({
       case: "availability",
-      value: { jobId: retry.job!.id, available: true, participantIdentity: "agent-raw", participantName: "Raw", participantAttributes: { "lk.agent.name": "raw-agent" } },
+      value: {
+        jobId: retry.job!.id,
+        available: true,
+        participantIdentity: "agent-raw",
+        participantName: "Raw",
+        participantAttributes: { "lk.agent.name": "raw-agent" },
+      },
     });
     const assignment = await second.next("assignment");
     expect(assignment.job?.id).toBe(retry.job!.id);
     const claims = await new TokenVerifier(API_KEY, API_SECRET).verify(assignment.token);
-    expect(claims).toMatchObject({ sub: "agent-raw", name: "Raw", kind: "agent", attributes: { "lk.agent.name": "raw-agent" } });
+    expect(claims).toMatchObject({
+      sub: "agent-raw",
+      name: "Raw",
+      kind: "agent",
+      attributes: { "lk.agent.name": "raw-agent" },
+    });
     expect(claims.video).toMatchObject({ roomJoin: true, room: "raw-room", agent: true });
 
     second.send({ case: "updateJob", value: { jobId: retry.job!.id, status: JobStatus.JS_RUNNING } });
-    await expect.poll(async () => (await dispatch.getDispatch(created.id, "raw-room"))?.state?.jobs[0]?.state?.status).toBe(JobStatus.JS_RUNNING);
+    await expect
+      .poll(async () => (await dispatch.getDispatch(created.id, "raw-room"))?.state?.jobs[0]?.state?.status)
+      .toBe(JobStatus.JS_RUNNING);
 
     await dispatch.deleteDispatch(created.id, "raw-room");
     expect((await second.next("termination")).jobId).toBe(retry.job!.id);
@@ -90,7 +103,10 @@ describe("agent worker protocol (raw)", () => {
     const w = await rawWorker(server.url, "flaky-agent");
     const created = await dispatch.createDispatch("flaky-room", "flaky-agent");
     const offer = await w.next("availability");
-    w.send({ case: "availability", value: { jobId: offer.job!.id, available: true, participantIdentity: "agent-flaky" } });
+    w.send({
+      case: "availability",
+      value: { jobId: offer.job!.id, available: true, participantIdentity: "agent-flaky" },
+    });
     await w.next("assignment");
     w.ws.terminate();
     await expect

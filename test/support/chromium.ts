@@ -27,7 +27,10 @@ export const CHROMIUM_FLAGS: readonly string[] = [
 ];
 
 /** Options of {@link launchChromium}: extra flags, and playwright's persistent-context options. */
-export type ChromiumOptions = Omit<NonNullable<Parameters<typeof chromium.launchPersistentContext>[1]>, "executablePath"> & {
+export type ChromiumOptions = Omit<
+  NonNullable<Parameters<typeof chromium.launchPersistentContext>[1]>,
+  "executablePath"
+> & {
   /** Extra Chromium flags after {@link CHROMIUM_FLAGS}. */
   flags?: string[];
 };

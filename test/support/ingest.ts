@@ -6,7 +6,11 @@
 import { type AgentEvent, SIGNATURE_HEADER, signIngest } from "../../contract/index.ts";
 
 /** An event before the client numbers it (`id`) and stamps it (`ts`, when missing). */
-export type UnsentEvent = AgentEvent extends infer E ? (E extends unknown ? Omit<E, "id" | "ts"> & { ts?: number } : never) : never;
+export type UnsentEvent = AgentEvent extends infer E
+  ? E extends unknown
+    ? Omit<E, "id" | "ts"> & { ts?: number }
+    : never
+  : never;
 
 /** Options of {@link IngestClient}. */
 export interface IngestClientOptions {
@@ -32,7 +36,9 @@ export class IngestClient {
 
   /** Numbers and stamps events as the agent's forwarder does: `id` `<prefix>:<n>`, `ts` now unless given. */
   number(...events: UnsentEvent[]): AgentEvent[] {
-    return events.map((e) => ({ ...e, id: `${this.#opts.idPrefix}:${++this.#n}`, ts: e.ts ?? Date.now() }) as AgentEvent);
+    return events.map(
+      (e) => ({ ...e, id: `${this.#opts.idPrefix}:${++this.#n}`, ts: e.ts ?? Date.now() }) as AgentEvent,
+    );
   }
 
   /**

@@ -21,7 +21,11 @@ export interface WaitOptions {
  * @throws Error "timed out after N ms waiting for <what>" after `timeoutMs`; an error thrown by `probe` ends the
  *   wait at once
  */
-export async function waitFor<T>(what: string, probe: () => T | NotYet | Promise<T | NotYet>, options: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | NotYet | Promise<T | NotYet>,
+  options: WaitOptions = {},
+): Promise<T> {
   const { timeoutMs = 30_000, intervalMs = 100 } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -39,7 +39,10 @@ export interface StartWranglerOptions {
  * @param vars Worker variables overriding wrangler.toml's (e.g. `LIVEKIT_URL`, `AGENT_JOIN_TIMEOUT_S`)
  * @throws Error with wrangler's output when `/health` does not answer within the timeout
  */
-export async function startWranglerDev(vars: Record<string, string>, options: StartWranglerOptions = {}): Promise<WranglerDev> {
+export async function startWranglerDev(
+  vars: Record<string, string>,
+  options: StartWranglerOptions = {},
+): Promise<WranglerDev> {
   const { timeoutMs = 90_000, logLevel = "warn" } = options;
   const dir = mkdtempSync(join(tmpdir(), "test-wrangler-"));
   const ingestSecret = randomBytes(32).toString("hex");
@@ -52,11 +55,15 @@ export async function startWranglerDev(vars: Record<string, string>, options: St
     ...vars,
   });
   const [port, inspectorPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, wranglerDevArgs({ port, envFile, ip: "127.0.0.1", inspectorPort, persistTo: join(dir, "state"), logLevel }), {
-    cwd: ROOT,
-    env: { ...process.env, ...WRANGLER_ENV, CI: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    wranglerDevArgs({ port, envFile, ip: "127.0.0.1", inspectorPort, persistTo: join(dir, "state"), logLevel }),
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...WRANGLER_ENV, CI: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));

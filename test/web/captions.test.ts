@@ -24,7 +24,10 @@ interface Shown {
 }
 
 /** Applies `messages` to a fresh CaptionLog and returns what the log shows, top to bottom. */
-function show(messages: ServerMessage[], replays: ServerMessage[][] = []): Promise<{ shown: Shown[]; applied: boolean[] }> {
+function show(
+  messages: ServerMessage[],
+  replays: ServerMessage[][] = [],
+): Promise<{ shown: Shown[]; applied: boolean[] }> {
   return page.evaluate(
     ([messages, replays]) => {
       const el = document.getElementById("log")!;
@@ -46,15 +49,34 @@ function show(messages: ServerMessage[], replays: ServerMessage[][] = []): Promi
 
 const t0 = 1_700_000_000_000;
 const interim = (seq: number, text: string): ServerMessage => ({ role: "user", text, final: false, seq, ts: t0 + seq });
-const final = (seq: number, role: "user" | "agent", text: string): ServerMessage => ({ role, text, final: true, seq, ts: t0 + seq });
-const speech = (seq: number, role: "user" | "agent", event: "speech_started" | "speech_ended"): ServerMessage => ({ role, event, seq, ts: t0 + seq });
+const final = (seq: number, role: "user" | "agent", text: string): ServerMessage => ({
+  role,
+  text,
+  final: true,
+  seq,
+  ts: t0 + seq,
+});
+const speech = (seq: number, role: "user" | "agent", event: "speech_started" | "speech_ended"): ServerMessage => ({
+  role,
+  event,
+  seq,
+  ts: t0 + seq,
+});
 
 describe("CaptionLog", () => {
   it("shows the user's interim in place, updates it, and replaces it with the final", async () => {
-    const { shown } = await show([speech(1, "user", "speech_started"), interim(2, "go for"), interim(3, "go forward ten")]);
+    const { shown } = await show([
+      speech(1, "user", "speech_started"),
+      interim(2, "go for"),
+      interim(3, "go forward ten"),
+    ]);
     expect(shown).toEqual([{ role: "user", text: "go forward ten", interim: true, hidden: true }]);
 
-    const done = await show([interim(1, "go for"), interim(2, "go forward ten"), final(3, "user", "go forward ten meters")]);
+    const done = await show([
+      interim(1, "go for"),
+      interim(2, "go forward ten"),
+      final(3, "user", "go forward ten meters"),
+    ]);
     expect(done.shown).toEqual([{ role: "user", text: "go forward ten meters", interim: false, hidden: false }]);
   });
 
@@ -74,7 +96,12 @@ describe("CaptionLog", () => {
   });
 
   it("keeps the user's words being spoken last when an agent final arrives meanwhile (barge-in)", async () => {
-    const { shown } = await show([final(1, "agent", "Let me expl"), interim(2, "wait"), final(3, "agent", "Sure."), final(4, "user", "wait a moment")]);
+    const { shown } = await show([
+      final(1, "agent", "Let me expl"),
+      interim(2, "wait"),
+      final(3, "agent", "Sure."),
+      final(4, "user", "wait a moment"),
+    ]);
     expect(shown.map((s) => s.text)).toEqual(["Let me expl", "Sure.", "wait a moment"]);
   });
 
@@ -93,23 +120,33 @@ describe("CaptionLog", () => {
   it("shows the same captions however much of the stream is replayed (property)", async () => {
     const event = fc.oneof(
       fc.record({ kind: fc.constant("interim" as const), text: fc.string({ minLength: 1, maxLength: 12 }) }),
-      fc.record({ kind: fc.constant("final" as const), role: fc.constantFrom("user" as const, "agent" as const), text: fc.string({ maxLength: 12 }) }),
+      fc.record({
+        kind: fc.constant("final" as const),
+        role: fc.constantFrom("user" as const, "agent" as const),
+        text: fc.string({ maxLength: 12 }),
+      }),
       fc.record({ kind: fc.constant("speech" as const), role: fc.constantFrom("user" as const, "agent" as const) }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 25 }), fc.array(fc.nat(), { maxLength: 3 }), async (events, cuts) => {
-        const messages = events.map((e, i): ServerMessage => {
-          const seq = i + 1;
-          if (e.kind === "interim") return interim(seq, e.text);
-          if (e.kind === "final") return final(seq, e.role, e.text);
-          return speech(seq, e.role, "speech_started");
-        });
-        // A reconnect with ?after=k replays the stored frames (finals and speech) after k.
-        const replays = cuts.map((c) => messages.slice(c % messages.length).filter((m) => !("final" in m) || m.final));
-        const once = await show(messages);
-        const replayed = await show(messages, replays);
-        expect(replayed.shown).toEqual(once.shown);
-      }),
+      fc.asyncProperty(
+        fc.array(event, { minLength: 1, maxLength: 25 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        async (events, cuts) => {
+          const messages = events.map((e, i): ServerMessage => {
+            const seq = i + 1;
+            if (e.kind === "interim") return interim(seq, e.text);
+            if (e.kind === "final") return final(seq, e.role, e.text);
+            return speech(seq, e.role, "speech_started");
+          });
+          // A reconnect with ?after=k replays the stored frames (finals and speech) after k.
+          const replays = cuts.map((c) =>
+            messages.slice(c % messages.length).filter((m) => !("final" in m) || m.final),
+          );
+          const once = await show(messages);
+          const replayed = await show(messages, replays);
+          expect(replayed.shown).toEqual(once.shown);
+        },
+      ),
       { numRuns: 40 },
     );
   });

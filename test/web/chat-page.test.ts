@@ -31,7 +31,12 @@ afterAll(async () => {
 describe("/chat", () => {
   it("loads under the CSP with no violation, Start first in the tab order after the header", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
-    expect(await shown(page)).toEqual({ phase: "idle", alert: null, status: "Ready when you are.", buttons: ["Start"] });
+    expect(await shown(page)).toEqual({
+      phase: "idle",
+      alert: null,
+      status: "Ready when you are.",
+      buttons: ["Start"],
+    });
     const log = page.getByRole("log");
     expect(await log.getAttribute("aria-live")).toBe("polite");
     for (let i = 0; i < 3; i++) await page.keyboard.press("Tab"); // skip link, brand, nav
@@ -79,7 +84,10 @@ describe("/chat", () => {
       await held.context.addInitScript(() => {
         const w = window as unknown as { __failMicrophone?: () => void };
         navigator.mediaDevices.getUserMedia = () =>
-          new Promise((_, reject) => (w.__failMicrophone = () => reject(new DOMException("Requested device not found", "NotFoundError"))));
+          new Promise(
+            (_, reject) =>
+              (w.__failMicrophone = () => reject(new DOMException("Requested device not found", "NotFoundError"))),
+          );
       });
       const p = await openChat(held.context, `${server.origin}/chat`);
       const calls = await interceptApi(p, {
@@ -93,7 +101,9 @@ describe("/chat", () => {
       await p.evaluate(() => (window as unknown as { __failMicrophone: () => void }).__failMicrophone());
       await waitForPhase(p, "error");
       expect((await shown(p)).alert).toContain("No microphone found");
-      await expect.poll(() => calls.some((c) => c.method === "DELETE" && c.path === `/session/${SESSION_ID}`)).toBe(true);
+      await expect
+        .poll(() => calls.some((c) => c.method === "DELETE" && c.path === `/session/${SESSION_ID}`))
+        .toBe(true);
       expect(await problems(p)).toEqual([]);
     } finally {
       await held.close();
@@ -105,7 +115,11 @@ describe("/chat", () => {
     const calls = await interceptApi(page, {
       "GET /token": tokenHandler(DEAD_LIVEKIT),
       "POST /session": (route) =>
-        route.fulfill({ status: 429, headers: { "Retry-After": "30" }, json: { error: { code: "rate_limited", message: "Too many sessions; try again in 30 s." } } }),
+        route.fulfill({
+          status: 429,
+          headers: { "Retry-After": "30" },
+          json: { error: { code: "rate_limited", message: "Too many sessions; try again in 30 s." } },
+        }),
     });
     await page.getByRole("button", { name: "Start" }).click();
     await waitForPhase(page, "error");
@@ -128,7 +142,11 @@ describe("/chat", () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     await interceptApi(page, {
       "GET /token": tokenHandler(DEAD_LIVEKIT),
-      "POST /session": (route) => route.fulfill({ status: 403, json: { error: { code: "forbidden", message: "This room belongs to another visitor." } } }),
+      "POST /session": (route) =>
+        route.fulfill({
+          status: 403,
+          json: { error: { code: "forbidden", message: "This room belongs to another visitor." } },
+        }),
     });
     await page.getByRole("button", { name: "Start" }).click();
     await waitForPhase(page, "error");
@@ -162,7 +180,8 @@ describe("/chat", () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     let release: () => void = () => undefined;
     const calls = await interceptApi(page, {
-      "GET /token": (route, request) => new Promise<void>((r) => (release = r)).then(() => tokenHandler(DEAD_LIVEKIT)(route, request)),
+      "GET /token": (route, request) =>
+        new Promise<void>((r) => (release = r)).then(() => tokenHandler(DEAD_LIVEKIT)(route, request)),
     });
     await page.locator("#start").focus();
     await page.keyboard.press("Enter");
@@ -183,7 +202,10 @@ describe("/chat", () => {
     let release: () => void = () => undefined;
     const calls = await interceptApi(page, {
       "GET /token": tokenHandler(DEAD_LIVEKIT),
-      "POST /session": (route) => new Promise<void>((r) => (release = r)).then(() => route.fulfill({ status: 201, json: { session_id: SESSION_ID } })),
+      "POST /session": (route) =>
+        new Promise<void>((r) => (release = r)).then(() =>
+          route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
+        ),
       "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
     });
     await page.getByRole("button", { name: "Start" }).click();

@@ -14,7 +14,7 @@ const transcript: TranscriptResponse = {
   events: [
     { role: "user", event: "speech_started", seq: 1, ts: t0 + 1000 },
     { role: "user", text: "go forward ten meters", final: true, seq: 3, ts: t0 + 4000 },
-    { role: "agent", text: "Sure <b>&</b> \"done\" <script>alert(1)</script>", final: true, seq: 4, ts: t0 + 65_000 },
+    { role: "agent", text: 'Sure <b>&</b> "done" <script>alert(1)</script>', final: true, seq: 4, ts: t0 + 65_000 },
   ],
 };
 
@@ -23,7 +23,8 @@ function cspViolations(html: string): string[] {
   const found: string[] = [];
   for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
     const attrs = m[1] ?? "";
-    if (!/\bsrc="\/static\//.test(attrs) && !/type="application\/json"/.test(attrs)) found.push(`inline script: ${m[0].slice(0, 60)}`);
+    if (!/\bsrc="\/static\//.test(attrs) && !/type="application\/json"/.test(attrs))
+      found.push(`inline script: ${m[0].slice(0, 60)}`);
   }
   // Only real tags count: escaped text (`&lt;img onerror=…`) is harmless.
   for (const [tag] of html.matchAll(/<[a-z][^>]*>/gi)) {

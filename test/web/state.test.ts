@@ -4,13 +4,20 @@ import type { ServerMessage } from "../../contract/index.ts";
 import { initialState, reduce, type Action, type ChatState } from "../../web/src/state.ts";
 
 let seq = 0;
-const server = (m: Omit<ServerMessage, "seq" | "ts"> & Record<string, unknown>): Action =>
-  ({ type: "server", message: { ...m, seq: ++seq, ts: 1 } as ServerMessage });
-const session = (status: "starting" | "active" | "ended", reason?: string) => server({ type: "session", status, ...(reason ? { reason } : {}) });
+const server = (m: Omit<ServerMessage, "seq" | "ts"> & Record<string, unknown>): Action => ({
+  type: "server",
+  message: { ...m, seq: ++seq, ts: 1 } as ServerMessage,
+});
+const session = (status: "starting" | "active" | "ended", reason?: string) =>
+  server({ type: "session", status, ...(reason ? { reason } : {}) });
 const speech = (role: "user" | "agent", event: "speech_started" | "speech_ended") => server({ role, event });
 const run = (actions: Action[], from: ChatState = initialState) => actions.reduce(reduce, from);
 
-const live = run([{ type: "start" }, { type: "session_created", sessionId: "s".repeat(22) }, { type: "media_connected" }]);
+const live = run([
+  { type: "start" },
+  { type: "session_created", sessionId: "s".repeat(22) },
+  { type: "media_connected" },
+]);
 
 describe("reduce", () => {
   it("goes idle → starting → live, keeping the session id", () => {
@@ -19,8 +26,13 @@ describe("reduce", () => {
   });
 
   it("derives the agent's state from session and speech events", () => {
-    const states = [session("active"), speech("user", "speech_started"), speech("user", "speech_ended"), speech("agent", "speech_started"), speech("agent", "speech_ended")]
-      .reduce<string[]>((acc, a, i, all) => [...acc, run(all.slice(0, i + 1), live).agent], []);
+    const states = [
+      session("active"),
+      speech("user", "speech_started"),
+      speech("user", "speech_ended"),
+      speech("agent", "speech_started"),
+      speech("agent", "speech_ended"),
+    ].reduce<string[]>((acc, a, i, all) => [...acc, run(all.slice(0, i + 1), live).agent], []);
     expect(states).toEqual(["listening", "listening", "thinking", "speaking", "listening"]);
   });
 
@@ -52,7 +64,10 @@ describe("reduce", () => {
   });
 
   it("keeps the first error: a disconnect that follows a refusal does not replace it", () => {
-    const refused = reduce(run([{ type: "start" }]), { type: "fail", error: { kind: "rate_limited", retryAfterS: 30 } });
+    const refused = reduce(run([{ type: "start" }]), {
+      type: "fail",
+      error: { kind: "rate_limited", retryAfterS: 30 },
+    });
     expect(refused.phase).toBe("error");
     expect(reduce(refused, { type: "fail", error: { kind: "connection_lost" } }).error?.kind).toBe("rate_limited");
   });

@@ -32,7 +32,8 @@ afterAll(async () => {
   wss?.close();
 });
 
-const frame = (seq: number, text = `line ${seq}`) => JSON.stringify({ role: "agent", text, final: true, seq, ts: 1_700_000_000_000 + seq });
+const frame = (seq: number, text = `line ${seq}`) =>
+  JSON.stringify({ role: "agent", text, final: true, seq, ts: 1_700_000_000_000 + seq });
 
 /** Opens a TranscriptSocket in the page; resolves with what its handlers saw once `until` holds. */
 async function runSocket(until: string): Promise<{ seqs: number[]; connections: boolean[]; fatal: string | null }> {
@@ -75,7 +76,10 @@ describe("TranscriptSocket", () => {
     };
     const seen = await runSocket("seen.seqs.length >= 5");
     expect(seen.seqs).toEqual([1, 2, 3, 4, 5]);
-    expect(upgrades).toEqual(["/ws/transcript/abcdefghijklmnopqrstuv", "/ws/transcript/abcdefghijklmnopqrstuv?after=3"]);
+    expect(upgrades).toEqual([
+      "/ws/transcript/abcdefghijklmnopqrstuv",
+      "/ws/transcript/abcdefghijklmnopqrstuv?after=3",
+    ]);
     expect(seen.connections).toEqual([true, false, true]);
     expect(seen.fatal).toBeNull();
   });
@@ -127,7 +131,9 @@ describe("TranscriptSocket", () => {
 describe("backoffDelay", () => {
   it("doubles from initialMs up to maxMs, with jitter in [base/2, base]", () => {
     const o = { initialMs: 250, maxMs: 4000, giveUpMs: 20_000 };
-    expect([0, 1, 2, 3, 4, 5, 9].map((a) => backoffDelay(a, o, () => 1))).toEqual([250, 500, 1000, 2000, 4000, 4000, 4000]);
+    expect([0, 1, 2, 3, 4, 5, 9].map((a) => backoffDelay(a, o, () => 1))).toEqual([
+      250, 500, 1000, 2000, 4000, 4000, 4000,
+    ]);
     expect(backoffDelay(2, o, () => 0)).toBe(500);
   });
 });

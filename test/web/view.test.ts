@@ -41,14 +41,30 @@ async function view(patch: Partial<ChatState>, retryInS = 0) {
 
 describe("view", () => {
   it("idle: Start only, ready", async () => {
-    expect(await view({})).toMatchObject({ buttons: ["Start"], status: "Ready when you are.", alert: null, agent: "Offline" });
+    expect(await view({})).toMatchObject({
+      buttons: ["Start"],
+      status: "Ready when you are.",
+      alert: null,
+      agent: "Offline",
+    });
   });
 
   it("live: Mute and Stop, the agent's state and the speaking indicators", async () => {
     const s = await view({ phase: "live", agent: "speaking", agentSpeaking: true });
-    expect(s).toMatchObject({ buttons: ["Mute", "Stop"], agent: "Speaking", agentSpeaking: "true", userSpeaking: "false", mutePressed: "false" });
+    expect(s).toMatchObject({
+      buttons: ["Mute", "Stop"],
+      agent: "Speaking",
+      agentSpeaking: "true",
+      userSpeaking: "false",
+      mutePressed: "false",
+    });
     const muted = await view({ phase: "live", agent: "listening", muted: true, userSpeaking: true });
-    expect(muted).toMatchObject({ mutePressed: "true", user: "Muted", userSpeaking: "false", status: "Your microphone is muted." });
+    expect(muted).toMatchObject({
+      mutePressed: "true",
+      user: "Muted",
+      userSpeaking: "false",
+      status: "Your microphone is muted.",
+    });
   });
 
   it("live with autoplay blocked offers to play the agent's audio", async () => {
@@ -57,8 +73,13 @@ describe("view", () => {
 
   it("error: the alert with title, advice and the server's detail; a rate limit counts down on Start", async () => {
     const s = await view({ phase: "error", error: { kind: "agent_unavailable" } });
-    expect(s.alert).toBe("The agent did not join in time All agents may be busy. Press Start to try again in a moment.");
-    const limited = await view({ phase: "error", error: { kind: "rate_limited", retryAfterS: 12, detail: "slow down" } }, 12);
+    expect(s.alert).toBe(
+      "The agent did not join in time All agents may be busy. Press Start to try again in a moment.",
+    );
+    const limited = await view(
+      { phase: "error", error: { kind: "rate_limited", retryAfterS: 12, detail: "slow down" } },
+      12,
+    );
     expect(limited).toMatchObject({ buttons: ["Start (12 s)"], startDisabled: true });
     expect(limited.alert).toContain("Please wait 12 s");
     expect(limited.alert).toContain("slow down");
@@ -84,12 +105,28 @@ describe("view", () => {
           log.apply({ role: "user", text: words, final: false, seq: ++seq, ts: seq });
         }
         log.apply({ role: "user", text: "So, what is the weather like today?", final: true, seq: ++seq, ts: seq });
-        log.apply({ role: "agent", text: "It is sunny and warm, with a light breeze from the west.", final: true, seq: ++seq, ts: seq });
-        web.render(el, { ...web.initialState, phase: "live", agent: turn % 2 ? "speaking" : "thinking", agentSpeaking: turn % 2 === 1 });
+        log.apply({
+          role: "agent",
+          text: "It is sunny and warm, with a light breeze from the west.",
+          final: true,
+          seq: ++seq,
+          ts: seq,
+        });
+        web.render(el, {
+          ...web.initialState,
+          phase: "live",
+          agent: turn % 2 ? "speaking" : "thinking",
+          agentSpeaking: turn % 2 === 1,
+        });
         await new Promise((r) => requestAnimationFrame(r));
       }
       const box = el.captionsBox;
-      return { before, after: boxes(), overflowing: box.scrollHeight > box.clientHeight, atBottom: box.scrollHeight - box.scrollTop - box.clientHeight <= 2 };
+      return {
+        before,
+        after: boxes(),
+        overflowing: box.scrollHeight > box.clientHeight,
+        atBottom: box.scrollHeight - box.scrollTop - box.clientHeight <= 2,
+      };
     });
     expect(moved.after).toEqual(moved.before);
     expect(moved.overflowing).toBe(true);

@@ -91,13 +91,26 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     const agent = agentFor(sessionId);
     await agent.send({ type: "agent_joined" });
     await page.locator("#agent-state", { hasText: "Listening" }).waitFor();
-    await agent.send({ role: "agent", event: "speech_started" }, { role: "agent", text: "Hi! I'm the site assistant. What can I do for you?", final: true });
+    await agent.send(
+      { role: "agent", event: "speech_started" },
+      { role: "agent", text: "Hi! I'm the site assistant. What can I do for you?", final: true },
+    );
     await agent.send({ role: "agent", event: "speech_ended" }, { role: "user", event: "speech_started" });
     await agent.send({ role: "user", text: "what's the weather", final: false });
     await page.locator(".caption--interim", { hasText: "what's the weather" }).waitFor();
-    await agent.send({ role: "user", event: "speech_ended" }, { role: "user", text: "What's the weather like in Lisbon today?", final: true });
+    await agent.send(
+      { role: "user", event: "speech_ended" },
+      { role: "user", text: "What's the weather like in Lisbon today?", final: true },
+    );
     await page.locator("#agent-state", { hasText: "Thinking" }).waitFor();
-    await agent.send({ role: "agent", event: "speech_started" }, { role: "agent", text: "Sunny and 22 degrees this afternoon, with a light breeze from the Atlantic.", final: true });
+    await agent.send(
+      { role: "agent", event: "speech_started" },
+      {
+        role: "agent",
+        text: "Sunny and 22 degrees this afternoon, with a light breeze from the Atlantic.",
+        final: true,
+      },
+    );
     await page.locator("#party-agent[data-speaking=true]").waitFor();
     await expect.poll(() => captions(page)).toEqual(SAID);
     expect(await page.locator(".caption--interim").count()).toBe(0);
@@ -114,7 +127,9 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     await page.getByRole("button", { name: "Mute" }).click();
     expect(await page.getAttribute("#mute", "aria-pressed")).toBe("false");
 
-    const stopped = page.waitForResponse((r) => r.url().endsWith(`/session/${sessionId}`) && r.request().method() === "DELETE");
+    const stopped = page.waitForResponse(
+      (r) => r.url().endsWith(`/session/${sessionId}`) && r.request().method() === "DELETE",
+    );
     await page.getByRole("button", { name: "Stop" }).click();
     expect((await stopped).status()).toBe(200);
     await waitForPhase(page, "idle");
@@ -143,7 +158,11 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     const sessionId = await start(page);
     await waitForPhase(page, "live", 30_000);
     const agent = agentFor(sessionId);
-    await agent.send({ type: "agent_joined" }, { role: "agent", text: "one", final: true }, { role: "user", text: "two", final: true });
+    await agent.send(
+      { type: "agent_joined" },
+      { role: "agent", text: "one", final: true },
+      { role: "user", text: "two", final: true },
+    );
     await expect.poll(() => captions(page)).toEqual(["one", "two"]);
     const lastSeq = Number(await page.locator("#captions .caption").last().getAttribute("data-seq"));
 
@@ -170,7 +189,11 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     await page.close({ runBeforeUnload: true });
     // Neither the client grace period (30 s) nor the agent lease (20 s) has passed, and the agent has
     // joined: only the visitor's DELETE ends it now, with reason "stopped".
-    const read = async () => (await (await request.get(`${worker.origin}/transcripts/${sessionId}`)).json()) as { status: string; reason?: string };
+    const read = async () =>
+      (await (await request.get(`${worker.origin}/transcripts/${sessionId}`)).json()) as {
+        status: string;
+        reason?: string;
+      };
     await expect.poll(async () => (await read()).status, { timeout: 8_000 }).toBe("ended");
     expect((await read()).reason).toBe("stopped");
   });

@@ -25,7 +25,10 @@ describe("stored state is checked when read", () => {
     const { sessionId } = await startSession(cookie);
     const stub = env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
     await runInDurableObject(stub, async (instance, state) => {
-      state.storage.sql.exec("INSERT INTO events (seq, kind, message) VALUES (99, 'transcript', ?)", '{"role":"robot"}');
+      state.storage.sql.exec(
+        "INSERT INTO events (seq, kind, message) VALUES (99, 'transcript', ?)",
+        '{"role":"robot"}',
+      );
       await expect(instance.transcript()).rejects.toThrow(/stored message seq 99 does not match the contract/);
       state.storage.sql.exec("UPDATE session SET status = 'paused'");
       await expect(instance.info()).rejects.toThrow(/session row: column status/);

@@ -42,7 +42,12 @@ export async function fakeLiveKit(request: Request): Promise<Response> {
   if (method === "CreateDispatch") {
     if (room.startsWith("refuse-")) return json(400, { code: "invalid_argument", msg: "dispatch refused" });
     if (room.startsWith("down-")) throw new Error("connection refused");
-    return json(200, { id: `AD_${list.length}`, agent_name: body.agentName ?? body.agent_name, room, metadata: body.metadata });
+    return json(200, {
+      id: `AD_${list.length}`,
+      agent_name: body.agentName ?? body.agent_name,
+      room,
+      metadata: body.metadata,
+    });
   }
   if (method === "DeleteRoom") return json(200, {});
   return json(404, { code: "not_found", msg: `no such method ${method}` });

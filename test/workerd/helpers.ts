@@ -24,10 +24,7 @@ export function randomIp(): string {
 }
 
 /** Sends a request to the Worker. `cookie` is a `vid=…` pair; `ip` sets CF-Connecting-IP. */
-export async function call(
-  path: string,
-  init: RequestInit & { cookie?: string; ip?: string } = {},
-): Promise<Response> {
+export async function call(path: string, init: RequestInit & { cookie?: string; ip?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.cookie) headers.set("Cookie", init.cookie);
   headers.set("CF-Connecting-IP", init.ip ?? randomIp());
@@ -118,14 +115,19 @@ export interface TestSocket {
 /** Opens `/ws/transcript/{id}` as the visitor. Fails the test when the upgrade is refused. */
 export async function openSocket(cookie: string, sessionId: string, after?: number): Promise<TestSocket> {
   const query = after === undefined ? "" : `?after=${after}`;
-  const res = await call(`/ws/transcript/${sessionId}${query}`, { cookie, headers: { Upgrade: "websocket", Origin: ORIGIN } });
+  const res = await call(`/ws/transcript/${sessionId}${query}`, {
+    cookie,
+    headers: { Upgrade: "websocket", Origin: ORIGIN },
+  });
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   const messages: ServerMessage[] = [];
   ws.addEventListener("message", (e) => {
     messages.push(ServerMessage.parse(JSON.parse(e.data as string)));
   });
-  const closed = new Promise<{ code: number }>((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code })));
+  const closed = new Promise<{ code: number }>((resolve) =>
+    ws.addEventListener("close", (e) => resolve({ code: e.code })),
+  );
   ws.accept();
   const waitForMessages = (n: number) =>
     waitFor(`${n} socket messages`, () => messages.length >= n && messages, { timeoutMs: 5000, intervalMs: 20 });

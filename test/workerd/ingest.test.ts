@@ -89,7 +89,11 @@ describe("POST /session/{id}/events", () => {
     const { sessionId } = await startSession(cookie);
     await expectError(await ingest(sessionId, null, { body: "{not json" }), 400, "invalid_json");
     await expectError(await ingest(sessionId, []), 400, "invalid_batch");
-    await expectError(await ingest(sessionId, [{ id: "x", ts: 1, role: "robot", text: "hi", final: true }]), 400, "invalid_batch");
+    await expectError(
+      await ingest(sessionId, [{ id: "x", ts: 1, role: "robot", text: "hi", final: true }]),
+      400,
+      "invalid_batch",
+    );
     await expectError(await ingest("B".repeat(22), [finalEvent("hi")]), 404, "session_not_found");
     await expectError(await ingest("bad", [finalEvent("hi")]), 400, "invalid_session_id");
   });
@@ -120,7 +124,11 @@ describe("transcript sockets", () => {
     const b = await openSocket(cookie, sessionId);
     await a.waitFor(1);
     await b.waitFor(1);
-    for (let i = 0; i < 5; i++) await ingest(sessionId, [finalEvent(`line ${i}`), { id: `int:${sessionId}:${i}`, ts: 1, role: "user", text: "…", final: false }]);
+    for (let i = 0; i < 5; i++)
+      await ingest(sessionId, [
+        finalEvent(`line ${i}`),
+        { id: `int:${sessionId}:${i}`, ts: 1, role: "user", text: "…", final: false },
+      ]);
     for (const s of [a, b]) {
       const got = await s.waitFor(11);
       expect(got.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
@@ -138,11 +146,18 @@ describe("transcript sockets", () => {
     const seen = await first.waitFor(4);
     first.ws.close(1000);
     const lastSeq = seen.at(-1)!.seq;
-    await ingest(sessionId, [finalEvent("three"), { id: "i:x", ts: 1, role: "user", text: "fo", final: false }, finalEvent("four")]);
+    await ingest(sessionId, [
+      finalEvent("three"),
+      { id: "i:x", ts: 1, role: "user", text: "fo", final: false },
+      finalEvent("four"),
+    ]);
     const second = await openSocket(cookie, sessionId, lastSeq);
     // Missed: "three" (5) and "four" (7); the interim (6) was never stored.
     const replay = await second.waitFor(2);
-    expect(replay.map((m) => [m.seq, "text" in m ? m.text : null])).toEqual([[5, "three"], [7, "four"]]);
+    expect(replay.map((m) => [m.seq, "text" in m ? m.text : null])).toEqual([
+      [5, "three"],
+      [7, "four"],
+    ]);
     await ingest(sessionId, [finalEvent("five")]);
     expect((await second.waitFor(3)).at(-1)).toMatchObject({ seq: 8, text: "five", final: true });
     second.ws.close(1000);
@@ -168,9 +183,15 @@ describe("transcript sockets", () => {
     const { sessionId } = await startSession(cookie);
     const path = `/ws/transcript/${sessionId}`;
     const upgrade = { Upgrade: "websocket" };
-    await expectRefusedSocket(await call(path, { cookie, headers: { ...upgrade, Origin: "https://evil.example" } }), "origin_not_allowed");
+    await expectRefusedSocket(
+      await call(path, { cookie, headers: { ...upgrade, Origin: "https://evil.example" } }),
+      "origin_not_allowed",
+    );
     await expectRefusedSocket(await call(`${path}?after=-1`, { cookie, headers: upgrade }), "invalid_after");
-    await expectRefusedSocket(await call(`/ws/transcript/${"D".repeat(22)}`, { cookie, headers: upgrade }), "session_not_found");
+    await expectRefusedSocket(
+      await call(`/ws/transcript/${"D".repeat(22)}`, { cookie, headers: upgrade }),
+      "session_not_found",
+    );
     await expectRefusedSocket(await call(`/ws/transcript/short`, { cookie, headers: upgrade }), "invalid_session_id");
     await expectError(await call(path, { cookie }), 426, "upgrade_required");
     const partner = await call(path, { cookie, headers: { Upgrade: "websocket", Origin: "https://partner.example" } });

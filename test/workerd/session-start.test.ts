@@ -40,7 +40,13 @@ function deps(overrides: Partial<ReturnType<typeof readEdgeConfig>> = {}) {
 
 /** A session about to start for a fresh visitor in a fresh room. */
 function starting(room = uniqueRoom()): StartingSession {
-  return { sessionId: crypto.randomUUID(), room, identity: "visitor", visitorId: crypto.randomUUID(), nowMs: Date.now() };
+  return {
+    sessionId: crypto.randomUUID(),
+    room,
+    identity: "visitor",
+    visitorId: crypto.randomUUID(),
+    nowMs: Date.now(),
+  };
 }
 
 /** A fresh caller (visitor id and client IP), so that rate limits of one test do not touch another. */
@@ -61,7 +67,9 @@ async function expectHttpError(promise: Promise<unknown>, status: number, code: 
 async function sessionStorage(sessionId: string) {
   return runInDurableObject(sessionStub(sessionId), async (_instance, state) => {
     const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'session'");
-    const rows = tables.toArray().length ? Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM session").one().n) : 0;
+    const rows = tables.toArray().length
+      ? Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM session").one().n)
+      : 0;
     return { rows, alarm: await state.storage.getAlarm() };
   });
 }
@@ -118,7 +126,9 @@ describe("session-start steps", () => {
     const { deps: d, lines } = deps();
     const first = starting();
     // The room lists a session whose object holds nothing: its end never reached the room.
-    expect(await roomStub(first.room).beginSession(first.visitorId, first.sessionId, first.nowMs)).toEqual({ ok: true });
+    expect(await roomStub(first.room).beginSession(first.visitorId, first.sessionId, first.nowMs)).toEqual({
+      ok: true,
+    });
     const second = { ...starting(first.room), visitorId: first.visitorId };
     const rollback = new Rollback(d.log!);
     await reserveRoom(d, second, rollback);

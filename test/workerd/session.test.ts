@@ -85,7 +85,9 @@ describe("POST /session", () => {
     for (const id of created) {
       const left = await runInDurableObject(env.SESSIONS.get(id), async (_i, state) => ({
         alarm: await state.storage.getAlarm(),
-        rows: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray().length
+        rows: state.storage.sql
+          .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'session'")
+          .toArray().length
           ? state.storage.sql.exec("SELECT COUNT(*) AS n FROM session").one().n
           : 0,
       }));
@@ -137,9 +139,27 @@ describe("POST /session", () => {
     ["not JSON", "{", "application/json", 400, "invalid_json"],
     ["wrong content type", "{}", "text/plain", 415, "unsupported_media_type"],
     ["missing identity", JSON.stringify({ room: "r" }), "application/json", 400, "invalid_request"],
-    ["unknown field", JSON.stringify({ room: "r", identity: "v", extra: 1 }), "application/json", 400, "invalid_request"],
-    ["reserved identity", JSON.stringify({ room: "r", identity: "Agent007" }), "application/json", 400, "invalid_request"],
-    ["prompt too long", JSON.stringify({ room: "r", identity: "v", system_prompt: "x".repeat(4001) }), "application/json", 400, "invalid_request"],
+    [
+      "unknown field",
+      JSON.stringify({ room: "r", identity: "v", extra: 1 }),
+      "application/json",
+      400,
+      "invalid_request",
+    ],
+    [
+      "reserved identity",
+      JSON.stringify({ room: "r", identity: "Agent007" }),
+      "application/json",
+      400,
+      "invalid_request",
+    ],
+    [
+      "prompt too long",
+      JSON.stringify({ room: "r", identity: "v", system_prompt: "x".repeat(4001) }),
+      "application/json",
+      400,
+      "invalid_request",
+    ],
   ])("rejects %s", async (_, body, type, status, code) => {
     const cookie = await newVisitor();
     const res = await call("/session", { method: "POST", cookie, headers: { "Content-Type": type }, body });
@@ -197,7 +217,10 @@ describe("another visitor", () => {
     await expectError(await call(`/transcripts/${sessionId}`, { cookie: other }), 403);
     await expectError(await call(`/session/${sessionId}`, { method: "DELETE", cookie: other }), 403);
     const upgrade = { Upgrade: "websocket", Origin: ORIGIN };
-    await expectRefusedSocket(await call(`/ws/transcript/${sessionId}`, { cookie: other, headers: upgrade }), "forbidden");
+    await expectRefusedSocket(
+      await call(`/ws/transcript/${sessionId}`, { cookie: other, headers: upgrade }),
+      "forbidden",
+    );
     // Without any cookie (a fresh visitor id is issued with the refusal).
     await expectRefusedSocket(await call(`/ws/transcript/${sessionId}`, { headers: upgrade }), "forbidden");
     const history = await call(`/history/${sessionId}`, { cookie: other });

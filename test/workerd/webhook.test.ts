@@ -18,7 +18,7 @@ async function sendWebhook(event: Record<string, unknown>, opts: { secret?: stri
   return call("/livekit/webhook", {
     method: "POST",
     headers: { "Content-Type": "application/webhook+json", Authorization: auth },
-    body: opts.tamper ? body.replace("}", ' }') : body,
+    body: opts.tamper ? body.replace("}", " }") : body,
   });
 }
 
@@ -30,10 +30,18 @@ describe("POST /livekit/webhook", () => {
   it("ends the room's session when the visitor leaves", async () => {
     const cookie = await newVisitor();
     const { room, sessionId } = await startSession(cookie);
-    const agentLeft = await sendWebhook({ event: "participant_left", room: { name: room }, participant: { identity: "agent-1" } });
+    const agentLeft = await sendWebhook({
+      event: "participant_left",
+      room: { name: room },
+      participant: { identity: "agent-1" },
+    });
     expect(agentLeft.status).toBe(200);
     expect((await status(cookie, sessionId)).status).toBe("starting");
-    const res = await sendWebhook({ event: "participant_left", room: { name: room }, participant: { identity: "visitor" } });
+    const res = await sendWebhook({
+      event: "participant_left",
+      room: { name: room },
+      participant: { identity: "visitor" },
+    });
     expect(res.status).toBe(200);
     expect(await status(cookie, sessionId)).toMatchObject({ status: "ended", reason: "stopped" });
     expect((await liveKitCalls(room)).map((c) => c.method)).toContain("DeleteRoom");
@@ -42,7 +50,10 @@ describe("POST /livekit/webhook", () => {
   it("ends the room's session on room_finished and ignores other events", async () => {
     const cookie = await newVisitor();
     const { room, sessionId } = await startSession(cookie);
-    expect((await sendWebhook({ event: "participant_joined", room: { name: room }, participant: { identity: "visitor" } })).status).toBe(200);
+    expect(
+      (await sendWebhook({ event: "participant_joined", room: { name: room }, participant: { identity: "visitor" } }))
+        .status,
+    ).toBe(200);
     expect((await status(cookie, sessionId)).status).toBe("starting");
     expect((await sendWebhook({ event: "room_finished", room: { name: room } })).status).toBe(200);
     expect((await status(cookie, sessionId)).status).toBe("ended");
@@ -52,8 +63,16 @@ describe("POST /livekit/webhook", () => {
     const cookie = await newVisitor();
     const { room, sessionId } = await startSession(cookie);
     const event = { event: "room_finished", room: { name: room } };
-    await expectError(await call("/livekit/webhook", { method: "POST", body: JSON.stringify(event) }), 401, "webhook_unverified");
-    await expectError(await sendWebhook(event, { secret: "not-the-secret-0123456789abcdefgh" }), 401, "webhook_unverified");
+    await expectError(
+      await call("/livekit/webhook", { method: "POST", body: JSON.stringify(event) }),
+      401,
+      "webhook_unverified",
+    );
+    await expectError(
+      await sendWebhook(event, { secret: "not-the-secret-0123456789abcdefgh" }),
+      401,
+      "webhook_unverified",
+    );
     await expectError(await sendWebhook(event, { tamper: true }), 401, "webhook_unverified");
     expect((await status(cookie, sessionId)).status).toBe("starting");
   });

@@ -32,7 +32,11 @@ function retryAfter(res: Response): number | undefined {
 async function call<T>(path: string, init: RequestInit, schema: z.ZodMiniType<T>): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(path, { ...init, credentials: "same-origin", headers: { Accept: "application/json", ...init.headers } });
+    res = await fetch(path, {
+      ...init,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", ...init.headers },
+    });
   } catch (err) {
     throw new RequestError(0, "network", err instanceof Error ? err.message : "network error");
   }
@@ -63,7 +67,11 @@ export function fetchToken(identity: string): Promise<z.infer<typeof TokenRespon
  */
 export async function startSession(room: string, identity: string): Promise<string> {
   const body = JSON.stringify({ room, identity });
-  const res = await call("/session", { method: "POST", body, headers: { "Content-Type": "application/json" } }, SessionCreateResponse);
+  const res = await call(
+    "/session",
+    { method: "POST", body, headers: { "Content-Type": "application/json" } },
+    SessionCreateResponse,
+  );
   return res.session_id;
 }
 
@@ -79,5 +87,10 @@ export async function stopSession(sessionId: string, keepalive = false): Promise
 /** A random participant identity for this visitor: `v_` + 16 base64url characters (96 bits). */
 export function newIdentity(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return "v_" + btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+  return (
+    "v_" +
+    btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+  );
 }

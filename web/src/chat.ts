@@ -83,7 +83,8 @@ function openSocket(sessionId: string): void {
   socket = new TranscriptSocket(sessionId, {
     onMessage(message) {
       if (captions.apply(message)) dispatch({ type: "server", message });
-      if ("type" in message && message.status === "ended") void teardown(false).then(() => dispatch({ type: "stopped" }));
+      if ("type" in message && message.status === "ended")
+        void teardown(false).then(() => dispatch({ type: "stopped" }));
     },
     onConnection: (connected) => dispatch({ type: "socket", connected }),
     onFatal(code, message) {
@@ -119,7 +120,8 @@ async function start(): Promise<void> {
   dispatch({ type: "start" });
   const room: VoiceRoom = new VoiceRoom({
     // While starting, a failed connect is reported by the start flow itself.
-    onDisconnected: () => voice === room && state.phase === "live" && fail(new VoiceError("connection_lost", "room disconnected")),
+    onDisconnected: () =>
+      voice === room && state.phase === "live" && fail(new VoiceError("connection_lost", "room disconnected")),
     onAudioBlocked: (blocked) => voice === room && dispatch({ type: "audio_blocked", blocked }),
   });
   voice = room;
@@ -131,7 +133,10 @@ async function start(): Promise<void> {
   const tokenFetch = fetchToken(newIdentity());
   // Settled below; a rejection seen only there must not be reported as unhandled meanwhile.
   tokenFetch.catch(() => undefined);
-  micOpening.then((track) => mine === generation && meter.attach(track.mediaStreamTrack), () => undefined);
+  micOpening.then(
+    (track) => mine === generation && meter.attach(track.mediaStreamTrack),
+    () => undefined,
+  );
   // When the browser will not ask, the session is created while the microphone opens (getUserMedia is slow:
   // docs/web.md, "How the page script works"). When it asks, the visitor answers first: no agent is
   // dispatched to greet a permission prompt.
@@ -183,7 +188,10 @@ el.mute.addEventListener("click", () => {
   void voice?.setMuted(muted);
 });
 el.playAudio.addEventListener("click", () => {
-  voice?.startAudio().then(() => dispatch({ type: "audio_blocked", blocked: false }), () => undefined);
+  voice?.startAudio().then(
+    () => dispatch({ type: "audio_blocked", blocked: false }),
+    () => undefined,
+  );
 });
 addEventListener("pagehide", () => {
   if (state.sessionId && (state.phase === "starting" || state.phase === "live")) {

@@ -81,7 +81,11 @@ export class VoiceRoom {
    */
   async openMicrophone(): Promise<LocalAudioTrack> {
     try {
-      const track = await createLocalAudioTrack({ echoCancellation: true, noiseSuppression: true, autoGainControl: true });
+      const track = await createLocalAudioTrack({
+        echoCancellation: true,
+        noiseSuppression: true,
+        autoGainControl: true,
+      });
       if (this.#leaving) {
         // disconnect() ran while the device opened: release it at once.
         track.stop();

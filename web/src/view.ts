@@ -117,7 +117,8 @@ export function render(el: ChatElements, state: ChatState, retryInS = 0): void {
   if (error) {
     const text = errorText(error);
     setText(el.alertTitle, text.title);
-    const wait = retryInS > 0 ? `Please wait ${retryInS} s before starting another one.` : "You can press Start again now.";
+    const wait =
+      retryInS > 0 ? `Please wait ${retryInS} s before starting another one.` : "You can press Start again now.";
     setText(el.alertMessage, error.kind === "rate_limited" ? wait : text.message);
     setText(el.alertDetail, error.detail ?? "");
     el.alertDetail.hidden = !error.detail;

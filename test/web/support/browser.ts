@@ -8,7 +8,6 @@ import { launchChromium } from "../../support/chromium.ts";
 
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
 
-
 export interface LaunchOptions {
   /** A fake microphone (Chromium's test tone, or `wav` when given); false: no capture device at all. */
   microphone?: boolean;

@@ -59,14 +59,18 @@ export function tokenHandler(liveKitUrl: string): Handler {
 }
 
 /** What the chat page shows: the alert, the status line, and which controls are visible. */
-export async function shown(page: Page): Promise<{ phase: string; alert: string | null; status: string; buttons: string[] }> {
+export async function shown(
+  page: Page,
+): Promise<{ phase: string; alert: string | null; status: string; buttons: string[] }> {
   return page.evaluate(() => {
     const alert = document.getElementById("alert")!;
     return {
       phase: document.getElementById("chat")!.dataset.phase!,
       alert: alert.hidden ? null : alert.innerText.replace(/\s+/g, " ").trim(),
       status: document.getElementById("status")!.textContent!,
-      buttons: [...document.querySelectorAll<HTMLButtonElement>(".controls button")].filter((b) => !b.hidden).map((b) => b.textContent!),
+      buttons: [...document.querySelectorAll<HTMLButtonElement>(".controls button")]
+        .filter((b) => !b.hidden)
+        .map((b) => b.textContent!),
     };
   });
 }

@@ -5,4 +5,6 @@ import { initialState, reduce } from "../../../web/src/state.ts";
 import { TranscriptSocket } from "../../../web/src/transcript-socket.ts";
 import { findElements, render } from "../../../web/src/view.ts";
 
-Object.assign(globalThis, { web: { CaptionLog, levelFromSamples, initialState, reduce, TranscriptSocket, findElements, render } });
+Object.assign(globalThis, {
+  web: { CaptionLog, levelFromSamples, initialState, reduce, TranscriptSocket, findElements, render },
+});

@@ -41,7 +41,10 @@ export interface PageServer {
  * Starts the server.
  * @param history the transcripts `/history/:id` can show, by session id
  */
-export async function startPageServer(liveKitOrigin: string, history: Record<string, TranscriptResponse> = {}): Promise<PageServer> {
+export async function startPageServer(
+  liveKitOrigin: string,
+  history: Record<string, TranscriptResponse> = {},
+): Promise<PageServer> {
   const csp = workerCsp(liveKitOrigin);
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -54,14 +57,19 @@ export async function startPageServer(liveKitOrigin: string, history: Record<str
     const id = /^\/history\/([^/]+)$/.exec(url.pathname)?.[1];
     if (id) {
       const t = history[id];
-      return t ? html(200, renderHistory(t)) : html(404, renderErrorPage(404, "There is no conversation at this address."));
+      return t
+        ? html(200, renderHistory(t))
+        : html(404, renderErrorPage(404, "There is no conversation at this address."));
     }
     if (url.pathname.startsWith("/static/")) {
       const file = normalize(join(STATIC, url.pathname.slice("/static/".length)));
       if (file.startsWith(STATIC)) {
         const body = await readFile(file).catch(() => null);
         if (body) {
-          res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Content-Security-Policy": csp });
+          res.writeHead(200, {
+            "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+            "Content-Security-Policy": csp,
+          });
           return res.end(body);
         }
       }
