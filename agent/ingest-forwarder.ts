@@ -9,6 +9,7 @@
  */
 import {
   type AgentEvent,
+  type UnnumberedAgentEvent,
   INGEST_BATCH_MAX,
   IngestBatch,
   IngestResponse,
@@ -19,11 +20,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../contract/log.ts";
 
 /** An event before the ingest forwarder gives it an id (and a `ts` when missing). */
-export type PendingEvent = AgentEvent extends infer E
-  ? E extends unknown
-    ? Omit<E, "id" | "ts"> & { ts?: number }
-    : never
-  : never;
+export type PendingEvent = UnnumberedAgentEvent;
 
 /** Options of {@link IngestForwarder}. */
 export interface IngestForwarderOptions {

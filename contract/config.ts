@@ -10,6 +10,11 @@
  *   echoes a value (a value may be a secret).
  */
 import { z } from "zod";
+import {
+  DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR,
+  MAX_ACTIVE_SESSIONS_PER_VISITOR_CAP,
+  SESSION_DEFAULTS_S,
+} from "./defaults.ts";
 
 /** Thrown by {@link readEnv}; `message` names each variable at fault, never its value. */
 export class ConfigError extends Error {
@@ -88,4 +93,24 @@ export function readEnv<S extends z.ZodObject>(schema: S, env: object, what = "c
   if (parsed.success) return parsed.data;
   const faults = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"} ${issue.message}`);
   throw new ConfigError(`invalid ${what}: ${faults.join("; ")}`);
+}
+
+/**
+ * The Worker's session settings (wrangler.toml `[vars]`), as fields of a {@link readEnv} schema: the Worker
+ * reads them, and `npm run dev` checks the ones it passes through with the same rules. Defaults come from
+ * contract/defaults.ts.
+ */
+export function sessionSettings() {
+  return {
+    ALLOW_CLIENT_SYSTEM_PROMPT: flag(false),
+    MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
+    CLIENT_GRACE_S: seconds(SESSION_DEFAULTS_S.clientGrace),
+    AGENT_LEASE_S: seconds(SESSION_DEFAULTS_S.agentLease),
+    AGENT_JOIN_TIMEOUT_S: seconds(SESSION_DEFAULTS_S.agentJoinTimeout),
+    ROOM_CLAIM_TTL_S: seconds(SESSION_DEFAULTS_S.roomClaimTtl),
+    MAX_ACTIVE_SESSIONS_PER_VISITOR: count(
+      DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR,
+      MAX_ACTIVE_SESSIONS_PER_VISITOR_CAP,
+    ),
+  };
 }

@@ -39,3 +39,6 @@ export const SESSION_DEFAULTS_S = {
 
 /** `MAX_ACTIVE_SESSIONS_PER_VISITOR`: sessions one visitor may run at once. */
 export const DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR = 2;
+
+/** The highest `MAX_ACTIVE_SESSIONS_PER_VISITOR` a deployment may set. */
+export const MAX_ACTIVE_SESSIONS_PER_VISITOR_CAP = 1000;

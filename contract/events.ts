@@ -83,6 +83,13 @@ export const AgentLifecycleEvent = z.strictObject({
 /** One event posted by the agent. */
 export const AgentEvent = z.union([AgentTranscriptEvent, AgentSpeechEvent, AgentLifecycleEvent]);
 export type AgentEvent = z.infer<typeof AgentEvent>;
+
+/** An agent event before its sender numbers it (`id`) and stamps it (`ts`, when missing). */
+export type UnnumberedAgentEvent = AgentEvent extends infer E
+  ? E extends unknown
+    ? Omit<E, "id" | "ts"> & { ts?: number }
+    : never
+  : never;
 export type AgentTranscriptEvent = z.infer<typeof AgentTranscriptEvent>;
 export type AgentSpeechEvent = z.infer<typeof AgentSpeechEvent>;
 export type AgentLifecycleEvent = z.infer<typeof AgentLifecycleEvent>;

@@ -16,13 +16,8 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { count, flag, httpUrl, port, readEnv, requiredString, seconds } from "../contract/config.ts";
-import {
-  DEFAULT_AGENT_NAME,
-  DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR,
-  DEV_PORTS,
-  SESSION_DEFAULTS_S,
-} from "../contract/defaults.ts";
+import { httpUrl, port, readEnv, requiredString, sessionSettings } from "../contract/config.ts";
+import { DEFAULT_AGENT_NAME, DEV_PORTS } from "../contract/defaults.ts";
 import { httpReady, Supervisor } from "./supervisor.ts";
 import { WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "./wrangler.ts";
 
@@ -58,18 +53,11 @@ const DevEnv = z.object({
 /**
  * The Worker's own settings that `npm run dev` passes through when they are set, checked here so that a bad
  * value fails at start rather than as a Worker that never gets healthy (the unset ones keep wrangler.toml's
- * `[vars]`). The Worker checks them again, with `ALLOWED_ORIGINS`' entries and the upper bound of
- * `MAX_ACTIVE_SESSIONS_PER_VISITOR`.
+ * `[vars]`). The Worker checks them again, with `ALLOWED_ORIGINS`' entries.
  */
 const WorkerPassThrough = z.object({
   ALLOWED_ORIGINS: z.string().optional(),
-  ALLOW_CLIENT_SYSTEM_PROMPT: flag(false),
-  MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
-  CLIENT_GRACE_S: seconds(SESSION_DEFAULTS_S.clientGrace),
-  AGENT_LEASE_S: seconds(SESSION_DEFAULTS_S.agentLease),
-  AGENT_JOIN_TIMEOUT_S: seconds(SESSION_DEFAULTS_S.agentJoinTimeout),
-  ROOM_CLAIM_TTL_S: seconds(SESSION_DEFAULTS_S.roomClaimTtl),
-  MAX_ACTIVE_SESSIONS_PER_VISITOR: count(DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR, Number.MAX_SAFE_INTEGER),
+  ...sessionSettings(),
 });
 
 const Config = DevEnv.extend(WorkerPassThrough.shape);

@@ -7,17 +7,10 @@
  * See docs/architecture.md, "Configuration", and docs/edge.md, "Configuration".
  */
 import { z } from "zod";
-import { ConfigError, count, flag, readEnv, requiredString, seconds } from "../contract/config.ts";
-import {
-  DEFAULT_AGENT_NAME,
-  DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR,
-  SESSION_DEFAULTS_S,
-} from "../contract/defaults.ts";
+import { ConfigError, readEnv, requiredString, sessionSettings } from "../contract/config.ts";
+import { DEFAULT_AGENT_NAME } from "../contract/defaults.ts";
 
 export { ConfigError };
-
-/** Highest `MAX_ACTIVE_SESSIONS_PER_VISITOR` accepted. */
-const MAX_SESSIONS_PER_VISITOR_CAP = 1000;
 
 /** The LiveKit signal URL: a ws:// or wss:// origin (a trailing slash is allowed and dropped). */
 const SignalUrl = requiredString().regex(
@@ -52,13 +45,7 @@ const EdgeEnv = z.object({
   AGENT_INGEST_SECRET: requiredString(),
   COOKIE_SECRET: requiredString(),
   ALLOWED_ORIGINS: OriginList,
-  ALLOW_CLIENT_SYSTEM_PROMPT: flag(false),
-  MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
-  CLIENT_GRACE_S: seconds(SESSION_DEFAULTS_S.clientGrace),
-  AGENT_LEASE_S: seconds(SESSION_DEFAULTS_S.agentLease),
-  AGENT_JOIN_TIMEOUT_S: seconds(SESSION_DEFAULTS_S.agentJoinTimeout),
-  ROOM_CLAIM_TTL_S: seconds(SESSION_DEFAULTS_S.roomClaimTtl),
-  MAX_ACTIVE_SESSIONS_PER_VISITOR: count(DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR, MAX_SESSIONS_PER_VISITOR_CAP),
+  ...sessionSettings(),
 });
 
 /** Validated configuration of the edge. Durations in seconds; `liveKitHttpUrl` is the API host (ws→http). */

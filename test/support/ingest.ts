@@ -3,14 +3,10 @@
  * signed with `signIngest`), so tests and benchmarks can drive a real SessionDO without running the agent.
  * Runtime-neutral: works in Node and in workerd (pass `SELF.fetch` there).
  */
-import { type AgentEvent, SIGNATURE_HEADER, signIngest } from "../../contract/index.ts";
+import { type AgentEvent, type UnnumberedAgentEvent, SIGNATURE_HEADER, signIngest } from "../../contract/index.ts";
 
 /** An event before the client numbers it (`id`) and stamps it (`ts`, when missing). */
-export type UnsentEvent = AgentEvent extends infer E
-  ? E extends unknown
-    ? Omit<E, "id" | "ts"> & { ts?: number }
-    : never
-  : never;
+export type UnsentEvent = UnnumberedAgentEvent;
 
 /** Options of {@link IngestClient}. */
 export interface IngestClientOptions {

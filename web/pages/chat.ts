@@ -19,54 +19,39 @@ export function chatPage(): Html {
     pageClass: "page--chat",
     script: "chat.js",
     body: html`<div class="chat" id="chat" data-phase="idle">
-      <h1>Talk with the agent</h1>
-      <p class="lede">
-        Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time.
-      </p>
-      <section class="stage" aria-label="Participants">
-        <div class="party party--user" id="party-user" data-speaking="false">
-          <div class="party__avatar">${MIC}</div>
-          <div class="party__text">
-            <p class="party__name">You</p>
-            <p class="party__state" id="user-state">Mic off</p>
-            <div class="meter" id="meter" aria-hidden="true"><span class="meter__bar"></span></div>
-          </div>
-        </div>
-        <div class="party party--agent" id="party-agent" data-speaking="false" data-state="offline">
-          <div class="party__avatar">${AGENT}</div>
-          <div class="party__text">
-            <p class="party__name">Agent</p>
-            <p class="party__state" id="agent-state">Offline</p>
-          </div>
-        </div>
-      </section>
-      <div class="alert" id="alert" role="alert" hidden>
-        <p class="alert__title" id="alert-title"></p>
-        <p class="alert__message" id="alert-message"></p>
-        <p class="alert__detail" id="alert-detail" hidden></p>
-      </div>
-      <div class="controls">
-        <button class="btn btn--primary" id="start" type="button">Start</button>
-        <button class="btn btn--toggle" id="mute" type="button" aria-pressed="false" hidden>Mute</button>
-        <button class="btn btn--danger" id="stop" type="button" hidden>Stop</button>
-        <button class="btn" id="play-audio" type="button" hidden>Play agent audio</button>
-        <p class="status" id="status" role="status">Ready when you are.</p>
-      </div>
-      <section class="transcript" aria-labelledby="captions-title">
-        <div class="transcript__head">
-          <h2 id="captions-title">Captions</h2>
-          <a class="transcript__link" id="history-link" href="/" hidden>Saved transcript</a>
-        </div>
-        <div class="captions" id="captions-box" role="region" aria-label="Captions, scrollable" tabindex="0">
-          <p class="captions__empty" id="captions-empty">What you and the agent say appears here as you speak.</p>
-          <div class="captions__log" id="captions" role="log" aria-live="polite" aria-labelledby="captions-title"></div>
-        </div>
-      </section>
-      <noscript
-        ><p class="alert">
-          The voice chat needs JavaScript. Past conversations can still be read without it.
-        </p></noscript
-      >
-    </div>`,
+<h1>Talk with the agent</h1>
+<p class="lede">Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time.</p>
+<section class="stage" aria-label="Participants">
+<div class="party party--user" id="party-user" data-speaking="false">
+<div class="party__avatar">${MIC}</div>
+<div class="party__text"><p class="party__name">You</p><p class="party__state" id="user-state">Mic off</p>
+<div class="meter" id="meter" aria-hidden="true"><span class="meter__bar"></span></div></div>
+</div>
+<div class="party party--agent" id="party-agent" data-speaking="false" data-state="offline">
+<div class="party__avatar">${AGENT}</div>
+<div class="party__text"><p class="party__name">Agent</p><p class="party__state" id="agent-state">Offline</p></div>
+</div>
+</section>
+<div class="alert" id="alert" role="alert" hidden>
+<p class="alert__title" id="alert-title"></p>
+<p class="alert__message" id="alert-message"></p>
+<p class="alert__detail" id="alert-detail" hidden></p>
+</div>
+<div class="controls">
+<button class="btn btn--primary" id="start" type="button">Start</button>
+<button class="btn btn--toggle" id="mute" type="button" aria-pressed="false" hidden>Mute</button>
+<button class="btn btn--danger" id="stop" type="button" hidden>Stop</button>
+<button class="btn" id="play-audio" type="button" hidden>Play agent audio</button>
+<p class="status" id="status" role="status">Ready when you are.</p>
+</div>
+<section class="transcript" aria-labelledby="captions-title">
+<div class="transcript__head"><h2 id="captions-title">Captions</h2><a class="transcript__link" id="history-link" href="/" hidden>Saved transcript</a></div>
+<div class="captions" id="captions-box" role="region" aria-label="Captions, scrollable" tabindex="0">
+<p class="captions__empty" id="captions-empty">What you and the agent say appears here as you speak.</p>
+<div class="captions__log" id="captions" role="log" aria-live="polite" aria-labelledby="captions-title"></div>
+</div>
+</section>
+<noscript><p class="alert">The voice chat needs JavaScript. Past conversations can still be read without it.</p></noscript>
+</div>`,
   });
 }

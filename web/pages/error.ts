@@ -18,12 +18,10 @@ export function errorPage(status: number, message: string): Html {
     title: `${title} · Voice agent`,
     pageClass: "page--error",
     body: html`<section class="error-page">
-      <p class="error-page__status">Error ${status}</p>
-      <h1>${title}</h1>
-      <p class="lede">${message}</p>
-      <p>
-        <a class="btn btn--primary" href="/">Go to the home page</a> <a class="btn" href="/chat">Talk to the agent</a>
-      </p>
-    </section>`,
+<p class="error-page__status">Error ${status}</p>
+<h1>${title}</h1>
+<p class="lede">${message}</p>
+<p><a class="btn btn--primary" href="/">Go to the home page</a> <a class="btn" href="/chat">Talk to the agent</a></p>
+</section>`,
   });
 }

@@ -38,44 +38,26 @@ function status(t: TranscriptResponse): string {
 export function historyPage(t: TranscriptResponse): Html {
   const lines = t.events.filter((e) => "text" in e && e.text.trim() !== "");
   const items = lines.map(
-    (e) =>
-      html`<li class="caption caption--${e.role}">
-        <span class="caption__meta"
-          ><span class="caption__who">${LABEL[e.role]}</span
-          ><time class="caption__time" datetime="${new Date(e.ts).toISOString()}"
-            >${offset(e.ts - t.started_at)}</time
-          ></span
-        >
-        <p class="caption__text">${"text" in e ? e.text : ""}</p>
-      </li>`,
+    (e) => html`<li class="caption caption--${e.role}">
+<span class="caption__meta"><span class="caption__who">${LABEL[e.role]}</span><time class="caption__time" datetime="${new Date(e.ts).toISOString()}">${offset(e.ts - t.started_at)}</time></span>
+<p class="caption__text">${"text" in e ? e.text : ""}</p></li>`,
   );
   return layout({
     title: "Conversation transcript · Voice agent",
     pageClass: "page--history",
     body: html`<article class="history">
-      <h1>Conversation transcript</h1>
-      <dl class="history__meta">
-        <div>
-          <dt>Started</dt>
-          <dd>${when(t.started_at)}</dd>
-        </div>
-        <div>
-          <dt>${t.ended_at === null ? "Status" : "Ended"}</dt>
-          <dd>${t.ended_at === null ? "" : when(t.ended_at)}${t.ended_at === null ? "" : " · "}${status(t)}</dd>
-        </div>
-        <div>
-          <dt>Length</dt>
-          <dd>${t.ended_at === null ? "—" : offset(t.ended_at - t.started_at)}</dd>
-        </div>
-      </dl>
-      ${
-        items.length > 0
-          ? html`<ol class="history__list" aria-label="Transcript">
-              ${items}
-            </ol>`
-          : html`<p class="history__empty">Nothing was said in this conversation.</p>`
-      }
-      <p class="history__actions"><a class="btn btn--primary" href="/chat">Start a new conversation</a></p>
-    </article>`,
+<h1>Conversation transcript</h1>
+<dl class="history__meta">
+<div><dt>Started</dt><dd>${when(t.started_at)}</dd></div>
+<div><dt>${t.ended_at === null ? "Status" : "Ended"}</dt><dd>${t.ended_at === null ? "" : when(t.ended_at)}${t.ended_at === null ? "" : " · "}${status(t)}</dd></div>
+<div><dt>Length</dt><dd>${t.ended_at === null ? "—" : offset(t.ended_at - t.started_at)}</dd></div>
+</dl>
+${
+  items.length > 0
+    ? html`<ol class="history__list" aria-label="Transcript">${items}</ol>`
+    : html`<p class="history__empty">Nothing was said in this conversation.</p>`
+}
+<p class="history__actions"><a class="btn btn--primary" href="/chat">Start a new conversation</a></p>
+</article>`,
   });
 }

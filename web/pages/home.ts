@@ -10,28 +10,14 @@ export function homePage(): Html {
     title: "Voice agent",
     pageClass: "page--home",
     body: html`<section class="hero">
-        <h1>Talk to this website</h1>
-        <p class="lede">
-          A voice assistant you can simply speak with. It listens, answers out loud, and shows what both of you say as
-          live captions.
-        </p>
-        <p><a class="btn btn--primary btn--large" href="/chat">Start a conversation</a></p>
-      </section>
-      <ul class="features">
-        <li>
-          <h2>Just talk</h2>
-          <p>Press Start, allow your microphone, and speak. Interrupt the agent whenever you like.</p>
-        </li>
-        <li>
-          <h2>Live captions</h2>
-          <p>
-            Your words and the agent's replies appear as text while you speak, for reading along or re-reading later.
-          </p>
-        </li>
-        <li>
-          <h2>Private by design</h2>
-          <p>Only you can open your conversations. Stop ends one at once.</p>
-        </li>
-      </ul>`,
+<h1>Talk to this website</h1>
+<p class="lede">A voice assistant you can simply speak with. It listens, answers out loud, and shows what both of you say as live captions.</p>
+<p><a class="btn btn--primary btn--large" href="/chat">Start a conversation</a></p>
+</section>
+<ul class="features">
+<li><h2>Just talk</h2><p>Press Start, allow your microphone, and speak. Interrupt the agent whenever you like.</p></li>
+<li><h2>Live captions</h2><p>Your words and the agent's replies appear as text while you speak, for reading along or re-reading later.</p></li>
+<li><h2>Private by design</h2><p>Only you can open your conversations. Stop ends one at once.</p></li>
+</ul>`,
   });
 }

@@ -35,25 +35,26 @@ const MARK = raw(
 /** A complete HTML document. */
 export function layout(options: LayoutOptions): Html {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="color-scheme" content="light dark" />
-        <title>${options.title}</title>
-        <link rel="stylesheet" href="/static/chat.css" />
-        ${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}
-      </head>
-      <body>
-        <a class="skip-link" href="#main">Skip to content</a>
-        <header class="site-header">
-          <a class="brand" href="/">${MARK}<span>Voice agent</span></a>
-          <nav aria-label="Main"><a href="/chat">Talk</a></nav>
-        </header>
-        <main id="main" class="page ${options.pageClass}">${options.body}</main>
-        <footer class="site-footer">
-          <p>An open-source voice agent for websites. Conversations are stored so you can read them back.</p>
-        </footer>
-      </body>
-    </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${options.title}</title>
+<link rel="stylesheet" href="/static/chat.css">
+${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}
+</head>
+<body>
+<a class="skip-link" href="#main">Skip to content</a>
+<header class="site-header">
+<a class="brand" href="/">${MARK}<span>Voice agent</span></a>
+<nav aria-label="Main"><a href="/chat">Talk</a></nav>
+</header>
+<main id="main" class="page ${options.pageClass}">
+${options.body}
+</main>
+<footer class="site-footer"><p>An open-source voice agent for websites. Conversations are stored so you can read them back.</p></footer>
+</body>
+</html>
+`;
 }
