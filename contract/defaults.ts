@@ -37,6 +37,16 @@ export const SESSION_DEFAULTS_S = {
   roomClaimTtl: 3600,
 } as const;
 
+/**
+ * Seconds an ended session stays open to its agent's ingest (the closing window), so that the agent's last
+ * finals (an interrupted reply) and its `agent_left` are stored. It closes earlier when `agent_left` arrives.
+ * The agent's own flush on leaving must fit inside it.
+ */
+export const CLOSING_WINDOW_S = 15;
+
+/** How many replacement agents a session dispatches after losing its agent, in its whole life. */
+export const AGENT_REPLACEMENTS_MAX = 1;
+
 /** `MAX_ACTIVE_SESSIONS_PER_VISITOR`: sessions one visitor may run at once. */
 export const DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR = 2;
 

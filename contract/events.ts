@@ -22,7 +22,11 @@ const Text = z.string().check(z.maxLength(TEXT_MAX));
 const TranscriptFields = { role: Role, text: Text, final: z.boolean() };
 const SpeechFields = { role: Role, event: z.enum(["speech_started", "speech_ended"]) };
 
-export const SessionStatus = z.enum(["starting", "active", "ended"]);
+/**
+ * Where a session is in its lifecycle (docs/architecture.md, "Session lifecycle"): `reconnecting` while a
+ * replacement agent is dispatched after the first one was lost; `ended` is final.
+ */
+export const SessionStatus = z.enum(["starting", "active", "reconnecting", "ended"]);
 export type SessionStatus = z.infer<typeof SessionStatus>;
 export const EndReason = z.enum(["stopped", "timeout", "agent_lost", "agent_unavailable", "error"]);
 export type EndReason = z.infer<typeof EndReason>;
@@ -99,8 +103,12 @@ export const INGEST_BATCH_MAX = 100;
 /** Largest ingest body accepted, in bytes. */
 export const INGEST_BODY_MAX_BYTES = 1_000_000;
 
-/** `POST /session/{id}/events` body: 1–100 events. */
+/**
+ * `POST /session/{id}/events` body: 1–100 events. `job_id` names the agent job that sent them (LiveKit's job
+ * id); the session uses it to tell the agent it replaced from the current one. Senders should always set it.
+ */
 export const IngestBatch = z.strictObject({
+  job_id: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   events: z.array(AgentEvent).check(z.minLength(1), z.maxLength(INGEST_BATCH_MAX)),
 });
 export type IngestBatch = z.infer<typeof IngestBatch>;
@@ -132,12 +140,25 @@ export type TranscriptResponse = z.infer<typeof TranscriptResponse>;
 
 // ---- Dispatch -------------------------------------------------------------------------------
 
+/** Most earlier turns a dispatch carries (`history`), newest kept. */
+export const HISTORY_MAX_ITEMS = 50;
+/** Most characters of earlier turns a dispatch carries, all items together, newest kept. */
+export const HISTORY_MAX_CHARS = 16_000;
+
+/** One earlier final of the conversation, as a replacement agent receives it. */
+export const HistoryItem = z.object({ role: Role, text: Text });
+export type HistoryItem = z.infer<typeof HistoryItem>;
+
 /**
  * JSON in `CreateDispatch(room, AGENT_NAME, metadata)`; the agent validates it per job. `system_prompt` is
- * at most `SYSTEM_PROMPT_MAX` characters (contract/defaults.ts). See docs/architecture.md, "Dispatch".
+ * at most `SYSTEM_PROMPT_MAX` characters (contract/defaults.ts). `history` is present when the agent
+ * continues a conversation (a replacement after the first agent was lost): the stored finals, oldest first,
+ * at most {@link HISTORY_MAX_ITEMS} items and {@link HISTORY_MAX_CHARS} characters; such an agent does not
+ * greet. See docs/architecture.md, "Dispatch".
  */
 export const DispatchMetadata = z.object({
   session_id: SessionId,
   system_prompt: z.optional(SystemPrompt),
+  history: z.optional(z.array(HistoryItem).check(z.maxLength(HISTORY_MAX_ITEMS))),
 });
 export type DispatchMetadata = z.infer<typeof DispatchMetadata>;

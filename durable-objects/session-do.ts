@@ -1,6 +1,8 @@
 /**
- * `SessionDO`: one per session. Holds the lifecycle state machine (`starting → active →
- * ended(reason)`), the event log, the `/ws/transcript` sockets (Hibernation API) and the alarms.
+ * `SessionDO`: one per session. Holds the lifecycle state machine (`starting → active ⇄ reconnecting →
+ * ended(reason)`), the event log, the `/ws/transcript` sockets (Hibernation API) and the alarms. It tracks
+ * the room's participants from LiveKit's webhooks, replaces a lost agent once, keeps an ended session open to
+ * its agent's last events for a closing window, and retries deleting the room until it is gone.
  * The Worker calls it over RPC after it has checked the caller; the upgrade arrives via `fetch`.
  *
  * See docs/architecture.md, "Flows", "Transcript socket", "Agent ingest" and "Session lifecycle".
@@ -9,26 +11,33 @@ import { DurableObject } from "cloudflare:workers";
 import {
   type AgentEvent,
   type EndReason,
+  HISTORY_MAX_CHARS,
+  HISTORY_MAX_ITEMS,
   ReplayQuery,
   type ServerMessage,
   type SessionStateMessage,
   type SessionStatus,
   type TranscriptResponse,
 } from "../contract/index.ts";
+import { AGENT_REPLACEMENTS_MAX, CLOSING_WINDOW_S } from "../contract/defaults.ts";
 import { errorSummary } from "../contract/log.ts";
 import { readEdgeConfig } from "../edge/config.ts";
-import { deleteRoom } from "../edge/livekit.ts";
+import { deleteRoom, dispatchAgent, listParticipants, type RoomNotice } from "../edge/livekit.ts";
 import { log } from "../edge/log.ts";
-import { dueReason, nextDeadline } from "./session-deadlines.ts";
+import { DELETE_RETRY_FOR_MS, dueAction, nextDeadline, nextDeleteAttempt } from "./session-deadlines.ts";
 import { applyBatch } from "./session-ingest.ts";
 import { type SessionRow, SessionStore } from "./session-store.ts";
 
-/** What the Worker passes to start a session. `owner` is the visitor id of the room owner. */
+/**
+ * What the Worker passes to start a session. `owner` is the visitor id of the room owner; `system_prompt`
+ * the one the first agent was dispatched with (kept for a replacement agent).
+ */
 export interface SessionInit {
   session_id: string;
   room: string;
   identity: string;
   owner: string;
+  system_prompt?: string;
 }
 
 /**
@@ -48,9 +57,27 @@ export interface SessionInfo {
   ended_at: number | null;
 }
 
-/** Result of an ingest call. */
+/**
+ * Result of an ingest call: `ended` once the session and its closing window are over, `replaced` for a job
+ * whose agent a replacement took over from.
+ */
 export type IngestResult =
-  { status: "ok"; accepted: number; duplicates: number } | { status: "not_found" } | { status: "ended" };
+  | { status: "ok"; accepted: number; duplicates: number }
+  | { status: "not_found" }
+  | { status: "ended" }
+  | { status: "replaced" };
+
+/** What {@link SessionDO.roomEvent} made of a webhook, for the Worker's log. */
+export type RoomEventOutcome =
+  | "no_session"
+  | "ignored"
+  | "stale"
+  | "room_noted"
+  | "visitor_joined"
+  | "visitor_left"
+  | "agent_present"
+  | "agent_lost"
+  | "ended";
 
 /** Per-socket state kept across hibernation. */
 interface SocketAttachment {
@@ -81,7 +108,11 @@ export class SessionDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       this.#store.migrate();
       this.#store.insert({
-        ...init,
+        session_id: init.session_id,
+        room: init.room,
+        identity: init.identity,
+        owner: init.owner,
+        system_prompt: init.system_prompt ?? null,
         status: "starting",
         started_at: now,
         client_gone_since: now,
@@ -120,39 +151,86 @@ export class SessionDO extends DurableObject<Env> {
     };
   }
 
-  /** Applies an ingest batch (validated by the Worker) and broadcasts what it produced. */
-  async ingest(events: AgentEvent[]): Promise<IngestResult> {
+  /**
+   * Applies an ingest batch (validated by the Worker) and broadcasts what it produced. An ended session
+   * still takes its current agent's events during the closing window; an `agent_left` closes the window,
+   * and on a running session it counts as the agent lost (replaced once, see {@link SessionDO.roomEvent}).
+   * @param jobId `IngestBatch.job_id`, null when the agent did not send one
+   */
+  async ingest(events: AgentEvent[], jobId: string | null = null): Promise<IngestResult> {
     const row = this.#store.row();
     if (!row) return { status: "not_found" };
-    if (row.status === "ended") return { status: "ended" };
-    const outcome = this.ctx.storage.transactionSync(() => applyBatch(this.#store, events, Date.now()));
+    const now = Date.now();
+    if (jobId !== null && jobId === row.replaced_job) return { status: "replaced" };
+    if (row.status === "ended") {
+      const windowOpen = row.closing_until !== null && now < row.closing_until;
+      const otherJob = jobId !== null && row.agent_job !== null && jobId !== row.agent_job;
+      if (!windowOpen || otherJob) return { status: "ended" };
+    }
+    const outcome = this.ctx.storage.transactionSync(() => applyBatch(this.#store, events, now, jobId));
     for (const message of outcome.broadcast) this.#broadcast(message);
     for (const detail of outcome.errors) log.warn("agent_error", { session_id: row.session_id, detail });
-    if (outcome.end) await this.stop(outcome.end);
+    if (outcome.agentLeft !== null) await this.#agentLeft(outcome.agentLeft);
     else if (outcome.accepted) await this.#armAlarm();
     return { status: "ok", accepted: outcome.accepted, duplicates: outcome.duplicates };
   }
 
   /**
-   * Ends the session with `reason`: stores and sends the `ended` state message, closes every socket
-   * with 1000, deletes the LiveKit room and frees the room's and the visitor's slots. Idempotent.
+   * Applies what a verified LiveKit webhook says about the session's room. Events of another room instance
+   * (a different room sid) or from before the session started are stale and ignored. A visitor's
+   * `participant_left` starts the client grace period (a rejoin with the same identity has a new participant
+   * sid, so the old one's departure is ignored); the current agent's `participant_left` means the agent is
+   * lost; `room_finished` ends the session (`stopped`).
+   */
+  async roomEvent(notice: RoomNotice): Promise<RoomEventOutcome> {
+    const row = this.#store.row();
+    if (!row) return "no_session";
+    if (row.status === "ended") return "ignored";
+    if (await this.#isStale(row, notice)) return "stale";
+    if (notice.roomSid && row.room_sid === null && notice.event !== "room_finished") {
+      this.#store.update({ room_sid: notice.roomSid });
+    }
+    const p = notice.participant;
+    switch (notice.event) {
+      case "room_started":
+        return "room_noted";
+      case "room_finished":
+        await this.stop("stopped");
+        return "ended";
+      case "participant_joined":
+        if (p?.agent) {
+          this.#store.update({ agent_sid: p.sid });
+          await this.#armAlarm();
+          return "agent_present";
+        }
+        if (p?.identity !== row.identity) return "ignored";
+        this.#store.update({ visitor_sid: p.sid, visitor_left_at: null });
+        return "visitor_joined";
+      case "participant_left":
+        if (p?.agent) {
+          if (p.sid !== row.agent_sid) return "ignored"; // an agent this session already let go
+          this.#store.update({ agent_sid: null });
+          await this.#agentLost("the agent's participant left the room");
+          return "agent_lost";
+        }
+        if (p?.identity !== row.identity) return "ignored";
+        if (row.visitor_sid !== null && p.sid !== row.visitor_sid) return "stale"; // replaced by a rejoin
+        if (row.visitor_left_at === null) this.#store.update({ visitor_left_at: Date.now() });
+        await this.#armAlarm();
+        return "visitor_left";
+    }
+  }
+
+  /**
+   * Ends the session with `reason`: stores and sends the `ended` state message, deletes the LiveKit room
+   * (which ends the agent's job and disconnects the visitor; retried from the alarm until it succeeds) and
+   * frees the room's and the visitor's slots. While an agent is still in the session, ingest stays open to it
+   * for the closing window (`CLOSING_WINDOW_S`, or until its `agent_left`), and the sockets stay open with it;
+   * then they close with 1000. Idempotent.
    * @returns false when there is no such session
    */
   async stop(reason: EndReason): Promise<boolean> {
-    const row = this.#store.row();
-    if (!row) return false;
-    if (row.status === "ended") return true;
-    const now = Date.now();
-    const message = this.ctx.storage.transactionSync(() => {
-      this.#store.update({ status: "ended", reason, ended_at: now, client_gone_since: null });
-      return this.#appendState("ended", reason, now);
-    });
-    this.#broadcast(message);
-    for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, CLOSE_NORMAL, "session ended");
-    await this.ctx.storage.deleteAlarm();
-    log.info("session_ended", { session_id: row.session_id, room: row.room, reason });
-    await this.#release(row, now);
-    return true;
+    return this.#end(reason, { agentDone: false });
   }
 
   /** Forgets a session that never got going (its dispatch failed): storage, alarm and sockets. */
@@ -177,9 +255,10 @@ export class SessionDO extends DurableObject<Env> {
     server.serializeAttachment({ connected_at: Date.now() } satisfies SocketAttachment);
     for (const message of this.#store.after(after)) server.send(JSON.stringify(message));
     if (row.status === "ended") {
-      closeQuietly(server, CLOSE_NORMAL, "session ended");
-    } else if (row.client_gone_since !== null) {
-      this.#store.update({ client_gone_since: null });
+      // During the closing window the socket stays open for the agent's last events.
+      if (row.closing_until === null) closeQuietly(server, CLOSE_NORMAL, "session ended");
+    } else if (row.client_gone_since !== null || row.client_connected_at === null) {
+      this.#store.update({ client_gone_since: null, client_connected_at: row.client_connected_at ?? Date.now() });
     }
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -198,13 +277,184 @@ export class SessionDO extends DurableObject<Env> {
     await this.#socketGone(ws);
   }
 
-  /** Ends the session when a deadline has passed; otherwise re-arms for the next one. */
+  /** Takes the step whose deadline has passed (session-deadlines.ts), then re-arms for the next one. */
   override async alarm(): Promise<void> {
     const row = this.#store.row();
-    if (!row || row.status === "ended") return;
-    const reason = dueReason(row, Date.now());
-    if (reason) await this.stop(reason);
-    else await this.#armAlarm();
+    if (!row) return;
+    const action = dueAction(row, Date.now());
+    switch (action?.kind) {
+      case undefined:
+        break;
+      case "end":
+        await this.stop(action.reason);
+        break;
+      case "check_agent":
+        await this.#checkAgent(row);
+        break;
+      case "agent_lost":
+        await this.#agentLost("no heartbeat although LiveKit lists the agent in the room");
+        break;
+      case "close_window":
+        this.#closeWindow();
+        break;
+      case "delete_room":
+        await this.#deleteRoom(row);
+        break;
+    }
+    await this.#armAlarm();
+  }
+
+  async #end(reason: EndReason, { agentDone }: { agentDone: boolean }): Promise<boolean> {
+    const row = this.#store.row();
+    if (!row) return false;
+    if (row.status === "ended") return true;
+    const now = Date.now();
+    // An agent that joined and has not said it left may still post its last words (an interrupted reply).
+    const agentAround = !agentDone && row.agent_job !== null;
+    const message = this.ctx.storage.transactionSync(() => {
+      this.#store.update({
+        status: "ended",
+        reason,
+        ended_at: now,
+        client_gone_since: null,
+        visitor_left_at: null,
+        reconnect_since: null,
+        closing_until: agentAround ? now + CLOSING_WINDOW_S * 1000 : null,
+        room_delete_at: now,
+      });
+      return this.#appendState("ended", reason, now);
+    });
+    this.#broadcast(message);
+    if (!agentAround) this.#closeSockets();
+    log.info("session_ended", { session_id: row.session_id, room: row.room, reason, closing_window: agentAround });
+    await this.#deleteRoom(this.#store.row()!);
+    await this.#releaseReservations(row, now);
+    await this.#armAlarm();
+    return true;
+  }
+
+  /** The current agent is done (`agent_left`): closes the closing window, or counts as a lost agent. */
+  async #agentLeft(detail: string): Promise<void> {
+    const row = this.#store.row()!;
+    if (row.status === "ended") return this.#closeWindow();
+    if (row.status === "starting") {
+      await this.#end("agent_lost", { agentDone: true });
+      return;
+    }
+    await this.#agentLost(`agent_left: ${detail}`, { agentDone: true });
+  }
+
+  /**
+   * The current agent is lost (it left, its participant left the room, or it went silent). A running
+   * session dispatches one replacement agent into the same room with the stored finals as its history
+   * (status `reconnecting`); when replacements are used up, or the dispatch fails, it ends with `agent_lost`.
+   */
+  async #agentLost(why: string, { agentDone = false } = {}): Promise<void> {
+    const row = this.#store.row()!;
+    if (row.status === "ended") return;
+    if (row.status !== "active" || row.replacements >= AGENT_REPLACEMENTS_MAX) {
+      log.warn("agent_lost", { session_id: row.session_id, status: row.status, why, replaced: false });
+      await this.#end("agent_lost", { agentDone });
+      return;
+    }
+    const now = Date.now();
+    const message = this.ctx.storage.transactionSync(() => {
+      this.#store.update({
+        status: "reconnecting",
+        reconnect_since: now,
+        replacements: row.replacements + 1,
+        replaced_job: row.agent_job,
+        agent_job: null,
+        agent_sid: null,
+        agent_seen_at: null,
+      });
+      return this.#appendState("reconnecting", undefined, now);
+    });
+    this.#broadcast(message);
+    log.warn("agent_lost", { session_id: row.session_id, status: row.status, why, replaced: true });
+    try {
+      await dispatchAgent(readEdgeConfig(this.env), row.room, {
+        session_id: row.session_id,
+        ...(row.system_prompt !== null ? { system_prompt: row.system_prompt } : {}),
+        history: this.#store.history(HISTORY_MAX_ITEMS, HISTORY_MAX_CHARS),
+      });
+      log.info("agent_replacement_dispatched", { session_id: row.session_id, room: row.room });
+    } catch (err) {
+      log.warn("agent_replacement_failed", { session_id: row.session_id, error: errorSummary(err) });
+      await this.#end("agent_lost", { agentDone: true });
+      return;
+    }
+    await this.#armAlarm();
+  }
+
+  /**
+   * The lease ran out with no word from LiveKit about the agent: asks RoomService. An agent still listed in
+   * the room is only slow (its lease is extended, see `LEASES_WHILE_PRESENT`); one that is not listed, or an
+   * answer LiveKit cannot give, means it is lost.
+   */
+  async #checkAgent(row: SessionRow): Promise<void> {
+    const participants = await listParticipants(readEdgeConfig(this.env), row.room, row.session_id);
+    const agent = participants?.find((p) => p.agent);
+    const current = this.#store.row()!;
+    if (current.status !== "active" || current.agent_seen_at !== row.agent_seen_at) return; // moved on meanwhile
+    if (agent) {
+      log.info("agent_slow", { session_id: row.session_id, silent_ms: Date.now() - (row.agent_seen_at ?? 0) });
+      this.#store.update({ agent_sid: agent.sid });
+      return;
+    }
+    await this.#agentLost(participants ? "no heartbeat and not in the room" : "no heartbeat; LiveKit unreachable");
+  }
+
+  /**
+   * Tries `DeleteRoom`. On failure the next attempt is scheduled with backoff (the alarm retries) until it
+   * succeeds, the room is gone, or `DELETE_RETRY_FOR_MS` after the end (then it gives up, logged).
+   */
+  async #deleteRoom(row: SessionRow): Promise<void> {
+    if (row.room_delete_at === null) return;
+    const deleted = await deleteRoom(readEdgeConfig(this.env), row.room, row.session_id);
+    const now = Date.now();
+    if (deleted) {
+      if (row.room_delete_failures > 0) {
+        log.info("room_deleted_after_retries", { session_id: row.session_id, failures: row.room_delete_failures });
+      }
+      this.#store.update({ room_delete_at: null });
+      return;
+    }
+    const failures = row.room_delete_failures + 1;
+    if (now - (row.ended_at ?? now) > DELETE_RETRY_FOR_MS) {
+      log.error("room_delete_abandoned", { session_id: row.session_id, room: row.room, failures });
+      this.#store.update({ room_delete_at: null, room_delete_failures: failures });
+      return;
+    }
+    const at = nextDeleteAttempt(now, failures, Math.random());
+    this.#store.update({ room_delete_at: at, room_delete_failures: failures });
+    log.warn("room_delete_retry_scheduled", { session_id: row.session_id, failures, in_ms: at - now });
+  }
+
+  /**
+   * A webhook is stale when it names another instance of the room (a different sid), or when it was created
+   * before the session started. `createdAt` has second precision, so an event in the session's first second
+   * that would end it (`room_finished` before any sid is known) is checked with RoomService: a room that still
+   * has participants did not finish.
+   */
+  async #isStale(row: SessionRow, notice: RoomNotice): Promise<boolean> {
+    if (notice.roomSid && row.room_sid !== null && notice.roomSid !== row.room_sid) return true;
+    const startSecond = Math.floor(row.started_at / 1000) * 1000;
+    if (notice.at < startSecond) return true;
+    if (notice.event !== "room_finished" || row.room_sid !== null || notice.at > startSecond) return false;
+    const participants = await listParticipants(readEdgeConfig(this.env), row.room, row.session_id);
+    return participants !== null && participants.length > 0;
+  }
+
+  #closeWindow(): void {
+    const row = this.#store.row();
+    if (!row || row.closing_until === null) return;
+    this.#store.update({ closing_until: null });
+    this.#closeSockets();
+  }
+
+  #closeSockets(): void {
+    for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, CLOSE_NORMAL, "session ended");
   }
 
   async #socketGone(ws: WebSocket): Promise<void> {
@@ -240,7 +490,10 @@ export class SessionDO extends DurableObject<Env> {
     }
   }
 
-  /** Moves the alarm earlier when the next deadline is earlier than the one armed. */
+  /**
+   * Moves the alarm earlier when the next deadline is earlier than the one armed (a later alarm is left alone:
+   * when it fires early, the handler finds nothing due and re-arms; this saves a write per heartbeat).
+   */
   async #armAlarm(): Promise<void> {
     const row = this.#store.row();
     const next = row ? nextDeadline(row) : null;
@@ -249,9 +502,7 @@ export class SessionDO extends DurableObject<Env> {
     if (current === null || next < current) await this.ctx.storage.setAlarm(next);
   }
 
-  async #release(row: SessionRow, nowMs: number): Promise<void> {
-    const config = readEdgeConfig(this.env);
-    await deleteRoom(config, row.room, row.session_id);
+  async #releaseReservations(row: SessionRow, nowMs: number): Promise<void> {
     try {
       await this.env.ROOMS.get(this.env.ROOMS.idFromName(row.room)).endSession(row.session_id, nowMs);
       await this.env.VISITORS.get(this.env.VISITORS.idFromName(row.owner)).release(row.session_id);

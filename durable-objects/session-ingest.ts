@@ -1,11 +1,13 @@
 /**
  * Applies one agent ingest batch to a session's storage: de-duplicates by event `id`, numbers
  * every broadcast message with the next `seq`, stores finals, speech events and session-state
- * messages (never interims), and turns lifecycle events into state changes.
+ * messages (never interims), and turns lifecycle events into state changes. After the session ended (its
+ * closing window), transcripts, speech events and `agent_left` still apply; `agent_joined` and heartbeats
+ * change nothing.
  *
  * See docs/architecture.md, "Agent ingest" and "Transcript socket".
  */
-import type { AgentEvent, EndReason, ServerMessage } from "../contract/index.ts";
+import type { AgentEvent, ServerMessage } from "../contract/index.ts";
 import type { SessionStore } from "./session-store.ts";
 
 /** What a batch did: counts for the response, messages to broadcast, and an end to carry out. */
@@ -14,8 +16,8 @@ export interface IngestOutcome {
   duplicates: number;
   /** Messages with their new `seq`, in order, for every open socket. */
   broadcast: ServerMessage[];
-  /** Set when a lifecycle event ends the session (`agent_left`). */
-  end: EndReason | null;
+  /** The `detail` of an `agent_left` in the batch (the agent is done), else null. */
+  agentLeft: string | null;
   /** `agent_error` details, for the log. */
   errors: string[];
 }
@@ -23,9 +25,15 @@ export interface IngestOutcome {
 /**
  * Applies `events` (already validated against the contract) in order. Call inside `transactionSync`.
  * @param nowMs epoch ms, used for the agent lease
+ * @param jobId the sending job (`IngestBatch.job_id`); an `agent_joined` makes it the session's current agent
  */
-export function applyBatch(store: SessionStore, events: readonly AgentEvent[], nowMs: number): IngestOutcome {
-  const out: IngestOutcome = { accepted: 0, duplicates: 0, broadcast: [], end: null, errors: [] };
+export function applyBatch(
+  store: SessionStore,
+  events: readonly AgentEvent[],
+  nowMs: number,
+  jobId: string | null,
+): IngestOutcome {
+  const out: IngestOutcome = { accepted: 0, duplicates: 0, broadcast: [], agentLeft: null, errors: [] };
   for (const event of events) {
     if (!store.markSeen(event.id)) {
       out.duplicates++;
@@ -33,7 +41,7 @@ export function applyBatch(store: SessionStore, events: readonly AgentEvent[], n
     }
     out.accepted++;
     if ("type" in event) {
-      applyLifecycle(store, event, nowMs, out);
+      applyLifecycle(store, event, nowMs, jobId, out);
     } else if ("event" in event) {
       const message = { role: event.role, event: event.event, seq: store.nextSeq(), ts: event.ts };
       store.append("speech", message);
@@ -51,24 +59,26 @@ function applyLifecycle(
   store: SessionStore,
   event: Extract<AgentEvent, { type: string }>,
   nowMs: number,
+  jobId: string | null,
   out: IngestOutcome,
 ): void {
+  const row = store.row()!;
   switch (event.type) {
     case "agent_joined": {
-      const row = store.row()!;
-      store.update({ agent_seen_at: nowMs });
-      if (row.status !== "starting") return;
-      store.update({ status: "active" });
+      if (row.status === "ended") return;
+      store.update({ agent_seen_at: nowMs, agent_job: row.agent_job ?? jobId });
+      if (row.status !== "starting" && row.status !== "reconnecting") return;
+      store.update({ status: "active", reconnect_since: null });
       const message = { type: "session" as const, status: "active" as const, seq: store.nextSeq(), ts: event.ts };
       store.append("state", message);
       out.broadcast.push(message);
       return;
     }
     case "agent_heartbeat":
-      store.update({ agent_seen_at: nowMs });
+      if (row.status !== "ended") store.update({ agent_seen_at: nowMs });
       return;
     case "agent_left":
-      out.end ??= "agent_lost";
+      out.agentLeft ??= event.detail ?? "";
       return;
     case "agent_error":
       // Errors the agent reports may be recoverable (a provider retry); a fatal one is followed by agent_left.

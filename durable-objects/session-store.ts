@@ -9,7 +9,14 @@
  * The row type stays private to durable-objects/: the Worker sees `SessionInfo` (session-do.ts).
  */
 import * as z from "zod/mini";
-import { EndReason, ServerMessage, SessionStatus, StoredEvent } from "../contract/index.ts";
+import {
+  EndReason,
+  type HistoryItem,
+  ServerMessage,
+  SessionStatus,
+  StoredEvent,
+  TranscriptMessage,
+} from "../contract/index.ts";
 
 const EpochMs = z.number().check(z.int());
 const WholeSeconds = z.number().check(z.int(), z.positive());
@@ -34,6 +41,32 @@ const SessionRowSchema = z.object({
   lease_s: WholeSeconds,
   grace_s: WholeSeconds,
   max_s: WholeSeconds,
+  /** The `system_prompt` the session started with, for a replacement agent's dispatch. */
+  system_prompt: z.nullable(z.string()),
+  /** LiveKit's sid of the room instance this session runs in, once a webhook told it. */
+  room_sid: z.nullable(z.string()),
+  /** The visitor's current participant sid (a rejoin with the same identity gets a new one). */
+  visitor_sid: z.nullable(z.string()),
+  /** When LiveKit reported the visitor's participant gone; null while in the room or not yet known. */
+  visitor_left_at: z.nullable(EpochMs),
+  /** When the first transcript socket opened; null before. */
+  client_connected_at: z.nullable(EpochMs),
+  /** LiveKit job id of the current agent (from its `agent_joined` batch). */
+  agent_job: z.nullable(z.string()),
+  /** The current agent's participant sid while LiveKit reports it in the room. */
+  agent_sid: z.nullable(z.string()),
+  /** LiveKit job id of the agent a replacement took over from; its ingest is refused from then on. */
+  replaced_job: z.nullable(z.string()),
+  /** Replacement agents dispatched so far. */
+  replacements: z.number().check(z.int(), z.nonnegative()),
+  /** When the current replacement was dispatched (status `reconnecting`). */
+  reconnect_since: z.nullable(EpochMs),
+  /** End of the closing window (status `ended`): ingest from the current agent is accepted until then. */
+  closing_until: z.nullable(EpochMs),
+  /** When the next `DeleteRoom` attempt is due; null once the room is gone (or before the session ended). */
+  room_delete_at: z.nullable(EpochMs),
+  /** `DeleteRoom` attempts that failed so far. */
+  room_delete_failures: z.number().check(z.int(), z.nonnegative()),
 });
 
 /** The session row. Times are epoch ms; durations (`*_s`) are seconds fixed when the session starts. */
@@ -83,6 +116,32 @@ CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY);
 `;
 
+/**
+ * Columns added after the first release, with their declarations: `migrate()` adds the missing ones, so a
+ * session stored by an older version (its row lives on after the end, for the transcript) still reads.
+ */
+const ADDED_COLUMNS: Record<string, string> = {
+  system_prompt: "TEXT",
+  room_sid: "TEXT",
+  visitor_sid: "TEXT",
+  visitor_left_at: "INTEGER",
+  client_connected_at: "INTEGER",
+  agent_job: "TEXT",
+  agent_sid: "TEXT",
+  replaced_job: "TEXT",
+  replacements: "INTEGER NOT NULL DEFAULT 0",
+  reconnect_since: "INTEGER",
+  closing_until: "INTEGER",
+  room_delete_at: "INTEGER",
+  room_delete_failures: "INTEGER NOT NULL DEFAULT 0",
+};
+
+/** The columns `update()` may change. */
+type MutableColumn = Exclude<
+  keyof SessionRow,
+  "session_id" | "room" | "identity" | "owner" | "started_at" | "last_seq" | `${string}_s` | "system_prompt"
+>;
+
 export class SessionStore {
   readonly #sql: SqlStorage;
   #ready: boolean;
@@ -93,11 +152,21 @@ export class SessionStore {
     // (every GET for an unknown id reaches a fresh object) must not leave storage behind.
     this.#ready =
       sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray().length > 0;
+    if (this.#ready) this.migrate();
   }
 
-  /** Creates the tables when missing (idempotent). */
+  /** Creates the tables and adds the columns an older version did not have (idempotent). */
   migrate(): void {
     this.#sql.exec(SCHEMA);
+    const have = new Set(
+      this.#sql
+        .exec<{ name: string }>("PRAGMA table_info(session)")
+        .toArray()
+        .map((c) => c.name),
+    );
+    for (const [name, declaration] of Object.entries(ADDED_COLUMNS)) {
+      if (!have.has(name)) this.#sql.exec(`ALTER TABLE session ADD COLUMN ${name} ${declaration}`);
+    }
     this.#ready = true;
   }
 
@@ -116,11 +185,27 @@ export class SessionStore {
     return rows[0] === undefined ? null : checkedRow(rows[0]);
   }
 
-  /** Inserts the session row; `last_seq` starts at 0. */
-  insert(row: Omit<SessionRow, "last_seq" | "reason" | "ended_at" | "agent_seen_at">): void {
+  /** Inserts the session row; the columns not given start null, the counters at 0. */
+  insert(
+    row: Pick<
+      SessionRow,
+      | "session_id"
+      | "room"
+      | "identity"
+      | "owner"
+      | "status"
+      | "started_at"
+      | "client_gone_since"
+      | "join_timeout_s"
+      | "lease_s"
+      | "grace_s"
+      | "max_s"
+      | "system_prompt"
+    >,
+  ): void {
     this.#sql.exec(
       `INSERT INTO session (id, session_id, room, identity, owner, status, started_at, client_gone_since,
-        join_timeout_s, lease_s, grace_s, max_s) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        join_timeout_s, lease_s, grace_s, max_s, system_prompt) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.session_id,
       row.room,
       row.identity,
@@ -132,13 +217,12 @@ export class SessionStore {
       row.lease_s,
       row.grace_s,
       row.max_s,
+      row.system_prompt,
     );
   }
 
   /** Updates some columns of the session row. Keys are column names from {@link SessionRow}. */
-  update(
-    fields: Partial<Pick<SessionRow, "status" | "reason" | "ended_at" | "agent_seen_at" | "client_gone_since">>,
-  ): void {
+  update(fields: Partial<Pick<SessionRow, MutableColumn>>): void {
     const keys = Object.keys(fields) as (keyof typeof fields)[];
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${k} = ?`).join(", ");
@@ -191,5 +275,28 @@ export class SessionStore {
       .exec<{ seq: number; message: string }>("SELECT seq, message FROM events WHERE kind != 'state' ORDER BY seq")
       .toArray()
       .map((r) => checkedMessage(StoredEvent, r.seq, r.message));
+  }
+
+  /**
+   * The stored finals as a replacement agent's history: oldest first, the newest ones that fit in
+   * `maxItems` items and `maxChars` characters of text together.
+   * @throws Error naming the `seq` of a stored message that does not match the contract
+   */
+  history(maxItems: number, maxChars: number): HistoryItem[] {
+    const out: HistoryItem[] = [];
+    let chars = 0;
+    const rows = this.#sql
+      .exec<{ seq: number; message: string }>(
+        "SELECT seq, message FROM events WHERE kind = 'transcript' ORDER BY seq DESC LIMIT ?",
+        maxItems,
+      )
+      .toArray();
+    for (const r of rows) {
+      const { role, text } = checkedMessage(TranscriptMessage, r.seq, r.message);
+      if (chars + text.length > maxChars) break;
+      chars += text.length;
+      out.push({ role, text });
+    }
+    return out.reverse();
   }
 }

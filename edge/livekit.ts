@@ -1,12 +1,15 @@
 /**
  * Every LiveKit server API call the edge makes: visitor access tokens and webhook verification (the
- * Worker), explicit agent dispatch (the session-start service), and room deletion (the `SessionDO`
- * when a session ends, which ends the agent's job and disconnects the visitor).
+ * Worker), explicit agent dispatch (the session-start service, and the `SessionDO` for a replacement
+ * agent), the room's participants (the `SessionDO`, when an agent's lease runs out) and room deletion (the
+ * `SessionDO` when a session ends, which ends the agent's job and disconnects the visitor).
  *
  * Sources: livekit-server-sdk 2.x (`AccessToken`, `AgentDispatchClient.createDispatch`,
- * `WebhookReceiver.receive`, `RoomServiceClient.deleteRoom`, i.e. Twirp `livekit.RoomService/DeleteRoom`);
+ * `WebhookReceiver.receive`, `RoomServiceClient.deleteRoom` and `.listParticipants`, i.e. Twirp
+ * `livekit.RoomService/DeleteRoom` and `/ListParticipants`; `ParticipantInfo.kind` from @livekit/protocol);
  * docs/architecture.md, "Security model" and "Dispatch".
  */
+import { ParticipantInfo_Kind } from "@livekit/protocol";
 import {
   AccessToken,
   AgentDispatchClient,
@@ -73,6 +76,65 @@ export async function receiveWebhook(
 ): Promise<WebhookEvent> {
   const receiver = new WebhookReceiver(config.liveKitApiKey, config.liveKitApiSecret);
   return receiver.receive(body, authorization);
+}
+
+/** A participant as the `SessionDO` tracks it: LiveKit's sid, its identity, and whether it is an agent. */
+export interface RoomParticipant {
+  sid: string;
+  identity: string;
+  agent: boolean;
+}
+
+/** What one verified webhook says about a room, reduced to what the `SessionDO` needs. */
+export interface RoomNotice {
+  event: "room_started" | "room_finished" | "participant_joined" | "participant_left";
+  /** LiveKit's sid of the room instance ("" when the event carries none). */
+  roomSid: string;
+  /** When LiveKit created the event, epoch ms (it has second precision: `createdAt` is in seconds). */
+  at: number;
+  participant: RoomParticipant | null;
+}
+
+const NOTICE_EVENTS = new Set<string>(["room_started", "room_finished", "participant_joined", "participant_left"]);
+
+/**
+ * Reduces a verified webhook to a {@link RoomNotice}.
+ * @param receivedAt epoch ms, used when the event carries no `createdAt`
+ * @returns null for events the session lifecycle does not use (tracks, egress, …) or without a room name
+ */
+export function roomNotice(event: WebhookEvent, receivedAt: number): RoomNotice | null {
+  if (!NOTICE_EVENTS.has(event.event) || !event.room?.name) return null;
+  const p = event.participant;
+  return {
+    event: event.event as RoomNotice["event"],
+    roomSid: event.room.sid ?? "",
+    at: event.createdAt ? Number(event.createdAt) * 1000 : receivedAt,
+    participant: p ? { sid: p.sid, identity: p.identity, agent: p.kind === ParticipantInfo_Kind.AGENT } : null,
+  };
+}
+
+/**
+ * Lists the participants LiveKit has in `room`.
+ * @param sessionId only for the log line
+ * @returns the participants ([] when the room does not exist), or null when LiveKit refused or could not be
+ *   reached (logged)
+ */
+export async function listParticipants(
+  config: EdgeConfig,
+  room: string,
+  sessionId: string,
+): Promise<RoomParticipant[] | null> {
+  const client = new RoomServiceClient(config.liveKitHttpUrl, config.liveKitApiKey, config.liveKitApiSecret, {
+    requestTimeout: LIVEKIT_TIMEOUT_S,
+  });
+  try {
+    const list = await client.listParticipants(room);
+    return list.map((p) => ({ sid: p.sid, identity: p.identity, agent: p.kind === ParticipantInfo_Kind.AGENT }));
+  } catch (err) {
+    if (err instanceof TwirpError && err.status === 404) return [];
+    log.warn("livekit_list_participants_failed", { session_id: sessionId, room, error: errorSummary(err) });
+    return null;
+  }
 }
 
 /**

@@ -47,6 +47,8 @@ export interface StartingSession {
   identity: string;
   /** The starting visitor's id (`vid` cookie); becomes the session's owner. */
   visitorId: string;
+  /** The client's `system_prompt`, already allowed by {@link checkPolicy}. */
+  systemPrompt?: string;
   nowMs: number;
 }
 
@@ -117,6 +119,7 @@ export async function runSessionStart(
     room: request.room,
     identity: request.identity,
     visitorId: caller.visitorId,
+    ...(request.system_prompt !== undefined ? { systemPrompt: request.system_prompt } : {}),
     nowMs: Date.now(),
   };
   const rollback = new Rollback(log.child({ session_id: session.sessionId, room: session.room }));
@@ -124,7 +127,7 @@ export async function runSessionStart(
     await reserveRoom(deps, session, rollback);
     await reserveVisitorSlot(deps, session, rollback);
     await createSessionObject(deps, session, rollback);
-    await dispatchSessionAgent(deps, session, request.system_prompt);
+    await dispatchSessionAgent(deps, session);
   } catch (err) {
     await rollback.run();
     throw err;
@@ -204,8 +207,14 @@ export async function createSessionObject(
   rollback: Rollback,
 ): Promise<void> {
   const stub = sessionStub(deps.env, session.sessionId);
-  const { sessionId, room, identity, visitorId } = session;
-  const init = { session_id: sessionId, room, identity, owner: visitorId };
+  const { sessionId, room, identity, visitorId, systemPrompt } = session;
+  const init = {
+    session_id: sessionId,
+    room,
+    identity,
+    owner: visitorId,
+    ...(systemPrompt !== undefined ? { system_prompt: systemPrompt } : {}),
+  };
   let created: boolean;
   try {
     created = await stub.create(init);
@@ -221,18 +230,13 @@ export async function createSessionObject(
 /**
  * Step 6: asks LiveKit to dispatch the agent into the room with the session's metadata. Reserves
  * nothing, so it registers no undo (a failed dispatch left no job behind).
- * @param systemPrompt the client's prompt, already allowed by {@link checkPolicy}
  * @throws HttpError 502 `dispatch_failed` when LiveKit refuses or cannot be reached (logged)
  */
-export async function dispatchSessionAgent(
-  deps: SessionStartDeps,
-  session: StartingSession,
-  systemPrompt: string | undefined,
-): Promise<void> {
+export async function dispatchSessionAgent(deps: SessionStartDeps, session: StartingSession): Promise<void> {
   try {
     await dispatchAgent(deps.config, session.room, {
       session_id: session.sessionId,
-      ...(systemPrompt !== undefined ? { system_prompt: systemPrompt } : {}),
+      ...(session.systemPrompt !== undefined ? { system_prompt: session.systemPrompt } : {}),
     });
   } catch (err) {
     const fields = { session_id: session.sessionId, room: session.room, error: errorSummary(err) };

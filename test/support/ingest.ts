@@ -17,6 +17,8 @@ export interface IngestClientOptions {
   sessionId: string;
   /** Prefix of the event ids (`<prefix>:<n>`); default "test". */
   idPrefix?: string;
+  /** `job_id` of every batch, as the agent's forwarder sends it; default none (left out). */
+  jobId?: string;
   /** The fetch to use; default the global one. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
@@ -27,7 +29,7 @@ export class IngestClient {
   #n = 0;
 
   constructor(options: IngestClientOptions) {
-    this.#opts = { idPrefix: "test", fetch: (input, init) => fetch(input, init), ...options };
+    this.#opts = { idPrefix: "test", jobId: "", fetch: (input, init) => fetch(input, init), ...options };
   }
 
   /** Numbers and stamps events as the agent's forwarder does: `id` `<prefix>:<n>`, `ts` now unless given. */
@@ -55,7 +57,8 @@ export class IngestClient {
    * @returns the Worker's response, whatever its status
    */
   post(events: AgentEvent[] | unknown, signature?: string | null): Promise<Response> {
-    return this.postBody(JSON.stringify({ events }), signature);
+    const jobId = this.#opts.jobId ? { job_id: this.#opts.jobId } : {};
+    return this.postBody(JSON.stringify({ ...jobId, events }), signature);
   }
 
   /**

@@ -8,7 +8,7 @@ const server = (m: Omit<ServerMessage, "seq" | "ts"> & Record<string, unknown>):
   type: "server",
   message: { ...m, seq: ++seq, ts: 1 } as ServerMessage,
 });
-const session = (status: "starting" | "active" | "ended", reason?: string) =>
+const session = (status: "starting" | "active" | "reconnecting" | "ended", reason?: string) =>
   server({ type: "session", status, ...(reason ? { reason } : {}) });
 const speech = (role: "user" | "agent", event: "speech_started" | "speech_ended") => server({ role, event });
 const run = (actions: Action[], from: ChatState = initialState) => actions.reduce(reduce, from);
@@ -41,6 +41,13 @@ describe("reduce", () => {
     expect(speaking).toMatchObject({ agentSpeaking: true, agent: "speaking" });
     const bargeIn = reduce(speaking, speech("user", "speech_started"));
     expect(bargeIn).toMatchObject({ userSpeaking: true, agent: "listening" });
+  });
+
+  it("shows the agent reconnecting while the session replaces a lost agent, then listening again", () => {
+    const speaking = run([session("active"), speech("agent", "speech_started")], live);
+    const replacing = reduce(speaking, session("reconnecting"));
+    expect(replacing).toMatchObject({ phase: "live", agent: "reconnecting", agentSpeaking: false });
+    expect(reduce(replacing, session("active"))).toMatchObject({ phase: "live", agent: "listening" });
   });
 
   it("turns agent_unavailable into the 'agent did not join in time' error", () => {

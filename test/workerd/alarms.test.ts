@@ -3,7 +3,16 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TranscriptResponse } from "../../contract/index.ts";
 import { waitFor } from "../support/wait.ts";
-import { call, ingest, lifecycle, liveKitCalls, newVisitor, openSocket, startSession } from "./helpers.ts";
+import {
+  call,
+  ingest,
+  lifecycle,
+  liveKitCalls,
+  newVisitor,
+  openSocket,
+  setParticipants,
+  startSession,
+} from "./helpers.ts";
 
 const stub = (sessionId: string) => env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
 
@@ -57,7 +66,7 @@ describe("SessionDO alarms", () => {
     expect(await deleteRoomCalls(room)).toBe(1);
   });
 
-  it("end a session whose agent stops renewing its lease with agent_lost", async () => {
+  it("replace an agent whose lease ran out and whom LiveKit no longer lists, then end when none joins", async () => {
     const { cookie, room, sessionId, socket } = await activeSession();
     await ingest(sessionId, [lifecycle("agent_heartbeat")]);
     await backdate(sessionId, { agent_seen_at: Number(env.AGENT_LEASE_S) - 5 });
@@ -65,10 +74,35 @@ describe("SessionDO alarms", () => {
     expect((await transcript(cookie, sessionId)).status).toBe("active");
     await backdate(sessionId, { agent_seen_at: Number(env.AGENT_LEASE_S) + 1 });
     await runDurableObjectAlarm(stub(sessionId));
+    expect((await liveKitCalls(room)).map((c) => c.method)).toContain("ListParticipants");
+    expect((await transcript(cookie, sessionId)).status).toBe("reconnecting");
+    expect(socket.messages.at(-1)).toMatchObject({ type: "session", status: "reconnecting" });
+    expect((await liveKitCalls(room)).filter((c) => c.method === "CreateDispatch")).toHaveLength(2);
+    // The replacement never joins: the join timeout ends the session.
+    await backdate(sessionId, { reconnect_since: Number(env.AGENT_JOIN_TIMEOUT_S) + 1 });
+    await runDurableObjectAlarm(stub(sessionId));
     expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "agent_lost" });
     expect((await socket.closed).code).toBe(1000);
     expect(socket.messages.at(-1)).toMatchObject({ type: "session", status: "ended", reason: "agent_lost" });
     expect(await deleteRoomCalls(room)).toBe(1);
+  });
+
+  it("keep a slow agent that LiveKit still lists in the room, up to three leases without a heartbeat", async () => {
+    const { cookie, room, sessionId } = await activeSession();
+    await setParticipants(room, [
+      { sid: "PA_visitor", identity: "visitor", kind: "STANDARD" },
+      { sid: "PA_agent", identity: "agent-AJ_1", kind: "AGENT" },
+    ]);
+    await backdate(sessionId, { agent_seen_at: Number(env.AGENT_LEASE_S) + 1 });
+    await runDurableObjectAlarm(stub(sessionId));
+    expect((await transcript(cookie, sessionId)).status).toBe("active");
+    await backdate(sessionId, { agent_seen_at: 3 * Number(env.AGENT_LEASE_S) - 2 });
+    await runDurableObjectAlarm(stub(sessionId));
+    expect((await transcript(cookie, sessionId)).status).toBe("active");
+    // Present but silent for three leases: hung, so it is replaced.
+    await backdate(sessionId, { agent_seen_at: 3 * Number(env.AGENT_LEASE_S) + 1 });
+    await runDurableObjectAlarm(stub(sessionId));
+    expect((await transcript(cookie, sessionId)).status).toBe("reconnecting");
   });
 
   it("end a session whose browser socket stays away past the grace period with timeout", async () => {

@@ -4,6 +4,7 @@
  * sockets.
  */
 import { env, exports } from "cloudflare:workers";
+import { AccessToken } from "livekit-server-sdk";
 import { expect } from "vitest";
 import { type AgentEvent, ErrorBody, ServerMessage, SocketErrorMessage } from "../../contract/index.ts";
 import { IngestClient } from "../support/ingest.ts";
@@ -66,25 +67,30 @@ export async function startSession(cookie: string, room = uniqueRoom()): Promise
  * The agent's ingest client for `sessionId`, posting through the Worker entry.
  * @param secret the signing key; default the Worker's `AGENT_INGEST_SECRET`
  */
-export function ingestClient(sessionId: string, secret: string = env.AGENT_INGEST_SECRET): IngestClient {
+export function ingestClient(
+  sessionId: string,
+  secret: string = env.AGENT_INGEST_SECRET,
+  jobId?: string,
+): IngestClient {
   return new IngestClient({
     origin: ORIGIN,
     secret,
     sessionId,
+    ...(jobId ? { jobId } : {}),
     fetch: (url, init) => exports.default.fetch(new Request(url, init)),
   });
 }
 
 /**
  * Posts a signed ingest batch of `events` (or, with `body`, that raw body).
- * `signature` overrides the header (null leaves it out).
+ * `signature` overrides the header (null leaves it out); `jobId` sets the batch's `job_id`.
  */
 export async function ingest(
   sessionId: string,
   events: AgentEvent[] | unknown,
-  opts: { signature?: string | null; body?: string } = {},
+  opts: { signature?: string | null; body?: string; jobId?: string } = {},
 ): Promise<Response> {
-  const client = ingestClient(sessionId);
+  const client = ingestClient(sessionId, undefined, opts.jobId);
   return opts.body === undefined ? client.post(events, opts.signature) : client.postBody(opts.body, opts.signature);
 }
 
@@ -138,6 +144,38 @@ export async function openSocket(cookie: string, sessionId: string, after?: numb
 export async function liveKitCalls(room: string): Promise<LiveKitCall[]> {
   const res = await fetch(`http://${CONTROL_HOST}/calls?room=${room}`);
   return (await res.json()) as LiveKitCall[];
+}
+
+/** Sets what the fake LiveKit's ListParticipants answers for `room` (`kind` e.g. "AGENT" or "STANDARD"). */
+export async function setParticipants(room: string, list: { sid: string; identity: string; kind: string }[]) {
+  await fetch(`http://${CONTROL_HOST}/participants?room=${room}`, { method: "POST", body: JSON.stringify(list) });
+}
+
+/** Makes the fake LiveKit's next `times` calls of `method` (e.g. "DeleteRoom") for `room` fail with 503. */
+export async function failLiveKit(room: string, method: string, times: number) {
+  await fetch(`http://${CONTROL_HOST}/fail?room=${room}&method=${method}&times=${times}`, { method: "POST" });
+}
+
+/** Signs a webhook body as LiveKit does: a JWT from the API key/secret carrying the body's SHA-256. */
+export async function signWebhook(body: string, secret = env.LIVEKIT_API_SECRET): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+  const token = new AccessToken(env.LIVEKIT_API_KEY, secret);
+  token.sha256 = btoa(String.fromCharCode(...new Uint8Array(digest)));
+  return token.toJwt();
+}
+
+/**
+ * Posts a signed LiveKit webhook (`createdAt` now unless the event sets it; `tamper` alters the body after
+ * signing).
+ */
+export async function sendWebhook(event: Record<string, unknown>, opts: { secret?: string; tamper?: boolean } = {}) {
+  const body = JSON.stringify({ id: crypto.randomUUID(), createdAt: String(Math.floor(Date.now() / 1000)), ...event });
+  const auth = await signWebhook(body, opts.secret);
+  return call("/livekit/webhook", {
+    method: "POST",
+    headers: { "Content-Type": "application/webhook+json", Authorization: auth },
+    body: opts.tamper ? body.replace("}", " }") : body,
+  });
 }
 
 /**

@@ -105,14 +105,14 @@ describe("POST /session/{id}/events", () => {
     await expectError(await ingest(sessionId, null, { body }), 413, "payload_too_large");
   });
 
-  it("answers 409 once the session has ended, and agent_left ends it", async () => {
+  it("answers 409 once the session has ended and its agent has left", async () => {
     const cookie = await newVisitor();
     const { sessionId } = await startSession(cookie);
-    await ingest(sessionId, [lifecycle("agent_joined")]);
-    expect((await ingest(sessionId, [lifecycle("agent_left")])).status).toBe(200);
-    const t = await transcript(cookie, sessionId);
-    expect(t).toMatchObject({ status: "ended", reason: "agent_lost" });
-    await expectError(await ingest(sessionId, [finalEvent("late")]), 409, "session_ended");
+    await ingest(sessionId, [lifecycle("agent_joined")], { jobId: "AJ_first" });
+    expect((await call(`/session/${sessionId}`, { method: "DELETE", cookie })).status).toBe(200);
+    expect((await ingest(sessionId, [lifecycle("agent_left")], { jobId: "AJ_first" })).status).toBe(200);
+    expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "stopped" });
+    await expectError(await ingest(sessionId, [finalEvent("late")], { jobId: "AJ_first" }), 409, "session_ended");
   });
 });
 

@@ -3,13 +3,14 @@
  * steps, transcript-socket frames) to the state the view renders. No DOM, no I/O.
  *
  * Phases: idle → starting → live → stopping → idle; any phase → error (Start again recovers).
- * The agent's state (connecting / listening / thinking / speaking) is derived from the session and
- * speech events of the transcript socket (docs/architecture.md, "Transcript socket").
+ * The agent's state (connecting / listening / thinking / speaking, or reconnecting while the session
+ * replaces a lost agent) is derived from the session and speech events of the transcript socket
+ * (docs/architecture.md, "Transcript socket").
  */
 import type { EndReason, ServerMessage } from "../../contract/index.ts";
 
 export type Phase = "idle" | "starting" | "live" | "stopping" | "error";
-export type AgentState = "connecting" | "listening" | "thinking" | "speaking";
+export type AgentState = "connecting" | "listening" | "thinking" | "speaking" | "reconnecting";
 
 /** Why the conversation could not start or could not go on; each has its own words (errors.ts). */
 export type ErrorKind =
@@ -92,7 +93,10 @@ export function isActive(state: ChatState): boolean {
 
 function onServer(state: ChatState, message: ServerMessage): ChatState {
   if ("type" in message) {
-    if (message.status === "active" && state.agent === "connecting") return { ...state, agent: "listening" };
+    if (message.status === "reconnecting") return { ...state, agent: "reconnecting", agentSpeaking: false };
+    if (message.status === "active" && (state.agent === "connecting" || state.agent === "reconnecting")) {
+      return { ...state, agent: "listening" };
+    }
     if (message.status !== "ended") return state;
     const kind = message.reason ? END_ERRORS[message.reason] : undefined;
     const quiet = { ...state, userSpeaking: false, agentSpeaking: false, reconnecting: false };

@@ -65,6 +65,7 @@ const AGENT_LABEL: Record<AgentState, string> = {
   listening: "Listening",
   thinking: "Thinking…",
   speaking: "Speaking",
+  reconnecting: "Reconnecting the agent…",
 };
 
 function statusText(state: ChatState): string {

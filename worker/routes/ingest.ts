@@ -45,12 +45,15 @@ ingestRoutes.post(
       throw new HttpError(401, `signature_${verdict}`, SIGNATURE_MESSAGES[verdict]);
     }
     const batch = parseWith(IngestBatch, parseJson(raw), "invalid_batch");
-    const result = await sessionStub(c.env, sessionId).ingest(batch.events);
+    const result = await sessionStub(c.env, sessionId).ingest(batch.events, batch.job_id ?? null);
     if (result.status === "not_found") {
       throw new HttpError(404, "session_not_found", "There is no session with this id.");
     }
     if (result.status === "ended") {
       throw new HttpError(409, "session_ended", "The session has ended; events are no longer accepted.");
+    }
+    if (result.status === "replaced") {
+      throw new HttpError(409, "agent_replaced", "Another agent has taken over this session; leave the room.");
     }
     const response: IngestResponse = { accepted: result.accepted, duplicates: result.duplicates };
     return c.json(response);

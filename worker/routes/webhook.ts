@@ -1,6 +1,9 @@
 /**
- * `POST /livekit/webhook`: LiveKit's webhooks, verified with `WebhookReceiver` before acting.
- * `participant_left` of the session's visitor, or `room_finished`, ends the room's active session.
+ * `POST /livekit/webhook`: LiveKit's webhooks, verified with `WebhookReceiver` before acting. Room and
+ * participant events go to the room's active session (`SessionDO.roomEvent`), which tracks who is in the
+ * room: the visitor leaving starts its grace period, the agent leaving means it is lost (replaced once), and
+ * `room_finished` ends the session; stale events (another room instance, or older than the session) change
+ * nothing.
  *
  * See docs/architecture.md, "Session lifecycle"; https://docs.livekit.io/home/server/webhooks/
  */
@@ -10,7 +13,7 @@ import { errorSummary } from "../../contract/log.ts";
 import { log } from "../../edge/log.ts";
 import type { AppEnv } from "../app-env.ts";
 import { HttpError } from "../errors.ts";
-import { receiveWebhook } from "../../edge/livekit.ts";
+import { receiveWebhook, roomNotice } from "../../edge/livekit.ts";
 import { roomStub, sessionStub } from "../sessions.ts";
 
 export const webhookRoutes = new Hono<AppEnv>();
@@ -35,18 +38,13 @@ webhookRoutes.post(
       log.warn("webhook_rejected", { error: errorSummary(err) });
       throw new HttpError(401, "webhook_unverified", "The webhook could not be verified.");
     }
-    const room = event.room?.name;
-    const ends = event.event === "room_finished" || event.event === "participant_left";
-    if (!ends || !room) return c.json({ ok: true });
+    const notice = roomNotice(event, Date.now());
+    if (!notice) return c.json({ ok: true });
+    const room = event.room!.name;
     const sessionId = await roomStub(c.env, room).activeSession(Date.now());
     if (!sessionId) return c.json({ ok: true });
-    const session = sessionStub(c.env, sessionId);
-    if (event.event === "participant_left") {
-      const info = await session.info();
-      if (!info || info.identity !== event.participant?.identity) return c.json({ ok: true });
-    }
-    log.info("webhook_ends_session", { session_id: sessionId, room, event: event.event });
-    await session.stop("stopped");
+    const outcome = await sessionStub(c.env, sessionId).roomEvent(notice);
+    log.info("webhook_applied", { session_id: sessionId, room, event: notice.event, outcome });
     return c.json({ ok: true });
   },
 );
