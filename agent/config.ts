@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { httpUrl, port, readEnv, requiredString, seconds } from "../contract/config.ts";
-import { DEFAULT_AGENT_NAME, DEV_PORTS, SYSTEM_PROMPT_MAX } from "../contract/defaults.ts";
+import { DEFAULT_AGENT_NAME, DEV_PORTS, SESSION_DEFAULTS_S, SYSTEM_PROMPT_MAX } from "../contract/defaults.ts";
 import { DEFAULT_GREETING, type Greeting } from "./agent.ts";
 
 /** Instructions used when neither the dispatch nor `SYSTEM_PROMPT` gives any. */
@@ -17,6 +17,22 @@ export const DEFAULT_SYSTEM_PROMPT =
 
 /** Longest fixed greeting (`GREETING`), in characters. */
 export const GREETING_MAX = 500;
+
+/**
+ * Seconds a job may outlive `MAX_SESSION_S`: the Worker ends the session (and deletes the room) `MAX_SESSION_S`
+ * after creating it, a moment before the job started; the job's own bound is a backstop for when that end never
+ * reaches it (a lost `DeleteRoom`, a Worker outage), not a second timer racing the first.
+ */
+export const SESSION_SLACK_S = 30;
+
+/**
+ * Default `DRAIN_TIMEOUT_S` beyond `MAX_SESSION_S`: the job's own bound ({@link SESSION_SLACK_S}) plus time for
+ * its last flush, so that by default a draining worker never closes a conversation (docs/agent.md, "Draining").
+ */
+export const DRAIN_BEYOND_MAX_SESSION_S = 60;
+
+/** Default `VISITOR_JOIN_TIMEOUT_S`: how long a job waits in its room for the visitor. */
+export const DEFAULT_VISITOR_JOIN_TIMEOUT_S = 30;
 
 /** The validated agent configuration. Durations are in seconds, as in the environment. */
 export interface AgentConfig {
@@ -37,6 +53,14 @@ export interface AgentConfig {
   systemPrompt: string;
   /** How the agent opens each conversation (`GREETING_MODE`, `GREETING`). */
   greeting: Greeting;
+  /**
+   * `MAX_SESSION_S`, the Worker's longest session (the same variable): a job leaves by itself
+   * `maxSessionS + SESSION_SLACK_S` after it started.
+   */
+  maxSessionS: number;
+  /** `VISITOR_JOIN_TIMEOUT_S`: a job whose room has no visitor (a non-agent participant) this long after joining leaves. */
+  visitorJoinTimeoutS: number;
+  /** `DRAIN_TIMEOUT_S`: how long running jobs may go on after SIGTERM. Default `MAX_SESSION_S` + 60. */
   drainTimeoutS: number;
   healthPort: number;
   /** CPU load (0–1, of the whole host) at which the worker stops taking jobs; above 1: never full. */
@@ -69,7 +93,10 @@ const Env = z.object({
     .min(1, "must not be blank")
     .max(GREETING_MAX, `must be at most ${GREETING_MAX} characters`)
     .default(DEFAULT_GREETING),
-  DRAIN_TIMEOUT_S: seconds(60),
+  MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
+  VISITOR_JOIN_TIMEOUT_S: seconds(DEFAULT_VISITOR_JOIN_TIMEOUT_S),
+  // Its default depends on MAX_SESSION_S (readAgentConfig).
+  DRAIN_TIMEOUT_S: seconds(1).unwrap().optional(),
   AGENT_LOAD_THRESHOLD: z.coerce.number({ error: "must be a number" }).positive("must be above 0").default(0.7),
   AGENT_HEALTH_PORT: port(DEV_PORTS.agentHealth),
 });
@@ -98,7 +125,9 @@ export function readAgentConfig(env: Record<string, string | undefined> = proces
     ttsVoice: e.TTS_VOICE,
     systemPrompt: e.SYSTEM_PROMPT,
     greeting: e.GREETING_MODE === "fixed" ? { mode: "fixed", text: e.GREETING } : { mode: e.GREETING_MODE },
-    drainTimeoutS: e.DRAIN_TIMEOUT_S,
+    maxSessionS: e.MAX_SESSION_S,
+    visitorJoinTimeoutS: e.VISITOR_JOIN_TIMEOUT_S,
+    drainTimeoutS: e.DRAIN_TIMEOUT_S ?? e.MAX_SESSION_S + DRAIN_BEYOND_MAX_SESSION_S,
     healthPort: e.AGENT_HEALTH_PORT,
     loadThreshold: e.AGENT_LOAD_THRESHOLD,
   };

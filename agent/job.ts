@@ -2,32 +2,55 @@
  * One job: a dispatch of this agent into a visitor's room (LiveKit Agents `JobContext`).
  *
  * Validates the dispatch metadata with the contract (`DispatchMetadata`: session id, optional system
- * prompt), connects, runs the voice pipeline with the visitor, and reports to the session through
- * the ingest forwarder: `agent_joined`, transcripts and speech events, `agent_heartbeat` every 5 s,
- * `agent_error`, and `agent_left` (flushed before the job ends).
+ * prompt, optional `history` when it continues a conversation), connects, runs the voice pipeline with the
+ * visitor, and reports to the session through the ingest forwarder: `agent_joined`, transcripts and speech
+ * events, `agent_heartbeat` every 5 s, `agent_error`, and `agent_left` (flushed before the job ends).
+ *
+ * A job ends itself (docs/agent.md, "Behaviour worth knowing") when:
+ * - the room goes away (the session ended, or the worker closed the job): `room_disconnected`;
+ * - ingest refuses the session (401, 404, 409: it is over, or another agent replaced this one): `ingest_refused`;
+ * - it has run `MAX_SESSION_S` + 30 s (`max_session`), or no visitor joined within `VISITOR_JOIN_TIMEOUT_S`
+ *   (`no_visitor`), see job-limits.ts;
+ * - its process gets SIGTERM: the worker's drain hands the conversation over (`worker_draining`, drain.ts);
+ * - the agent session closes (`agent_session_closed`), or the framework shuts the job down (`job_shut_down`).
+ * The reason is the `job_ended` line's `reason`; the `agent_left` detail says it in words for the session.
  */
 import type { JobContext, VAD } from "@livekit/agents";
+import { setTimeout as sleep } from "node:timers/promises";
 import { voice } from "@livekit/agents";
-import { RoomEvent } from "@livekit/rtc-node";
-import { DispatchMetadata, SessionId } from "../contract/index.ts";
+import { DisconnectReason, RoomEvent } from "@livekit/rtc-node";
+import { type AgentLeaveReason, DispatchMetadata, SessionId } from "../contract/index.ts";
 import { errorSummary, type Logger } from "../contract/log.ts";
 import { resolveInstructions, WebsiteAgent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { SpeechPrefetch } from "./greeting.ts";
-import { IngestForwarder } from "./ingest-forwarder.ts";
+import { IngestForwarder, type IngestRefusal } from "./ingest-forwarder.ts";
+import { type JobLimit, JobLimits } from "./job-limits.ts";
 import { createAgentSession } from "./pipeline.ts";
 import { forwardSessionEvents } from "./session-events.ts";
 import { logTurnMetrics } from "./turn-metrics.ts";
 
-/** Longest wait for the last events to reach ingest when a job ends, in ms. */
+/** Longest wait for the last events to reach ingest when a job ends, in ms (inside the session's closing window). */
 const FLUSH_DEADLINE_MS = 5000;
+
+/** Why a job ended: the `reason` of its `job_ended` line and of its `agent_left` (contract `AgentLeaveReason`). */
+export type JobEndReason = AgentLeaveReason;
+
+/**
+ * Longest wait, when the room goes away, for the agent session to close before `agent_left` goes out, in ms:
+ * closing interrupts a reply in progress, and the part already spoken arrives as the agent's last final.
+ */
+const TRAILING_EVENTS_MS = 3000;
+
+/** The `agent_left` detail of a drained job: the session and the logs can tell a hand-over from a loss. */
+export const DRAINING_DETAIL = "worker draining";
 
 type MetadataVerdict =
   { ok: true; metadata: DispatchMetadata } | { ok: false; sessionId: string | null; reason: string };
 
 /**
  * Validates a job's dispatch metadata.
- * @param raw the job's metadata string (JSON `{"session_id","system_prompt"?}`)
+ * @param raw the job's metadata string (JSON `{"session_id","system_prompt"?,"history"?}`)
  * @returns the metadata, or the reason it is unusable plus the session id when one can still be read
  */
 export function parseDispatchMetadata(raw: string | undefined): MetadataVerdict {
@@ -44,16 +67,37 @@ export function parseDispatchMetadata(raw: string | undefined): MetadataVerdict 
   return { ok: false, sessionId: id.success ? id.data : null, reason: `invalid dispatch metadata: ${reason}` };
 }
 
-function forwarderFor(cfg: AgentConfig, sessionId: string, jobId: string, log: Logger): IngestForwarder {
-  return new IngestForwarder({ ingestUrl: cfg.ingestUrl, secret: cfg.ingestSecret, sessionId, jobId, log });
+function forwarderFor(
+  cfg: AgentConfig,
+  sessionId: string,
+  jobId: string,
+  log: Logger,
+  onRefused?: (refusal: IngestRefusal) => void,
+): IngestForwarder {
+  return new IngestForwarder({
+    ingestUrl: cfg.ingestUrl,
+    secret: cfg.ingestSecret,
+    sessionId,
+    jobId,
+    log,
+    ...(onRefused ? { onRefused } : {}),
+  });
+}
+
+/** The `agent_left` detail for a limit. */
+function limitDetail(limit: JobLimit, cfg: AgentConfig, limits: JobLimits): string {
+  return limit === "max_session"
+    ? `session longer than the agent's bound (${limits.maxSessionMs / 1000} s)`
+    : `no visitor joined within ${cfg.visitorJoinTimeoutS} s`;
 }
 
 /**
- * Runs one job until it is shut down (room deleted, visitor gone, session closed, worker drained).
+ * Runs one job until it is shut down (see the module comment for every way it ends).
  * Never throws for bad metadata or provider failures: they are logged and reported as `agent_error`.
  * @param vad the process's Silero VAD from `prewarm`
  * @param baseLog the worker's logger; the job logs through a child with `job_id`, `session_id` and `room`
- *   (`job_started`, `agent_joined`, `job_ended`, one `turn` per answered turn, and failures)
+ *   (`job_started` with the job process's `pid`, `agent_joined`, `job_ended` with its `reason`, one `turn` per
+ *   answered turn, and failures)
  */
 export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLog: Logger): Promise<void> {
   const jobId = ctx.job.id;
@@ -70,32 +114,74 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
     return;
   }
 
-  const { session_id: sessionId, system_prompt: systemPrompt } = verdict.metadata;
+  const { session_id: sessionId, system_prompt: systemPrompt, history = [] } = verdict.metadata;
   const log = baseLog.child({ job_id: jobId, session_id: sessionId, room: ctx.job.room?.name });
-  const forwarder = forwarderFor(cfg, sessionId, jobId, log);
   // Once the room is gone, in-flight provider calls are aborted: those errors are not the visitor's concern.
   let closing = false;
   let left: Promise<void> | null = null;
+  let departed = false; // agent_left is queued: nothing is forwarded after it
   let prefetch: SpeechPrefetch | undefined;
+  let session: voice.AgentSession | undefined;
   // agent_left goes out as soon as the agent is done, not after the framework's own (possibly slow) session
-  // close: the session's Durable Object should not wait for a heartbeat lease to expire.
-  const leave = (why: string) =>
+  // close: the session's Durable Object should not wait for a lease to expire. When the room went away (Stop),
+  // the agent session is closed first, for at most TRAILING_EVENTS_MS, so that a reply cut short still arrives
+  // as the agent's last final (the session stores it during its closing window).
+  const leave = (reason: JobEndReason, detail: string) =>
     (left ??= (async () => {
       closing = true;
+      limits.stop();
+      process.off("SIGTERM", onSigterm);
       prefetch?.close();
-      forwarder.push({ type: "agent_left", detail: why.slice(0, 1000) });
+      if (session && (reason === "room_disconnected" || reason === "job_shut_down")) {
+        const closed = session.close().then(
+          () => true,
+          () => true,
+        );
+        if (!(await Promise.race([closed, sleep(TRAILING_EVENTS_MS, false)]))) {
+          log.info("agent_session_close_slow", { waited_ms: TRAILING_EVENTS_MS });
+        }
+      }
+      departed = true;
+      forwarder.push({ type: "agent_left", reason, detail: detail.slice(0, 1000) });
       const delivered = await forwarder.close(FLUSH_DEADLINE_MS);
-      log.info("job_ended", { reason: why, ...forwarder.stats, flushed: delivered });
+      const refusal = forwarder.refusal;
+      log.info("job_ended", {
+        reason,
+        detail,
+        ...forwarder.stats,
+        flushed: delivered,
+        ...(refusal ? { ingest_status: refusal.status, ingest_code: refusal.code } : {}),
+      });
     })());
-  ctx.room.once(RoomEvent.Disconnected, () => void leave("room disconnected"));
-  ctx.addShutdownCallback(() => leave("job shut down"));
+  /** Leaves and asks the framework to end the job (it then disconnects from the room). */
+  const end = (reason: JobEndReason, detail: string) => {
+    void leave(reason, detail);
+    ctx.shutdown(detail);
+  };
+  const forwarder = forwarderFor(cfg, sessionId, jobId, log, ({ status, code }) =>
+    end("ingest_refused", `ingest refused the session: ${status} ${code ?? ""}`.trim()),
+  );
+  const limits = new JobLimits({
+    maxSessionS: cfg.maxSessionS,
+    visitorJoinTimeoutS: cfg.visitorJoinTimeoutS,
+    onReached: (limit) => end(limit, limitDetail(limit, cfg, limits)),
+  });
+  // SIGTERM reaches a job process only from its worker's drain (drain.ts) or an operator: hand over at once.
+  const onSigterm = () => end("worker_draining", DRAINING_DETAIL);
+  process.on("SIGTERM", onSigterm);
+  ctx.room.once(
+    RoomEvent.Disconnected,
+    (why: DisconnectReason) => void leave("room_disconnected", `room disconnected (${DisconnectReason[why] ?? why})`),
+  );
+  ctx.addShutdownCallback(() => leave("job_shut_down", "job shut down"));
 
   const began = Date.now();
-  log.info("job_started");
+  log.info("job_started", { pid: process.pid, history_items: history.length });
   try {
-    const session = createAgentSession(cfg, vad, log);
-    // The fixed greeting is synthesized while the room is joined, not after (greeting.ts).
-    if (cfg.greeting.mode === "fixed" && session.tts) {
+    session = createAgentSession(cfg, vad, log);
+    // The fixed greeting is synthesized while the room is joined, not after (greeting.ts); a continued
+    // conversation has no greeting.
+    if (cfg.greeting.mode === "fixed" && session.tts && history.length === 0) {
       const p = (prefetch = new SpeechPrefetch(session.tts, cfg.greeting.text));
       void p.settled().then((ok) => {
         if (!ok && !closing) log.warn("greeting_prefetch_failed", { error: errorSummary(p.error) });
@@ -103,8 +189,9 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
     }
     await ctx.connect();
     const connectedAt = Date.now();
+    limits.watchRoom(ctx.room);
     forwardSessionEvents(session, (e) => {
-      if (left) return; // nothing after agent_left
+      if (departed) return; // nothing after agent_left
       if (closing && "type" in e && e.type === "agent_error") {
         return log.info("provider_error_while_closing", { detail: e.detail });
       }
@@ -117,22 +204,25 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
     });
     session.on(voice.AgentSessionEventTypes.Close, (ev) => {
       log.info("agent_session_closed", { reason: ev.reason });
-      void leave(`agent session closed: ${ev.reason}`);
-      ctx.shutdown(`agent session closed: ${ev.reason}`);
+      end("agent_session_closed", `agent session closed: ${ev.reason}`);
     });
     // record: false: no audio or transcript leaves this process except through ingest.
+    const instructions = resolveInstructions(systemPrompt, cfg.systemPrompt);
+    // closeOnDisconnect: false: a visitor whose connection drops may rejoin with the same identity; the session
+    // (its client grace period) and the job's own limits decide when waiting is over, not a disconnect.
     await session.start({
-      agent: new WebsiteAgent(resolveInstructions(systemPrompt, cfg.systemPrompt), cfg.greeting, prefetch),
+      agent: new WebsiteAgent(instructions, cfg.greeting, prefetch, history),
       room: ctx.room,
       record: false,
+      inputOptions: { closeOnDisconnect: false },
     });
-    if (left) return; // the room went away while the session was starting
+    if (left) return; // the room went away, or ingest refused, while the session was starting
     forwarder.push({ type: "agent_joined" });
     forwarder.startHeartbeat();
     log.info("agent_joined", { connect_ms: connectedAt - began, session_start_ms: Date.now() - connectedAt });
   } catch (err) {
     log.error("job_start_failed", { error: err });
     forwarder.push({ type: "agent_error", detail: `agent failed to start: ${(err as Error).message}`.slice(0, 1000) });
-    ctx.shutdown("start failed");
+    end("start_failed", "agent failed to start");
   }
 }

@@ -7,10 +7,15 @@
  * Silero once per process. The framework adaptations (agent/framework/) are applied before the server
  * is built.
  *
- * SIGTERM/SIGINT drain (drain.ts): no new jobs, running jobs get up to `DRAIN_TIMEOUT_S`, then they
- * are closed (each flushes `agent_left`) and the process exits. The framework's own CLI handler is not
- * used because its `drain()` gives up at once while an idle process is still starting
+ * SIGTERM/SIGINT drain (drain.ts): no new jobs, running jobs finish (by default `DRAIN_TIMEOUT_S` outlasts the
+ * longest session); those still running at the deadline hand their conversation over (`agent_left` "worker
+ * draining", and the session dispatches a replacement with the history), then the process exits. The framework's
+ * own CLI handler is not used because its `drain()` gives up at once while an idle process is still starting
  * ("runner not started", @livekit/agents 1.9.0 `worker.ts`).
+ *
+ * This module is also what every job process loads (the framework imports it for `prewarm` and `entry`), so its
+ * top level runs there too: the logger and the fault handlers (process-faults.ts: an unhandled rejection is
+ * logged, not fatal; an uncaught exception is logged, then fatal as usual) are in place in every process.
  *
  * Every line this agent logs has the shape of contract/log.ts (component `agent`) on stdout; the framework's
  * own lines (pino JSON, numeric `level`) are interleaved with them. See docs/architecture.md, "Logging".
@@ -32,9 +37,11 @@ import { type AgentConfig, readAgentConfig } from "./config.ts";
 import { drainOnSignals } from "./drain.ts";
 import { adaptWorker, JOB_PROCESS_INITIALIZE_TIMEOUT_MS } from "./framework/index.ts";
 import { runJob } from "./job.ts";
+import { logProcessFaults } from "./process-faults.ts";
 
 const logLevel = parseLogLevel(process.env.LOG_LEVEL);
 const log = createLogger({ component: "agent", level: logLevel, write: (line) => process.stdout.write(line + "\n") });
+logProcessFaults(log);
 
 function configOrExit(): AgentConfig {
   try {

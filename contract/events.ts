@@ -77,11 +77,31 @@ export const AgentTranscriptEvent = z.strictObject({ id: EventId, ts: EpochMs, .
 export const AgentSpeechEvent = z.strictObject({ id: EventId, ts: EpochMs, ...SpeechFields });
 export const AgentLifecycleType = z.enum(["agent_joined", "agent_heartbeat", "agent_left", "agent_error"]);
 export type AgentLifecycleType = z.infer<typeof AgentLifecycleType>;
+/**
+ * Why an agent left (`agent_left.reason`): the session replaces an agent that left for `worker_draining`,
+ * `agent_session_closed`, `start_failed`, `room_disconnected` or `job_shut_down` while the conversation was
+ * still running, and ends it (`timeout`) for `max_session` and `no_visitor`; `ingest_refused` means the session
+ * had already let the agent go.
+ */
+export const AgentLeaveReason = z.enum([
+  "room_disconnected",
+  "ingest_refused",
+  "max_session",
+  "no_visitor",
+  "worker_draining",
+  "agent_session_closed",
+  "start_failed",
+  "job_shut_down",
+]);
+export type AgentLeaveReason = z.infer<typeof AgentLeaveReason>;
+
 export const AgentLifecycleEvent = z.strictObject({
   id: EventId,
   ts: EpochMs,
   type: AgentLifecycleType,
   detail: z.optional(z.string().check(z.maxLength(1000))),
+  /** Only on `agent_left`. */
+  reason: z.optional(AgentLeaveReason),
 });
 
 /** One event posted by the agent. */

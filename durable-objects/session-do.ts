@@ -10,6 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   type AgentEvent,
+  type AgentLeaveReason,
   type EndReason,
   HISTORY_MAX_CHARS,
   HISTORY_MAX_ITEMS,
@@ -333,15 +334,21 @@ export class SessionDO extends DurableObject<Env> {
     return true;
   }
 
-  /** The current agent is done (`agent_left`): closes the closing window, or counts as a lost agent. */
-  async #agentLeft(detail: string): Promise<void> {
+  /**
+   * The current agent is done (`agent_left`): after the end it closes the closing window; an agent that left
+   * because of its own limits (`max_session`, `no_visitor`) ends the session (`timeout`); any other departure
+   * of a running session counts as a lost agent.
+   */
+  async #agentLeft({ reason, detail }: { reason: AgentLeaveReason | null; detail: string }): Promise<void> {
     const row = this.#store.row()!;
     if (row.status === "ended") return this.#closeWindow();
-    if (row.status === "starting") {
+    if (reason === "max_session" || reason === "no_visitor") {
+      await this.#end("timeout", { agentDone: true });
+    } else if (row.status === "starting") {
       await this.#end("agent_lost", { agentDone: true });
-      return;
+    } else {
+      await this.#agentLost(`agent_left (${reason ?? "no reason"}): ${detail}`, { agentDone: true });
     }
-    await this.#agentLost(`agent_left: ${detail}`, { agentDone: true });
   }
 
   /**

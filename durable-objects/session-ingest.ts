@@ -7,7 +7,7 @@
  *
  * See docs/architecture.md, "Agent ingest" and "Transcript socket".
  */
-import type { AgentEvent, ServerMessage } from "../contract/index.ts";
+import type { AgentEvent, AgentLeaveReason, ServerMessage } from "../contract/index.ts";
 import type { SessionStore } from "./session-store.ts";
 
 /** What a batch did: counts for the response, messages to broadcast, and an end to carry out. */
@@ -16,8 +16,8 @@ export interface IngestOutcome {
   duplicates: number;
   /** Messages with their new `seq`, in order, for every open socket. */
   broadcast: ServerMessage[];
-  /** The `detail` of an `agent_left` in the batch (the agent is done), else null. */
-  agentLeft: string | null;
+  /** The `agent_left` of the batch (the agent is done), else null. */
+  agentLeft: { reason: AgentLeaveReason | null; detail: string } | null;
   /** `agent_error` details, for the log. */
   errors: string[];
 }
@@ -78,7 +78,7 @@ function applyLifecycle(
       if (row.status !== "ended") store.update({ agent_seen_at: nowMs });
       return;
     case "agent_left":
-      out.agentLeft ??= event.detail ?? "";
+      out.agentLeft ??= { reason: event.reason ?? null, detail: event.detail ?? "" };
       return;
     case "agent_error":
       // Errors the agent reports may be recoverable (a provider retry); a fatal one is followed by agent_left.

@@ -23,13 +23,18 @@ export const GREETING = "Hello! I am the local stand-in voice assistant. How can
 /**
  * Scripted reply for a conversation.
  * @param messages OpenAI chat messages
- * @returns a greeting when no user has spoken, else a sentence that repeats the last user message
+ * @returns a greeting when no user has spoken, else a sentence that repeats the last user message and, when the
+ *   context holds earlier user messages, says how many ("Before that, you said 2 other things."), so that a test
+ *   can see what context the agent sent (e.g. the history a replacement agent starts with)
  */
 export function scriptedReply(messages: Message[]): string {
-  const lastUser = [...messages].reverse().find((m) => m.role === "user");
+  const users = messages.filter((m) => m.role === "user");
+  const lastUser = users.at(-1);
   const said = lastUser ? textOf(lastUser).trim().replace(/\s+/g, " ") : "";
   if (!said) return GREETING;
-  return `I heard you say: ${said}. This answer comes from the local stand-in, not from a real language model.`;
+  const earlier = users.length - 1;
+  const before = earlier > 0 ? ` Before that, you said ${earlier} other thing${earlier === 1 ? "" : "s"}.` : "";
+  return `I heard you say: ${said}.${before} This answer comes from the local stand-in, not from a real language model.`;
 }
 
 /** Splits a reply into streamed pieces: a word and its following space. */

@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_GREETING } from "../../agent/agent.ts";
-import { DEFAULT_SYSTEM_PROMPT, readAgentConfig } from "../../agent/config.ts";
+import {
+  DEFAULT_SYSTEM_PROMPT,
+  DEFAULT_VISITOR_JOIN_TIMEOUT_S,
+  DRAIN_BEYOND_MAX_SESSION_S,
+  readAgentConfig,
+  SESSION_SLACK_S,
+} from "../../agent/config.ts";
 import { ConfigError } from "../../contract/config.ts";
-import { DEFAULT_AGENT_NAME, DEV_PORTS, SYSTEM_PROMPT_MAX } from "../../contract/defaults.ts";
+import { DEFAULT_AGENT_NAME, DEV_PORTS, SESSION_DEFAULTS_S, SYSTEM_PROMPT_MAX } from "../../contract/defaults.ts";
 
 /** Every required variable. */
 const ENV = {
@@ -27,7 +33,9 @@ describe("agent config", () => {
       ttsVoice: "alloy",
       systemPrompt: DEFAULT_SYSTEM_PROMPT,
       greeting: { mode: "fixed", text: DEFAULT_GREETING },
-      drainTimeoutS: 60,
+      maxSessionS: SESSION_DEFAULTS_S.maxSession,
+      visitorJoinTimeoutS: 30,
+      drainTimeoutS: SESSION_DEFAULTS_S.maxSession + 60,
       healthPort: DEV_PORTS.agentHealth,
       loadThreshold: 0.7,
     });
@@ -62,10 +70,30 @@ describe("agent config", () => {
     expect(() => greeting({ GREETING: "   " })).toThrow(/GREETING must not be blank/);
   });
 
+  it("bounds a job by MAX_SESSION_S (the Worker's variable) and lets a drain outlast it by default", () => {
+    expect(DEFAULT_VISITOR_JOIN_TIMEOUT_S).toBe(30);
+    // The drain default leaves room for the job's own bound (MAX_SESSION_S + slack) and its last flush.
+    expect(DRAIN_BEYOND_MAX_SESSION_S).toBeGreaterThanOrEqual(SESSION_SLACK_S + 10);
+    const c = readAgentConfig({ ...ENV, MAX_SESSION_S: "300", VISITOR_JOIN_TIMEOUT_S: "12" });
+    expect(c).toMatchObject({
+      maxSessionS: 300,
+      visitorJoinTimeoutS: 12,
+      drainTimeoutS: 300 + DRAIN_BEYOND_MAX_SESSION_S,
+    });
+    // An explicit DRAIN_TIMEOUT_S wins, also a shorter one (jobs still running at the deadline are handed over).
+    expect(readAgentConfig({ ...ENV, MAX_SESSION_S: "300", DRAIN_TIMEOUT_S: "45" }).drainTimeoutS).toBe(45);
+    expect(readAgentConfig({ ...ENV, DRAIN_TIMEOUT_S: "" }).drainTimeoutS).toBe(
+      SESSION_DEFAULTS_S.maxSession + DRAIN_BEYOND_MAX_SESSION_S,
+    );
+  });
+
   it("names malformed values", () => {
     const read = (env: Record<string, string>) => () => readAgentConfig({ ...ENV, ...env });
     expect(read({ INGEST_URL: "localhost:8787" })).toThrow(/INGEST_URL must be an http\(s\) URL/);
     expect(read({ DRAIN_TIMEOUT_S: "soon" })).toThrow(/DRAIN_TIMEOUT_S/);
+    expect(read({ DRAIN_TIMEOUT_S: "0" })).toThrow(/DRAIN_TIMEOUT_S must be above 0/);
+    expect(read({ MAX_SESSION_S: "-5" })).toThrow(/MAX_SESSION_S must be above 0/);
+    expect(read({ VISITOR_JOIN_TIMEOUT_S: "1.5" })).toThrow(/VISITOR_JOIN_TIMEOUT_S must be a whole number/);
     expect(read({ AGENT_HEALTH_PORT: "99999" })).toThrow(/AGENT_HEALTH_PORT/);
     expect(read({ LIVEKIT_URL: "localhost:7880" })).toThrow(/LIVEKIT_URL must be a ws\(s\) or http\(s\) URL/);
     const prompt = "x".repeat(SYSTEM_PROMPT_MAX + 1);

@@ -1,63 +1,117 @@
 /**
  * A real local HTTP server that plays the Worker's ingest endpoint for the forwarder tests:
- * verifies the signature with the contract's `verifyIngest`, validates the body with `IngestBatch`,
- * de-duplicates by id, and answers with scripted statuses when told to.
+ * refuses bodies over `INGEST_BODY_MAX_BYTES` (413), verifies the signature with the contract's `verifyIngest`,
+ * validates the body with `IngestBatch` (400 `invalid_batch`), de-duplicates by id, and answers with scripted
+ * statuses when told to. It can also play a Worker that is down (every connection reset).
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type AgentEvent, IngestBatch, SIGNATURE_HEADER, verifyIngest } from "../../contract/index.ts";
+import {
+  type AgentEvent,
+  INGEST_BODY_MAX_BYTES,
+  IngestBatch,
+  SIGNATURE_HEADER,
+  verifyIngest,
+} from "../../contract/index.ts";
 
 export interface Received {
   sessionId: string;
   verdict: string;
+  /** The batch's `job_id`, when it had one. */
+  jobId: string | undefined;
+  /** Size of the raw body, bytes. */
+  bytes: number;
   events: AgentEvent[];
+}
+
+/** A scripted answer: a status (with an error `code`), optionally after storing the batch. */
+export interface Scripted {
+  status: number;
+  code?: string;
+  /** Store the batch first, then answer `status`: a response lost after the Worker stored it. */
+  storeFirst?: boolean;
 }
 
 export interface IngestServer {
   url: string;
-  /** Every request, in arrival order (including refused ones). */
+  /** Every request that reached the handler, in arrival order (including refused ones). */
   requests: Received[];
   /** Distinct event ids accepted, in first-arrival order. */
   stored: AgentEvent[];
   /**
-   * Statuses to answer for the next requests (e.g. [503, 503]). A negative entry stores the batch
-   * first and then answers with the absolute status: a response lost after the Worker stored it.
+   * Answers for the next requests, in order. A number is a status with code `scripted`; a negative number
+   * stores the batch first and then answers with the absolute status.
    */
-  script: number[];
+  script: Array<number | Scripted>;
+  /** Per session id: answer every request of that session with this refusal (e.g. 409 `session_ended`). */
+  refusals: Map<string, Scripted>;
+  /** While true, every connection is reset without an answer (the Worker is unreachable). */
+  down: boolean;
+  /** Requests reset while `down`. */
+  resets: () => number;
   /** TCP connections opened so far (keep-alive check). */
   connections: () => number;
   close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the server on a free port of 127.0.0.1. */
 export async function startIngestServer(secret: string): Promise<IngestServer> {
   const requests: Received[] = [];
   const stored: AgentEvent[] = [];
   const seen = new Set<string>();
-  const script: number[] = [];
+  const script: Array<number | Scripted> = [];
+  const refusals = new Map<string, Scripted>();
   let connections = 0;
+  let resets = 0;
+  const state = { down: false };
   const server = createServer(async (req, res) => {
+    if (state.down) {
+      resets++;
+      req.socket.destroy();
+      return;
+    }
     const m = /^\/session\/([^/]+)\/events$/.exec(req.url ?? "");
-    const body = await readBody(req);
+    const raw = await readBody(req);
+    const body = raw.toString("utf8");
     const sessionId = decodeURIComponent(m?.[1] ?? "");
     const verdict = await verifyIngest(secret, sessionId, body, req.headers[SIGNATURE_HEADER.toLowerCase()] as string);
-    const parsed = IngestBatch.safeParse(JSON.parse(body));
-    requests.push({ sessionId, verdict, events: parsed.success ? parsed.data.events : [] });
-    const scripted = script.shift();
+    const parsed = IngestBatch.safeParse(safeJson(body));
+    requests.push({
+      sessionId,
+      verdict,
+      jobId: parsed.success ? parsed.data.job_id : undefined,
+      bytes: raw.length,
+      events: parsed.success ? parsed.data.events : [],
+    });
+    const next = script.shift();
+    const scripted: Scripted | undefined =
+      typeof next === "number" ? { status: Math.abs(next), storeFirst: next < 0 } : (next ?? refusals.get(sessionId));
     const reply = (status: number, payload: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(payload));
     };
-    if (scripted && scripted > 0)
-      return reply(scripted, { error: { code: "scripted", message: `scripted ${scripted}` } });
+    const fail = (s: Scripted) => reply(s.status, { error: { code: s.code ?? "scripted", message: "scripted" } });
+    if (scripted && !scripted.storeFirst) return fail(scripted);
     if (!m || req.method !== "POST") return reply(404, { error: { code: "not_found", message: "no route" } });
-    if (verdict !== "ok") return reply(401, { error: { code: "bad_signature", message: verdict } });
-    if (!parsed.success) return reply(400, { error: { code: "bad_body", message: parsed.error.message } });
+    if (raw.length > INGEST_BODY_MAX_BYTES) {
+      return reply(413, { error: { code: "payload_too_large", message: "body too large" } });
+    }
+    if (verdict !== "ok") return reply(401, { error: { code: `signature_${verdict}`, message: verdict } });
+    if (!parsed.success) return reply(400, { error: { code: "invalid_batch", message: parsed.error.message } });
     let accepted = 0;
     for (const e of parsed.data.events) {
       if (seen.has(e.id)) continue;
@@ -65,7 +119,7 @@ export async function startIngestServer(secret: string): Promise<IngestServer> {
       stored.push(e);
       accepted++;
     }
-    if (scripted) return reply(-scripted, { error: { code: "scripted", message: "stored, then failed" } });
+    if (scripted) return fail(scripted);
     reply(200, { accepted, duplicates: parsed.data.events.length - accepted });
   });
   server.on("connection", () => connections++);
@@ -76,6 +130,14 @@ export async function startIngestServer(secret: string): Promise<IngestServer> {
     requests,
     stored,
     script,
+    refusals,
+    get down() {
+      return state.down;
+    },
+    set down(value: boolean) {
+      state.down = value;
+    },
+    resets: () => resets,
     connections: () => connections,
     close: () =>
       new Promise((r) => {

@@ -2,7 +2,9 @@
  * The real worker (`node agent/main.ts start`) against the development LiveKit server (dev/livekit/)
  * inside the test's network namespace: registration and health, explicit dispatch with the contract's
  * metadata, events reaching a real ingest server (signature verified), bad metadata reported as
- * `agent_error`, the room's deletion ending the job with `agent_left`, and SIGTERM draining.
+ * `agent_error`, the room's deletion ending the job with `agent_left`, the job's own ends (ingest refusing the
+ * session, no visitor joining), a conversation continued from the dispatch's history without a greeting, and
+ * SIGTERM draining with the hand-over at the deadline.
  * The local OpenAI-compatible provider stands in for the paid OpenAI API.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -34,6 +36,17 @@ const addr = mediaAddress();
 const SECRET = "worker-test-ingest-secret";
 const AGENT_NAME = "voice-agent-test";
 const main = fileURLToPath(new URL("../../agent/main.ts", import.meta.url));
+const VISITOR_JOIN_TIMEOUT_S = 6;
+
+/** The parent process id of `pid` (Linux /proc), or null when it is gone. */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
 
 /** The command lines of `pid`'s child processes (Linux /proc). */
 function childCommands(pid: number): string[] {
@@ -119,6 +132,7 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
         OPENAI_BASE_URL: provider.baseURL,
         AGENT_HEALTH_PORT: String(healthPort),
         DRAIN_TIMEOUT_S: "4",
+        VISITOR_JOIN_TIMEOUT_S: String(VISITOR_JOIN_TIMEOUT_S),
         // The test host's CPU is shared with other suites: never report the worker full because of them.
         AGENT_LOAD_THRESHOLD: "100",
       },
@@ -137,6 +151,14 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     await Promise.all([livekit?.close(), provider?.close(), ingest?.close()]);
   });
 
+  /** The agent's own log lines (contract/log.ts shape) about session `sid` with event `msg`. */
+  const logLines = (sid: string, msg: string) =>
+    output
+      .split("\n")
+      .filter((l) => l.startsWith("{") && l.includes(`"msg":"${msg}"`) && l.includes(sid))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const leftDetail = (sid: string) =>
+    (eventsOf(sid).find((e) => "type" in e && e.type === "agent_left") as { detail?: string } | undefined)?.detail;
   const eventsOf = (sid: string) => ingest.requests.filter((r) => r.sessionId === sid).flatMap((r) => r.events);
   const types = (sid: string) =>
     eventsOf(sid).map((e) =>
@@ -161,10 +183,31 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     await waitFor("agent_joined", () => types(sid).includes("agent_joined"), { timeoutMs: 45_000 });
     expect(ingest.requests.filter((r) => r.sessionId === sid).every((r) => r.verdict === "ok")).toBe(true);
     expect(eventsOf(sid)[0]!.id).toMatch(/^[^:]+:1$/);
+    const jobId = eventsOf(sid)[0]!.id.split(":")[0];
+    expect(ingest.requests.filter((r) => r.sessionId === sid).every((r) => r.jobId === jobId)).toBe(true);
+    // job_started names the job process: a child of the worker (a fault test kills it by this pid).
+    const [started] = logLines(sid, "job_started");
+    expect(started).toMatchObject({ job_id: jobId, pid: expect.any(Number), history_items: 0 });
+    expect(parentOf(started!.pid as number)).toBe(worker.pid);
 
     await rooms.deleteRoom("room-one");
     await waitFor("agent_left", () => types(sid).includes("agent_left"), { timeoutMs: 20_000 });
     expect(types(sid).filter((t) => t === "agent_error")).toEqual([]);
+    expect(leftDetail(sid)).toMatch(/^room disconnected/);
+  });
+
+  it("leaves a room no visitor joins within VISITOR_JOIN_TIMEOUT_S", async () => {
+    const sid = sessionId(7);
+    await dispatch.createDispatch("room-seven", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
+    await waitFor("agent_joined", () => types(sid).includes("agent_joined"), { timeoutMs: 45_000 });
+    const joinedAt = Date.now();
+    await waitFor("agent_left", () => types(sid).includes("agent_left"), { timeoutMs: 30_000 });
+    expect(leftDetail(sid)).toBe(`no visitor joined within ${VISITOR_JOIN_TIMEOUT_S} s`);
+    // Counted from the room join, which came a little before agent_joined.
+    expect(Date.now() - joinedAt).toBeGreaterThan((VISITOR_JOIN_TIMEOUT_S - 3) * 1000);
+    await waitFor("job_ended", () => logLines(sid, "job_ended").length > 0, { timeoutMs: 10_000 });
+    expect(logLines(sid, "job_ended")[0]).toMatchObject({ reason: "no_visitor" });
+    await rooms.deleteRoom("room-seven").catch(() => {});
   });
 
   it("reports bad dispatch metadata as agent_error and leaves", async () => {
@@ -237,8 +280,67 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     }
   });
 
-  it("drains on SIGTERM: refuses new jobs, lets the running job run up to DRAIN_TIMEOUT_S, then exits", async () => {
+  it("ends its job when ingest refuses the session (409 session_ended): leaves the room", async () => {
+    const sid = sessionId(8);
+    const { visitor, mic } = await visitorIn("room-eight", "visitor-8");
+    try {
+      await dispatch.createDispatch("room-eight", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
+      await waitFor("agent_joined", () => types(sid).includes("agent_joined"), { timeoutMs: 45_000 });
+      const agentIn = async () =>
+        (await rooms.listParticipants("room-eight")).some((p) => p.identity.startsWith("agent"));
+      expect(await agentIn()).toBe(true);
+      ingest.refusals.set(sid, { status: 409, code: "session_ended" }); // the next heartbeat is refused
+      await waitFor("the agent to leave the room", async () => !(await agentIn()), { timeoutMs: 20_000 });
+      await waitFor("job_ended", () => logLines(sid, "job_ended").length > 0, { timeoutMs: 10_000 });
+      expect(logLines(sid, "job_ended")[0]).toMatchObject({
+        reason: "ingest_refused",
+        ingest_status: 409,
+        ingest_code: "session_ended",
+      });
+      const refusedAt = ingest.requests.filter((r) => r.sessionId === sid).length;
+      await sleep(6000); // a heartbeat interval: nothing more is sent
+      expect(ingest.requests.filter((r) => r.sessionId === sid)).toHaveLength(refusedAt);
+    } finally {
+      ingest.refusals.delete(sid);
+      mic.stop();
+      await visitor.disconnect();
+      await rooms.deleteRoom("room-eight").catch(() => {});
+    }
+  });
+
+  it("continues a conversation from the dispatch's history: no greeting, and it answers", async () => {
+    const sid = sessionId(9);
+    const history = [
+      { role: "user", text: "Hello, can you hear me?" },
+      { role: "agent", text: "Yes, loud and clear." },
+    ];
+    const { visitor, mic } = await visitorIn("room-nine", "visitor-9");
+    try {
+      await dispatch.createDispatch("room-nine", AGENT_NAME, {
+        metadata: JSON.stringify({ session_id: sid, history }),
+      });
+      await waitFor("agent_joined", () => types(sid).includes("agent_joined"), { timeoutMs: 45_000 });
+      expect(logLines(sid, "job_started")[0]).toMatchObject({ history_items: 2 });
+      await sleep(4000); // a new conversation's greeting starts within a second or two of agent_joined
+      expect(types(sid).filter((t) => t.startsWith("agent "))).toEqual([]);
+      mic.say(resampleLinear(goForward(), GOFORWARD_RATE, 48_000));
+      const answer = () =>
+        eventsOf(sid).find((e) => "text" in e && e.role === "agent" && /I heard you say/.test(e.text));
+      const reply = await waitFor("the agent's answer", answer, { timeoutMs: 45_000 });
+      // The stand-in counts the earlier user messages in the context it got (dev/openai/chat.ts): the history's.
+      expect((reply as { text: string }).text).toContain("Before that, you said 1 other thing.");
+      // The history is context, not new transcript: never posted again.
+      expect(eventsOf(sid).filter((e) => "text" in e && history.some((h) => h.text === e.text))).toEqual([]);
+    } finally {
+      mic.stop();
+      await visitor.disconnect();
+      await rooms.deleteRoom("room-nine").catch(() => {});
+    }
+  });
+
+  it("drains on SIGTERM: refuses new jobs, lets the running job run up to DRAIN_TIMEOUT_S, then hands it over", async () => {
     const sid = sessionId(3);
+    const { visitor, mic } = await visitorIn("room-three", "visitor-3"); // a conversation, not an empty room
     await dispatch.createDispatch("room-three", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
     await waitFor("agent_joined", () => types(sid).includes("agent_joined"), { timeoutMs: 45_000 });
     const termAt = Date.now();
@@ -254,7 +356,12 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     const drainedFor = Date.now() - termAt;
     expect(drainedFor).toBeGreaterThanOrEqual(3_900); // DRAIN_TIMEOUT_S=4
     expect(drainedFor).toBeLessThan(20_000);
-    expect(types(sid)).toContain("agent_left"); // the job was closed at the deadline and flushed
+    mic.stop();
+    await visitor.disconnect();
+    // Closed at the deadline and flushed, saying why: the session dispatches a replacement with the history.
+    expect(leftDetail(sid)).toBe("worker draining");
+    expect(logLines(sid, "job_ended")[0]).toMatchObject({ reason: "worker_draining", flushed: true });
+    expect(output).toMatch(/"msg":"drain_handed_over","jobs":1,"still_running":0/);
     expect(eventsOf(late)).toEqual([]); // a draining worker takes no new job
     expect(code).toBe(0);
   });

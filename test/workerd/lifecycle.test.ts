@@ -144,6 +144,14 @@ describe("a lost agent", () => {
     expect(await callsOf(room, "CreateDispatch")).toHaveLength(2);
   });
 
+  it("is not replaced when it left at its own limits: the session ends with timeout", async () => {
+    const { cookie, room, sessionId } = await activeSession();
+    const left = { ...lifecycle("agent_left"), reason: "no_visitor", detail: "no visitor joined within 30 s" };
+    expect((await ingest(sessionId, [left], { jobId: "AJ_first" })).status).toBe(200);
+    expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "timeout" });
+    expect(await callsOf(room, "CreateDispatch")).toHaveLength(1);
+  });
+
   it("ends the session with agent_lost when the replacement cannot be dispatched", async () => {
     const { cookie, room, sessionId } = await activeSession();
     await failLiveKit(room, "CreateDispatch", 1);
