@@ -48,6 +48,11 @@ const DevEnv = z.object({
   /** Unset: a fresh random secret per run. */
   AGENT_INGEST_SECRET: requiredString().optional(),
   COOKIE_SECRET: requiredString().optional(),
+  /**
+   * Development and tests only: the agent's `INGEST_URL`. Unset: the Worker's URL. The e2e tests point it at a
+   * TCP proxy in front of the Worker so that they can cut the agent's ingest alone (test/e2e/stack.ts).
+   */
+  AGENT_INGEST_URL: httpUrl().optional(),
 });
 
 /**
@@ -171,7 +176,7 @@ try {
       LIVEKIT_API_KEY: liveKit.key,
       LIVEKIT_API_SECRET: liveKit.secret,
       AGENT_NAME: agentName,
-      INGEST_URL: workerUrl,
+      INGEST_URL: config.AGENT_INGEST_URL ?? workerUrl,
       AGENT_INGEST_SECRET: ingestSecret,
       OPENAI_API_KEY: config.OPENAI_API_KEY ?? "sk-local-stand-in",
       OPENAI_BASE_URL: openAIBaseURL,

@@ -30,6 +30,11 @@ export interface ParticipantLink {
   send(res: SignalResponse): void;
   /** Ends the connection; `reason` goes to the log and to the client's `LeaveRequest`. */
   close(reason: DisconnectReason, why: string): void;
+  /**
+   * Cuts the connection as a dead network would (fault injection, faults.ts): no `LeaveRequest`, no close
+   * frame; the participant leaves the room and its media stops.
+   */
+  drop(why: string): void;
   /** Called once the participant is removed from its room (tears down its media). */
   dispose(): void;
   /** Forwards an already published track of another participant to this one. */

@@ -1,6 +1,7 @@
 /**
  * A LiveKit-protocol-compatible development server: signal v0 at `/rtc`, audio SFU and data relay on werift,
- * the agent worker protocol at `/agent`, Twirp `RoomService`/`AgentDispatchService`, signed webhooks.
+ * the agent worker protocol at `/agent`, Twirp `RoomService`/`AgentDispatchService`, signed webhooks, and
+ * fault injection for tests at `/dev/faults/` (faults.ts).
  * For local development and CI only; production uses LiveKit Cloud or a self-hosted livekit-server.
  * What the real SDKs require of it: docs/livekit.md.
  */
@@ -14,6 +15,7 @@ import { RoomRegistry } from "./rooms.ts";
 import { acceptParticipant } from "./signal.ts";
 import { AgentDispatcher } from "./agent-dispatch.ts";
 import { handleTwirp } from "./twirp.ts";
+import { Faults, FAULTS_PATH, handleFault } from "./faults.ts";
 import { startWebhooks } from "./webhooks.ts";
 import { DEV_PORTS } from "../../contract/defaults.ts";
 import { errorSummary } from "../../contract/log.ts";
@@ -97,6 +99,7 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
   });
   const registry = new RoomRegistry(opts.emptyRoomTimeoutS ?? 20);
   const dispatcher = new AgentDispatcher(registry, { apiKey, apiSecret, serverInfo });
+  const faults = new Faults();
   const flushWebhooks = startWebhooks(registry, opts.webhookUrls ?? [], apiKey, apiSecret);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 << 20 });
 
@@ -114,7 +117,16 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
       return;
     }
     if (url.pathname.startsWith("/twirp/livekit.")) {
-      void handleTwirp(url.pathname.slice("/twirp/livekit.".length), req, res, { registry, dispatcher, verifier });
+      void handleTwirp(url.pathname.slice("/twirp/livekit.".length), req, res, {
+        registry,
+        dispatcher,
+        verifier,
+        faults,
+      });
+      return;
+    }
+    if (url.pathname.startsWith(FAULTS_PATH)) {
+      void handleFault(url.pathname.slice(FAULTS_PATH.length), req, res, { faults, registry, verifier });
       return;
     }
     if (url.pathname === "/rtc/validate") {

@@ -72,6 +72,7 @@ class SignalSession {
       link: {
         send: (res) => this.send(res),
         close: (reason, why) => this.close(reason, why),
+        drop: (why) => this.drop(why),
         dispose: () => this.dispose(),
         subscribe: (track) => this.subscribe(track),
         unsubscribe: (track) => this.media.unsubscribe(track.info.sid),
@@ -298,6 +299,16 @@ class SignalSession {
       this.ws.close(1000, why.slice(0, 120));
     }
     this.ctx.registry.leave(this.room, this.participant);
+  }
+
+  /** Destroys the socket without a word (see `ParticipantLink.drop`); the close handler leaves the room. */
+  private drop(why: string): void {
+    log.info("participant_connection_dropped", {
+      room: this.room.name,
+      identity: this.participant.identity,
+      reason: why,
+    });
+    this.ws.terminate();
   }
 
   private dispose(): void {

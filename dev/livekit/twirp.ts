@@ -21,6 +21,7 @@ import {
 } from "@livekit/protocol";
 import type { ClaimGrants, TokenVerifier } from "livekit-server-sdk";
 import type { AgentDispatcher } from "./agent-dispatch.ts";
+import type { Faults } from "./faults.ts";
 import type { RoomRegistry } from "./rooms.ts";
 import { errorSummary } from "../../contract/log.ts";
 import { log } from "./log.ts";
@@ -42,14 +43,18 @@ interface Ctx {
   registry: RoomRegistry;
   dispatcher: AgentDispatcher;
   verifier: TokenVerifier;
+  faults: Faults;
 }
-type Json = ReturnType<ListRoomsResponse["toJson"]>;
+/** A JSON answer body. */
+export type Json = ReturnType<ListRoomsResponse["toJson"]>;
 type Handler = (body: unknown, claims: ClaimGrants, ctx: Ctx) => Json;
 
-function requireGrant(ok: boolean | undefined, what: string): void {
+/** Throws `permission_denied` (403) unless `ok`. */
+export function requireGrant(ok: boolean | undefined, what: string): void {
   if (!ok) throw new TwirpError("permission_denied", 403, `token lacks the ${what} grant`);
 }
-function requireRoomAdmin(claims: ClaimGrants, room: string): void {
+/** Throws `permission_denied` (403) unless the token has `roomAdmin` for `room` (or for every room). */
+export function requireRoomAdmin(claims: ClaimGrants, room: string): void {
   requireGrant(
     claims.video?.roomAdmin && (!claims.video.room || claims.video.room === room),
     `roomAdmin (room "${room}")`,
@@ -72,6 +77,9 @@ const HANDLERS: Record<string, Handler> = {
   "RoomService/DeleteRoom": (body, claims, ctx) => {
     requireGrant(claims.video?.roomCreate, "roomCreate");
     const req = DeleteRoomRequest.fromJson(body as Json, parse);
+    if (ctx.faults.failDeleteRoom(req.room)) {
+      throw new TwirpError("unavailable", 503, 'DeleteRoom is failing: injected fault (docs/livekit.md, "Faults")');
+    }
     ctx.registry.close(existingRoom(ctx, req.room), DisconnectReason.ROOM_DELETED, "room deleted");
     return new DeleteRoomResponse().toJson();
   },
@@ -130,13 +138,37 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * @param method the path after `/twirp/livekit.`, e.g. `RoomService/DeleteRoom`
  */
 export async function handleTwirp(method: string, req: IncomingMessage, res: ServerResponse, ctx: Ctx): Promise<void> {
+  const handler = HANDLERS[method];
+  await serveAuthenticatedJson(
+    method,
+    req,
+    res,
+    ctx.verifier,
+    handler && ((body, claims) => handler(body, claims, ctx)),
+  );
+}
+
+/**
+ * Serves one POST whose JSON body is answered with JSON, with Twirp's authentication and error shape: a
+ * `Authorization: Bearer <JWT>` signed with the server's API key and secret, errors as `{"code","msg"}`. Used
+ * by the Twirp API and by the fault endpoints (faults.ts), so both accept exactly the same credentials.
+ * Never throws: an unexpected error becomes a logged Twirp `internal` error.
+ * @param method names the call in logs
+ * @param handler undefined answers `bad_route` (404)
+ */
+export async function serveAuthenticatedJson(
+  method: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  verifier: TokenVerifier,
+  handler: ((body: unknown, claims: ClaimGrants) => Json) | undefined,
+): Promise<void> {
   try {
-    const handler = HANDLERS[method];
     if (!handler) throw new TwirpError("bad_route", 404, `no handler for ${method}`);
     if (req.method !== "POST") throw new TwirpError("bad_route", 404, "Twirp methods are POST only");
     const auth = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     if (!auth) throw new TwirpError("unauthenticated", 401, "missing Bearer token");
-    const claims = await ctx.verifier.verify(auth).catch((err: unknown) => {
+    const claims = await verifier.verify(auth).catch((err: unknown) => {
       throw new TwirpError("unauthenticated", 401, `invalid token: ${errorSummary(err)}`);
     });
     let body: unknown;
@@ -148,7 +180,7 @@ export async function handleTwirp(method: string, req: IncomingMessage, res: Ser
     }
     let out: Json;
     try {
-      out = handler(body, claims, ctx);
+      out = handler(body, claims);
     } catch (err) {
       if (err instanceof TwirpError) throw err;
       // fromJson rejects wrong field types: that is the caller's fault.

@@ -22,7 +22,8 @@ export const RECORDINGS = {
 } as const;
 
 /**
- * Writes `<dir>/<name>.wav`: `leadS` seconds of silence, the recording, then silence up to `totalS`.
+ * Writes `<dir>/<name>-<leadS>s-<totalS>s.wav`: `leadS` seconds of silence, the recording, then silence up to
+ * `totalS`. Chromium's fake microphone loops the file, so the words come again every `totalS` seconds.
  * @returns the WAV path (48 kHz mono s16, what Chromium's fake capture plays best), speech at -6 dB
  * @throws Error when sox or the test data are missing (apt: sox, pocketsphinx-testdata)
  */
@@ -30,7 +31,7 @@ export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS 
   const { raw } = RECORDINGS[name];
   if (!existsSync(raw)) throw new Error(`${raw} is missing: apt-get install pocketsphinx-testdata`);
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, `${name}.wav`);
+  const out = join(dir, `${name}-${leadS}s-${totalS}s.wav`);
   execFileSync("sox", [
     "-V1",
     "-t",

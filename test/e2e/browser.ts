@@ -17,6 +17,14 @@ export interface Observed {
   speaking: { t: number; who: "user" | "agent"; speaking: boolean }[];
   /** Close codes of the page's WebSockets to `/ws/transcript/`. */
   socketCloses: number[];
+  /**
+   * Every frame received on the page's transcript sockets that carries a `seq` (transcripts, speech events,
+   * session states), in arrival order: `socket` numbers the sockets the page opened (0, 1, …), `status` is a
+   * session state message's status, `final` a transcript's.
+   */
+  frames: { t: number; socket: number; seq: number; role?: string; final?: boolean; status?: string }[];
+  /** Every text the page showed as the agent's state (`#agent-state`) and as its status line (`#status`). */
+  texts: { t: number; el: "agent-state" | "status"; text: string }[];
   /** When `getUserMedia` resolved: the fake microphone starts playing its file then. */
   microphoneAt: number | null;
   /**
@@ -76,7 +84,15 @@ export function observed(page: Page): Promise<Observed> {
 
 // Runs in the page before its own scripts. Must be self-contained (it is serialised).
 function instrument(): void {
-  const rec: Observed = { captions: [], speaking: [], socketCloses: [], microphoneAt: null, energy: [] };
+  const rec: Observed = {
+    captions: [],
+    speaking: [],
+    socketCloses: [],
+    frames: [],
+    texts: [],
+    microphoneAt: null,
+    energy: [],
+  };
   const w = window as unknown as { __e2e: Observed; __pcs: RTCPeerConnection[] };
   w.__e2e = rec;
   w.__pcs = [];
@@ -120,12 +136,31 @@ function instrument(): void {
     if (w.__pcs.length) rec.energy.push({ t: Date.now(), e, p, jb, jn });
   }, 50);
   const NativeWS = window.WebSocket;
+  let sockets = 0;
   window.WebSocket = class extends NativeWS {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols);
-      if (String(url).includes("/ws/transcript/")) this.addEventListener("close", (e) => rec.socketCloses.push(e.code));
+      if (!String(url).includes("/ws/transcript/")) return;
+      const socket = sockets++;
+      this.addEventListener("close", (e) => rec.socketCloses.push(e.code));
+      this.addEventListener("message", (e) => {
+        try {
+          const m = JSON.parse(String(e.data)) as { seq?: number; role?: string; final?: boolean; status?: string };
+          if (typeof m.seq !== "number") return;
+          rec.frames.push({ t: Date.now(), socket, seq: m.seq, role: m.role, final: m.final, status: m.status });
+        } catch {
+          // not JSON (e.g. "pong"): not a transcript frame
+        }
+      });
     }
   } as typeof WebSocket;
+  const text = (el: Element | null) => {
+    const id = el?.closest("#agent-state, #status")?.id as "agent-state" | "status" | undefined;
+    if (!id) return false;
+    const now = document.getElementById(id)?.textContent ?? "";
+    if (rec.texts.findLast((x) => x.el === id)?.text !== now) rec.texts.push({ t: Date.now(), el: id, text: now });
+    return true;
+  };
 
   const caption = (el: Element) => {
     const item = el.closest(".caption");
@@ -141,12 +176,13 @@ function instrument(): void {
         const who = el.id === "party-agent" ? "agent" : "user";
         rec.speaking.push({ t: Date.now(), who, speaking: el.dataset.speaking === "true" });
       } else if (m.type === "childList") {
+        if (text(m.target instanceof Element ? m.target : m.target.parentElement)) continue;
         m.addedNodes.forEach((n) => {
           const el = n instanceof Element ? n : n.parentElement;
           if (el) caption(el);
         });
       } else if (m.type === "characterData" && m.target.parentElement) {
-        caption(m.target.parentElement);
+        if (!text(m.target.parentElement)) caption(m.target.parentElement);
       }
     }
   }).observe(document, {

@@ -5,6 +5,11 @@
  * down at the end.
  * Its output goes to a log file whose path tests receive (`inject("stackLog")`), so they can look for
  * the agent's and the Worker's log lines.
+ *
+ * The agent's ingest (its `INGEST_URL`, through `AGENT_INGEST_URL` of dev/run.ts) goes through a TCP proxy
+ * in front of the Worker (test/support/tcp-proxy.ts) that this setup runs, so that a fault test can cut the
+ * agent off the Worker and nothing else: tests get its control URL (`inject("ingestProxyControl")`), and its
+ * log lines appear in the stack log as `[ingest-proxy]`.
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync } from "node:fs";
@@ -12,6 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { DEV_PORTS } from "../../contract/defaults.ts";
+import { createLogger } from "../../contract/log.ts";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait.ts";
 
 declare module "vitest" {
@@ -20,6 +27,8 @@ declare module "vitest" {
     liveKitUrl: string;
     stackLog: string;
     stackDir: string;
+    /** Control endpoint of the TCP proxy between the agent and the Worker (test/support/tcp-proxy.ts). */
+    ingestProxyControl: string;
   }
 }
 
@@ -35,8 +44,16 @@ export interface Stack {
   logPath: string;
   /** A scratch directory for the run (recordings, the log). */
   dir: string;
+  /** Appends one line to the log as `[component] line`, like the stack's own components. */
+  appendLog(component: string, line: string): void;
   /** Signals the whole process group (SIGINT, then SIGKILL after 20 s) and waits for it. */
   stop(): Promise<void>;
+}
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  /** The agent's ingest URL (`AGENT_INGEST_URL`); default the Worker's URL. */
+  agentIngestUrl?: string;
 }
 
 /**
@@ -44,7 +61,7 @@ export interface Stack {
  * and waits until it prints its ready banner.
  * @throws Error with the log's tail when it exits early or is not ready within 240 s
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "e2e-stack-"));
   const logPath = join(dir, "stack.log");
   const log = createWriteStream(logPath);
@@ -58,6 +75,7 @@ export async function startStack(): Promise<Stack> {
       // Chromium, workerd and the agent share two CI cores: never let the agent report itself full.
       AGENT_LOAD_THRESHOLD: "100",
       WRANGLER_SEND_METRICS: "false",
+      AGENT_INGEST_URL: options.agentIngestUrl ?? "",
     },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: teardown signals the whole group, as Ctrl-C in a terminal does, so that no
@@ -93,6 +111,7 @@ export async function startStack(): Promise<Stack> {
     liveKitUrl: `ws://localhost:${DEV_PORTS.livekit}`,
     logPath,
     dir,
+    appendLog: (component, line) => void log.write(`[${component}] ${line}\n`),
     stop: async () => {
       const exited = new Promise((r) => child.once("exit", r));
       signalGroup("SIGINT");
@@ -110,10 +129,31 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     if (process.env.CI === "true") throw new Error("e2e tests must run inside the network namespace (npm test)");
     return; // the tests skip themselves
   }
-  const stack = await startStack();
+  // The proxy starts first (the agent's URL must name its port); its lines wait for the stack's log.
+  let writeLog: (line: string) => void;
+  const early: string[] = [];
+  writeLog = (line) => early.push(line);
+  const proxy = await startTcpProxy({
+    upstreamHost: "localhost",
+    upstreamPort: DEV_PORTS.worker,
+    log: createLogger({ component: "ingest-proxy", write: (line) => writeLog(line) }),
+  });
+  let stack: Stack;
+  try {
+    stack = await startStack({ agentIngestUrl: `http://127.0.0.1:${proxy.port}` });
+  } catch (err) {
+    await proxy.close();
+    throw err;
+  }
+  writeLog = (line) => stack.appendLog("ingest-proxy", line);
+  early.splice(0).forEach((line) => writeLog(line));
   project.provide("workerUrl", stack.workerUrl);
   project.provide("liveKitUrl", stack.liveKitUrl);
   project.provide("stackLog", stack.logPath);
   project.provide("stackDir", stack.dir);
-  return stack.stop;
+  project.provide("ingestProxyControl", proxy.controlUrl);
+  return async () => {
+    await stack.stop();
+    await proxy.close();
+  };
 }
