@@ -17,6 +17,7 @@ export const PCM_RATE = 24_000;
 const MODEL = process.env.POCKETSPHINX_MODEL ?? "/usr/share/pocketsphinx/model/en-us";
 // First pass only, narrower search: about half the decode time of the defaults. The realtime socket uses it
 // for interims and finals alike (CPU is what a busy 2-core host lacks); HTTP transcriptions use the full search.
+// Either way each run first loads the model: about 0.5 s of CPU on the 2-core VM before any audio is decoded.
 const FAST = ["-fwdflat", "no", "-bestpath", "no", "-maxhmmpf", "3000", "-beam", "1e-40"];
 
 /** A required program is not installed; `message` names the apt packages. */
@@ -56,6 +57,12 @@ function run(cmd: string, args: string[], input: Buffer | null, signal?: AbortSi
   });
 }
 
+/** Less sound than this (0.1 s of PCM16 mono at 16 kHz, in bytes) is not worth a decode. */
+const MIN_SPEECH_BYTES = 3200;
+/** Digital silence {@link trimSilence} puts before and after the sound, seconds and bytes at 16 kHz. */
+const TRIM_PAD_S = 0.3;
+const TRIM_PAD_BYTES = TRIM_PAD_S * 16_000 * 2;
+
 const SOX_RAW = (rate: number) => ["-t", "raw", "-r", String(rate), "-e", "signed", "-b", "16", "-c", "1"];
 
 /**
@@ -71,8 +78,9 @@ export function resample(pcm: Buffer, fromRate: number, toRate: number, signal?:
 /**
  * Transcribes speech with pocketsphinx.
  * @param pcm16k PCM16 mono at 16 kHz (any other format: convert first, e.g. with {@link resample} or {@link toPcm16k})
- * @param options `fast`: a first-pass-only search, about twice as fast and less accurate (for interims)
- * @returns the recognised words, lower case, space-separated ("" for silence)
+ * @param options `fast`: a first-pass-only search, faster and less accurate (the realtime socket's choice)
+ * @returns the recognised words, lower case, space-separated ("" for silence, without running pocketsphinx
+ *   when nothing louder than -46 dBFS is left after trimming)
  * @throws EngineMissingError when pocketsphinx is not installed
  */
 export async function transcribe(
@@ -80,9 +88,9 @@ export async function transcribe(
   options: { fast?: boolean; signal?: AbortSignal } = {},
 ): Promise<string> {
   const { fast = false, signal } = options;
-  if (pcm16k.length < 3200) return ""; // under 0.1 s
+  if (pcm16k.length < MIN_SPEECH_BYTES) return "";
   const speech = await trimSilence(pcm16k, signal);
-  if (speech.length < 3200) return "";
+  if (speech.length < MIN_SPEECH_BYTES + 2 * TRIM_PAD_BYTES) return ""; // silence: only the padding is left
   const dir = await mkdtemp(join(tmpdir(), "openai-dev-stt-"));
   try {
     const file = join(dir, "audio.raw");
@@ -117,17 +125,18 @@ export async function transcribe(
 }
 
 /**
- * Cuts leading and trailing silence (below -46 dBFS), keeping 0.3 s of margin on each side.
- * Why: the realtime socket's buffer holds everything since the last commit, often seconds of near-silence
- * before the words; after resampling that silence is faint noise, and pocketsphinx then segments and
- * normalises badly (goforward.raw behind 8 s of resampled silence decodes as "oh sure years"; trimmed,
- * as "go forward ten meters").
+ * Cuts leading and trailing silence (below -46 dBFS) and pads each side with {@link TRIM_PAD_S} of digital
+ * silence. Why: audio can start and end with seconds of near-silence, often faint noise after resampling, and
+ * pocketsphinx then segments and normalises badly (goforward.raw behind 8 s of resampled silence decodes as
+ * "oh sure years"; trimmed, as "go forward ten meters"). Noise above -46 dBFS is not cut here; the realtime
+ * socket has already dropped what is not speech (realtime.ts).
  * @param pcm16k PCM16 mono at 16 kHz
- * @returns the trimmed audio (empty when it is all silence)
+ * @returns the trimmed, padded audio (the padding alone when it is all silence)
  */
 function trimSilence(pcm16k: Buffer, signal?: AbortSignal): Promise<Buffer> {
   const trim = ["silence", "1", "0.05", "0.5%", "reverse", "silence", "1", "0.05", "0.5%", "reverse"];
-  return run("sox", [...SOX_RAW(16_000), "-", ...SOX_RAW(16_000), "-", ...trim, "pad", "0.3", "0.3"], pcm16k, signal);
+  const pad = ["pad", String(TRIM_PAD_S), String(TRIM_PAD_S)];
+  return run("sox", [...SOX_RAW(16_000), "-", ...SOX_RAW(16_000), "-", ...trim, ...pad], pcm16k, signal);
 }
 
 /**

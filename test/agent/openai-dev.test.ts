@@ -33,7 +33,7 @@ describe("local OpenAI-compatible provider", () => {
     expect(await res.json()).toEqual({ text: "go forward ten meters" });
   });
 
-  it("recognises speech behind seconds of resampled near-silence, as the realtime buffer holds it", async () => {
+  it("recognises speech behind seconds of resampled near-silence, and returns no words for silence", async () => {
     const samples = goForward();
     const speech = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
     const padded = Buffer.concat([Buffer.alloc(GOFORWARD_RATE * 2 * 8), speech, Buffer.alloc(GOFORWARD_RATE * 2)]);
