@@ -86,6 +86,8 @@ describe("pages", () => {
     const html = renderHistory({ ...transcript, status: "active", reason: undefined, ended_at: null, events: [] });
     expect(html).toContain("Nothing was said in this conversation.");
     expect(html).toContain("in progress");
+    const replacing = renderHistory({ ...transcript, status: "reconnecting", ended_at: null, events: [] });
+    expect(replacing).toContain("in progress (reconnecting the agent)");
   });
 
   it("error pages escape the message and name the status", () => {

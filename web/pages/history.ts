@@ -29,8 +29,14 @@ function when(ms: number): Html {
   return html`<time datetime="${new Date(ms).toISOString()}">${DATE.format(ms)} UTC</time>`;
 }
 
+const RUNNING: Record<Exclude<TranscriptResponse["status"], "ended">, string> = {
+  starting: "starting",
+  active: "in progress",
+  reconnecting: "in progress (reconnecting the agent)",
+};
+
 function status(t: TranscriptResponse): string {
-  if (t.status !== "ended") return t.status === "active" ? "in progress" : "starting";
+  if (t.status !== "ended") return RUNNING[t.status];
   return (t.reason && REASON[t.reason]) ?? "ended";
 }
 
