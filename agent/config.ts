@@ -6,8 +6,9 @@
  * in docs/architecture.md, "Configuration".
  */
 import { z } from "zod";
-import { httpUrl, port, readEnv, requiredString, seconds } from "../contract/config.ts";
+import { flag, httpUrl, port, readEnv, requiredString, seconds, secret } from "../contract/config.ts";
 import { DEFAULT_AGENT_NAME, DEV_PORTS, SESSION_DEFAULTS_S, SYSTEM_PROMPT_MAX } from "../contract/defaults.ts";
+import { type LogLevel, parseLogLevel } from "../contract/log.ts";
 import { DEFAULT_GREETING, type Greeting } from "./agent.ts";
 
 /** Instructions used when neither the dispatch nor `SYSTEM_PROMPT` gives any. */
@@ -65,6 +66,22 @@ export interface AgentConfig {
   healthPort: number;
   /** CPU load (0–1, of the whole host) at which the worker stops taking jobs; above 1: never full. */
   loadThreshold: number;
+  /** `LOG_TRANSCRIPT_TEXT` as set (`true`/`false`); whether text is really logged: {@link readLogSettings}. */
+  logTranscriptText: boolean;
+}
+
+/** How the agent's processes log (`LOG_LEVEL`, `LOG_TRANSCRIPT_TEXT`). */
+export interface LogSettings {
+  /** `LOG_LEVEL`; anything else than `debug`, `info`, `warn` or `error` counts as `info`. */
+  level: LogLevel;
+  /**
+   * Whether conversation content (LiveKit Agents' `lk.pii.*` fields: transcripts, replies) may appear in the
+   * framework's log lines: only with `LOG_TRANSCRIPT_TEXT=true` and `LOG_LEVEL=debug`. Otherwise it is removed
+   * (agent/framework/log-redaction.ts); the agent's own lines never carry it.
+   */
+  transcriptText: boolean;
+  /** `LOG_TRANSCRIPT_TEXT=true` was set with a level other than `debug`, so it has no effect. */
+  transcriptTextIgnored: boolean;
 }
 
 const optionalString = (fallback: string) => z.string().default(fallback);
@@ -75,7 +92,8 @@ const Env = z.object({
   LIVEKIT_API_SECRET: requiredString(),
   AGENT_NAME: optionalString(DEFAULT_AGENT_NAME),
   INGEST_URL: httpUrl(),
-  AGENT_INGEST_SECRET: requiredString(),
+  // At least 32 characters and no .env.example placeholder (the Worker refuses the same ones).
+  AGENT_INGEST_SECRET: secret(),
   OPENAI_API_KEY: requiredString(),
   OPENAI_BASE_URL: httpUrl().default("https://api.openai.com/v1"),
   STT_MODEL: optionalString("gpt-4o-mini-transcribe"),
@@ -99,6 +117,7 @@ const Env = z.object({
   DRAIN_TIMEOUT_S: seconds(1).unwrap().optional(),
   AGENT_LOAD_THRESHOLD: z.coerce.number({ error: "must be a number" }).positive("must be above 0").default(0.7),
   AGENT_HEALTH_PORT: port(DEV_PORTS.agentHealth),
+  LOG_TRANSCRIPT_TEXT: flag(false),
 });
 
 /**
@@ -130,5 +149,17 @@ export function readAgentConfig(env: Record<string, string | undefined> = proces
     drainTimeoutS: e.DRAIN_TIMEOUT_S ?? e.MAX_SESSION_S + DRAIN_BEYOND_MAX_SESSION_S,
     healthPort: e.AGENT_HEALTH_PORT,
     loadThreshold: e.AGENT_LOAD_THRESHOLD,
+    logTranscriptText: e.LOG_TRANSCRIPT_TEXT,
   };
+}
+
+/**
+ * Reads the logging settings, leniently: it runs at the top of every agent process, before the configuration is
+ * validated (a malformed `LOG_TRANSCRIPT_TEXT` counts as `false` here, and {@link readAgentConfig} then reports it).
+ * @param env the environment (default `process.env`)
+ */
+export function readLogSettings(env: Record<string, string | undefined> = process.env): LogSettings {
+  const level = parseLogLevel(env.LOG_LEVEL);
+  const optIn = env.LOG_TRANSCRIPT_TEXT === "true";
+  return { level, transcriptText: optIn && level === "debug", transcriptTextIgnored: optIn && level !== "debug" };
 }

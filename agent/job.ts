@@ -14,6 +14,11 @@
  * - its process gets SIGTERM: the worker's drain hands the conversation over (`worker_draining`, drain.ts);
  * - the agent session closes (`agent_session_closed`), or the framework shuts the job down (`job_shut_down`).
  * The reason is the `job_ended` line's `reason`; the `agent_left` detail says it in words for the session.
+ *
+ * The visitor's data reaches nothing of the agent (docs/agent.md, "What a visitor can send"): the session runs with
+ * RoomIO's text input off, the framework's remote-session endpoint closed (agent/framework/remote-session.ts; a job
+ * where that cannot be done does not start its session), and data streams on those topics refused unread
+ * (room-guard.ts; their count is `streams_refused` on `job_ended`).
  */
 import type { JobContext, VAD } from "@livekit/agents";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -27,6 +32,8 @@ import { SpeechPrefetch } from "./greeting.ts";
 import { IngestForwarder, type IngestRefusal } from "./ingest-forwarder.ts";
 import { type JobLimit, JobLimits } from "./job-limits.ts";
 import { createAgentSession } from "./pipeline.ts";
+import { adaptJobProcess } from "./framework/index.ts";
+import { refuseVisitorStreams, type RoomGuard } from "./room-guard.ts";
 import { forwardSessionEvents } from "./session-events.ts";
 import { logTurnMetrics } from "./turn-metrics.ts";
 
@@ -122,6 +129,7 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
   let departed = false; // agent_left is queued: nothing is forwarded after it
   let prefetch: SpeechPrefetch | undefined;
   let session: voice.AgentSession | undefined;
+  let guard: RoomGuard | undefined;
   // agent_left goes out as soon as the agent is done, not after the framework's own (possibly slow) session
   // close: the session's Durable Object should not wait for a lease to expire. When the room went away (Stop),
   // the agent session is closed first, for at most TRAILING_EVENTS_MS, so that a reply cut short still arrives
@@ -150,6 +158,7 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
         detail,
         ...forwarder.stats,
         flushed: delivered,
+        streams_refused: guard?.refused() ?? 0,
         ...(refusal ? { ingest_status: refusal.status, ingest_code: refusal.code } : {}),
       });
     })());
@@ -178,6 +187,10 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
   const began = Date.now();
   log.info("job_started", { pid: process.pid, history_items: history.length });
   try {
+    // The visitor may publish data, but reaches nothing of the agent through it (docs/agent.md, "What a visitor can
+    // send"): the framework's remote-session endpoint is closed (fail closed), its streams and lk.chat refused.
+    if (!adaptJobProcess(log)) throw new Error("the framework's remote-session endpoint could not be closed");
+    guard = refuseVisitorStreams(ctx.room, log);
     session = createAgentSession(cfg, vad, log);
     // The fixed greeting is synthesized while the room is joined, not after (greeting.ts); a continued
     // conversation has no greeting.
@@ -210,11 +223,12 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
     const instructions = resolveInstructions(systemPrompt, cfg.systemPrompt);
     // closeOnDisconnect: false: a visitor whose connection drops may rejoin with the same identity; the session
     // (its client grace period) and the job's own limits decide when waiting is over, not a disconnect.
+    // textEnabled: false: no typed input (lk.chat); the product offers speech only.
     await session.start({
       agent: new WebsiteAgent(instructions, cfg.greeting, prefetch, history),
       room: ctx.room,
       record: false,
-      inputOptions: { closeOnDisconnect: false },
+      inputOptions: { closeOnDisconnect: false, textEnabled: false },
     });
     if (left) return; // the room went away, or ingest refused, while the session was starting
     forwarder.push({ type: "agent_joined" });

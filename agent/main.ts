@@ -18,7 +18,9 @@
  * logged, not fatal; an uncaught exception is logged, then fatal as usual) are in place in every process.
  *
  * Every line this agent logs has the shape of contract/log.ts (component `agent`) on stdout; the framework's
- * own lines (pino JSON, numeric `level`) are interleaved with them. See docs/architecture.md, "Logging".
+ * own lines (pino JSON, numeric `level`) are interleaved with them, without their conversation content unless
+ * `LOG_TRANSCRIPT_TEXT=true` at `LOG_LEVEL=debug` (agent/framework/log-redaction.ts, applied at the top of this module
+ * in every process). See docs/architecture.md, "Logging", and docs/agent.md, "Logs".
  */
 import {
   AgentServer,
@@ -32,16 +34,20 @@ import {
 import * as silero from "@livekit/agents-plugin-silero";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../contract/config.ts";
-import { createLogger, parseLogLevel } from "../contract/log.ts";
-import { type AgentConfig, readAgentConfig } from "./config.ts";
+import { createLogger } from "../contract/log.ts";
+import { type AgentConfig, readAgentConfig, readLogSettings } from "./config.ts";
 import { drainOnSignals } from "./drain.ts";
-import { adaptWorker, JOB_PROCESS_INITIALIZE_TIMEOUT_MS } from "./framework/index.ts";
+import { adapt, adaptWorker, JOB_PROCESS_INITIALIZE_TIMEOUT_MS, redactFrameworkLogs } from "./framework/index.ts";
 import { runJob } from "./job.ts";
 import { logProcessFaults } from "./process-faults.ts";
 
-const logLevel = parseLogLevel(process.env.LOG_LEVEL);
+const logSettings = readLogSettings();
+const logLevel = logSettings.level;
 const log = createLogger({ component: "agent", level: logLevel, write: (line) => process.stdout.write(line + "\n") });
 logProcessFaults(log);
+// Before the framework's logger exists (in a job process too, which loads this module first): its lines lose their
+// conversation content unless LOG_TRANSCRIPT_TEXT=true at debug (agent/framework/log-redaction.ts).
+if (!logSettings.transcriptText) adapt(redactFrameworkLogs(), globalThis, log);
 
 function configOrExit(): AgentConfig {
   try {
@@ -84,6 +90,8 @@ async function start(): Promise<void> {
     }),
   );
   drainOnSignals(server, cfg.drainTimeoutS * 1000, log);
+  if (logSettings.transcriptText) log.warn("transcript_text_logged", { log_level: logLevel });
+  if (logSettings.transcriptTextIgnored) log.warn("log_transcript_text_ignored", { log_level: logLevel });
   log.info("agent_worker_starting", {
     agent_name: cfg.agentName,
     livekit_url: cfg.livekitUrl,

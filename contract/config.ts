@@ -11,8 +11,14 @@
  */
 import { z } from "zod";
 import {
+  CLIENT_JOIN_TIMEOUT_MAX_S,
   DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR,
+  DEFAULT_MAX_SESSIONS_PER_IP,
+  DEFAULT_MAX_SESSIONS_TOTAL,
   MAX_ACTIVE_SESSIONS_PER_VISITOR_CAP,
+  MAX_SESSIONS_PER_IP_CAP,
+  MAX_SESSIONS_TOTAL_CAP,
+  SECRET_MIN_CHARS,
   SESSION_DEFAULTS_S,
 } from "./defaults.ts";
 
@@ -29,13 +35,48 @@ export function requiredString(): z.ZodString {
   return z.string({ error: `is required (${WHERE_TO_SET})` }).min(1, `is required (${WHERE_TO_SET})`);
 }
 
-/** A whole number of seconds, 1 s to one day. */
-export function seconds(fallback: number) {
+/** How to make a good secret, named in the messages of {@link secret}. */
+const HOW_TO_MAKE_A_SECRET = "e.g. `openssl rand -hex 32`";
+
+/**
+ * Whether `value` is a placeholder that must never reach production: `.env.example` ships `change-me-…` values.
+ * Compared case-insensitively; the value itself is never echoed.
+ */
+export function isPlaceholderSecret(value: string): boolean {
+  return /^change[-_ ]?me/i.test(value.trim());
+}
+
+/**
+ * A required secret that keys an HMAC-SHA256: at least `SECRET_MIN_CHARS` (32) characters and not a `.env.example`
+ * placeholder. The messages name the rule, never the value.
+ */
+export function secret(): z.ZodString {
+  return requiredString()
+    .min(SECRET_MIN_CHARS, `must be at least ${SECRET_MIN_CHARS} characters (${HOW_TO_MAKE_A_SECRET})`)
+    .refine((s) => !isPlaceholderSecret(s), `is still the .env.example placeholder (${HOW_TO_MAKE_A_SECRET})`);
+}
+
+/**
+ * Whether a URL points at this machine: its host is `localhost` (or a `*.localhost` name), an IPv4 loopback
+ * address (127.0.0.0/8) or `[::1]`. A URL that does not parse is not local.
+ */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === "localhost" || host.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(host) || host === "[::1]";
+}
+
+/** A whole number of seconds, 1 s to `max` (default one day). */
+export function seconds(fallback: number, max = 86_400) {
   return z.coerce
     .number({ error: "must be a number of seconds" })
     .int("must be a whole number of seconds")
     .positive("must be above 0")
-    .max(86_400, "must be at most 86400 seconds")
+    .max(max, `must be at most ${max} seconds`)
     .default(fallback);
 }
 
@@ -112,5 +153,8 @@ export function sessionSettings() {
       DEFAULT_MAX_ACTIVE_SESSIONS_PER_VISITOR,
       MAX_ACTIVE_SESSIONS_PER_VISITOR_CAP,
     ),
+    CLIENT_JOIN_TIMEOUT_S: seconds(SESSION_DEFAULTS_S.clientJoinTimeout, CLIENT_JOIN_TIMEOUT_MAX_S),
+    MAX_SESSIONS_PER_IP: count(DEFAULT_MAX_SESSIONS_PER_IP, MAX_SESSIONS_PER_IP_CAP),
+    MAX_SESSIONS_TOTAL: count(DEFAULT_MAX_SESSIONS_TOTAL, MAX_SESSIONS_TOTAL_CAP),
   };
 }

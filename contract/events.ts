@@ -28,7 +28,12 @@ const SpeechFields = { role: Role, event: z.enum(["speech_started", "speech_ende
  */
 export const SessionStatus = z.enum(["starting", "active", "reconnecting", "ended"]);
 export type SessionStatus = z.infer<typeof SessionStatus>;
-export const EndReason = z.enum(["stopped", "timeout", "agent_lost", "agent_unavailable", "error"]);
+/**
+ * Why a session ended: `stopped` (the visitor, or the room finished), `timeout` (a time limit or inactivity),
+ * `agent_lost`, `agent_unavailable` (no agent joined), `no_visitor` (the visitor never joined the LiveKit room
+ * within `CLIENT_JOIN_TIMEOUT_S`), `error`.
+ */
+export const EndReason = z.enum(["stopped", "timeout", "agent_lost", "agent_unavailable", "no_visitor", "error"]);
 export type EndReason = z.infer<typeof EndReason>;
 
 // ---- WebSocket, server → client -------------------------------------------------------------
@@ -64,6 +69,17 @@ export const SocketErrorMessage = z.object({
   message: z.string(),
 });
 export type SocketErrorMessage = z.infer<typeof SocketErrorMessage>;
+
+// ---- WebSocket, client → server ---------------------------------------------------------------
+
+/**
+ * The only frame a page sends on the transcript socket: a text keep-alive every `SOCKET_PING_INTERVAL_S`, so that
+ * idle proxies keep the connection open. Answered {@link SOCKET_PONG} (a text frame, not JSON) by the runtime without
+ * waking the `SessionDO` (`setWebSocketAutoResponse`); anything else a client sends is ignored.
+ */
+export const SOCKET_PING = "ping";
+/** The answer to {@link SOCKET_PING}. */
+export const SOCKET_PONG = "pong";
 
 /** `?after=<seq>` on the transcript socket: replay stored events with a larger seq first. */
 export const ReplayQuery = z.object({ after: z.optional(z.coerce.number().check(z.int(), z.nonnegative())) });

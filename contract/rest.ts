@@ -7,7 +7,7 @@
  * See docs/architecture.md, "REST API".
  */
 import * as z from "zod/mini";
-import { SYSTEM_PROMPT_MAX } from "./defaults.ts";
+import { SYSTEM_PROMPT_MAX, TURNSTILE_TOKEN_MAX } from "./defaults.ts";
 import "./locale.ts";
 
 export { SYSTEM_PROMPT_MAX };
@@ -63,11 +63,21 @@ export const TokenResponse = z.object({
 });
 export type TokenResponse = z.infer<typeof TokenResponse>;
 
-/** `POST /session` body. */
+/**
+ * A Cloudflare Turnstile token (the widget's response): 1 to {@link TURNSTILE_TOKEN_MAX} characters. Only
+ * siteverify can tell whether it is valid; the Worker verifies it when Turnstile is on (worker/turnstile.ts).
+ */
+export const TurnstileToken = z.string().check(z.minLength(1), z.maxLength(TURNSTILE_TOKEN_MAX));
+
+/**
+ * `POST /session` body. `turnstile_token` is the Turnstile widget's token: required (else 403
+ * `turnstile_failed`) when the deployment has Turnstile on, ignored when it is off.
+ */
 export const SessionCreateRequest = z.strictObject({
   room: RoomName,
   identity: VisitorIdentity,
   system_prompt: z.optional(SystemPrompt),
+  turnstile_token: z.optional(TurnstileToken),
 });
 export type SessionCreateRequest = z.infer<typeof SessionCreateRequest>;
 

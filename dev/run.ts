@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { httpUrl, port, readEnv, requiredString, sessionSettings } from "../contract/config.ts";
+import { httpUrl, port, readEnv, requiredString, secret, sessionSettings } from "../contract/config.ts";
 import { DEFAULT_AGENT_NAME, DEV_PORTS } from "../contract/defaults.ts";
 import { httpReady, Supervisor } from "./supervisor.ts";
 import { WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "./wrangler.ts";
@@ -45,9 +45,9 @@ const DevEnv = z.object({
   OPENAI_API_KEY: requiredString().optional(),
   OPENAI_BASE_URL: httpUrl().optional(),
   AGENT_NAME: requiredString().default(DEFAULT_AGENT_NAME),
-  /** Unset: a fresh random secret per run. */
-  AGENT_INGEST_SECRET: requiredString().optional(),
-  COOKIE_SECRET: requiredString().optional(),
+  /** Unset: a fresh random secret per run. Set: at least 32 characters, no .env.example placeholder (as the Worker checks). */
+  AGENT_INGEST_SECRET: secret().optional(),
+  COOKIE_SECRET: secret().optional(),
   /**
    * Development and tests only: the agent's `INGEST_URL`. Unset: the Worker's URL. The e2e tests point it at a
    * TCP proxy in front of the Worker so that they can cut the agent's ingest alone (test/e2e/stack.ts).

@@ -1,6 +1,6 @@
 /**
  * What a session's alarm must do next, and when: the lifecycle deadlines of a running session (agent join
- * timeout, agent lease, client grace, maximum duration) and the teardown steps of an ended one (closing
+ * timeout, agent lease, client grace, maximum duration, the visitor's join) and the teardown steps of an ended one (closing
  * window, `DeleteRoom` retries). See docs/architecture.md, "Session lifecycle".
  * Pure functions of the session row and the clock, so the alarm handler stays idempotent: it can fire
  * early, late or twice and still reach the same verdict.
@@ -15,12 +15,25 @@ import type { SessionRow } from "./session-store.ts";
  */
 export const LEASES_WHILE_PRESENT = 3;
 
+/**
+ * `ListParticipants` calls a session makes for a visitor no webhook reported, at its join bound and then
+ * {@link VISITOR_CHECK_RETRY_MS} apart, before it ends although LiveKit could not be asked (each call gives up
+ * after `LIVEKIT_TIMEOUT_S`, 5 s). The session holds an agent meanwhile, so this stays short: about
+ * `CLIENT_JOIN_TIMEOUT_S` + 15 s at most.
+ */
+export const VISITOR_CHECK_ATTEMPTS = 3;
+
+/** Wait after a failed `ListParticipants` before the next attempt, ms (counted from the join bound). */
+export const VISITOR_CHECK_RETRY_MS = 5000;
+
 /** One step the alarm takes when its time has come. */
 export type DeadlineAction =
   /** End the session with `reason`. */
   | { kind: "end"; reason: EndReason }
   /** The lease ran out and no webhook told where the agent is: ask LiveKit whether it is still in the room. */
   | { kind: "check_agent" }
+  /** No webhook reported the visitor within its join bound: ask LiveKit whether it is in the room, else end. */
+  | { kind: "check_visitor" }
   /** The agent is lost: replace it once, else end with `agent_lost`. */
   | { kind: "agent_lost" }
   /** The closing window is over: close the sockets, refuse further ingest. */
@@ -64,6 +77,11 @@ export function deadlines(row: SessionRow): Deadline[] {
   }
   if (row.visitor_left_at !== null) out.push({ at: row.visitor_left_at + row.grace_s * 1000, action: end("timeout") });
   out.push({ at: row.started_at + row.max_s * 1000, action: end("timeout") });
+  // Last, so that a due end with a more telling reason (agent_unavailable, timeout) wins over this check.
+  if (row.visitor_join_s !== null && row.visitor_sid === null && row.visitor_left_at === null) {
+    const at = row.started_at + row.visitor_join_s * 1000 + row.visitor_check_failures * VISITOR_CHECK_RETRY_MS;
+    out.push({ at, action: { kind: "check_visitor" } });
+  }
   return out;
 }
 

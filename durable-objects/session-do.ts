@@ -1,8 +1,9 @@
 /**
  * `SessionDO`: one per session. Holds the lifecycle state machine (`starting → active ⇄ reconnecting →
  * ended(reason)`), the event log, the `/ws/transcript` sockets (Hibernation API) and the alarms. It tracks
- * the room's participants from LiveKit's webhooks, replaces a lost agent once, keeps an ended session open to
- * its agent's last events for a closing window, and retries deleting the room until it is gone.
+ * the room's participants from LiveKit's webhooks (session-presence.ts: a visitor who never joins ends the
+ * session), replaces a lost agent once, keeps an ended session open to its agent's last events for a closing
+ * window, retries deleting the room until it is gone, and releases the session's reservations.
  * The Worker calls it over RPC after it has checked the caller; the upgrade arrives via `fetch`.
  *
  * See docs/architecture.md, "Flows", "Transcript socket", "Agent ingest" and "Session lifecycle".
@@ -20,18 +21,34 @@ import {
   type SessionStatus,
   type TranscriptResponse,
 } from "../contract/index.ts";
-import { AGENT_REPLACEMENTS_MAX, CLOSING_WINDOW_S } from "../contract/defaults.ts";
+import {
+  AGENT_REPLACEMENTS_MAX,
+  CLOSING_WINDOW_S,
+  TRANSCRIPT_SOCKET_SILENT_S,
+  TRANSCRIPT_SOCKETS_MAX,
+} from "../contract/defaults.ts";
 import { errorSummary } from "../contract/log.ts";
 import { readEdgeConfig } from "../edge/config.ts";
-import { deleteRoom, dispatchAgent, listParticipants, type RoomNotice } from "../edge/livekit.ts";
+import { deleteRoom, dispatchAgent, type RoomNotice } from "../edge/livekit.ts";
 import { log } from "../edge/log.ts";
+import { ipCapStubById, totalCapStub } from "./session-cap-do.ts";
 import { DELETE_RETRY_FOR_MS, dueAction, nextDeadline, nextDeleteAttempt } from "./session-deadlines.ts";
 import { applyBatch } from "./session-ingest.ts";
+import {
+  applyRoomEvent,
+  checkAgent,
+  checkVisitor,
+  type PresenceHost,
+  type RoomEventOutcome,
+} from "./session-presence.ts";
 import { type SessionRow, SessionStore } from "./session-store.ts";
+
+export type { RoomEventOutcome };
 
 /**
  * What the Worker passes to start a session. `owner` is the visitor id of the room owner; `system_prompt`
- * the one the first agent was dispatched with (kept for a replacement agent).
+ * the one the first agent was dispatched with (kept for a replacement agent); `ip_slot` the id string of the
+ * `SessionCapDO` holding its per-address slot (session-cap-do.ts), released when the session ends.
  */
 export interface SessionInit {
   session_id: string;
@@ -39,6 +56,7 @@ export interface SessionInit {
   identity: string;
   owner: string;
   system_prompt?: string;
+  ip_slot?: string;
 }
 
 /**
@@ -68,18 +86,6 @@ export type IngestResult =
   | { status: "ended" }
   | { status: "replaced" };
 
-/** What {@link SessionDO.roomEvent} made of a webhook, for the Worker's log. */
-export type RoomEventOutcome =
-  | "no_session"
-  | "ignored"
-  | "stale"
-  | "room_noted"
-  | "visitor_joined"
-  | "visitor_left"
-  | "agent_present"
-  | "agent_lost"
-  | "ended";
-
 /** Per-socket state kept across hibernation. */
 interface SocketAttachment {
   connected_at: number;
@@ -90,10 +96,18 @@ export const CLOSE_NORMAL = 1000;
 
 export class SessionDO extends DurableObject<Env> {
   readonly #store: SessionStore;
+  readonly #presence: PresenceHost;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new SessionStore(ctx.storage.sql);
+    this.#presence = {
+      store: this.#store,
+      env,
+      armAlarm: () => this.#armAlarm(),
+      end: (reason) => this.stop(reason),
+      agentLost: (why) => this.#agentLost(why),
+    };
     // Keep-alive pings are answered without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -121,6 +135,8 @@ export class SessionDO extends DurableObject<Env> {
         lease_s: config.agentLeaseS,
         grace_s: config.clientGraceS,
         max_s: config.maxSessionS,
+        visitor_join_s: config.clientJoinTimeoutS,
+        ip_slot: init.ip_slot ?? null,
       });
       this.#appendState("starting", undefined, now);
     });
@@ -176,58 +192,17 @@ export class SessionDO extends DurableObject<Env> {
     return { status: "ok", accepted: outcome.accepted, duplicates: outcome.duplicates };
   }
 
-  /**
-   * Applies what a verified LiveKit webhook says about the session's room. Events of another room instance
-   * (a different room sid) or from before the session started are stale and ignored. A visitor's
-   * `participant_left` starts the client grace period (a rejoin with the same identity has a new participant
-   * sid, so the old one's departure is ignored); the current agent's `participant_left` means the agent is
-   * lost; `room_finished` ends the session (`stopped`).
-   */
+  /** Applies a verified LiveKit webhook about the session's room (session-presence.ts, `applyRoomEvent`). */
   async roomEvent(notice: RoomNotice): Promise<RoomEventOutcome> {
-    const row = this.#store.row();
-    if (!row) return "no_session";
-    if (row.status === "ended") return "ignored";
-    if (await this.#isStale(row, notice)) return "stale";
-    if (notice.roomSid && row.room_sid === null && notice.event !== "room_finished") {
-      this.#store.update({ room_sid: notice.roomSid });
-    }
-    const p = notice.participant;
-    switch (notice.event) {
-      case "room_started":
-        return "room_noted";
-      case "room_finished":
-        await this.stop("stopped");
-        return "ended";
-      case "participant_joined":
-        if (p?.agent) {
-          this.#store.update({ agent_sid: p.sid });
-          await this.#armAlarm();
-          return "agent_present";
-        }
-        if (p?.identity !== row.identity) return "ignored";
-        this.#store.update({ visitor_sid: p.sid, visitor_left_at: null });
-        return "visitor_joined";
-      case "participant_left":
-        if (p?.agent) {
-          if (p.sid !== row.agent_sid) return "ignored"; // an agent this session already let go
-          this.#store.update({ agent_sid: null });
-          await this.#agentLost("the agent's participant left the room");
-          return "agent_lost";
-        }
-        if (p?.identity !== row.identity) return "ignored";
-        if (row.visitor_sid !== null && p.sid !== row.visitor_sid) return "stale"; // replaced by a rejoin
-        if (row.visitor_left_at === null) this.#store.update({ visitor_left_at: Date.now() });
-        await this.#armAlarm();
-        return "visitor_left";
-    }
+    return applyRoomEvent(this.#presence, notice);
   }
 
   /**
    * Ends the session with `reason`: stores and sends the `ended` state message, deletes the LiveKit room
    * (which ends the agent's job and disconnects the visitor; retried from the alarm until it succeeds) and
-   * frees the room's and the visitor's slots. While an agent is still in the session, ingest stays open to it
-   * for the closing window (`CLOSING_WINDOW_S`, or until its `agent_left`), and the sockets stay open with it;
-   * then they close with 1000. Idempotent.
+   * frees the room's, the visitor's, the client address's and the deployment's slots. While an agent is still
+   * in the session, ingest stays open to it for the closing window (`CLOSING_WINDOW_S`, or until its
+   * `agent_left`), and the sockets stay open with it; then they close with 1000. Idempotent.
    * @returns false when there is no such session
    */
   async stop(reason: EndReason): Promise<boolean> {
@@ -242,12 +217,36 @@ export class SessionDO extends DurableObject<Env> {
     this.#store.dropped();
   }
 
-  /** Accepts a transcript socket (the Worker has checked the visitor and the Origin). */
+  /**
+   * Accepts a transcript socket (the Worker has checked the visitor, the Origin and the rate limit) and replays the
+   * stored messages after `?after=`. Refuses with a contract `ErrorBody`: 404 `session_not_found`, 426
+   * `upgrade_required`, or 429 `too_many_sockets` when `TRANSCRIPT_SOCKETS_MAX` sockets are open and none of them has
+   * been silent (no keep-alive `ping`) for `TRANSCRIPT_SOCKET_SILENT_S`.
+   */
   override async fetch(request: Request): Promise<Response> {
+    // Refusals are contract `ErrorBody`s; the Worker turns them into the socket's error frame.
+    const refuse = (status: number, code: string, message: string) =>
+      Response.json({ error: { code, message } }, { status });
     const row = this.#store.row();
-    if (!row) return new Response("no such session", { status: 404 });
+    if (!row) return refuse(404, "session_not_found", "There is no session with this id.");
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426 });
+      return refuse(426, "upgrade_required", "This address only accepts WebSocket upgrades.");
+    }
+    // At most TRANSCRIPT_SOCKETS_MAX sockets; ones silent for TRANSCRIPT_SOCKET_SILENT_S (no keep-alive ping
+    // answered since, nor connected within) are closed first (1001, going away) to make room.
+    const open = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+    if (open.length >= TRANSCRIPT_SOCKETS_MAX) {
+      const silentBefore = Date.now() - TRANSCRIPT_SOCKET_SILENT_S * 1000;
+      const silent = open.filter((ws) => {
+        const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+        const connected = (ws.deserializeAttachment() as SocketAttachment | null)?.connected_at ?? 0;
+        return Math.max(pinged, connected) < silentBefore;
+      });
+      for (const ws of silent) closeQuietly(ws, 1001, "silent");
+      if (open.length - silent.length >= TRANSCRIPT_SOCKETS_MAX) {
+        const message = `This session already has ${TRANSCRIPT_SOCKETS_MAX} transcript connections open.`;
+        return refuse(429, "too_many_sockets", message);
+      }
     }
     const query = ReplayQuery.safeParse({ after: new URL(request.url).searchParams.get("after") ?? undefined });
     const after = query.success ? (query.data.after ?? 0) : 0;
@@ -265,7 +264,8 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(): Promise<void> {
-    // The transcript socket is server → client only; anything else the client sends is ignored.
+    // The transcript socket is server → client only. The page's keep-alive `ping` is answered `pong` by the runtime
+    // (setWebSocketAutoResponse) without reaching here; anything else a client sends is ignored.
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -290,7 +290,10 @@ export class SessionDO extends DurableObject<Env> {
         await this.stop(action.reason);
         break;
       case "check_agent":
-        await this.#checkAgent(row);
+        await checkAgent(this.#presence, row);
+        break;
+      case "check_visitor":
+        await checkVisitor(this.#presence, row);
         break;
       case "agent_lost":
         await this.#agentLost("no heartbeat although LiveKit lists the agent in the room");
@@ -355,10 +358,18 @@ export class SessionDO extends DurableObject<Env> {
    * The current agent is lost (it left, its participant left the room, or it went silent). A running
    * session dispatches one replacement agent into the same room with the stored finals as its history
    * (status `reconnecting`); when replacements are used up, or the dispatch fails, it ends with `agent_lost`.
+   * While the visitor is away (its grace running) there is no one to replace the agent for: the session ends
+   * with `timeout`.
    */
   async #agentLost(why: string, { agentDone = false } = {}): Promise<void> {
     const row = this.#store.row()!;
     if (row.status === "ended") return;
+    if (row.visitor_left_at !== null) {
+      // The visitor has left too (LiveKit closing the room takes the agent with it): no one to replace it for.
+      log.warn("agent_lost", { session_id: row.session_id, status: row.status, why, replaced: false });
+      await this.#end("timeout", { agentDone });
+      return;
+    }
     if (row.status !== "active" || row.replacements >= AGENT_REPLACEMENTS_MAX) {
       log.warn("agent_lost", { session_id: row.session_id, status: row.status, why, replaced: false });
       await this.#end("agent_lost", { agentDone });
@@ -395,24 +406,6 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   /**
-   * The lease ran out with no word from LiveKit about the agent: asks RoomService. An agent still listed in
-   * the room is only slow (its lease is extended, see `LEASES_WHILE_PRESENT`); one that is not listed, or an
-   * answer LiveKit cannot give, means it is lost.
-   */
-  async #checkAgent(row: SessionRow): Promise<void> {
-    const participants = await listParticipants(readEdgeConfig(this.env), row.room, row.session_id);
-    const agent = participants?.find((p) => p.agent);
-    const current = this.#store.row()!;
-    if (current.status !== "active" || current.agent_seen_at !== row.agent_seen_at) return; // moved on meanwhile
-    if (agent) {
-      log.info("agent_slow", { session_id: row.session_id, silent_ms: Date.now() - (row.agent_seen_at ?? 0) });
-      this.#store.update({ agent_sid: agent.sid });
-      return;
-    }
-    await this.#agentLost(participants ? "no heartbeat and not in the room" : "no heartbeat; LiveKit unreachable");
-  }
-
-  /**
    * Tries `DeleteRoom`. On failure the next attempt is scheduled with backoff (the alarm retries) until it
    * succeeds, the room is gone, or `DELETE_RETRY_FOR_MS` after the end (then it gives up, logged).
    */
@@ -436,21 +429,6 @@ export class SessionDO extends DurableObject<Env> {
     const at = nextDeleteAttempt(now, failures, Math.random());
     this.#store.update({ room_delete_at: at, room_delete_failures: failures });
     log.warn("room_delete_retry_scheduled", { session_id: row.session_id, failures, in_ms: at - now });
-  }
-
-  /**
-   * A webhook is stale when it names another instance of the room (a different sid), or when it was created
-   * before the session started. `createdAt` has second precision, so an event in the session's first second
-   * that would end it (`room_finished` before any sid is known) is checked with RoomService: a room that still
-   * has participants did not finish.
-   */
-  async #isStale(row: SessionRow, notice: RoomNotice): Promise<boolean> {
-    if (notice.roomSid && row.room_sid !== null && notice.roomSid !== row.room_sid) return true;
-    const startSecond = Math.floor(row.started_at / 1000) * 1000;
-    if (notice.at < startSecond) return true;
-    if (notice.event !== "room_finished" || row.room_sid !== null || notice.at > startSecond) return false;
-    const participants = await listParticipants(readEdgeConfig(this.env), row.room, row.session_id);
-    return participants !== null && participants.length > 0;
   }
 
   #closeWindow(): void {
@@ -509,14 +487,27 @@ export class SessionDO extends DurableObject<Env> {
     if (current === null || next < current) await this.ctx.storage.setAlarm(next);
   }
 
+  /**
+   * Frees what the session held: the room's active session, the visitor's, the address's and the deployment's
+   * slots, each on its own. One that fails is logged and lapses by itself (reservation.ts, RESERVATION_SLACK_S
+   * after MAX_SESSION_S). Once the address's slot is free, the row forgets which object held it.
+   */
   async #releaseReservations(row: SessionRow, nowMs: number): Promise<void> {
-    try {
-      await this.env.ROOMS.get(this.env.ROOMS.idFromName(row.room)).endSession(row.session_id, nowMs);
-      await this.env.VISITORS.get(this.env.VISITORS.idFromName(row.owner)).release(row.session_id);
-    } catch (err) {
-      // The reservations lapse on their own (reservation.ts, RESERVATION_SLACK_S after MAX_SESSION_S); log and move on.
-      log.warn("session_release_failed", { session_id: row.session_id, error: errorSummary(err) });
-    }
+    const { env } = this;
+    const { ip_slot: ipSlot, session_id: sessionId } = row;
+    const results = await Promise.allSettled([
+      env.ROOMS.get(env.ROOMS.idFromName(row.room)).endSession(sessionId, nowMs),
+      env.VISITORS.get(env.VISITORS.idFromName(row.owner)).release(sessionId),
+      (async () => ipSlot !== null && (await ipCapStubById(env, ipSlot).release(sessionId)))(),
+      totalCapStub(env).release(sessionId),
+    ]);
+    const names = ["room", "visitor", "ip", "total"];
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") return;
+      const fields = { session_id: sessionId, reservation: names[i], error: errorSummary(r.reason) };
+      log.warn("session_release_failed", fields);
+    });
+    if (ipSlot !== null && results[2]!.status === "fulfilled") this.#store.update({ ip_slot: null });
   }
 }
 

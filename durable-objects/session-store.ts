@@ -67,6 +67,19 @@ const SessionRowSchema = z.object({
   room_delete_at: z.nullable(EpochMs),
   /** `DeleteRoom` attempts that failed so far. */
   room_delete_failures: z.number().check(z.int(), z.nonnegative()),
+  /**
+   * Seconds the visitor has to join the LiveKit room (`CLIENT_JOIN_TIMEOUT_S`); null for a session stored by a
+   * version without the bound.
+   */
+  visitor_join_s: z.nullable(WholeSeconds),
+  /** `ListParticipants` calls that failed while looking for a visitor no webhook reported. */
+  visitor_check_failures: z.number().check(z.int(), z.nonnegative()),
+  /**
+   * Id (`DurableObjectId.toString()`) of the `SessionCapDO` that holds the session's per-address slot, until
+   * the slot is released; null without one. The id, not the address: the row outlives the session (its
+   * transcript), and a visitor's IP address is personal data it has no need to keep.
+   */
+  ip_slot: z.nullable(z.string()),
 });
 
 /** The session row. Times are epoch ms; durations (`*_s`) are seconds fixed when the session starts. */
@@ -134,6 +147,9 @@ const ADDED_COLUMNS: Record<string, string> = {
   closing_until: "INTEGER",
   room_delete_at: "INTEGER",
   room_delete_failures: "INTEGER NOT NULL DEFAULT 0",
+  visitor_join_s: "INTEGER",
+  visitor_check_failures: "INTEGER NOT NULL DEFAULT 0",
+  ip_slot: "TEXT",
 };
 
 /** The columns `update()` may change. */
@@ -201,11 +217,14 @@ export class SessionStore {
       | "grace_s"
       | "max_s"
       | "system_prompt"
+      | "visitor_join_s"
+      | "ip_slot"
     >,
   ): void {
     this.#sql.exec(
       `INSERT INTO session (id, session_id, room, identity, owner, status, started_at, client_gone_since,
-        join_timeout_s, lease_s, grace_s, max_s, system_prompt) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        join_timeout_s, lease_s, grace_s, max_s, system_prompt, visitor_join_s, ip_slot)
+        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.session_id,
       row.room,
       row.identity,
@@ -218,6 +237,8 @@ export class SessionStore {
       row.grace_s,
       row.max_s,
       row.system_prompt,
+      row.visitor_join_s,
+      row.ip_slot,
     );
   }
 

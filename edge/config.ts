@@ -7,10 +7,28 @@
  * See docs/architecture.md, "Configuration", and docs/edge.md, "Configuration".
  */
 import { z } from "zod";
-import { ConfigError, readEnv, requiredString, sessionSettings } from "../contract/config.ts";
-import { DEFAULT_AGENT_NAME } from "../contract/defaults.ts";
+import {
+  ConfigError,
+  count,
+  isLoopbackUrl,
+  readEnv,
+  requiredString,
+  seconds,
+  secret,
+  sessionSettings,
+} from "../contract/config.ts";
+import { DEFAULT_AGENT_NAME, DEFAULT_TOKEN_TTL_S, SECRET_MIN_CHARS, TOKEN_TTL_MAX_S } from "../contract/defaults.ts";
 
 export { ConfigError };
+
+/**
+ * Default `HSTS_MAX_AGE_S`: one year, the `max-age` MDN and the HSTS preload list ask for; no `includeSubDomains`,
+ * no `preload` (https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/Strict-Transport-Security).
+ */
+export const DEFAULT_HSTS_MAX_AGE_S = 31_536_000;
+
+/** Largest `HSTS_MAX_AGE_S`: two years. */
+const HSTS_MAX_AGE_CAP_S = 63_072_000;
 
 /** The LiveKit signal URL: a ws:// or wss:// origin (a trailing slash is allowed and dropped). */
 const SignalUrl = requiredString().regex(
@@ -36,17 +54,64 @@ const OriginList = z
     return out;
   });
 
+/** A Turnstile sitekey as the Cloudflare dashboard shows it (e.g. `0x4AAAAAAA…`; test keys `1x00…AA`). */
+const TurnstileSiteKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,128}$/, "must be a Turnstile sitekey (letters, digits, _ and -)")
+  .optional();
+
 /** The Worker's variables (wrangler.toml `[vars]`) and secrets (`[secrets]`). */
-const EdgeEnv = z.object({
-  LIVEKIT_URL: SignalUrl,
-  LIVEKIT_API_KEY: requiredString(),
-  LIVEKIT_API_SECRET: requiredString(),
-  AGENT_NAME: requiredString().default(DEFAULT_AGENT_NAME),
-  AGENT_INGEST_SECRET: requiredString(),
-  COOKIE_SECRET: requiredString(),
-  ALLOWED_ORIGINS: OriginList,
-  ...sessionSettings(),
-});
+const EdgeEnv = z
+  .object({
+    LIVEKIT_URL: SignalUrl,
+    LIVEKIT_API_KEY: requiredString(),
+    LIVEKIT_API_SECRET: requiredString(),
+    AGENT_NAME: requiredString().default(DEFAULT_AGENT_NAME),
+    AGENT_INGEST_SECRET: secret(),
+    COOKIE_SECRET: secret(),
+    /** The cookie secret before a rotation: still verifies visitor cookies, which are re-signed with COOKIE_SECRET. */
+    COOKIE_SECRET_PREVIOUS: secret().optional(),
+    HSTS_MAX_AGE_S: count(DEFAULT_HSTS_MAX_AGE_S, HSTS_MAX_AGE_CAP_S, 0),
+    ALLOWED_ORIGINS: OriginList,
+    TURNSTILE_SITE_KEY: TurnstileSiteKey,
+    TURNSTILE_SECRET_KEY: z.string().optional(),
+    TOKEN_TTL_S: seconds(DEFAULT_TOKEN_TTL_S, TOKEN_TTL_MAX_S),
+    ...sessionSettings(),
+  })
+  .superRefine(
+    (c, ctx) => {
+      // Turnstile is on with both keys and off with neither; one alone is a mistake, not "off".
+      const { TURNSTILE_SITE_KEY: siteKey, TURNSTILE_SECRET_KEY: secretKey } = c as Partial<typeof c>;
+      if ((siteKey === undefined) === (secretKey === undefined)) return;
+      const [missing, other] =
+        siteKey === undefined
+          ? ["TURNSTILE_SITE_KEY", "TURNSTILE_SECRET_KEY"]
+          : ["TURNSTILE_SECRET_KEY", "TURNSTILE_SITE_KEY"];
+      ctx.addIssue({ code: "custom", path: [missing], message: `is required when ${other} is set (see .env.example)` });
+    },
+    { when: () => true },
+  )
+  .superRefine(
+    (c, ctx) => {
+      // The dev LiveKit server and `livekit-server --dev` use `devkey`/`secret`: fine on this machine only.
+      const { LIVEKIT_URL: url, LIVEKIT_API_SECRET: apiSecret } = c as Partial<typeof c>;
+      if (typeof url !== "string" || typeof apiSecret !== "string" || isLoopbackUrl(url)) return;
+      if (apiSecret.length >= SECRET_MIN_CHARS) return;
+      ctx.addIssue({
+        code: "custom",
+        path: ["LIVEKIT_API_SECRET"],
+        message: `must be at least ${SECRET_MIN_CHARS} characters unless LIVEKIT_URL is on this machine (localhost, 127.0.0.1, [::1])`,
+      });
+    },
+    // Also when another variable is at fault, so that one message names every variable at fault.
+    { when: () => true },
+  );
+
+/** Cloudflare Turnstile keys: the public sitekey the page renders the widget with, and siteverify's secret. */
+export interface TurnstileKeys {
+  siteKey: string;
+  secretKey: string;
+}
 
 /** Validated configuration of the edge. Durations in seconds; `liveKitHttpUrl` is the API host (ws→http). */
 export interface EdgeConfig {
@@ -59,6 +124,10 @@ export interface EdgeConfig {
   agentName: string;
   ingestSecret: string;
   cookieSecret: string;
+  /** `COOKIE_SECRET_PREVIOUS`: also accepted when verifying visitor cookies (a rotation), or null. */
+  previousCookieSecret: string | null;
+  /** `HSTS_MAX_AGE_S`: the `max-age` of `Strict-Transport-Security` on https responses, seconds (0: browsers forget). */
+  hstsMaxAgeS: number;
   /** Extra origins (besides the request's own) allowed for the REST API and the transcript socket. */
   allowedOrigins: ReadonlySet<string>;
   allowClientSystemPrompt: boolean;
@@ -68,6 +137,16 @@ export interface EdgeConfig {
   agentJoinTimeoutS: number;
   roomClaimTtlS: number;
   maxActiveSessionsPerVisitor: number;
+  /** `CLIENT_JOIN_TIMEOUT_S`: a session whose visitor has not joined the LiveKit room by then ends (`no_visitor`). */
+  clientJoinTimeoutS: number;
+  /** `MAX_SESSIONS_PER_IP`: concurrent sessions per client address (IPv4, or IPv6 /64: worker/client-ip.ts). */
+  maxSessionsPerIp: number;
+  /** `MAX_SESSIONS_TOTAL`: concurrent sessions of the whole deployment. */
+  maxSessionsTotal: number;
+  /** Turnstile on `POST /session` (worker/turnstile.ts), or null when off (neither key set: the default). */
+  turnstile: TurnstileKeys | null;
+  /** `TOKEN_TTL_S`: lifetime of a visitor's LiveKit token, seconds (edge/livekit.ts `mintToken`). */
+  tokenTtlS: number;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -91,6 +170,8 @@ export function readEdgeConfig(env: Env): EdgeConfig {
     agentName: c.AGENT_NAME,
     ingestSecret: c.AGENT_INGEST_SECRET,
     cookieSecret: c.COOKIE_SECRET,
+    previousCookieSecret: c.COOKIE_SECRET_PREVIOUS ?? null,
+    hstsMaxAgeS: c.HSTS_MAX_AGE_S,
     allowedOrigins: c.ALLOWED_ORIGINS,
     allowClientSystemPrompt: c.ALLOW_CLIENT_SYSTEM_PROMPT,
     maxSessionS: c.MAX_SESSION_S,
@@ -99,6 +180,14 @@ export function readEdgeConfig(env: Env): EdgeConfig {
     agentJoinTimeoutS: c.AGENT_JOIN_TIMEOUT_S,
     roomClaimTtlS: c.ROOM_CLAIM_TTL_S,
     maxActiveSessionsPerVisitor: c.MAX_ACTIVE_SESSIONS_PER_VISITOR,
+    clientJoinTimeoutS: c.CLIENT_JOIN_TIMEOUT_S,
+    maxSessionsPerIp: c.MAX_SESSIONS_PER_IP,
+    maxSessionsTotal: c.MAX_SESSIONS_TOTAL,
+    turnstile:
+      c.TURNSTILE_SITE_KEY !== undefined && c.TURNSTILE_SECRET_KEY !== undefined
+        ? { siteKey: c.TURNSTILE_SITE_KEY, secretKey: c.TURNSTILE_SECRET_KEY }
+        : null,
+    tokenTtlS: c.TOKEN_TTL_S,
   };
   cache.set(env, config);
   return config;

@@ -2,14 +2,15 @@
  * Every LiveKit server API call the edge makes: visitor access tokens and webhook verification (the
  * Worker), explicit agent dispatch (the session-start service, and the `SessionDO` for a replacement
  * agent), the room's participants (the `SessionDO`, when an agent's lease runs out) and room deletion (the
- * `SessionDO` when a session ends, which ends the agent's job and disconnects the visitor).
+ * `SessionDO` when a session ends, which ends the agent's job and disconnects the visitor; the `RoomDO` for a
+ * room a visitor joined without a session).
  *
- * Sources: livekit-server-sdk 2.x (`AccessToken`, `AgentDispatchClient.createDispatch`,
+ * Sources: livekit-server-sdk 2.x (`AccessToken` with `roomConfig`, `AgentDispatchClient.createDispatch`,
  * `WebhookReceiver.receive`, `RoomServiceClient.deleteRoom` and `.listParticipants`, i.e. Twirp
  * `livekit.RoomService/DeleteRoom` and `/ListParticipants`; `ParticipantInfo.kind` from @livekit/protocol);
  * docs/architecture.md, "Security model" and "Dispatch".
  */
-import { ParticipantInfo_Kind } from "@livekit/protocol";
+import { ParticipantInfo_Kind, RoomConfiguration } from "@livekit/protocol";
 import {
   AccessToken,
   AgentDispatchClient,
@@ -27,20 +28,60 @@ import { log } from "./log.ts";
 /** Seconds a LiveKit API call may take before it counts as unreachable. */
 export const LIVEKIT_TIMEOUT_S = 5;
 
-/** Lifetime of a visitor token, seconds (at most 10 minutes: docs/architecture.md, "Security model"). */
-export const TOKEN_TTL_S = 600;
+/**
+ * `maxParticipants` of a visitor's room: one visitor. Agents do not count: livekit-server counts only
+ * participants that are not "dependent" (`pkg/rtc/room.go` `Join`; `pkg/rtc/participant.go` `IsDependent`:
+ * kind AGENT or EGRESS, or an agent or recorder grant; livekit/protocol `RoomConfiguration.max_participants`:
+ * "excluding Egress and Agent participants"), so the agent, and its replacement while the lost one is still
+ * listed, always join. The visitor rejoining with its identity is not refused either: LiveKit removes the
+ * older participant of that identity before it counts (`pkg/service/roommanager.go` `StartSession`).
+ */
+export const VISITOR_ROOM_MAX_PARTICIPANTS = 1;
 
 /**
- * Mints a visitor token: join one room, publish the microphone only, subscribe, publish data.
- * Never grants roomAdmin, roomCreate, roomList or roomRecord.
+ * Seconds LiveKit waits beyond `CLIENT_GRACE_S` before it closes a room its visitor left (see
+ * {@link visitorRoomConfig}): room for a late alarm on a loaded host.
+ */
+export const ROOM_CLOSE_MARGIN_S = 15;
+
+/**
+ * The room configuration a visitor's token carries (`RoomConfiguration` in the JWT's `roomConfig` claim): LiveKit
+ * applies it when that token's join creates the room, and only then (livekit-server `ValidateConnectRequest` →
+ * `roomallocator.CreateRoom`; an existing room, e.g. one `CreateDispatch` created first, keeps the server's
+ * defaults). One visitor ({@link VISITOR_ROOM_MAX_PARTICIPANTS}); the room closes `CLIENT_GRACE_S` +
+ * {@link ROOM_CLOSE_MARGIN_S} after its visitor left, agents or not (`departureTimeout`; `Room.CloseIfEmpty` does
+ * not count agents), and as long after its creation when no visitor ever joined it (`emptyTimeout`). The margin
+ * lets the session's own grace end it first, so that the session, not LiveKit, decides how it ends: a room closed
+ * by LiveKit while the session still waited would take the agent with it, and look like a lost agent.
+ *
+ * The JSON holds only these fields: protobuf-es's `toJSON` would write every field with its default, and
+ * livekit-server parses the claim with strict protojson, so a server older than a field (e.g. `tags`, added
+ * to the protocol in 2026) would refuse the whole token.
+ */
+export function visitorRoomConfig(config: EdgeConfig): RoomConfiguration {
+  const closeAfterS = config.clientGraceS + ROOM_CLOSE_MARGIN_S;
+  const roomConfig = new RoomConfiguration({
+    maxParticipants: VISITOR_ROOM_MAX_PARTICIPANTS,
+    emptyTimeout: closeAfterS,
+    departureTimeout: closeAfterS,
+  });
+  return Object.assign(roomConfig, { toJSON: () => roomConfig.toJson() });
+}
+
+/**
+ * Mints a visitor token: join one room, publish the microphone only, subscribe, publish data, with the room
+ * configuration of {@link visitorRoomConfig}. Valid for `TOKEN_TTL_S` (LiveKit accepts it up to 60 s longer,
+ * its clock leeway: livekit/protocol `auth/verifier.go`); a connected participant gets refreshed tokens from
+ * LiveKit itself. Never grants roomAdmin, roomCreate, roomList or roomRecord.
  * @returns the signed JWT
  */
 export async function mintToken(config: EdgeConfig, room: string, identity: string, name?: string): Promise<string> {
   const token = new AccessToken(config.liveKitApiKey, config.liveKitApiSecret, {
     identity,
     ...(name ? { name } : {}),
-    ttl: TOKEN_TTL_S,
+    ttl: config.tokenTtlS,
   });
+  token.roomConfig = visitorRoomConfig(config);
   token.addGrant({
     roomJoin: true,
     room,
@@ -139,10 +180,10 @@ export async function listParticipants(
 
 /**
  * Deletes a LiveKit room. A room that no longer exists counts as deleted. Never throws.
- * @param sessionId only for the log line
+ * @param sessionId only for the log line; omitted for a room no session holds (`RoomDO`)
  * @returns true when the room is gone, false when LiveKit refused or could not be reached (logged)
  */
-export async function deleteRoom(config: EdgeConfig, room: string, sessionId: string): Promise<boolean> {
+export async function deleteRoom(config: EdgeConfig, room: string, sessionId?: string): Promise<boolean> {
   const client = new RoomServiceClient(config.liveKitHttpUrl, config.liveKitApiKey, config.liveKitApiSecret, {
     requestTimeout: LIVEKIT_TIMEOUT_S,
   });
@@ -151,7 +192,8 @@ export async function deleteRoom(config: EdgeConfig, room: string, sessionId: st
     return true;
   } catch (err) {
     if (err instanceof TwirpError && err.status === 404) return true;
-    log.warn("livekit_delete_room_failed", { session_id: sessionId, room, error: errorSummary(err) });
+    const session = sessionId === undefined ? {} : { session_id: sessionId };
+    log.warn("livekit_delete_room_failed", { ...session, room, error: errorSummary(err) });
     return false;
   }
 }

@@ -10,17 +10,19 @@ import { readEdgeConfig } from "../edge/config.ts";
 import type { AppEnv } from "./app-env.ts";
 import { notFound, onError } from "./errors.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
-import { pageRoutes } from "./routes/pages.ts";
+import { pageRoutes, staticRoutes } from "./routes/pages.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { socketRoutes } from "./routes/socket.ts";
 import { tokenRoutes } from "./routes/token.ts";
 import { transcriptRoutes } from "./routes/transcripts.ts";
 import { webhookRoutes } from "./routes/webhook.ts";
+import { rateLimit } from "./rate-limit.ts";
 import { apiCors, requireAllowedOrigin, securityHeaders } from "./security.ts";
 import { visitorMiddleware } from "./visitor.ts";
 import type { z } from "zod";
 
 export { RoomDO } from "../durable-objects/room-do.ts";
+export { SessionCapDO } from "../durable-objects/session-cap-do.ts";
 export { SessionDO } from "../durable-objects/session-do.ts";
 export { VisitorDO } from "../durable-objects/visitor-do.ts";
 
@@ -39,14 +41,23 @@ const app = new Hono<AppEnv>();
 app.onError(onError);
 app.notFound(notFound);
 
-app.use(configMiddleware, securityHeaders, noStore);
+app.use(configMiddleware, securityHeaders);
+// Static files (wrangler.toml runs the Worker first for them): security headers, but the assets layer's own
+// caching and no visitor cookie.
+app.route("/", staticRoutes);
+app.use(noStore);
 // Server-to-server routes: authenticated by signature, no cookie, no CORS.
 app.route("/", ingestRoutes);
 app.route("/", webhookRoutes);
 
+// Every cookie-bearing route refuses foreign origins and `Origin: null` before a cookie is read or issued; the
+// socket upgrade refuses with an error frame instead (routes/socket.ts). See docs/architecture.md, "Security model".
+app.use((c, next) => (c.req.path.startsWith("/ws/") ? next() : requireAllowedOrigin(c, next)));
 app.use(visitorMiddleware);
 app.get("/health", (c) => c.json({ status: "ok" } satisfies z.infer<typeof HealthResponse>));
-for (const path of ["/token", "/session", "/session/*", "/transcripts/*"]) app.use(path, apiCors, requireAllowedOrigin);
+for (const path of ["/token", "/session", "/session/*", "/transcripts/*"]) app.use(path, apiCors);
+const stopLimit = rateLimit((env) => env.STOP_LIMITER);
+app.use("/session/:session_id", (c, next) => (c.req.method === "DELETE" ? stopLimit(c, next) : next()));
 app.route("/", tokenRoutes);
 app.route("/", sessionRoutes);
 app.route("/", transcriptRoutes);

@@ -3,11 +3,16 @@
  * LiveKit, written as named steps with an explicit rollback.
  *
  *  1. {@link checkPolicy}: a `system_prompt` only where the deployment allows it;
- *  2. the rate limit (`SESSION_LIMITER`, per visitor and per client IP);
+ *  2. the rate limit (`SESSION_LIMITER`, per visitor and per client IP), then {@link verifyTurnstile}
+ *     (worker/turnstile.ts): the Turnstile token, checked with siteverify when the deployment has Turnstile on
+ *     (after the rate limit, so that a flood of junk tokens costs no siteverify call beyond the limit);
  *  3. {@link reserveRoom}: the room's one active session (`RoomDO`), clearing a stale one first;
  *  4. {@link reserveVisitorSlot}: one of the visitor's `MAX_ACTIVE_SESSIONS_PER_VISITOR` slots (`VisitorDO`);
- *  5. {@link createSessionObject}: the `SessionDO` in state `starting`;
- *  6. {@link dispatchSessionAgent}: LiveKit `CreateDispatch` of `AGENT_NAME` into the room.
+ *  5. {@link reserveIpSlot}: one of the client address's `MAX_SESSIONS_PER_IP` slots (`SessionCapDO`; an IPv4
+ *     address, or an IPv6 /64: worker/client-ip.ts), which a script that drops its cookie cannot shed;
+ *  6. {@link reserveTotalSlot}: one of the deployment's `MAX_SESSIONS_TOTAL` slots (`SessionCapDO` "total");
+ *  7. {@link createSessionObject}: the `SessionDO` in state `starting`;
+ *  8. {@link dispatchSessionAgent}: LiveKit `CreateDispatch` of `AGENT_NAME` into the room.
  *
  * Each step that reserves something registers its undo in a {@link Rollback}; when a later step fails,
  * the undos of the steps done so far run in reverse order, so that no half-made session stays behind and
@@ -16,15 +21,21 @@
 import type { SessionCreateRequest, SessionCreateResponse } from "../contract/index.ts";
 import { errorSummary, type Logger } from "../contract/log.ts";
 import { reservationExpiresAt } from "../durable-objects/reservation.ts";
+import { ipCapId, ipCapStub, totalCapStub } from "../durable-objects/session-cap-do.ts";
 import type { EdgeConfig } from "../edge/config.ts";
 import { dispatchAgent } from "../edge/livekit.ts";
 import { log as edgeLog } from "../edge/log.ts";
+import { clientIpKey } from "./client-ip.ts";
 import { HttpError } from "./errors.ts";
 import { type Caller, limitCaller } from "./rate-limit.ts";
 import { roomStub, sessionStub, visitorStub } from "./sessions.ts";
+import { verifyTurnstile } from "./turnstile.ts";
 import { randomId } from "./visitor.ts";
 
-/** Seconds a visitor at the session cap is asked to wait before retrying (`Retry-After` of the 429). */
+/**
+ * Seconds a client at a session cap (its visitor's, its address's, or the deployment's) is asked to wait
+ * before retrying (`Retry-After` of the 429): about two visitor join bounds, in which abandoned sessions end.
+ */
 export const TOO_MANY_SESSIONS_RETRY_AFTER_S = 30;
 
 /** What the service works with: the Worker's bindings and configuration, and where it logs. */
@@ -47,6 +58,11 @@ export interface StartingSession {
   identity: string;
   /** The starting visitor's id (`vid` cookie); becomes the session's owner. */
   visitorId: string;
+  /**
+   * The client address's key (`clientIpKey` of worker/client-ip.ts: an IPv4 address or an IPv6 /64), for its
+   * session cap. Held only while the session starts: the session keeps the cap object's id, never the address.
+   */
+  clientIpKey: string;
   /** The client's `system_prompt`, already allowed by {@link checkPolicy}. */
   systemPrompt?: string;
   nowMs: number;
@@ -102,8 +118,10 @@ export class Rollback {
  * @param request the validated `POST /session` body
  * @param caller the visitor and client IP, for the rate limit and the ownership
  * @returns the `POST /session` 201 body
- * @throws HttpError 403 `system_prompt_not_allowed`, 429 `rate_limited` (Retry-After 60), 403 `room_forbidden`,
- *   409 `session_active`, 429 `too_many_sessions` (Retry-After 30), 502 `dispatch_failed`; anything else a
+ * @throws HttpError 403 `system_prompt_not_allowed`, 403 `turnstile_failed` or 503 `turnstile_unavailable`
+ *   (worker/turnstile.ts), 429 `rate_limited` (Retry-After 60), 403 `room_forbidden` or `identity_mismatch`,
+ *   409 `session_active` or `room_closing`, 429 `too_many_sessions`, `too_many_sessions_from_ip` or `service_at_capacity`
+ *   (Retry-After 30), 502 `dispatch_failed`; anything else a
  *   Durable Object call throws (a 500 for the client), after the rollback
  */
 export async function runSessionStart(
@@ -114,11 +132,13 @@ export async function runSessionStart(
   const log = loggerOf(deps);
   checkPolicy(deps.config, request);
   await limitCaller(deps.env.SESSION_LIMITER, caller);
+  await verifyTurnstile(deps, request.turnstile_token, caller);
   const session: StartingSession = {
     sessionId: randomId(),
     room: request.room,
     identity: request.identity,
     visitorId: caller.visitorId,
+    clientIpKey: clientIpKey(caller.clientIp),
     ...(request.system_prompt !== undefined ? { systemPrompt: request.system_prompt } : {}),
     nowMs: Date.now(),
   };
@@ -126,6 +146,8 @@ export async function runSessionStart(
   try {
     await reserveRoom(deps, session, rollback);
     await reserveVisitorSlot(deps, session, rollback);
+    await reserveIpSlot(deps, session, rollback);
+    await reserveTotalSlot(deps, session, rollback);
     await createSessionObject(deps, session, rollback);
     await dispatchSessionAgent(deps, session);
   } catch (err) {
@@ -151,21 +173,35 @@ export function checkPolicy(config: EdgeConfig, request: SessionCreateRequest): 
  * When the room still lists a session that has in fact ended (or never existed) — its end never reached
  * the room — that stale entry is cleared and the reservation retried once.
  * Registers the undo `room_reservation`.
- * @throws HttpError 403 `room_forbidden` (another visitor's room), 409 `session_active` (a running session)
+ * @throws HttpError 403 `room_forbidden` (another visitor's room), 403 `identity_mismatch` (the room is bound
+ *   to another participant identity), 409 `session_active` (a running session), 409 `room_closing` (the room
+ *   is being deleted: it was joined without a session for too long)
  */
 export async function reserveRoom(deps: SessionStartDeps, session: StartingSession, rollback: Rollback): Promise<void> {
   const room = roomStub(deps.env, session.room);
-  let verdict = await room.beginSession(session.visitorId, session.sessionId, session.nowMs);
+  const { visitorId, sessionId, nowMs, identity } = session;
+  let verdict = await room.beginSession(visitorId, sessionId, nowMs, identity);
   if (!verdict.ok && verdict.reason === "busy" && (await sessionHasEnded(deps.env, verdict.activeSessionId))) {
     loggerOf(deps).info("room_stale_session_cleared", { room: session.room, session_id: verdict.activeSessionId });
     await room.endSession(verdict.activeSessionId, session.nowMs);
-    verdict = await room.beginSession(session.visitorId, session.sessionId, session.nowMs);
+    verdict = await room.beginSession(visitorId, sessionId, nowMs, identity);
   }
   if (!verdict.ok && verdict.reason === "forbidden") {
     throw new HttpError(403, "room_forbidden", "This room belongs to another visitor.");
   }
+  if (!verdict.ok && verdict.reason === "identity") {
+    throw new HttpError(
+      403,
+      "identity_mismatch",
+      "This room admits only the participant identity it was first issued for.",
+    );
+  }
+  if (!verdict.ok && verdict.reason === "closing") {
+    throw new HttpError(409, "room_closing", "This room was joined without a session for too long; start again.");
+  }
   if (!verdict.ok) throw new HttpError(409, "session_active", "This room already has an active session.");
-  rollback.register("room_reservation", () => room.endSession(session.sessionId, Date.now()));
+  // The visitor may be in the LiveKit room already: the RoomDO deletes it unless a session begins soon.
+  rollback.register("room_reservation", () => room.rollBackSession(session.room, sessionId, Date.now()));
 }
 
 /** Whether a session a room still lists as active has in fact ended (or never existed). */
@@ -196,8 +232,53 @@ export async function reserveVisitorSlot(
 }
 
 /**
- * Step 5: creates the `SessionDO` in state `starting` (its timers start now). Registers the undo
- * `session_object` (storage, alarm and sockets discarded).
+ * Step 5: one of the client address's `MAX_SESSIONS_PER_IP` slots, lapsing on its own at `reservationExpiresAt`.
+ * The cookie is free to drop, the address is not: this is the cap that holds against a script. Registers the
+ * undo `ip_slot`.
+ * @throws HttpError 429 `too_many_sessions_from_ip` with `Retry-After` {@link TOO_MANY_SESSIONS_RETRY_AFTER_S}
+ */
+export async function reserveIpSlot(
+  deps: SessionStartDeps,
+  session: StartingSession,
+  rollback: Rollback,
+): Promise<void> {
+  const slots = ipCapStub(deps.env, session.clientIpKey);
+  const expiresAt = reservationExpiresAt(deps.config.maxSessionS, session.nowMs);
+  if (!(await slots.reserve(session.sessionId, deps.config.maxSessionsPerIp, session.nowMs, expiresAt))) {
+    throw new HttpError(
+      429,
+      "too_many_sessions_from_ip",
+      "Too many conversations are running from your network; end one or try again shortly.",
+      { "Retry-After": String(TOO_MANY_SESSIONS_RETRY_AFTER_S) },
+    );
+  }
+  rollback.register("ip_slot", () => slots.release(session.sessionId));
+}
+
+/**
+ * Step 6: one of the deployment's `MAX_SESSIONS_TOTAL` slots (sized for the agent fleet), lapsing on its own at
+ * `reservationExpiresAt`. Registers the undo `total_slot`.
+ * @throws HttpError 429 `service_at_capacity` with `Retry-After` {@link TOO_MANY_SESSIONS_RETRY_AFTER_S}
+ */
+export async function reserveTotalSlot(
+  deps: SessionStartDeps,
+  session: StartingSession,
+  rollback: Rollback,
+): Promise<void> {
+  const slots = totalCapStub(deps.env);
+  const expiresAt = reservationExpiresAt(deps.config.maxSessionS, session.nowMs);
+  if (!(await slots.reserve(session.sessionId, deps.config.maxSessionsTotal, session.nowMs, expiresAt))) {
+    throw new HttpError(429, "service_at_capacity", "All conversations are taken right now; try again shortly.", {
+      "Retry-After": String(TOO_MANY_SESSIONS_RETRY_AFTER_S),
+    });
+  }
+  rollback.register("total_slot", () => slots.release(session.sessionId));
+}
+
+/**
+ * Step 7: creates the `SessionDO` in state `starting` (its timers start now), with the id of the object that
+ * holds its per-address slot, so that its end releases it. Registers the undo `session_object` (storage, alarm
+ * and sockets discarded).
  * @throws Error when the object already holds a session (ids are 128 random bits, so only a bug can
  *   cause it; that session is not ours to discard), or whatever the call throws
  */
@@ -213,6 +294,7 @@ export async function createSessionObject(
     room,
     identity,
     owner: visitorId,
+    ip_slot: ipCapId(deps.env, session.clientIpKey).toString(),
     ...(systemPrompt !== undefined ? { system_prompt: systemPrompt } : {}),
   };
   let created: boolean;
@@ -228,7 +310,7 @@ export async function createSessionObject(
 }
 
 /**
- * Step 6: asks LiveKit to dispatch the agent into the room with the session's metadata. Reserves
+ * Step 8: asks LiveKit to dispatch the agent into the room with the session's metadata. Reserves
  * nothing, so it registers no undo (a failed dispatch left no job behind).
  * @throws HttpError 502 `dispatch_failed` when LiveKit refuses or cannot be reached (logged)
  */

@@ -25,13 +25,23 @@ export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown, co
 }
 
 /**
+ * Whether a `Content-Type` header value is JSON: its media type essence (before any `;` parameter, trimmed,
+ * case-insensitive) is exactly `application/json` (RFC 9110 §8.3.1). A cross-site form or no-cors fetch can only
+ * send `text/plain`, `application/x-www-form-urlencoded` or `multipart/form-data` (the CORS-safelisted types), so
+ * requiring JSON makes every such request a preflighted one, which the CORS allow-list then decides.
+ */
+export function isJsonContentType(value: string | undefined): boolean {
+  return (value ?? "").split(";", 1)[0]!.trim().toLowerCase() === "application/json";
+}
+
+/**
  * Reads a JSON request body and validates it.
- * @throws HttpError 415 when not JSON, 400 `invalid_json` when unparsable, 400 `invalid_request` when
- *   it does not match `schema`
+ * @throws HttpError 415 `unsupported_media_type` unless the `Content-Type` is `application/json`
+ *   ({@link isJsonContentType}), 400 `invalid_json` when unparsable, 400 `invalid_request` when it does not
+ *   match `schema`
  */
 export async function jsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const type = c.req.header("Content-Type") ?? "";
-  if (!/^application\/json\b/i.test(type)) {
+  if (!isJsonContentType(c.req.header("Content-Type"))) {
     throw new HttpError(415, "unsupported_media_type", "The body must be application/json.");
   }
   return parseWith(schema, parseJson(await c.req.text()));

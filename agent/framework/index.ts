@@ -9,24 +9,31 @@
  * | `defer_idle_refill` | idle-refill.ts | worker main process, by {@link adaptWorker} |
  * | `skip_local_eot_runner` | eot-runner.ts | worker main process, by {@link adaptWorker}, before `new AgentServer` |
  * | `vad_stream_end_input` | stt-vad.ts | each stream of the realtime STT's VAD ({@link SttVad}, agent/pipeline.ts) |
+ * | `no_remote_session` | remote-session.ts | each job process, by {@link adaptJobProcess}, before the session starts |
+ * | `redact_framework_logs` | log-redaction.ts | every process, by {@link redactFrameworkLogs} (agent/main.ts) |
  * | job process warm-up timeout | server-options.ts | `ServerOptions` in agent/main.ts |
  *
- * The first three reach into framework internals and are written one way (adaptation.ts): a shape check first, and
- * on any other shape one `framework_adaptation_skipped` warning and the framework's own behaviour.
+ * All but the last reach into framework internals and are written one way (adaptation.ts): a shape check first, and
+ * on any other shape one `framework_adaptation_skipped` warning and the framework's own behaviour (except
+ * `no_remote_session`: without it a job does not start its session, agent/job.ts).
  *
  * Elsewhere agent/ works around framework behaviour through public API only: agent/drain.ts drains on SIGTERM
  * itself (the CLI's handler gives up while an idle process is still starting); agent/greeting.ts listens to the
  * TTS's `error` event while it synthesizes ahead (an `error` event with no listener would end the job process);
- * agent/pipeline.ts sets `aecWarmupDuration: null` (see there).
+ * agent/pipeline.ts sets `aecWarmupDuration: null` (see there); agent/job.ts turns RoomIO's text input off
+ * (`textEnabled: false`) and agent/room-guard.ts refuses the visitor's data streams.
  */
-import { InferenceRunner, version } from "@livekit/agents";
+import { InferenceRunner, version, voice } from "@livekit/agents";
 import type { Logger } from "../../contract/log.ts";
 import { adapt } from "./adaptation.ts";
 import { skipLocalEotRunner } from "./eot-runner.ts";
 import { deferIdleRefill, loadProcPool } from "./idle-refill.ts";
+import { closeRemoteSession } from "./remote-session.ts";
 
 export { adapt, type Adaptation } from "./adaptation.ts";
 export { JOB_PROCESS_INITIALIZE_TIMEOUT_MS } from "./server-options.ts";
+export { TOPIC_SESSION_MESSAGES } from "./remote-session.ts";
+export { redactFrameworkLogs } from "./log-redaction.ts";
 export { SttVad } from "./stt-vad.ts";
 
 /** The LiveKit Agents version every adaptation here was written for (the three packages share it). */
@@ -58,4 +65,15 @@ export async function adaptWorker(log: Logger): Promise<Record<WorkerAdaptation,
     defer_idle_refill: adapt(deferIdleRefill({ log }), await loadProcPool(), log),
     skip_local_eot_runner: adapt(skipLocalEotRunner(), InferenceRunner, log),
   };
+}
+
+/**
+ * Applies the adaptations of a job process: call in each job before `AgentSession.start` (applying again changes
+ * nothing). `no_remote_session` closes a security hole, so the caller must not start the session when this
+ * returns false.
+ * @param log receives `framework_adaptation_skipped` (warn) when the framework's shape differs
+ * @returns whether `no_remote_session` is in place
+ */
+export function adaptJobProcess(log: Logger): boolean {
+  return adapt(closeRemoteSession(), voice.RoomSessionTransport, log);
 }

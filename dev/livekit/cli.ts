@@ -1,16 +1,18 @@
 /**
- * `npm run livekit:dev [-- --port 7880 --host 127.0.0.1 --media-address 10.77.0.1 --webhook <url>…]`:
+ * `npm run livekit:dev [-- --port 7880 --host 127.0.0.1 --media-address 10.77.0.1 --webhook <url>…
+ * --empty-timeout 300 --departure-timeout 20]`:
  * runs the development LiveKit server until Ctrl-C. Keys default to `devkey` / `secret`
  * (override with LIVEKIT_API_KEY / LIVEKIT_API_SECRET).
  */
 import { parseArgs } from "node:util";
 import { DEV_PORTS } from "../../contract/defaults.ts";
 import { log } from "./log.ts";
-import { startDevLiveKit } from "./server.ts";
+import { DEFAULT_DEPARTURE_TIMEOUT_S, DEFAULT_EMPTY_TIMEOUT_S, startDevLiveKit } from "./server.ts";
 
 const USAGE =
   "usage: node dev/livekit/cli.ts [--host 127.0.0.1] " +
-  `[--port ${DEV_PORTS.livekit}] [--media-address <ipv4>] [--webhook <url>]… [--empty-timeout <s>]`;
+  `[--port ${DEV_PORTS.livekit}] [--media-address <ipv4>] [--webhook <url>]… [--empty-timeout <s>] ` +
+  "[--departure-timeout <s>]";
 
 function main(): Promise<void> {
   let values;
@@ -21,7 +23,8 @@ function main(): Promise<void> {
         port: { type: "string", default: String(DEV_PORTS.livekit) },
         "media-address": { type: "string" },
         webhook: { type: "string", multiple: true, default: [] },
-        "empty-timeout": { type: "string", default: "20" },
+        "empty-timeout": { type: "string", default: String(DEFAULT_EMPTY_TIMEOUT_S) },
+        "departure-timeout": { type: "string", default: String(DEFAULT_DEPARTURE_TIMEOUT_S) },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -34,9 +37,12 @@ function main(): Promise<void> {
     process.exit(0);
   }
   const port = Number(values.port);
-  const emptyRoomTimeoutS = Number(values["empty-timeout"]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || !(emptyRoomTimeoutS > 0)) {
-    console.error(`--port must be 0–65535 and --empty-timeout a positive number of seconds\n${USAGE}`);
+  const emptyTimeoutS = Number(values["empty-timeout"]);
+  const departureTimeoutS = Number(values["departure-timeout"]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || !(emptyTimeoutS > 0) || !(departureTimeoutS > 0)) {
+    console.error(
+      `--port must be 0–65535, --empty-timeout and --departure-timeout positive numbers of seconds\n${USAGE}`,
+    );
     process.exit(2);
   }
   for (const url of values.webhook) {
@@ -53,7 +59,8 @@ function main(): Promise<void> {
     apiSecret: process.env.LIVEKIT_API_SECRET ?? "secret",
     webhookUrls: values.webhook,
     mediaAddress: values["media-address"],
-    emptyRoomTimeoutS,
+    emptyTimeoutS,
+    departureTimeoutS,
   }).then((server) => {
     console.log(
       `LiveKit DEVELOPMENT server (not for production: use LiveKit Cloud or livekit-server) at ${server.url}\n` +

@@ -1,6 +1,9 @@
 /**
- * Rooms and participants: who is in which room, the `ParticipantUpdate`s everyone receives, and the
- * lifecycle events that webhooks and agent dispatch listen to.
+ * Rooms and participants: who is in which room, the `ParticipantUpdate`s everyone receives, the lifecycle
+ * events that webhooks and agent dispatch listen to, and livekit-server's room limits: `maxParticipants` at
+ * join and the empty/departure timeouts, both counting only participants that are not "dependent" (agents,
+ * egress). Source: livekit-server `pkg/rtc/room.go` (`Join`, `CloseIfEmpty`), `pkg/rtc/participant.go`
+ * (`IsDependent`), `pkg/service/roomallocator.go` (`CreateRoom`). See docs/livekit.md, "Rooms".
  */
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
@@ -14,6 +17,7 @@ import {
   ParticipantPermission,
   ParticipantUpdate,
   Room as RoomInfo,
+  type RoomConfiguration,
   SignalResponse,
   TrackInfo,
 } from "@livekit/protocol";
@@ -51,6 +55,15 @@ export interface PublishedTrack {
   forwarder: RtpForwarder;
 }
 
+/**
+ * livekit-server's `ParticipantImpl.IsDependent`: agents and egress participants, and participants whose grant
+ * says agent or recorder. Dependent participants neither count toward `maxParticipants` nor keep a room open.
+ */
+export function isDependent(kind: ParticipantInfo_Kind, permission: ParticipantPermission): boolean {
+  if (kind === ParticipantInfo_Kind.AGENT || kind === ParticipantInfo_Kind.EGRESS) return true;
+  return permission.agent || permission.recorder;
+}
+
 /** One participant in one room. */
 export class Participant {
   readonly sid = newId("PA_");
@@ -84,6 +97,11 @@ export class Participant {
     this.link = init.link;
   }
 
+  /** Whether the participant is dependent ({@link isDependent}). */
+  get dependent(): boolean {
+    return isDependent(this.kind, this.permission);
+  }
+
   /** The participant as the protocol describes it; each call after a change bumps `version`. */
   info(): ParticipantInfo {
     return new ParticipantInfo({
@@ -104,26 +122,48 @@ export class Participant {
   }
 }
 
+/**
+ * A room's limits, seconds and a count; 0 for `maxParticipants` means no limit. livekit-server's defaults
+ * (`pkg/config/config.go`): empty 300 s, departure 20 s, no participant limit.
+ */
+export interface RoomLimits {
+  /** Seconds a room in which no non-dependent participant has joined yet stays open after its creation. */
+  emptyTimeoutS: number;
+  /** Seconds a room stays open after the last participant left, once a non-dependent participant had joined. */
+  departureTimeoutS: number;
+  /** Most non-dependent participants at once; 0: unlimited. */
+  maxParticipants: number;
+}
+
+/** The reason livekit-server gives a join refused by `maxParticipants` (`pkg/rtc/errors.go`). */
+export const MAX_PARTICIPANTS_EXCEEDED = "room has exceeded its max participants";
+
 /** One room; `sid` starts with `RM_`. */
 export class Room {
   readonly sid = newId("RM_");
   readonly createdAtMs = Date.now();
   readonly participants = new Map<string, Participant>();
-  emptyTimer: NodeJS.Timeout | undefined;
+  /** Closes the room when it stays without non-dependent participants (see {@link RoomRegistry}). */
+  idleTimer: NodeJS.Timeout | undefined;
+  /** When the first non-dependent participant joined (epoch ms), 0 before. */
+  firstJoinedAtMs = 0;
+  /** When a participant last left (epoch ms), 0 before. */
+  lastLeftAtMs = 0;
   readonly name: string;
-  readonly emptyTimeoutS: number;
+  readonly limits: RoomLimits;
 
-  constructor(name: string, emptyTimeoutS: number) {
+  constructor(name: string, limits: RoomLimits) {
     this.name = name;
-    this.emptyTimeoutS = emptyTimeoutS;
+    this.limits = limits;
   }
 
   info(): RoomInfo {
     return new RoomInfo({
       sid: this.sid,
       name: this.name,
-      emptyTimeout: this.emptyTimeoutS,
-      departureTimeout: this.emptyTimeoutS,
+      emptyTimeout: this.limits.emptyTimeoutS,
+      departureTimeout: this.limits.departureTimeoutS,
+      maxParticipants: this.limits.maxParticipants,
       creationTime: BigInt(Math.floor(this.createdAtMs / 1000)),
       creationTimeMs: BigInt(this.createdAtMs),
       numParticipants: this.participants.size,
@@ -140,24 +180,48 @@ export class Room {
  */
 export class RoomRegistry extends EventEmitter {
   readonly rooms = new Map<string, Room>();
-  readonly emptyTimeoutS: number;
+  /** The server's room defaults (its `maxParticipants` is normally 0). */
+  readonly defaults: RoomLimits;
 
-  constructor(emptyTimeoutS: number) {
+  constructor(defaults: RoomLimits) {
     super();
-    this.emptyTimeoutS = emptyTimeoutS;
+    this.defaults = defaults;
   }
 
-  /** The room called `name`, created (and `room_started` emitted) when it does not exist yet. */
-  getOrCreate(name: string): Room {
+  /**
+   * The room called `name`, created (and `room_started` emitted) when it does not exist yet. A `config` (a
+   * join token's `roomConfig`) applies only when this call creates the room, and each of its non-zero
+   * fields overrides the server's default, as livekit-server's `roomallocator.CreateRoom` does; an existing
+   * room keeps its limits.
+   */
+  getOrCreate(name: string, config?: RoomConfiguration): Room {
     let room = this.rooms.get(name);
     if (!room) {
-      room = new Room(name, this.emptyTimeoutS);
+      room = new Room(name, {
+        emptyTimeoutS: config?.emptyTimeout || this.defaults.emptyTimeoutS,
+        departureTimeoutS: config?.departureTimeout || this.defaults.departureTimeoutS,
+        maxParticipants: config?.maxParticipants || this.defaults.maxParticipants,
+      });
       this.rooms.set(name, room);
-      log.info("room_started", { room: name, room_sid: room.sid });
+      log.info("room_started", { room: name, room_sid: room.sid, ...room.limits });
       this.emit("room_started", room);
-      this.armEmptyTimer(room);
+      this.scheduleIdleClose(room);
     }
     return room;
+  }
+
+  /**
+   * Whether a participant `identity` (`dependent` or not) may join `room` under its `maxParticipants`, counted as livekit-server's
+   * `Room.Join` counts: dependent participants are never refused and never counted, and an older
+   * participant with the same identity is not counted (it is replaced before the join, as
+   * `RoomManager.StartSession` removes a duplicate first).
+   */
+  admits(room: Room, identity: string, dependent: boolean): boolean {
+    const max = room.limits.maxParticipants;
+    if (max === 0 || dependent) return true;
+    let counted = 0;
+    for (const p of room.participants.values()) if (!p.dependent && p.identity !== identity) counted++;
+    return counted < max;
   }
 
   /**
@@ -170,9 +234,9 @@ export class RoomRegistry extends EventEmitter {
       older.link.close(DisconnectReason.DUPLICATE_IDENTITY, "duplicate identity joined");
       this.leave(room, older);
     }
-    clearTimeout(room.emptyTimer);
-    room.emptyTimer = undefined;
+    if (!participant.dependent && room.firstJoinedAtMs === 0) room.firstJoinedAtMs = Date.now();
     room.participants.set(participant.identity, participant);
+    this.scheduleIdleClose(room);
     for (const other of room.participants.values()) {
       if (other === participant) continue;
       for (const track of other.tracks.values()) participant.link.subscribe(track);
@@ -193,8 +257,9 @@ export class RoomRegistry extends EventEmitter {
     this.broadcast(room, participant);
     participant.link.dispose();
     log.info("participant_left", { room: room.name, identity: participant.identity });
+    room.lastLeftAtMs = Date.now();
     this.emit("participant_left", room, participant);
-    if (this.rooms.get(room.name) === room && room.participants.size === 0) this.armEmptyTimer(room);
+    if (this.rooms.get(room.name) === room) this.scheduleIdleClose(room);
   }
 
   /** Publishes a track: it is announced to everyone, then forwarded to every other participant. */
@@ -230,7 +295,7 @@ export class RoomRegistry extends EventEmitter {
   close(room: Room, reason: DisconnectReason, why: string): void {
     if (this.rooms.get(room.name) !== room) return;
     this.rooms.delete(room.name);
-    clearTimeout(room.emptyTimer);
+    clearTimeout(room.idleTimer);
     for (const p of [...room.participants.values()]) {
       p.link.send(
         new SignalResponse({
@@ -249,11 +314,22 @@ export class RoomRegistry extends EventEmitter {
     for (const room of [...this.rooms.values()]) this.close(room, DisconnectReason.SERVER_SHUTDOWN, "server shutdown");
   }
 
-  private armEmptyTimer(room: Room): void {
-    clearTimeout(room.emptyTimer);
-    room.emptyTimer = setTimeout(() => {
-      if (room.participants.size === 0) this.close(room, DisconnectReason.ROOM_CLOSED, "empty timeout");
-    }, room.emptyTimeoutS * 1000);
-    room.emptyTimer.unref();
+  /**
+   * (Re)arms the room's idle close as livekit-server's `Room.CloseIfEmpty` decides it: no timer while a
+   * non-dependent participant is in the room; otherwise the room closes `departureTimeoutS` after the last
+   * participant left when a non-dependent participant had joined, else `emptyTimeoutS` after its creation.
+   * livekit-server checks this on a periodic tick with whole seconds; here a timer fires at the exact time.
+   */
+  private scheduleIdleClose(room: Room): void {
+    clearTimeout(room.idleTimer);
+    room.idleTimer = undefined;
+    if ([...room.participants.values()].some((p) => !p.dependent)) return;
+    const departed = room.firstJoinedAtMs > 0 && room.lastLeftAtMs > 0;
+    const at = departed
+      ? room.lastLeftAtMs + room.limits.departureTimeoutS * 1000
+      : room.createdAtMs + room.limits.emptyTimeoutS * 1000;
+    const why = departed ? "departure timeout" : "empty timeout";
+    room.idleTimer = setTimeout(() => this.close(room, DisconnectReason.ROOM_CLOSED, why), at - Date.now());
+    room.idleTimer.unref();
   }
 }

@@ -12,6 +12,7 @@ import { WebSocketServer } from "ws";
 import { ServerInfo, ServerInfo_Edition } from "@livekit/protocol";
 import { type ClaimGrants, TokenVerifier } from "livekit-server-sdk";
 import { RoomRegistry } from "./rooms.ts";
+import { roomConfigFromClaims } from "./join.ts";
 import { acceptParticipant } from "./signal.ts";
 import { AgentDispatcher } from "./agent-dispatch.ts";
 import { handleTwirp } from "./twirp.ts";
@@ -34,8 +35,41 @@ export interface DevLiveKitOptions {
   webhookUrls?: string[];
   /** The one IPv4 address media binds to and ICE advertises; default: every non-internal IPv4 interface. */
   mediaAddress?: string;
-  /** Seconds an empty room lives before it closes; default 20. */
-  emptyRoomTimeoutS?: number;
+  /**
+   * Seconds a room in which no participant other than agents has joined stays open after its creation;
+   * default 300 (livekit-server's `room.empty_timeout`). A join token's `roomConfig` overrides it for the room
+   * its join creates.
+   */
+  emptyTimeoutS?: number;
+  /**
+   * Seconds a room stays open after the last participant left, once a participant other than an agent had
+   * joined; default 20 (livekit-server's `room.departure_timeout`). Overridden like `emptyTimeoutS`.
+   */
+  departureTimeoutS?: number;
+  /**
+   * Seconds a token is still accepted after its `exp` (and before its `nbf`); default 60, livekit-server's
+   * leeway (livekit/protocol `auth/verifier.go`, `tokenLeeway`). Tests lower it to see expiry quickly.
+   */
+  tokenLeewayS?: number;
+}
+
+/** livekit-server's defaults of `room.empty_timeout` and `room.departure_timeout`, seconds (pkg/config/config.go). */
+export const DEFAULT_EMPTY_TIMEOUT_S = 300;
+export const DEFAULT_DEPARTURE_TIMEOUT_S = 20;
+
+/** livekit-server's clock leeway on a token's `exp` and `nbf`, seconds. */
+export const DEFAULT_TOKEN_LEEWAY_S = 60;
+
+/** livekit-server-sdk's `TokenVerifier` with a fixed clock tolerance (its own default is 10 s). */
+class LeewayVerifier extends TokenVerifier {
+  readonly #leewayS: number;
+  constructor(apiKey: string, apiSecret: string, leewayS: number) {
+    super(apiKey, apiSecret);
+    this.#leewayS = leewayS;
+  }
+  override verify(token: string): Promise<ClaimGrants> {
+    return super.verify(token, this.#leewayS);
+  }
 }
 
 /** A running server. */
@@ -69,6 +103,11 @@ async function verify(verifier: TokenVerifier, token: string | undefined, need: 
     return { ok: false, status: 403, reason: "token lacks roomJoin for a room" };
   }
   if (need === "join" && !claims.sub) return { ok: false, status: 401, reason: "token has no identity" };
+  try {
+    roomConfigFromClaims(claims); // livekit-server refuses a token whose roomConfig it cannot parse
+  } catch (err) {
+    return { ok: false, status: 401, reason: `invalid access token: ${errorSummary(err)}` };
+  }
   return { ok: true, claims };
 }
 
@@ -88,7 +127,7 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
   const host = opts.host ?? "127.0.0.1";
   const apiKey = opts.apiKey ?? "devkey";
   const apiSecret = opts.apiSecret ?? "secret";
-  const verifier = new TokenVerifier(apiKey, apiSecret);
+  const verifier = new LeewayVerifier(apiKey, apiSecret, opts.tokenLeewayS ?? DEFAULT_TOKEN_LEEWAY_S);
   const serverInfo = new ServerInfo({
     edition: ServerInfo_Edition.Standard,
     version: SERVER_VERSION,
@@ -97,7 +136,11 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
     region: "local",
     agentProtocol: 1,
   });
-  const registry = new RoomRegistry(opts.emptyRoomTimeoutS ?? 20);
+  const registry = new RoomRegistry({
+    emptyTimeoutS: opts.emptyTimeoutS ?? DEFAULT_EMPTY_TIMEOUT_S,
+    departureTimeoutS: opts.departureTimeoutS ?? DEFAULT_DEPARTURE_TIMEOUT_S,
+    maxParticipants: 0,
+  });
   const dispatcher = new AgentDispatcher(registry, { apiKey, apiSecret, serverInfo });
   const faults = new Faults();
   const flushWebhooks = startWebhooks(registry, opts.webhookUrls ?? [], apiKey, apiSecret);
@@ -164,7 +207,8 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
           if (route === "/agent") dispatcher.acceptWorker(ws);
           else {
             const resume = url.searchParams.get("reconnect") === "1";
-            acceptParticipant(ws, v.claims, { registry, serverInfo, mediaAddress: opts.mediaAddress }, resume);
+            const ctx = { registry, serverInfo, mediaAddress: opts.mediaAddress, apiKey, apiSecret };
+            acceptParticipant(ws, v.claims, ctx, resume);
           }
         } catch (err) {
           log.error("connection_setup_failed", { path: route, reason: err });

@@ -9,6 +9,7 @@ import {
   LeaveRequest,
   LeaveRequest_Action,
   ParticipantInfo_Kind,
+  type ParticipantPermission,
   Pong,
   RequestResponse,
   RequestResponse_Reason,
@@ -20,10 +21,27 @@ import {
   TrackUnpublishedResponse,
   TrackType,
 } from "@livekit/protocol";
-import { Participant, type PublishedTrack, type Room, type RoomRegistry, newId } from "./rooms.ts";
+import {
+  isDependent,
+  MAX_PARTICIPANTS_EXCEEDED,
+  Participant,
+  type PublishedTrack,
+  type Room,
+  type RoomRegistry,
+  newId,
+} from "./rooms.ts";
 import { MediaSession, type OfferedSection, peerConfig } from "./sfu.ts";
 import { relayData } from "./data.ts";
-import { joinResponse, permissionFromClaims, PING_TIMEOUT_S, refuseResume } from "./join.ts";
+import {
+  joinResponse,
+  permissionFromClaims,
+  PING_TIMEOUT_S,
+  refreshedToken,
+  refuseJoin,
+  refuseResume,
+  roomConfigFromClaims,
+  TOKEN_REFRESH_INTERVAL_S,
+} from "./join.ts";
 import { errorSummary } from "../../contract/log.ts";
 import { log } from "./log.ts";
 import { RtpForwarder } from "./rtp-forwarder.ts";
@@ -33,17 +51,33 @@ export interface SignalContext {
   registry: RoomRegistry;
   serverInfo: import("@livekit/protocol").ServerInfo;
   mediaAddress?: string;
+  /** The server's API key and secret, which sign the participant's refreshed tokens. */
+  apiKey: string;
+  apiSecret: string;
 }
 
 /**
- * Runs one participant's signal connection: joins `claims.video.room` as `claims.sub`, sends the join
- * response and the first subscriber offer, then serves requests until the socket closes.
- * @param ws an open WebSocket whose token was already verified (roomJoin + room)
+ * Runs one participant's signal connection: joins `claims.video.room` as `claims.sub` (creating the room with
+ * the token's `roomConfig` when it does not exist), sends the join response, a refreshed token and the first
+ * subscriber offer, then serves requests until the socket closes. A join the room's `maxParticipants` does not
+ * admit is refused with `LeaveRequest{JOIN_FAILURE}` ({@link refuseJoin}).
+ * @param ws an open WebSocket whose token was already verified (roomJoin + room, a parsable `roomConfig`)
  * @param resume true for `?reconnect=1` (a client resuming after a signal drop)
  */
 export function acceptParticipant(ws: WebSocket, claims: ClaimGrants, ctx: SignalContext, resume = false): void {
   if (resume) return refuseResume(ws, claims);
-  new SignalSession(ws, claims, ctx);
+  const room = ctx.registry.getOrCreate(String(claims.video?.room), roomConfigFromClaims(claims));
+  const kind =
+    claims.kind === "agent"
+      ? ParticipantInfo_Kind.AGENT
+      : claims.kind === "egress"
+        ? ParticipantInfo_Kind.EGRESS
+        : ParticipantInfo_Kind.STANDARD;
+  const permission = permissionFromClaims(claims);
+  if (!ctx.registry.admits(room, String(claims.sub), isDependent(kind, permission))) {
+    return refuseJoin(ws, claims, MAX_PARTICIPANTS_EXCEEDED);
+  }
+  new SignalSession(ws, claims, ctx, room, kind, permission);
 }
 
 class SignalSession {
@@ -55,20 +89,27 @@ class SignalSession {
   private readonly pendingTracks = new Map<string, TrackInfo>();
   private lastSeen = Date.now();
   private readonly watchdog: NodeJS.Timeout;
+  private readonly tokenRefresh: NodeJS.Timeout;
   private disposed = false;
 
-  constructor(ws: WebSocket, claims: ClaimGrants, ctx: SignalContext) {
+  constructor(
+    ws: WebSocket,
+    claims: ClaimGrants,
+    ctx: SignalContext,
+    room: Room,
+    kind: ParticipantInfo_Kind,
+    permission: ParticipantPermission,
+  ) {
     this.ws = ws;
     this.ctx = ctx;
-    this.room = ctx.registry.getOrCreate(String(claims.video?.room));
-    const kind = claims.kind === "agent" ? ParticipantInfo_Kind.AGENT : ParticipantInfo_Kind.STANDARD;
+    this.room = room;
     this.participant = new Participant({
       identity: String(claims.sub),
       name: claims.name,
       metadata: claims.metadata,
       attributes: claims.attributes,
       kind,
-      permission: permissionFromClaims(claims),
+      permission,
       link: {
         send: (res) => this.send(res),
         close: (reason, why) => this.close(reason, why),
@@ -92,8 +133,16 @@ class SignalSession {
       if (Date.now() - this.lastSeen > PING_TIMEOUT_S * 1000) this.close(DisconnectReason.SIGNAL_CLOSE, "ping timeout");
     }, 1000);
     this.watchdog.unref();
+    // livekit-server (RoomManager.rtcSessionWorker) refreshes the token at the join and every 5 minutes.
+    const sendRefreshedToken = () => {
+      const token = refreshedToken(claims, ctx.apiKey, ctx.apiSecret, Date.now());
+      this.send(new SignalResponse({ message: { case: "refreshToken", value: token } }));
+    };
+    this.tokenRefresh = setInterval(sendRefreshedToken, TOKEN_REFRESH_INTERVAL_S * 1000);
+    this.tokenRefresh.unref();
 
     this.send(joinResponse(this.room, this.participant, ctx.serverInfo));
+    sendRefreshedToken();
     this.media.start();
     ctx.registry.join(this.room, this.participant);
   }
@@ -315,6 +364,7 @@ class SignalSession {
     if (this.disposed) return;
     this.disposed = true;
     clearInterval(this.watchdog);
+    clearInterval(this.tokenRefresh);
     this.media.close();
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000, "left");
   }

@@ -63,6 +63,16 @@ const MIN_SPEECH_BYTES = 3200;
 const TRIM_PAD_S = 0.3;
 const TRIM_PAD_BYTES = TRIM_PAD_S * 16_000 * 2;
 
+/**
+ * Runs sox without dither (`-D`). By default sox dithers whenever an effect or a rate change ends in 16-bit
+ * output, with a random seed per run, so the same input gave different samples every time, and pocketsphinx
+ * now and then different words (1 decode in 12 of the same lossy utterance). Without dither the stand-in hears
+ * the same audio the same way every time.
+ */
+function sox(args: string[], input: Buffer | null, signal?: AbortSignal): Promise<Buffer> {
+  return run("sox", ["-D", ...args], input, signal);
+}
+
 const SOX_RAW = (rate: number) => ["-t", "raw", "-r", String(rate), "-e", "signed", "-b", "16", "-c", "1"];
 
 /**
@@ -72,7 +82,7 @@ const SOX_RAW = (rate: number) => ["-t", "raw", "-r", String(rate), "-e", "signe
  */
 export function resample(pcm: Buffer, fromRate: number, toRate: number, signal?: AbortSignal): Promise<Buffer> {
   if (fromRate === toRate) return Promise.resolve(pcm);
-  return run("sox", [...SOX_RAW(fromRate), "-", ...SOX_RAW(toRate), "-"], pcm, signal);
+  return sox([...SOX_RAW(fromRate), "-", ...SOX_RAW(toRate), "-"], pcm, signal);
 }
 
 /**
@@ -136,7 +146,7 @@ export async function transcribe(
 function trimSilence(pcm16k: Buffer, signal?: AbortSignal): Promise<Buffer> {
   const trim = ["silence", "1", "0.05", "0.5%", "reverse", "silence", "1", "0.05", "0.5%", "reverse"];
   const pad = ["pad", String(TRIM_PAD_S), String(TRIM_PAD_S)];
-  return run("sox", [...SOX_RAW(16_000), "-", ...SOX_RAW(16_000), "-", ...trim, ...pad], pcm16k, signal);
+  return sox([...SOX_RAW(16_000), "-", ...SOX_RAW(16_000), "-", ...trim, ...pad], pcm16k, signal);
 }
 
 /**
@@ -144,7 +154,7 @@ function trimSilence(pcm16k: Buffer, signal?: AbortSignal): Promise<Buffer> {
  * @param file the encoded file's bytes; `ext` its type for sox (e.g. "wav")
  */
 export function toPcm16k(file: Buffer, ext: string): Promise<Buffer> {
-  return run("sox", ["-t", ext, "-", ...SOX_RAW(16_000), "-"], file);
+  return sox(["-t", ext, "-", ...SOX_RAW(16_000), "-"], file);
 }
 
 /**
@@ -155,5 +165,5 @@ export function toPcm16k(file: Buffer, ext: string): Promise<Buffer> {
  */
 export async function synthesize(text: string, signal?: AbortSignal): Promise<Buffer> {
   const wav = await run("espeak-ng", ["--stdin", "--stdout", "-s", "175"], Buffer.from(text, "utf8"), signal);
-  return run("sox", ["-t", "wav", "-", ...SOX_RAW(PCM_RATE), "-"], wav, signal);
+  return sox(["-t", "wav", "-", ...SOX_RAW(PCM_RATE), "-"], wav, signal);
 }

@@ -34,6 +34,11 @@ export interface DevOpenAIOptions {
    * component "openai-dev" and `stand_in: true`; default stdout.
    */
   log?: (line: string) => void;
+  /**
+   * Called with the `messages` of every chat-completions request before it is answered (tests use it to see
+   * exactly what context the agent sent; the stand-in never logs message text).
+   */
+  onChatRequest?: (messages: unknown[]) => void;
 }
 
 export interface DevOpenAI {
@@ -94,8 +99,13 @@ async function transcriptions(req: IncomingMessage, raw: Buffer): Promise<object
   return { text: await transcribe(pcm) };
 }
 
-async function chat(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+async function chat(
+  res: ServerResponse,
+  body: Record<string, unknown>,
+  observe?: (messages: unknown[]) => void,
+): Promise<void> {
   if (!Array.isArray(body.messages)) throw new HttpError(400, "`messages` must be an array");
+  observe?.(body.messages);
   const model = typeof body.model === "string" ? body.model : "gpt-4o-mini";
   // A model named `error-<status>` fails on purpose, to exercise clients' error handling offline.
   const failure = /^error-(\d{3})$/.exec(model);
@@ -146,7 +156,7 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
       if (req.method !== "POST") throw new HttpError(404, `no route ${req.method} ${path}`);
       const raw = await readBody(req);
       if (path === "/v1/audio/transcriptions") json(res, 200, await transcriptions(req, raw));
-      else if (path === "/v1/chat/completions") await chat(res, parseJson(raw));
+      else if (path === "/v1/chat/completions") await chat(res, parseJson(raw), opts.onChatRequest);
       else if (path === "/v1/audio/speech") await speech(res, parseJson(raw));
       else throw new HttpError(404, `no route POST ${path}`);
       log.info("stand_in_reply", { route: path, ms: Date.now() - started });

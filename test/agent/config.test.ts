@@ -5,6 +5,7 @@ import {
   DEFAULT_VISITOR_JOIN_TIMEOUT_S,
   DRAIN_BEYOND_MAX_SESSION_S,
   readAgentConfig,
+  readLogSettings,
   SESSION_SLACK_S,
 } from "../../agent/config.ts";
 import { ConfigError } from "../../contract/config.ts";
@@ -16,7 +17,7 @@ const ENV = {
   LIVEKIT_API_KEY: "devkey",
   LIVEKIT_API_SECRET: "secret",
   INGEST_URL: "http://localhost:8787/",
-  AGENT_INGEST_SECRET: "s",
+  AGENT_INGEST_SECRET: "test-ingest-secret-0123456789abcdef",
   OPENAI_API_KEY: "sk-test",
 };
 
@@ -98,5 +99,54 @@ describe("agent config", () => {
     expect(read({ LIVEKIT_URL: "localhost:7880" })).toThrow(/LIVEKIT_URL must be a ws\(s\) or http\(s\) URL/);
     const prompt = "x".repeat(SYSTEM_PROMPT_MAX + 1);
     expect(read({ SYSTEM_PROMPT: prompt })).toThrow(`SYSTEM_PROMPT must be at most ${SYSTEM_PROMPT_MAX} characters`);
+  });
+});
+
+describe("AGENT_INGEST_SECRET", () => {
+  it("is refused when shorter than 32 characters or a .env.example placeholder, naming it and not the value", () => {
+    for (const value of [
+      "worker-test-ingest-secret",
+      "change-me-ingest-secret",
+      "change-me-ingest-secret-0123456789",
+    ]) {
+      let message = "";
+      try {
+        readAgentConfig({ ...ENV, AGENT_INGEST_SECRET: value });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message, value).toMatch(
+        /AGENT_INGEST_SECRET (must be at least 32 characters|is still the \.env\.example placeholder)/,
+      );
+      expect(message).not.toContain(value);
+    }
+  });
+});
+
+describe("log settings", () => {
+  it("keeps conversation text out of the logs unless LOG_TRANSCRIPT_TEXT=true at LOG_LEVEL=debug", () => {
+    expect(readLogSettings({})).toEqual({ level: "info", transcriptText: false, transcriptTextIgnored: false });
+    expect(readLogSettings({ LOG_LEVEL: "debug" })).toMatchObject({ level: "debug", transcriptText: false });
+    expect(readLogSettings({ LOG_LEVEL: "debug", LOG_TRANSCRIPT_TEXT: "true" })).toMatchObject({
+      transcriptText: true,
+      transcriptTextIgnored: false,
+    });
+    // At info or above the opt-in has no effect, and says so.
+    expect(readLogSettings({ LOG_TRANSCRIPT_TEXT: "true" })).toMatchObject({
+      level: "info",
+      transcriptText: false,
+      transcriptTextIgnored: true,
+    });
+    // Leniently read before the configuration is validated: anything but "true" is off.
+    expect(readLogSettings({ LOG_LEVEL: "debug", LOG_TRANSCRIPT_TEXT: "yes" }).transcriptText).toBe(false);
+  });
+
+  it("validates LOG_TRANSCRIPT_TEXT with the rest of the configuration", () => {
+    expect(readAgentConfig(ENV).logTranscriptText).toBe(false);
+    expect(readAgentConfig({ ...ENV, LOG_TRANSCRIPT_TEXT: "true" }).logTranscriptText).toBe(true);
+    expect(() => readAgentConfig({ ...ENV, LOG_TRANSCRIPT_TEXT: "yes" })).toThrow(
+      /LOG_TRANSCRIPT_TEXT must be true or false/,
+    );
   });
 });

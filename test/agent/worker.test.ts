@@ -11,18 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from "livekit-server-sdk";
-import {
-  AudioFrame,
-  AudioSource,
-  AudioStream,
-  LocalAudioTrack,
-  type RemoteTrack,
-  Room,
-  RoomEvent,
-  TrackKind,
-  TrackPublishOptions,
-  TrackSource,
-} from "@livekit/rtc-node";
+import { type RemoteTrack, Room, RoomEvent, TrackKind } from "@livekit/rtc-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
@@ -31,9 +20,10 @@ import { freePort } from "../support/ports.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 import { GOFORWARD_RATE, goForward, resampleLinear } from "./audio.ts";
 import { type IngestServer, startIngestServer } from "./ingest-server.ts";
+import { loudness, publishMicrophone } from "./room-visitor.ts";
 
 const addr = mediaAddress();
-const SECRET = "worker-test-ingest-secret";
+const SECRET = "worker-test-ingest-secret-0123456789abcdef";
 const AGENT_NAME = "voice-agent-test";
 const main = fileURLToPath(new URL("../../agent/main.ts", import.meta.url));
 const VISITOR_JOIN_TIMEOUT_S = 6;
@@ -63,39 +53,6 @@ function childCommands(pid: number): string[] {
     }
   }
   return commands;
-}
-
-/** A visitor's microphone: 10 ms frames at 48 kHz, silence unless speech is queued (paced by the source's queue). */
-async function publishMicrophone(room: Room): Promise<{ say(samples: Int16Array): void; stop(): void }> {
-  const source = new AudioSource(48_000, 1);
-  const track = LocalAudioTrack.createAudioTrack("microphone", source);
-  await room.localParticipant!.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
-  let queue: Int16Array = new Int16Array(0);
-  let running = true;
-  void (async () => {
-    while (running) {
-      const frame = new Int16Array(480);
-      frame.set(queue.subarray(0, 480));
-      queue = queue.subarray(480);
-      await source.captureFrame(new AudioFrame(frame, 48_000, 1, 480)).catch(() => (running = false));
-    }
-  })();
-  return { say: (samples) => void (queue = samples), stop: () => void (running = false) };
-}
-
-/** Loudest RMS (full scale 0..1) over 100 ms windows of a remote track, listened to for `ms`. */
-async function loudness(track: RemoteTrack, ms: number): Promise<number> {
-  const reader = new AudioStream(track, 48_000, 1).getReader();
-  let best = 0;
-  for (const until = Date.now() + ms; Date.now() < until;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    let sum = 0;
-    for (const v of value.data) sum += (v / 32768) ** 2;
-    best = Math.max(best, Math.sqrt(sum / value.data.length));
-  }
-  await reader.cancel().catch(() => {});
-  return best;
 }
 
 const sessionId = (n: number) => `sessionTest${String(n).padStart(11, "0")}`; // 22 base64url characters

@@ -1,6 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ConfigError, count, flag, httpUrl, port, readEnv, requiredString, seconds } from "../../contract/config.ts";
+import {
+  ConfigError,
+  count,
+  flag,
+  httpUrl,
+  isLoopbackUrl,
+  isPlaceholderSecret,
+  port,
+  readEnv,
+  requiredString,
+  seconds,
+  secret,
+} from "../../contract/config.ts";
+import { SECRET_MIN_CHARS } from "../../contract/defaults.ts";
 
 const Schema = z.object({
   NAME: requiredString(),
@@ -72,5 +85,69 @@ describe("readEnv", () => {
     expect(() => readEnv(Schema, { ...GOOD, TIMEOUT_S: "soon" })).toThrow(/TIMEOUT_S must be a number of seconds/);
     expect(() => readEnv(Schema, { ...GOOD, TIMEOUT_S: "1.5" })).toThrow(/TIMEOUT_S must be a whole number/);
     expect(() => readEnv(Schema, { ...GOOD, PORT: "http" })).toThrow(/PORT must be a port number/);
+  });
+});
+
+describe("secret()", () => {
+  const Secrets = z.object({ KEY: secret(), OPTIONAL_KEY: secret().optional() });
+  const strong = "0123456789abcdef".repeat(2);
+
+  it("accepts 32 characters or more, and leaves an optional one unset", () => {
+    expect(strong).toHaveLength(SECRET_MIN_CHARS);
+    expect(readEnv(Secrets, { KEY: strong })).toEqual({ KEY: strong });
+    expect(readEnv(Secrets, { KEY: strong, OPTIONAL_KEY: "" })).toEqual({ KEY: strong });
+  });
+
+  it("refuses a shorter one, naming the variable and the rule, never the value", () => {
+    const short = strong.slice(1);
+    expect(() => readEnv(Secrets, { KEY: short })).toThrow(/KEY must be at least 32 characters/);
+    expect(() => readEnv(Secrets, { KEY: strong, OPTIONAL_KEY: short })).toThrow(
+      /OPTIONAL_KEY must be at least 32 characters/,
+    );
+    try {
+      readEnv(Secrets, { KEY: short });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(short);
+    }
+  });
+
+  it("refuses the .env.example placeholders however long", () => {
+    for (const placeholder of [
+      "change-me-cookie-secret",
+      "change-me-ingest-secret-0123456789abcdef",
+      "CHANGEME_x".repeat(4),
+    ]) {
+      expect(isPlaceholderSecret(placeholder), placeholder).toBe(true);
+      expect(() => readEnv(Secrets, { KEY: placeholder })).toThrow(
+        /KEY (is still the \.env\.example placeholder|must be)/,
+      );
+    }
+    expect(() => readEnv(Secrets, { KEY: "change-me-" + strong })).toThrow(
+      /KEY is still the \.env\.example placeholder/,
+    );
+    expect(isPlaceholderSecret(strong)).toBe(false);
+  });
+});
+
+describe("isLoopbackUrl", () => {
+  it("is true for localhost, 127.0.0.0/8 and [::1] only", () => {
+    for (const url of [
+      "ws://localhost:7880",
+      "ws://127.0.0.1:7880",
+      "http://127.1.2.3",
+      "ws://[::1]:7880",
+      "ws://a.localhost",
+    ]) {
+      expect(isLoopbackUrl(url), url).toBe(true);
+    }
+    for (const url of [
+      "wss://x.livekit.cloud",
+      "ws://10.0.0.1:7880",
+      "ws://localhost.example.com",
+      "not a url",
+      "ws://[::2]",
+    ]) {
+      expect(isLoopbackUrl(url), url).toBe(false);
+    }
   });
 });

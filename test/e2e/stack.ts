@@ -12,6 +12,7 @@
  * log lines appear in the stack log as `[ingest-proxy]`.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,12 +30,20 @@ declare module "vitest" {
     stackDir: string;
     /** Control endpoint of the TCP proxy between the agent and the Worker (test/support/tcp-proxy.ts). */
     ingestProxyControl: string;
+    /** The run's random ingest and cookie secrets (test/e2e/privacy.test.ts looks for them in the log). */
+    stackSecrets: StackSecrets;
   }
 }
 
 /** Seconds a session may go without a browser socket in the e2e stack (the production default is 30). */
 export const E2E_CLIENT_GRACE_S = 5;
 const STARTUP_TIMEOUT_MS = 240_000;
+
+/** Secrets the stack runs with, random per run (`AGENT_INGEST_SECRET`, `COOKIE_SECRET` of dev/run.ts). */
+export interface StackSecrets {
+  ingestSecret: string;
+  cookieSecret: string;
+}
 
 /** The running stack: its URLs, its log, and how to stop it. */
 export interface Stack {
@@ -44,6 +53,7 @@ export interface Stack {
   logPath: string;
   /** A scratch directory for the run (recordings, the log). */
   dir: string;
+  secrets: StackSecrets;
   /** Appends one line to the log as `[component] line`, like the stack's own components. */
   appendLog(component: string, line: string): void;
   /** Signals the whole process group (SIGINT, then SIGKILL after 20 s) and waits for it. */
@@ -65,6 +75,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "e2e-stack-"));
   const logPath = join(dir, "stack.log");
   const log = createWriteStream(logPath);
+  const secrets = { ingestSecret: randomBytes(32).toString("hex"), cookieSecret: randomBytes(32).toString("hex") };
   const child = spawn(process.execPath, ["dev/run.ts", "--no-dotenv"], {
     cwd: join(import.meta.dirname, "..", ".."),
     env: {
@@ -76,6 +87,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       AGENT_LOAD_THRESHOLD: "100",
       WRANGLER_SEND_METRICS: "false",
       AGENT_INGEST_URL: options.agentIngestUrl ?? "",
+      AGENT_INGEST_SECRET: secrets.ingestSecret,
+      COOKIE_SECRET: secrets.cookieSecret,
     },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: teardown signals the whole group, as Ctrl-C in a terminal does, so that no
@@ -111,6 +124,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     liveKitUrl: `ws://localhost:${DEV_PORTS.livekit}`,
     logPath,
     dir,
+    secrets,
     appendLog: (component, line) => void log.write(`[${component}] ${line}\n`),
     stop: async () => {
       const exited = new Promise((r) => child.once("exit", r));
@@ -152,6 +166,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide("stackLog", stack.logPath);
   project.provide("stackDir", stack.dir);
   project.provide("ingestProxyControl", proxy.controlUrl);
+  project.provide("stackSecrets", stack.secrets);
   return async () => {
     await stack.stop();
     await proxy.close();

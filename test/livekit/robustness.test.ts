@@ -7,48 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { AccessToken, RoomServiceClient, AgentDispatchClient, TwirpError } from "livekit-server-sdk";
-import { SignalRequest, SignalResponse } from "@livekit/protocol";
+import { SignalRequest } from "@livekit/protocol";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
-import { waitFor } from "../support/wait.ts";
 import { API_KEY, API_SECRET, joinToken } from "./support.ts";
-
-const inboxes = new WeakMap<WebSocket, SignalResponse[]>();
-
-/** Opens a WebSocket; resolves with the open socket, or the refusal's HTTP status and body. */
-function open(
-  url: string,
-  headers: Record<string, string> = {},
-): Promise<WebSocket | { status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    // The join can arrive in the same read as the upgrade response: collect from the start.
-    const got: SignalResponse[] = [];
-    inboxes.set(ws, got);
-    ws.on("message", (d: Buffer) => got.push(SignalResponse.fromBinary(new Uint8Array(d))));
-    ws.once("open", () => resolve(ws));
-    ws.once("unexpected-response", (_req, res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.once("error", reject);
-  });
-}
-
-/** Collects decoded signal responses and the close of a joined socket. */
-function signal(ws: WebSocket) {
-  const got = inboxes.get(ws)!;
-  const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
-  const next = (kind: string) =>
-    waitFor(`a ${kind} response`, () => got.find((m) => m.message.case === kind), { timeoutMs: 5_000, intervalMs: 50 });
-  return { got, closed, next };
-}
+import { open, signal } from "./raw-signal.ts";
 
 describe("robustness", () => {
   let server: DevLiveKit;
   let http: string;
   beforeAll(async () => {
-    server = await startDevLiveKit({ port: 0, emptyRoomTimeoutS: 1 });
+    server = await startDevLiveKit({ port: 0, emptyTimeoutS: 1, departureTimeoutS: 1 });
     http = server.url.replace("ws", "http");
   });
   afterAll(() => server?.close());

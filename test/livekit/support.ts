@@ -2,6 +2,7 @@
  * Helpers for the dev LiveKit server tests: tokens, rtc-node participants, tone generation and analysis.
  */
 import { AccessToken, type VideoGrant } from "livekit-server-sdk";
+import { RoomConfiguration } from "@livekit/protocol";
 import { afterAll, beforeAll } from "vitest";
 import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
 import {
@@ -30,6 +31,26 @@ export function joinToken(
 ): Promise<string> {
   const at = new AccessToken(API_KEY, secret, { identity, ttl: "10m" });
   at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true, canPublishData: true, ...grants });
+  return at.toJwt();
+}
+
+/**
+ * A join token for `identity` in `room` (default 10 min): a visitor's, or with `agent` an agent's (kind
+ * `agent` and the agent grant, as LiveKit's job tokens), optionally carrying a `roomConfig`.
+ * @param opts.ttl seconds
+ */
+export function configToken(
+  room: string,
+  identity: string,
+  opts: { config?: Partial<RoomConfiguration>; agent?: boolean; ttl?: number } = {},
+): Promise<string> {
+  const at = new AccessToken(API_KEY, API_SECRET, { identity, ttl: opts.ttl ?? 600 });
+  at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true, canPublishData: true });
+  if (opts.agent) {
+    at.kind = "agent";
+    at.addGrant({ agent: true });
+  }
+  if (opts.config) at.roomConfig = new RoomConfiguration(opts.config);
   return at.toJwt();
 }
 

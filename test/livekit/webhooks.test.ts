@@ -39,7 +39,7 @@ describe.skipIf(!addr)("webhooks", () => {
     });
     await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    server = await startDevLiveKit({ port: 0, mediaAddress: addr!, webhookUrls: [hook], emptyRoomTimeoutS: 1 });
+    server = await startDevLiveKit({ port: 0, mediaAddress: addr!, webhookUrls: [hook], departureTimeoutS: 1 });
   });
   afterAll(async () => {
     await server?.close();

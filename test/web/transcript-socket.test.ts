@@ -36,9 +36,12 @@ const frame = (seq: number, text = `line ${seq}`) =>
   JSON.stringify({ role: "agent", text, final: true, seq, ts: 1_700_000_000_000 + seq });
 
 /** Opens a TranscriptSocket in the page; resolves with what its handlers saw once `until` holds. */
-async function runSocket(until: string): Promise<{ seqs: number[]; connections: boolean[]; fatal: string | null }> {
+async function runSocket(
+  until: string,
+  pingMs = 60_000,
+): Promise<{ seqs: number[]; connections: boolean[]; fatal: string | null }> {
   return page.evaluate(
-    async ([origin, until]) => {
+    async ([origin, until, pingMs]) => {
       const seen = { seqs: [] as number[], connections: [] as boolean[], fatal: null as string | null };
       const socket = new web.TranscriptSocket(
         "abcdefghijklmnopqrstuv",
@@ -48,7 +51,7 @@ async function runSocket(until: string): Promise<{ seqs: number[]; connections: 
           onFatal: (code) => (seen.fatal = code),
         },
         origin,
-        { initialMs: 20, maxMs: 100, giveUpMs: 1500 },
+        { initialMs: 20, maxMs: 100, giveUpMs: 1500, pingMs },
       );
       socket.open();
       const done = new Function("seen", `return ${until}`) as (s: typeof seen) => boolean;
@@ -58,7 +61,7 @@ async function runSocket(until: string): Promise<{ seqs: number[]; connections: 
       socket.close();
       return seen;
     },
-    [origin, until] as const,
+    [origin, until, pingMs] as const,
   );
 }
 
@@ -125,6 +128,52 @@ describe("TranscriptSocket", () => {
     const seen = await runSocket("seen.fatal !== null");
     expect(seen.fatal).toBe("connection_lost");
     expect(upgrades.length).toBeGreaterThan(2);
+  });
+});
+
+describe("TranscriptSocket keep-alive", () => {
+  it("sends `ping` on an idle socket and takes the `pong` as no frame at all", async () => {
+    upgrades.length = 0;
+    const pings: string[] = [];
+    onConnection = (ws) => {
+      ws.send(frame(1));
+      ws.on("message", (data) => {
+        pings.push(String(data));
+        if (String(data) === "ping") ws.send("pong");
+        // After three answered pings, one more frame ends the test.
+        if (pings.length === 3) ws.send(frame(2));
+      });
+    };
+    const warnings: string[] = [];
+    const onConsole = (m: { type(): string; text(): string }) => {
+      if (m.type() === "warning" || m.type() === "error") warnings.push(m.text());
+    };
+    page.on("console", onConsole);
+    const seen = await runSocket("seen.seqs.length >= 2", 100);
+    page.off("console", onConsole);
+    expect(seen.seqs).toEqual([1, 2]);
+    expect(pings.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(pings)).toEqual(new Set(["ping"]));
+    // Answered pings keep the one socket: no re-open, no warning about a frame that is not JSON.
+    expect(upgrades).toHaveLength(1);
+    expect(seen.connections).toEqual([true]);
+    expect(warnings).toEqual([]);
+  });
+
+  it("re-opens a socket whose `pong` does not come (a half-open connection) with ?after=", async () => {
+    upgrades.length = 0;
+    onConnection = (ws, n) => {
+      // The first connection goes silent without closing: pings vanish, as on a dead network path.
+      if (n === 1) ws.send(frame(1));
+      else ws.send(frame(2));
+    };
+    const seen = await runSocket("seen.seqs.length >= 2", 100);
+    expect(seen.seqs).toEqual([1, 2]);
+    expect(upgrades.slice(0, 2)).toEqual([
+      "/ws/transcript/abcdefghijklmnopqrstuv",
+      "/ws/transcript/abcdefghijklmnopqrstuv?after=1",
+    ]);
+    expect(seen.fatal).toBeNull();
   });
 });
 

@@ -152,6 +152,20 @@ describe("a lost agent", () => {
     expect(await callsOf(room, "CreateDispatch")).toHaveLength(1);
   });
 
+  it("is not replaced while the visitor is away: the session ends with timeout", async () => {
+    // LiveKit closing a room its visitor left takes the agent with it; a replacement would have no one to talk to.
+    const { cookie, room, sessionId } = await activeSession();
+    const roomInfo = { name: room, sid: "RM_1" };
+    const agent = { sid: "PA_agent1", identity: "agent-AJ_first", kind: "AGENT" };
+    const visitor = { sid: "PA_v1", identity: "visitor" };
+    await sendWebhook({ event: "participant_joined", room: roomInfo, participant: visitor });
+    await sendWebhook({ event: "participant_joined", room: roomInfo, participant: agent });
+    await sendWebhook({ event: "participant_left", room: roomInfo, participant: visitor });
+    await sendWebhook({ event: "participant_left", room: roomInfo, participant: agent });
+    expect(await transcript(cookie, sessionId)).toMatchObject({ status: "ended", reason: "timeout" });
+    expect(await callsOf(room, "CreateDispatch")).toHaveLength(1);
+  });
+
   it("ends the session with agent_lost when the replacement cannot be dispatched", async () => {
     const { cookie, room, sessionId } = await activeSession();
     await failLiveKit(room, "CreateDispatch", 1);
@@ -249,5 +263,7 @@ describe("storage written by an older version", () => {
       return new SessionStore(state.storage.sql).row();
     });
     expect(row).toMatchObject({ session_id: "S_old", status: "ended", replacements: 0, room_delete_at: null });
+    // Without a join bound (it started before there was one) and without an address slot to release.
+    expect(row).toMatchObject({ visitor_join_s: null, visitor_check_failures: 0, ip_slot: null });
   });
 });

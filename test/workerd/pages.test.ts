@@ -6,7 +6,7 @@ describe("pages", () => {
     const res = await call(path);
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
-    expect(res.headers.get("Set-Cookie")).toMatch(/^vid=.*HttpOnly/);
+    expect(res.headers.get("Set-Cookie")).toMatch(/^__Host-vid=.*HttpOnly/);
     const csp = res.headers.get("Content-Security-Policy")!;
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("connect-src 'self' ws://livekit.test http://livekit.test");

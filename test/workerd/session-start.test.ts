@@ -7,11 +7,16 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createLogger, type Logger } from "../../contract/log.ts";
+import { ipCapId, ipCapStub, totalCapStub } from "../../durable-objects/session-cap-do.ts";
+import { SessionStore } from "../../durable-objects/session-store.ts";
 import { readEdgeConfig } from "../../edge/config.ts";
+import { clientIpKey } from "../../worker/client-ip.ts";
 import { HttpError } from "../../worker/errors.ts";
 import {
   checkPolicy,
+  reserveIpSlot,
   reserveRoom,
+  reserveTotalSlot,
   reserveVisitorSlot,
   Rollback,
   runSessionStart,
@@ -45,6 +50,7 @@ function starting(room = uniqueRoom()): StartingSession {
     room,
     identity: "visitor",
     visitorId: crypto.randomUUID(),
+    clientIpKey: clientIpKey(randomIp()),
     nowMs: Date.now(),
   };
 }
@@ -61,6 +67,20 @@ async function expectHttpError(promise: Promise<unknown>, status: number, code: 
   expect(err).toBeInstanceOf(HttpError);
   expect({ status: (err as HttpError).status, code: (err as HttpError).code }).toEqual({ status, code });
   return err as HttpError;
+}
+
+/** Whether the deployment-wide `SessionCapDO` holds a slot for `sessionId`. */
+async function holdsTotalSlot(sessionId: string): Promise<boolean> {
+  return runInDurableObject(totalCapStub(env), (_instance, state) => {
+    const sql = state.storage.sql;
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'reservations'").toArray().length === 0) return false;
+    return sql.exec("SELECT 1 FROM reservations WHERE id = ?", sessionId).toArray().length > 0;
+  });
+}
+
+/** The session's stored row (durable-objects/session-store.ts). */
+async function sessionRow(sessionId: string) {
+  return runInDurableObject(sessionStub(sessionId), (_instance, state) => new SessionStore(state.storage.sql).row());
 }
 
 /** What storage the session's object holds: its `session` table rows (0 when absent) and its alarm. */
@@ -175,6 +195,43 @@ describe("session-start steps", () => {
     await rollback.run();
     expect(await visitorStub(first.visitorId).count(Date.now())).toBe(0);
   });
+
+  it("reserveIpSlot refuses past the address's cap with 429 and Retry-After 30, and its undo frees the slot", async () => {
+    const { deps: d } = deps({ maxSessionsPerIp: 2 });
+    const first = starting();
+    const rollback = new Rollback(d.log!);
+    await reserveIpSlot(d, first, rollback);
+    // Another visitor (a dropped cookie) from the same address shares the address's slots.
+    await reserveIpSlot(d, { ...starting(), clientIpKey: first.clientIpKey }, rollback);
+    expect(rollback.steps).toEqual(["ip_slot", "ip_slot"]);
+    expect(await ipCapStub(env, first.clientIpKey).count(Date.now())).toBe(2);
+    const third = { ...starting(), clientIpKey: first.clientIpKey };
+    const refused = new Rollback(d.log!);
+    const err = await expectHttpError(reserveIpSlot(d, third, refused), 429, "too_many_sessions_from_ip");
+    expect(err.headers).toEqual({ "Retry-After": "30" });
+    expect(refused.steps).toEqual([]);
+    await reserveIpSlot(d, starting(), new Rollback(d.log!)); // another address is not affected
+    await rollback.run();
+    expect(await ipCapStub(env, first.clientIpKey).count(Date.now())).toBe(0);
+  });
+
+  it("reserveTotalSlot refuses past the deployment's cap with 429 service_at_capacity, and its undo frees the slot", async () => {
+    const held = await totalCapStub(env).count(Date.now());
+    const { deps: d } = deps({ maxSessionsTotal: held + 1 });
+    const first = starting();
+    const rollback = new Rollback(d.log!);
+    await reserveTotalSlot(d, first, rollback);
+    expect(rollback.steps).toEqual(["total_slot"]);
+    expect(await holdsTotalSlot(first.sessionId)).toBe(true);
+    const err = await expectHttpError(
+      reserveTotalSlot(d, starting(), new Rollback(d.log!)),
+      429,
+      "service_at_capacity",
+    );
+    expect(err.headers).toEqual({ "Retry-After": "30" });
+    await rollback.run();
+    expect(await holdsTotalSlot(first.sessionId)).toBe(false);
+  });
 });
 
 describe("runSessionStart", () => {
@@ -195,7 +252,19 @@ describe("runSessionStart", () => {
       ended_at: null,
     });
     expect(lines.map((l) => l.msg)).toEqual(["session_started"]);
+    // The address's and the deployment's slots are held; the row keeps the slot's object id, never the address.
+    const ipKey = clientIpKey(who.clientIp);
+    expect(await ipCapStub(env, ipKey).count(Date.now())).toBe(1);
+    expect(await holdsTotalSlot(session_id)).toBe(true);
+    const row = await sessionRow(session_id);
+    expect(row).toMatchObject({ ip_slot: ipCapId(env, ipKey).toString(), visitor_join_s: 15 });
+    expect(JSON.stringify(row)).not.toContain(who.clientIp);
+    // The end releases every slot, and the row forgets which object held the address's.
     await sessionStub(session_id).stop("stopped");
+    expect(await visitorStub(who.visitorId).count(Date.now())).toBe(0);
+    expect(await ipCapStub(env, ipKey).count(Date.now())).toBe(0);
+    expect(await holdsTotalSlot(session_id)).toBe(false);
+    expect((await sessionRow(session_id))!.ip_slot).toBeNull();
   });
 
   it("releases the room reservation when the visitor is at the cap", async () => {
@@ -213,22 +282,27 @@ describe("runSessionStart", () => {
   it.each([
     ["LiveKit refuses", "refuse"],
     ["LiveKit is unreachable", "down"],
-  ])("leaves no room reservation, visitor slot or session storage when %s (502)", async (_, prefix) => {
-    const { deps: d, lines } = deps();
-    const who = caller();
-    const room = uniqueRoom(prefix);
-    await expectHttpError(runSessionStart(d, { room, identity: "visitor" }, who), 502, "dispatch_failed");
-    const failed = lines.find((l) => l.msg === "dispatch_failed");
-    expect(failed).toMatchObject({ level: "warn", room });
-    const sessionId = String(failed!.session_id);
-    expect(lines.find((l) => l.msg === "session_start_rolled_back")).toMatchObject({
-      steps: "room_reservation,visitor_slot,session_object",
-    });
-    expect(await roomStub(room).activeSession(Date.now())).toBeNull();
-    expect(await visitorStub(who.visitorId).count(Date.now())).toBe(0);
-    expect(await sessionStub(sessionId).info()).toBeNull();
-    expect(await sessionStorage(sessionId)).toEqual({ rows: 0, alarm: null });
-  });
+  ])(
+    "leaves no room reservation, visitor, address or total slot, or session storage when %s (502)",
+    async (_, prefix) => {
+      const { deps: d, lines } = deps();
+      const who = caller();
+      const room = uniqueRoom(prefix);
+      await expectHttpError(runSessionStart(d, { room, identity: "visitor" }, who), 502, "dispatch_failed");
+      const failed = lines.find((l) => l.msg === "dispatch_failed");
+      expect(failed).toMatchObject({ level: "warn", room });
+      const sessionId = String(failed!.session_id);
+      expect(lines.find((l) => l.msg === "session_start_rolled_back")).toMatchObject({
+        steps: "room_reservation,visitor_slot,ip_slot,total_slot,session_object",
+      });
+      expect(await roomStub(room).activeSession(Date.now())).toBeNull();
+      expect(await visitorStub(who.visitorId).count(Date.now())).toBe(0);
+      expect(await ipCapStub(env, clientIpKey(who.clientIp)).count(Date.now())).toBe(0);
+      expect(await holdsTotalSlot(sessionId)).toBe(false);
+      expect(await sessionStub(sessionId).info()).toBeNull();
+      expect(await sessionStorage(sessionId)).toEqual({ rows: 0, alarm: null });
+    },
+  );
 
   it("refuses a system_prompt the deployment does not allow before reserving anything", async () => {
     const { deps: d } = deps({ allowClientSystemPrompt: false });

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { TokenVerifier } from "livekit-server-sdk";
 import { describe, expect, it } from "vitest";
 import { TokenResponse } from "../../contract/index.ts";
+import { ROOM_CLOSE_MARGIN_S } from "../../edge/livekit.ts";
 import { call, expectError, newVisitor, uniqueRoom } from "./helpers.ts";
 
 /** Verifies the token's signature and issuer with the SDK LiveKit servers use, and returns its claims. */
@@ -15,7 +16,7 @@ describe("GET /health", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
     const cookie = res.headers.get("Set-Cookie")!;
-    expect(cookie).toMatch(/^vid=[A-Za-z0-9_-]{22}\.[^;]+;/);
+    expect(cookie).toMatch(/^__Host-vid=[A-Za-z0-9_-]{22}\.[^;]+;/);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).toMatch(/Secure/);
@@ -27,13 +28,13 @@ describe("GET /health", () => {
   it("keeps a valid cookie and replaces a forged one", async () => {
     const cookie = await newVisitor();
     expect((await call("/health", { cookie })).headers.get("Set-Cookie")).toBeNull();
-    const forged = cookie.replace(/^vid=[^.]+/, "vid=AAAAAAAAAAAAAAAAAAAAAA");
-    expect((await call("/health", { cookie: forged })).headers.get("Set-Cookie")).toMatch(/^vid=/);
+    const forged = cookie.replace(/^__Host-vid=[^.]+/, "__Host-vid=AAAAAAAAAAAAAAAAAAAAAA");
+    expect((await call("/health", { cookie: forged })).headers.get("Set-Cookie")).toMatch(/^__Host-vid=/);
   });
 });
 
 describe("GET /token", () => {
-  it("mints a token for one room with microphone-only publish, ≤ 10 min", async () => {
+  it("mints a token for one room with microphone-only publish, TOKEN_TTL_S and the room's limits", async () => {
     const cookie = await newVisitor();
     const room = uniqueRoom();
     const res = await call(`/token?room=${room}&identity=alice&name=Alice`, { cookie });
@@ -44,7 +45,13 @@ describe("GET /token", () => {
     expect(c.sub).toBe("alice");
     expect(c.iss).toBe(env.LIVEKIT_API_KEY);
     expect(c.name).toBe("Alice");
-    expect(c.exp! - c.nbf!).toBeLessThanOrEqual(600);
+    expect(c.exp! - c.nbf!).toBe(Number(env.TOKEN_TTL_S));
+    // LiveKit creates the room with these when this token's join creates it: one visitor (agents do not
+    // count), and the room closes CLIENT_GRACE_S + the margin after its visitor left. Only the fields set are in
+    // the JSON.
+    const grace = Number(env.CLIENT_GRACE_S);
+    const closeAfter = grace + ROOM_CLOSE_MARGIN_S;
+    expect(c.roomConfig).toStrictEqual({ maxParticipants: 1, emptyTimeout: closeAfter, departureTimeout: closeAfter });
     expect(c.video).toEqual({
       roomJoin: true,
       room,
@@ -70,6 +77,37 @@ describe("GET /token", () => {
     const other = await newVisitor();
     await expectError(await call(`/token?room=${room}&identity=mallory`, { cookie: other }), 403, "room_forbidden");
     expect((await call(`/token?room=${room}&identity=alice`, { cookie: owner })).status).toBe(200);
+  });
+
+  it("binds the room to its first token's identity: another identity gets 403, for a token or a session", async () => {
+    const cookie = await newVisitor();
+    const room = uniqueRoom();
+    expect((await call(`/token?room=${room}&identity=alice`, { cookie })).status).toBe(200);
+    await expectError(await call(`/token?room=${room}&identity=alice2`, { cookie }), 403, "identity_mismatch");
+    const post = (identity: string) =>
+      call("/session", {
+        method: "POST",
+        cookie,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ room, identity }),
+      });
+    await expectError(await post("alice2"), 403, "identity_mismatch");
+    expect((await call(`/token?room=${room}&identity=alice`, { cookie })).status).toBe(200);
+    expect((await post("alice")).status).toBe(201);
+  });
+
+  it("binds a room first reserved by a session to the session's identity", async () => {
+    const cookie = await newVisitor();
+    const room = uniqueRoom();
+    const res = await call("/session", {
+      method: "POST",
+      cookie,
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ room, identity: "bob" }),
+    });
+    expect(res.status).toBe(201);
+    await expectError(await call(`/token?room=${room}&identity=bob2`, { cookie }), 403, "identity_mismatch");
+    expect((await call(`/token?room=${room}&identity=bob`, { cookie })).status).toBe(200);
   });
 
   it.each([

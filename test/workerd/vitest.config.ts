@@ -1,17 +1,21 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import { fakeLiveKit, FAKE_LIVEKIT_HOST } from "./fake-livekit.ts";
+import { fakeTurnstile } from "./fake-turnstile.ts";
 
 /**
  * The Worker and its Durable Objects in real workerd with real (SQLite) Durable Object storage,
  * configured from the project's wrangler.toml. Tests get their own secrets, and LiveKit's HTTP API
- * is faked at the fetch level (`outboundService`, see fake-livekit.ts).
+ * is faked at the fetch level (`outboundService`, see fake-livekit.ts), and so is Cloudflare Turnstile's
+ * siteverify (fake-turnstile.ts).
  */
 export const TEST_SECRETS = {
   LIVEKIT_API_KEY: "test-key",
   LIVEKIT_API_SECRET: "test-livekit-secret-0123456789abcdef",
-  AGENT_INGEST_SECRET: "test-ingest-secret",
-  COOKIE_SECRET: "test-cookie-secret",
+  AGENT_INGEST_SECRET: "test-ingest-secret-0123456789abcdef",
+  COOKIE_SECRET: "test-cookie-secret-0123456789abcdef",
+  /** A cookie secret "before a rotation": cookies signed with it are accepted and re-signed (hardening.test.ts). */
+  COOKIE_SECRET_PREVIOUS: "test-cookie-secret-previous-0123456789",
 };
 
 export default defineProject({
@@ -24,7 +28,7 @@ export default defineProject({
           LIVEKIT_URL: `ws://${FAKE_LIVEKIT_HOST}`,
           ALLOWED_ORIGINS: "https://partner.example",
         },
-        outboundService: fakeLiveKit,
+        outboundService: (request: Request) => fakeTurnstile(request) ?? fakeLiveKit(request),
       },
     }),
   ],

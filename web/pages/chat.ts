@@ -3,6 +3,7 @@
  * `findElements`): rename both together.
  */
 import { html, raw } from "hono/html";
+import { TURNSTILE_SCRIPT_URL } from "../../contract/defaults.ts";
 import { layout, type Html } from "./layout.ts";
 
 const MIC = raw(
@@ -12,13 +13,31 @@ const AGENT = raw(
   '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 10v4M8 7v10M12 4v16M16 8v8M20 11v2"/></svg>',
 );
 
+/** What the chat page depends on in the deployment's configuration. */
+export interface ChatPageOptions {
+  /**
+   * Cloudflare Turnstile's public sitekey when the deployment has Turnstile on (`TURNSTILE_SITE_KEY`), else
+   * undefined. When set, the page preloads the widget script, carries the key in `#chat[data-turnstile-sitekey]`
+   * (the CSP allows no inline script) and has the widget's container `#turnstile`; web/src/turnstile.ts
+   * renders the widget there.
+   */
+  turnstileSiteKey?: string | undefined;
+}
+
 /** The chat page body. */
-export function chatPage(): Html {
+export function chatPage(options: ChatPageOptions = {}): Html {
+  const siteKey = options.turnstileSiteKey;
   return layout({
     title: "Talk with the agent · Voice agent",
     pageClass: "page--chat",
     script: "chat.js",
-    body: html`<div class="chat" id="chat" data-phase="idle">
+    ...(siteKey
+      ? {
+          head: html`
+<link rel="preload" href="${TURNSTILE_SCRIPT_URL}" as="script">`,
+        }
+      : {}),
+    body: html`<div class="chat" id="chat" data-phase="idle"${siteKey ? html` data-turnstile-sitekey="${siteKey}"` : ""}>
 <h1>Talk with the agent</h1>
 <p class="lede">Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time.</p>
 <section class="stage" aria-label="Participants">
@@ -44,7 +63,12 @@ export function chatPage(): Html {
 <button class="btn" id="play-audio" type="button" hidden>Play agent audio</button>
 <p class="status" id="status" role="status">Ready when you are.</p>
 </div>
-<section class="transcript" aria-labelledby="captions-title">
+${
+  siteKey
+    ? html`<div class="turnstile" id="turnstile"></div>
+`
+    : ""
+}<section class="transcript" aria-labelledby="captions-title">
 <div class="transcript__head"><h2 id="captions-title">Captions</h2><a class="transcript__link" id="history-link" href="/" hidden>Saved transcript</a></div>
 <div class="captions" id="captions-box" role="region" aria-label="Captions, scrollable" tabindex="0">
 <p class="captions__empty" id="captions-empty">What you and the agent say appears here as you speak.</p>

@@ -13,6 +13,7 @@ const REASON: Record<string, string> = {
   timeout: "ended after its time limit or inactivity",
   agent_lost: "ended because the agent left",
   agent_unavailable: "no agent joined",
+  no_visitor: "ended because your browser did not join the audio in time",
   error: "ended by a server error",
 };
 

@@ -5,7 +5,7 @@
  * (built by `npm run build:web`).
  */
 import type { TranscriptResponse } from "../../contract/index.ts";
-import { chatPage } from "./chat.ts";
+import { chatPage, type ChatPageOptions } from "./chat.ts";
 import { errorPage } from "./error.ts";
 import { historyPage } from "./history.ts";
 import { homePage } from "./home.ts";
@@ -16,9 +16,14 @@ export function renderHome(): string {
   return toHtml(homePage());
 }
 
-/** `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`). */
-export function renderChat(): string {
-  return toHtml(chatPage());
+export type { ChatPageOptions };
+
+/**
+ * `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`).
+ * @param options the deployment's settings the page needs: `turnstileSiteKey` when Turnstile is on
+ */
+export function renderChat(options: ChatPageOptions = {}): string {
+  return toHtml(chatPage(options));
 }
 
 /**

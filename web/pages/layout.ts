@@ -25,6 +25,8 @@ export interface LayoutOptions {
   pageClass: string;
   /** The module script to load from `/static/`, e.g. `chat.js`. */
   script?: string;
+  /** More `<head>` content (no inline script or style), e.g. a third-party script's preload. */
+  head?: Html;
   body: Html;
 }
 
@@ -42,7 +44,7 @@ export function layout(options: LayoutOptions): Html {
 <meta name="color-scheme" content="light dark">
 <title>${options.title}</title>
 <link rel="stylesheet" href="/static/chat.css">
-${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}
+${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}${options.head ?? ""}
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to content</a>

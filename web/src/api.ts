@@ -3,7 +3,7 @@
  * the HttpOnly `vid` cookie goes along by itself.
  */
 import * as z from "zod/mini";
-import { ErrorBody, SessionCreateResponse, TokenResponse } from "../../contract/index.ts";
+import { ErrorBody, type SessionCreateRequest, SessionCreateResponse, TokenResponse } from "../../contract/index.ts";
 
 /** A refused or failed request. `status` 0 means the network failed (no response). */
 export class RequestError extends Error {
@@ -52,7 +52,8 @@ async function call<T>(path: string, init: RequestInit, schema: z.ZodMiniType<T>
 }
 
 /**
- * `GET /token`: a LiveKit token for a fresh room.
+ * `GET /token`: a LiveKit token for a fresh room. It must be used to join within the Worker's `TOKEN_TTL_S`
+ * (60 s by default; LiveKit allows 60 s more): once joined, LiveKit keeps the client's token fresh.
  * @param identity the visitor's participant identity (`^[A-Za-z0-9_-]{1,64}$`, not starting with `agent`)
  * @throws RequestError on a refusal (4xx), a fault (5xx) or a network failure
  */
@@ -62,11 +63,16 @@ export function fetchToken(identity: string): Promise<z.infer<typeof TokenRespon
 
 /**
  * `POST /session`: creates the session and dispatches the agent into `room`.
+ * @param turnstileToken the Turnstile widget's token when the deployment has Turnstile on (sent as
+ *   `turnstile_token`; single-use), else undefined
  * @returns the `session_id`
- * @throws RequestError (429 carries `retryAfterS`; 403 when the room is not this visitor's)
+ * @throws RequestError (429 carries `retryAfterS`; 403 when the room is not this visitor's, or 403
+ *   `turnstile_failed` / 503 `turnstile_unavailable` when the browser check is refused or cannot be verified)
  */
-export async function startSession(room: string, identity: string): Promise<string> {
-  const body = JSON.stringify({ room, identity });
+export async function startSession(room: string, identity: string, turnstileToken?: string): Promise<string> {
+  const request: SessionCreateRequest = { room, identity };
+  if (turnstileToken !== undefined) request.turnstile_token = turnstileToken;
+  const body = JSON.stringify(request);
   const res = await call(
     "/session",
     { method: "POST", body, headers: { "Content-Type": "application/json" } },

@@ -1,6 +1,8 @@
 /**
  * The `/chat` page script: runs the start flow (docs/architecture.md, "Flows"), feeds transcript frames
  * to the captions and the state machine, and tears everything down on Stop, on errors and on pagehide.
+ * When the deployment has Turnstile on, the widget is rendered on page load and its token goes with
+ * `POST /session` (web/src/turnstile.ts).
  */
 import { fetchToken, newIdentity, RequestError, startSession, stopSession } from "./api.ts";
 import { CaptionLog } from "./captions.ts";
@@ -8,17 +10,29 @@ import { VoiceError, VoiceRoom } from "./livekit.ts";
 import { LevelMeter } from "./meter.ts";
 import { initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
 import { TranscriptSocket } from "./transcript-socket.ts";
+import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
 import { findElements, render } from "./view.ts";
 
 const el = findElements();
 const captions = new CaptionLog(el.log, el.captionsBox);
 const meter = new LevelMeter(el.meter);
+const turnstile = renderTurnstile();
 let state: ChatState = initialState;
 let voice: VoiceRoom | null = null;
 let socket: TranscriptSocket | null = null;
 /** Bumped by every start and teardown: a start flow whose generation is stale stops at its next step. */
 let generation = 0;
 let retryUntil = 0;
+
+/**
+ * The Turnstile widget when the deployment has Turnstile on (web/pages/chat.ts puts the sitekey on `#chat`),
+ * rendered at page load so that its token is ready by the time Start is pressed; else null.
+ */
+function renderTurnstile(): TurnstileWidget | null {
+  const siteKey = el.root.dataset.turnstileSitekey;
+  const container = document.getElementById("turnstile");
+  return siteKey && container ? new TurnstileWidget(container, siteKey) : null;
+}
 
 function retryInS(): number {
   return Math.max(0, Math.ceil((retryUntil - Date.now()) / 1000));
@@ -39,8 +53,11 @@ function dispatch(action: Action): void {
 /** Maps a start-flow failure to what the page shows. */
 function toChatError(err: unknown): ChatError {
   if (err instanceof VoiceError) return { kind: err.kind };
+  if (err instanceof TurnstileError) return { kind: "verification_failed" };
   if (err instanceof RequestError) {
     if (err.status === 0) return { kind: "server_unreachable" };
+    if (err.code === "turnstile_failed" || err.code === "turnstile_unavailable")
+      return { kind: "verification_failed", detail: err.message };
     if (err.status === 429) return { kind: "rate_limited", detail: err.message, retryAfterS: err.retryAfterS };
     if (err.status === 403) return { kind: "forbidden", detail: err.message };
     if (err.status >= 500) return { kind: "session_error" };
@@ -95,6 +112,26 @@ function openSocket(sessionId: string): void {
   socket.open();
 }
 
+/**
+ * `POST /session`, with the Turnstile token once the widget has one (`verified`: undefined when Turnstile
+ * is off). A start abandoned meanwhile sends nothing and leaves the token to the next; a token that was
+ * sent is spent, whatever the answer.
+ */
+async function createSession(
+  mine: number,
+  room: string,
+  identity: string,
+  verified: Promise<string | undefined>,
+): Promise<string> {
+  const token = await verified;
+  if (mine !== generation) throw new Error("start abandoned");
+  try {
+    return await startSession(room, identity, token);
+  } finally {
+    if (token !== undefined) turnstile?.spend(token);
+  }
+}
+
 /** A promise's outcome without throwing (`Promise.allSettled` of one). */
 async function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
   return (await Promise.allSettled([p]))[0]!;
@@ -131,8 +168,11 @@ async function start(): Promise<void> {
 
   const micOpening = room.openMicrophone();
   const tokenFetch = fetchToken(newIdentity());
+  // Usually ready since page load, so the start does not wait for it.
+  const verified = turnstile ? turnstile.token() : Promise.resolve(undefined);
   // Settled below; a rejection seen only there must not be reported as unhandled meanwhile.
   tokenFetch.catch(() => undefined);
+  verified.catch(() => undefined);
   micOpening.then(
     (track) => mine === generation && meter.attach(track.mediaStreamTrack),
     () => undefined,
@@ -155,7 +195,8 @@ async function start(): Promise<void> {
     const track = await micOpening.catch(() => null); // a microphone failure is reported as such, below
     if (track) await room.publishMicrophone(track);
   })();
-  const [media, session, mic] = await Promise.allSettled([joining, startSession(roomName, identity), micOpening]);
+  const creating = createSession(mine, roomName, identity, verified);
+  const [media, session, mic] = await Promise.allSettled([joining, creating, micOpening]);
   if (mine !== generation) {
     // Stopped (or failed) meanwhile: the session created in parallel must not outlive the page's intent.
     if (session.status === "fulfilled") void stopSession(session.value).catch(() => undefined);

@@ -42,6 +42,11 @@ const TEXT: Record<ErrorKind, ErrorText> = {
     title: "This conversation isn't available to you",
     message: "Reload the page to start a new conversation.",
   },
+  verification_failed: {
+    title: "The browser check didn't go through",
+    message:
+      "This site checks that a person is starting the conversation (Cloudflare Turnstile), and the check did not complete. Press Start to try again; if it keeps failing, reload the page or allow challenges.cloudflare.com in your blocker.",
+  },
   refused: {
     title: "The conversation could not be started",
     message: "Press Start to try again.",

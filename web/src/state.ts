@@ -22,6 +22,7 @@ export type ErrorKind =
   | "livekit_unreachable"
   | "rate_limited"
   | "forbidden"
+  | "verification_failed"
   | "refused"
   | "agent_unavailable"
   | "agent_lost"
@@ -83,6 +84,8 @@ const END_ERRORS: Partial<Record<EndReason, ErrorKind>> = {
   agent_unavailable: "agent_unavailable",
   agent_lost: "agent_lost",
   timeout: "timeout",
+  // The page never showed up in the LiveKit room in time: its audio connection did not come up.
+  no_visitor: "livekit_unreachable",
   error: "session_error",
 };
 

@@ -1,6 +1,9 @@
 /**
  * `POST /session/{id}/events`: agent ingest. The raw body is authenticated with the HMAC in
  * `X-Signature` before it is parsed; then validated with the contract and handed to the `SessionDO`.
+ * Refused signatures are counted per client IP (`INGEST_REJECT_LIMITER`): past the limit they answer 429
+ * instead of 401, which throttles signature guessing and bounds the log lines a misbehaving client causes.
+ * A valid signature is never counted, so agents sharing an address with a misconfigured one keep working.
  *
  * See docs/architecture.md, "Agent ingest"; contract/signature.ts.
  */
@@ -16,6 +19,7 @@ import {
 import { log } from "../../edge/log.ts";
 import type { AppEnv } from "../app-env.ts";
 import { HttpError } from "../errors.ts";
+import { clientIp, ipOverLimit, rateLimited } from "../rate-limit.ts";
 import { sessionStub } from "../sessions.ts";
 import { parseJson, parseWith, sessionIdParam } from "../validate.ts";
 
@@ -41,7 +45,9 @@ ingestRoutes.post(
     const raw = await c.req.text();
     const verdict = await verifyIngest(c.var.config.ingestSecret, sessionId, raw, c.req.header(SIGNATURE_HEADER));
     if (verdict !== "ok") {
-      log.warn("ingest_signature_rejected", { session_id: sessionId, reason: verdict });
+      const throttled = await ipOverLimit(c.env.INGEST_REJECT_LIMITER, clientIp(c));
+      log.warn("ingest_signature_rejected", { session_id: sessionId, reason: verdict, throttled });
+      if (throttled) throw rateLimited();
       throw new HttpError(401, `signature_${verdict}`, SIGNATURE_MESSAGES[verdict]);
     }
     const batch = parseWith(IngestBatch, parseJson(raw), "invalid_batch");

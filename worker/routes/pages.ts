@@ -1,19 +1,28 @@
 /**
- * HTML pages (rendered by web/pages, owned by the web part) and the `/static/*` fallback.
- * `/history/{id}` applies the same visitor check as `/transcripts/{id}` but answers with HTML.
+ * HTML pages (rendered by web/pages, owned by the web part) and the static files under `/static/*`.
+ * `/history/{id}` applies the same visitor check as `/transcripts/{id}` and the same rate limit
+ * (`READ_LIMITER`), but answers with HTML.
  */
 import { Hono } from "hono";
 import { SessionId } from "../../contract/index.ts";
 import type { AppEnv } from "../app-env.ts";
+import { HttpError } from "../errors.ts";
 import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../web/pages/index.ts";
+import { enforceRateLimit } from "../rate-limit.ts";
 import { sessionStub } from "../sessions.ts";
 
 export const pageRoutes = new Hono<AppEnv>();
 
 pageRoutes.get("/", (c) => c.html(renderHome()));
-pageRoutes.get("/chat", (c) => c.html(renderChat()));
+pageRoutes.get("/chat", (c) => c.html(renderChat({ turnstileSiteKey: c.var.config.turnstile?.siteKey })));
 
 pageRoutes.get("/history/:session_id", async (c) => {
+  try {
+    await enforceRateLimit(c, c.env.READ_LIMITER);
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    return c.html(renderErrorPage(err.status, "Too many requests; try again in a minute."), err.status, err.headers);
+  }
   const id = SessionId.safeParse(c.req.param("session_id"));
   if (!id.success) return c.html(renderErrorPage(404, "There is no conversation at this address."), 404);
   const stub = sessionStub(c.env, id.data);
@@ -27,9 +36,16 @@ pageRoutes.get("/history/:session_id", async (c) => {
   return c.html(renderHistory(transcript));
 });
 
-// Static files are normally served by the assets layer before the Worker runs; this covers the rest.
-// A fetched response has immutable headers; copy it so the security middleware can add its own.
-pageRoutes.get("/static/*", async (c) => {
+/**
+ * `/static/*`: the page script and stylesheet from Workers static assets. wrangler.toml runs the Worker first for
+ * these paths (`run_worker_first`), so that they carry the security headers; they keep the assets layer's own
+ * caching (`ETag`, revalidation) and get no visitor cookie. Mounted before the visitor and no-store middleware.
+ * Source: https://developers.cloudflare.com/workers/static-assets/binding/#run_worker_first
+ */
+export const staticRoutes = new Hono<AppEnv>();
+
+staticRoutes.get("/static/*", async (c) => {
   const asset = await c.env.ASSETS.fetch(c.req.raw);
+  // A fetched response has immutable headers; copy it so the security middleware can add its own.
   return new Response(asset.body, asset);
 });

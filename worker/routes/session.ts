@@ -31,7 +31,7 @@ const limitBody = bodyLimit({
 
 sessionRoutes.post("/session", limitBody, async (c) => {
   const request = await jsonBody(c, SessionCreateRequest);
-  const caller = { visitorId: c.var.visitorId, clientIp: clientIp(c) };
+  const caller = { visitorId: c.var.visitorId, clientIp: clientIp(c), hostname: new URL(c.req.url).hostname };
   const response = await runSessionStart({ env: c.env, config: c.var.config }, request, caller);
   return c.json(response, 201);
 });

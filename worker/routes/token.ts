@@ -1,6 +1,9 @@
 /**
  * `GET /token?room=&identity=&name=`: a LiveKit token for the visitor's room. The first token for a
- * room claims it for the visitor (`RoomDO`); another visitor gets 403. Omitting `room` picks a fresh one.
+ * room claims it for the visitor and binds its participant identity (`RoomDO`); another visitor gets 403
+ * `room_forbidden`, another identity 403 `identity_mismatch`. Omitting `room` picks a fresh one. The token
+ * lives `TOKEN_TTL_S` and makes LiveKit create the room with one visitor and short timeouts
+ * (edge/livekit.ts `mintToken`).
  *
  * See docs/architecture.md, "REST API" and "Security model".
  */
@@ -20,7 +23,14 @@ tokenRoutes.get("/token", async (c) => {
   const query = parseWith(TokenQuery, c.req.query());
   await enforceRateLimit(c, c.env.TOKEN_LIMITER);
   const room = query.room ?? `room-${randomId()}`;
-  const verdict = await roomStub(c.env, room).claim(c.var.visitorId, Date.now());
+  const verdict = await roomStub(c.env, room).claim(c.var.visitorId, Date.now(), query.identity);
+  if (!verdict.ok && verdict.reason === "identity") {
+    throw new HttpError(
+      403,
+      "identity_mismatch",
+      "This room admits only the participant identity it was first issued for.",
+    );
+  }
   if (!verdict.ok) throw new HttpError(403, "room_forbidden", "This room belongs to another visitor.");
   const config = c.var.config;
   const body: TokenResponse = {

@@ -3,7 +3,8 @@
  * participant events go to the room's active session (`SessionDO.roomEvent`), which tracks who is in the
  * room: the visitor leaving starts its grace period, the agent leaving means it is lost (replaced once), and
  * `room_finished` ends the session; stale events (another room instance, or older than the session) change
- * nothing.
+ * nothing. A visitor (a participant that is not an agent) joining a room with no active session is reported
+ * to the `RoomDO`, which deletes the room unless a session begins within its grace.
  *
  * See docs/architecture.md, "Session lifecycle"; https://docs.livekit.io/home/server/webhooks/
  */
@@ -41,7 +42,17 @@ webhookRoutes.post(
     const notice = roomNotice(event, Date.now());
     if (!notice) return c.json({ ok: true });
     const room = event.room!.name;
-    const sessionId = await roomStub(c.env, room).activeSession(Date.now());
+    const roomDo = roomStub(c.env, room);
+    let sessionId: string | null;
+    if (notice.event === "participant_joined" && notice.participant && !notice.participant.agent) {
+      const verdict = await roomDo.visitorJoined(room, Date.now());
+      sessionId = verdict.sessionId;
+      if (verdict.sessionId === null) {
+        log.info("sessionless_join", { room, delete_at: new Date(verdict.deleteAt).toISOString() });
+      }
+    } else {
+      sessionId = await roomDo.activeSession(Date.now());
+    }
     if (!sessionId) return c.json({ ok: true });
     const outcome = await sessionStub(c.env, sessionId).roomEvent(notice);
     log.info("webhook_applied", { session_id: sessionId, room, event: notice.event, outcome });

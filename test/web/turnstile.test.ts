@@ -1,0 +1,185 @@
+// Cloudflare Turnstile on the /chat page (web/pages/chat.ts, web/src/turnstile.ts): the HTML carries the
+// widget only when the deployment sets a sitekey, and in Chromium, under the Worker's CSP with Turnstile on,
+// the page renders the widget on load and sends its token with POST /session, a fresh one per Start.
+//
+// Turnstile's script is a third-party script: Chromium never fetches it here. Playwright answers its URL
+// with a tiny stand-in widget (the documented `turnstile.render`/`reset` API, tokens `stand-in-token-<n>`,
+// and an iframe from the Turnstile origin so that the CSP's frame-src is exercised), and the REST API is
+// intercepted as in chat-page.test.ts.
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize } from "node:path";
+import type { Page, Route } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { TURNSTILE_ACTION, TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_URL } from "../../contract/index.ts";
+import { renderChat } from "../../web/pages/index.ts";
+import { launch, ROOT, type Browser } from "./support/browser.ts";
+import { interceptApi, openChat, problems, shown, tokenHandler, waitForPhase } from "./support/chat-page.ts";
+import { workerCsp } from "./support/page-server.ts";
+
+const SITE_KEY = "0x4AAAAAAAstand-in";
+/** Nothing listens here: LiveKit is unreachable (connection refused at once). */
+const DEAD_LIVEKIT = "ws://127.0.0.1:9";
+
+describe("/chat markup", () => {
+  it("with a sitekey: preloads the widget script, carries the key and the widget's container, no inline script", () => {
+    const html = renderChat({ turnstileSiteKey: SITE_KEY });
+    expect(html).toContain(`<link rel="preload" href="${TURNSTILE_SCRIPT_URL}" as="script">`);
+    expect(html).toMatch(
+      new RegExp(`<div class="chat" id="chat" data-phase="idle" data-turnstile-sitekey="${SITE_KEY}">`),
+    );
+    expect(html).toContain('<div class="turnstile" id="turnstile"></div>');
+    expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script type="module" src="/static/chat.js">']);
+  });
+
+  it("without one (Turnstile off, the default): no trace of it", () => {
+    for (const html of [renderChat(), renderChat({ turnstileSiteKey: undefined })]) {
+      expect(html).not.toMatch(/turnstile|challenges\.cloudflare\.com/);
+    }
+  });
+
+  it("escapes the sitekey into its attribute", () => {
+    expect(renderChat({ turnstileSiteKey: '"><script>x</script>' })).toContain(
+      'data-turnstile-sitekey="&quot;&gt;&lt;script&gt;x&lt;/script&gt;"',
+    );
+  });
+});
+
+/**
+ * The stand-in for Turnstile's api.js (see the file comment). `window.__turnstile` records the render
+ * parameters and the resets for the test.
+ */
+const STAND_IN_WIDGET = `(() => {
+  let issued = 0;
+  const state = (window.__turnstile = { params: null, resets: 0 });
+  let params = null;
+  const issue = () => setTimeout(() => params.callback("stand-in-token-" + ++issued), 0);
+  window.turnstile = {
+    render(container, p) {
+      params = p;
+      state.params = { sitekey: p.sitekey, action: p.action, appearance: p.appearance, refreshExpired: p["refresh-expired"] };
+      const frame = document.createElement("iframe");
+      frame.src = "${TURNSTILE_ORIGIN}/cdn-cgi/challenge-platform/stand-in";
+      frame.title = "Widget containing a Cloudflare security challenge";
+      container.append(frame);
+      issue();
+      return "stand-in-widget";
+    },
+    reset(id) {
+      if (id !== "stand-in-widget") throw new Error("reset of an unknown widget " + id);
+      state.resets++;
+      issue();
+    },
+  };
+})();`;
+
+/** What the Turnstile origin answers: the stand-in script, a blank frame, or (`blocked`) nothing at all. */
+let turnstileOrigin: "stand-in" | "blocked" = "stand-in";
+
+async function answerTurnstile(route: Route): Promise<void> {
+  if (turnstileOrigin === "blocked") return route.abort("blockedbyclient");
+  if (route.request().url() === TURNSTILE_SCRIPT_URL) {
+    return route.fulfill({ contentType: "text/javascript", body: STAND_IN_WIDGET });
+  }
+  return route.fulfill({ contentType: "text/html", body: "<!doctype html><title>stand-in challenge</title>" });
+}
+
+/** The Worker's CSP with Turnstile on: the directives of worker/security.ts (see support/page-server.ts). */
+const CSP = workerCsp(DEAD_LIVEKIT)
+  .replace("script-src 'self'", `script-src 'self' ${TURNSTILE_ORIGIN}`)
+  .concat(`; frame-src ${TURNSTILE_ORIGIN}`);
+
+const STATIC = join(ROOT, "web", "dist", "static");
+const TYPES: Record<string, string> = { ".js": "text/javascript", ".css": "text/css", ".map": "application/json" };
+
+/** Serves /chat with the sitekey, and /static/*, under {@link CSP}; everything else 404. */
+function startServer(): Promise<{ origin: string; server: Server }> {
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const file = normalize(join(STATIC, path.slice("/static/".length)));
+    const body =
+      path === "/chat"
+        ? renderChat({ turnstileSiteKey: SITE_KEY })
+        : path.startsWith("/static/") && file.startsWith(STATIC)
+          ? await readFile(file).catch(() => null)
+          : null;
+    if (body === null) return void res.writeHead(404).end();
+    const type = path === "/chat" ? "text/html; charset=utf-8" : (TYPES[extname(file)] ?? "application/octet-stream");
+    res.writeHead(200, { "Content-Type": type, "Content-Security-Policy": CSP }).end(body);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
+    ),
+  );
+}
+
+describe("/chat in Chromium with Turnstile on", () => {
+  let origin: string;
+  let server: Server;
+  let browser: Browser;
+  let page: Page | undefined;
+
+  beforeAll(async () => {
+    ({ origin, server } = await startServer());
+    browser = await launch();
+    await browser.context.route(`${TURNSTILE_ORIGIN}/**`, answerTurnstile);
+  });
+  afterEach(async () => {
+    await page?.close();
+    page = undefined;
+    turnstileOrigin = "stand-in";
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+  });
+
+  it("renders the widget on load, sends its token with POST /session, and a fresh token on the next Start", async () => {
+    page = await openChat(browser.context, `${origin}/chat`);
+    const calls = await interceptApi(page, {
+      "GET /token": tokenHandler(DEAD_LIVEKIT),
+      "POST /session": (route) =>
+        route.fulfill({
+          status: 403,
+          json: { error: { code: "turnstile_failed", message: "The browser check (Turnstile) failed." } },
+        }),
+    });
+    // Rendered at page load, before any click, with the sitekey from the page and the Worker's action.
+    await expect
+      .poll(() => page!.evaluate(() => (window as { __turnstile?: { params: unknown } }).__turnstile?.params))
+      .toEqual({ sitekey: SITE_KEY, action: TURNSTILE_ACTION, appearance: "interaction-only", refreshExpired: "auto" });
+
+    await page.getByRole("button", { name: "Start" }).click();
+    await waitForPhase(page, "error");
+    const s = await shown(page);
+    expect(s.alert).toContain("The browser check didn't go through");
+    expect(s.alert).toContain("The browser check (Turnstile) failed.");
+
+    await page.getByRole("button", { name: "Start" }).click();
+    await expect.poll(() => calls.filter((c) => c.method === "POST" && c.path === "/session").length).toBe(2);
+    const tokens = calls
+      .filter((c) => c.path === "/session")
+      .map((c) => (c.body as { turnstile_token?: string }).turnstile_token);
+    // Each token goes with one POST only: the widget was reset for the second Start.
+    expect(tokens).toEqual(["stand-in-token-1", "stand-in-token-2"]);
+    expect(
+      await page.evaluate(() => (window as { __turnstile?: { resets: number } }).__turnstile?.resets),
+    ).toBeGreaterThanOrEqual(1);
+    // The CSP let the widget's script and frame load.
+    expect(await page.locator(`#turnstile iframe[src^="${TURNSTILE_ORIGIN}/"]`).count()).toBe(1);
+    expect(await problems(page)).toEqual([]);
+  });
+
+  it("widget script blocked: Start says the browser check failed and sends no POST /session", async () => {
+    turnstileOrigin = "blocked";
+    page = await openChat(browser.context, `${origin}/chat`);
+    const calls = await interceptApi(page, { "GET /token": tokenHandler(DEAD_LIVEKIT) });
+    await page.getByRole("button", { name: "Start" }).click();
+    await waitForPhase(page, "error");
+    expect((await shown(page)).alert).toContain("The browser check didn't go through");
+    expect(calls.filter((c) => c.path === "/session")).toEqual([]);
+    expect(await problems(page)).toEqual([]);
+  });
+});
