@@ -64,13 +64,14 @@ const TRIM_PAD_S = 0.3;
 const TRIM_PAD_BYTES = TRIM_PAD_S * 16_000 * 2;
 
 /**
- * Runs sox without dither (`-D`). By default sox dithers whenever an effect or a rate change ends in 16-bit
- * output, with a random seed per run, so the same input gave different samples every time, and pocketsphinx
- * now and then different words (1 decode in 12 of the same lossy utterance). Without dither the stand-in hears
- * the same audio the same way every time.
+ * Runs sox in repeatable mode (`-R`). sox dithers whenever an effect or a rate change ends in 16-bit output, by
+ * default with a random seed per run, so the same input gave different samples every time, and pocketsphinx
+ * now and then different words (1 decode in 12 of the same lossy utterance). `-R` seeds the dither the same way
+ * every run. The dither itself stays: without it the digital silence around an utterance stays exactly zero,
+ * which skews pocketsphinx's cepstral mean, and the e2e recording decoded as "go forward ten years" every time.
  */
 function sox(args: string[], input: Buffer | null, signal?: AbortSignal): Promise<Buffer> {
-  return run("sox", ["-D", ...args], input, signal);
+  return run("sox", ["-R", ...args], input, signal);
 }
 
 const SOX_RAW = (rate: number) => ["-t", "raw", "-r", String(rate), "-e", "signed", "-b", "16", "-c", "1"];

@@ -34,7 +34,7 @@ export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS 
   const out = join(dir, `${name}-${leadS}s-${totalS}s.wav`);
   execFileSync("sox", [
     "-V1",
-    "-D", // no dither: the same file every run (sox's dither is random)
+    "-R", // repeatable: the same dither, so the same file, every run
     "-t",
     "raw",
     "-r",
