@@ -19,6 +19,8 @@ import {
   type ServerMessage,
   type SessionStateMessage,
   type SessionStatus,
+  SOCKET_PING,
+  SOCKET_PONG,
   type TranscriptResponse,
 } from "../contract/index.ts";
 import {
@@ -109,7 +111,7 @@ export class SessionDO extends DurableObject<Env> {
       agentLost: (why) => this.#agentLost(why),
     };
     // Keep-alive pings are answered without waking a hibernated object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(SOCKET_PING, SOCKET_PONG));
   }
 
   /**
