@@ -18,6 +18,8 @@ export const DEV_PORTS = {
   openai: 8788,
   /** The agent worker's health endpoint (`AGENT_HEALTH_PORT`); also the container's default. */
   agentHealth: 8081,
+  /** The local Turnstile stand-in (`TURNSTILE_DEV_PORT`), with `npm run dev -- --turnstile`. */
+  turnstile: 8789,
 } as const;
 
 /** Longest system prompt, in characters, from the dispatch metadata, `POST /session` or `SYSTEM_PROMPT`. */
@@ -100,8 +102,17 @@ export const TOKEN_TTL_MAX_S = 600;
  */
 export const TURNSTILE_ORIGIN = "https://challenges.cloudflare.com";
 
-/** The widget script with explicit rendering: the page renders the widget itself (web/src/turnstile.ts). */
-export const TURNSTILE_SCRIPT_URL = `${TURNSTILE_ORIGIN}/turnstile/v0/api.js?render=explicit`;
+/**
+ * Path (and query) of the widget script with explicit rendering, on the Turnstile origin: the page renders
+ * the widget itself (web/src/turnstile.ts).
+ */
+export const TURNSTILE_SCRIPT_PATH = "/turnstile/v0/api.js?render=explicit";
+
+/** Path of the siteverify API on the Turnstile origin. */
+export const TURNSTILE_SITEVERIFY_PATH = "/turnstile/v0/siteverify";
+
+/** Cloudflare's widget script ({@link TURNSTILE_SCRIPT_PATH} on {@link TURNSTILE_ORIGIN}). */
+export const TURNSTILE_SCRIPT_URL = `${TURNSTILE_ORIGIN}${TURNSTILE_SCRIPT_PATH}`;
 
 /**
  * The widget's `action`, set by the page and checked by the Worker against siteverify's answer, so that a

@@ -3,7 +3,8 @@
  *
  * Builds the page script, then starts — each as a child process with prefixed output —
  * the dev LiveKit server (only when LIVEKIT_URL is unset), the local OpenAI-compatible provider (only
- * when OPENAI_API_KEY is unset), `wrangler dev` with the Worker and its Durable Objects, and the agent
+ * when OPENAI_API_KEY is unset), the local Turnstile stand-in (only with `--turnstile`, which turns the bot
+ * check on session start on), `wrangler dev` with the Worker and its Durable Objects, and the agent
  * worker. Every component is configured to find the others; no hand-written `.env` or `.dev.vars` is
  * needed (a `.env` in the project root, when present, supplies real credentials and overrides).
  * Ctrl-C stops everything; a component that dies stops the rest and the run exits non-zero.
@@ -15,16 +16,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { z } from "zod";
 import { httpUrl, port, readEnv, requiredString, secret, sessionSettings } from "../contract/config.ts";
 import { DEFAULT_AGENT_NAME, DEV_PORTS } from "../contract/defaults.ts";
+import { STAND_IN_TURNSTILE_KEYS } from "./turnstile/server.ts";
 import { httpReady, Supervisor } from "./supervisor.ts";
 import { WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "./wrangler.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 process.chdir(root);
-// `--no-dotenv` (used by the e2e tests) ignores a developer's .env so that only stand-ins run.
-if (!process.argv.includes("--no-dotenv") && existsSync(".env")) process.loadEnvFile(".env");
+const { values: flags } = parseArgs({
+  options: {
+    // Ignores a developer's .env so that only stand-ins run (the e2e tests use it).
+    "no-dotenv": { type: "boolean", default: false },
+    // Turns Turnstile on against the local stand-in (dev/turnstile/server.ts).
+    turnstile: { type: "boolean", default: false },
+  },
+});
+if (!flags["no-dotenv"] && existsSync(".env")) process.loadEnvFile(".env");
 const env = process.env;
 // Empty counts as unset, so a test can switch a variable off (for the children too, which inherit env).
 for (const [k, v] of Object.entries(env)) if (v === "") delete env[k];
@@ -35,6 +45,7 @@ const DevEnv = z.object({
   LIVEKIT_DEV_PORT: port(DEV_PORTS.livekit),
   OPENAI_DEV_PORT: port(DEV_PORTS.openai),
   AGENT_HEALTH_PORT: port(DEV_PORTS.agentHealth),
+  TURNSTILE_DEV_PORT: port(DEV_PORTS.turnstile),
   /** Unset: the dev LiveKit server runs. */
   LIVEKIT_URL: requiredString()
     .regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL")
@@ -95,6 +106,18 @@ for (const [name, value] of [
     process.exit(1);
   }
 }
+// Real Turnstile keys belong to a deployment: wrangler dev would not even pass the secret on (it loads only
+// the secrets wrangler.toml requires), so say so rather than run with the check silently off.
+for (const name of ["TURNSTILE_SITE_KEY", "TURNSTILE_SECRET_KEY", "TURNSTILE_ORIGIN"]) {
+  if (env[name] !== undefined) {
+    console.error(
+      `✖ ${name} is set, but npm run dev runs Turnstile only as its local stand-in: remove it from .env and ` +
+        'run `npm run dev -- --turnstile` (docs/security.md, "Turnstile").',
+    );
+    process.exit(1);
+  }
+}
+const turnstileOrigin = flags.turnstile ? `http://127.0.0.1:${config.TURNSTILE_DEV_PORT}` : undefined;
 const openAIBaseURL = openAIStandIn ? `http://localhost:${config.OPENAI_DEV_PORT}/v1` : config.OPENAI_BASE_URL;
 // Per-run secrets when none are configured: the Worker and the agent get the same values.
 const ingestSecret = config.AGENT_INGEST_SECRET ?? randomBytes(32).toString("hex");
@@ -111,6 +134,10 @@ const workerVars: Record<string, string | undefined> = {
   AGENT_NAME: agentName,
   AGENT_INGEST_SECRET: ingestSecret,
   COOKIE_SECRET: cookieSecret,
+  // In wrangler.toml's [vars], so wrangler dev takes them from the env file; the stand-in's secret is not
+  // secret and goes on the command line (dev/wrangler.ts `publicVars`).
+  TURNSTILE_SITE_KEY: turnstileOrigin && STAND_IN_TURNSTILE_KEYS.siteKey,
+  TURNSTILE_ORIGIN: turnstileOrigin,
 };
 for (const name of Object.keys(WorkerPassThrough.shape) as (keyof typeof WorkerPassThrough.shape)[]) {
   if (env[name] !== undefined) workerVars[name] = String(config[name]);
@@ -157,10 +184,23 @@ try {
       ready: () => httpReady(`${openAIBaseURL}/models`),
     });
   }
+  if (turnstileOrigin) {
+    await sup.start({
+      name: "turnstile",
+      command: node,
+      args: ["dev/turnstile/cli.ts", "--port", String(config.TURNSTILE_DEV_PORT), "--host", "127.0.0.1"],
+      url: turnstileOrigin,
+      ready: () => tcpReady(config.TURNSTILE_DEV_PORT),
+    });
+  }
   await sup.start({
     name: "worker",
     command: node,
-    args: wranglerDevArgs({ port: WORKER_PORT, envFile: workerEnvFile }),
+    args: wranglerDevArgs({
+      port: WORKER_PORT,
+      envFile: workerEnvFile,
+      ...(turnstileOrigin ? { publicVars: { TURNSTILE_SECRET_KEY: STAND_IN_TURNSTILE_KEYS.secretKey } } : {}),
+    }),
     // No telemetry, and no fetch of Cloudflare's cf.json: nothing leaves the machine.
     env: WRANGLER_ENV,
     url: workerUrl,
@@ -194,14 +234,15 @@ try {
 printBanner();
 
 function printBanner(): void {
-  const line = (name: string, url: string, note = "") => console.log(`  ${name.padEnd(8)} ${url}${note}`);
+  const line = (name: string, url: string, note = "") => console.log(`  ${name.padEnd(9)} ${url}${note}`);
   console.log("\nVoice agent is running. Open the page and click Start:\n");
   line("page", `${workerUrl}/chat`);
   line("worker", workerUrl);
   line("livekit", liveKit.url, liveKitStandIn ? "   (local stand-in)" : "");
   line("openai", openAIBaseURL ?? "https://api.openai.com/v1", openAIStandIn ? "   (local stand-in)" : "");
   line("agent", `registered as "${agentName}", health http://localhost:${AGENT_HEALTH_PORT}/`);
-  if (liveKitStandIn || openAIStandIn) {
+  if (turnstileOrigin) line("turnstile", turnstileOrigin, "   (local stand-in)");
+  if (liveKitStandIn || openAIStandIn || turnstileOrigin) {
     console.log("\n┌─ Stand-ins in use ───────────────────────────────────────────────────────────");
     if (liveKitStandIn) {
       console.log("│ LiveKit: a development server for this machine (audio, data, agent dispatch,");
@@ -210,6 +251,10 @@ function printBanner(): void {
     if (openAIStandIn) {
       console.log("│ OpenAI: offline stand-in. Speech recognition is pocketsphinx (rough), replies are");
       console.log("│   scripted echoes, the voice is espeak-ng. Set OPENAI_API_KEY in .env for the real thing.");
+    }
+    if (turnstileOrigin) {
+      console.log("│ Turnstile: every visitor passes the stand-in's check; the Worker verifies its tokens");
+      console.log("│   as it does Cloudflare's (once, 300 s, action and hostname).");
     }
     console.log("└──────────────────────────────────────────────────────────────────────────────");
   }

@@ -48,6 +48,12 @@ export interface WranglerDevOptions {
   persistTo?: string;
   /** wrangler's `--log-level`; default its own (log). */
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
+  /**
+   * Variables given on the command line (`--var NAME:value`), visible in `ps`: for values that are not
+   * secret only. It is the one way to set a variable that is neither in wrangler.toml's `[vars]` nor a
+   * required secret: with `[secrets]` declared, wrangler dev loads only those names from the env file.
+   */
+  publicVars?: Record<string, string>;
 }
 
 /** The arguments after `process.execPath` that start `wrangler dev` with `options`. */
@@ -65,5 +71,6 @@ export function wranglerDevArgs(options: WranglerDevOptions): string[] {
   if (options.inspectorPort) args.push("--inspector-port", String(options.inspectorPort));
   if (options.persistTo) args.push("--persist-to", options.persistTo);
   if (options.logLevel) args.push("--log-level", options.logLevel);
+  for (const [name, value] of Object.entries(options.publicVars ?? {})) args.push("--var", `${name}:${value}`);
   return args;
 }

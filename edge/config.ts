@@ -17,7 +17,13 @@ import {
   secret,
   sessionSettings,
 } from "../contract/config.ts";
-import { DEFAULT_AGENT_NAME, DEFAULT_TOKEN_TTL_S, SECRET_MIN_CHARS, TOKEN_TTL_MAX_S } from "../contract/defaults.ts";
+import {
+  DEFAULT_AGENT_NAME,
+  DEFAULT_TOKEN_TTL_S,
+  SECRET_MIN_CHARS,
+  TOKEN_TTL_MAX_S,
+  TURNSTILE_ORIGIN,
+} from "../contract/defaults.ts";
 
 export { ConfigError };
 
@@ -60,6 +66,32 @@ const TurnstileSiteKey = z
   .regex(/^[A-Za-z0-9_-]{1,128}$/, "must be a Turnstile sitekey (letters, digits, _ and -)")
   .optional();
 
+/**
+ * `TURNSTILE_ORIGIN`: where the widget script and siteverify are, Cloudflare's unless set. Development only:
+ * `npm run dev -- --turnstile` points it at the local stand-in (dev/turnstile/server.ts). An https origin, or
+ * an http one on this machine (the stand-in), so that a typo cannot send tokens and the secret in the clear.
+ */
+const TurnstileOrigin = z
+  .string()
+  .default(TURNSTILE_ORIGIN)
+  .transform((value, ctx) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(value);
+    } catch {
+      // reported below
+    }
+    const ok =
+      url !== null &&
+      url.origin === value.replace(/\/$/, "") &&
+      (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(value)));
+    if (!ok) {
+      ctx.addIssue({ code: "custom", message: "must be an https:// origin (http:// only on this machine)" });
+      return z.NEVER;
+    }
+    return url!.origin;
+  });
+
 /** The Worker's variables (wrangler.toml `[vars]`) and secrets (`[secrets]`). */
 const EdgeEnv = z
   .object({
@@ -75,6 +107,7 @@ const EdgeEnv = z
     ALLOWED_ORIGINS: OriginList,
     TURNSTILE_SITE_KEY: TurnstileSiteKey,
     TURNSTILE_SECRET_KEY: z.string().optional(),
+    TURNSTILE_ORIGIN: TurnstileOrigin,
     TOKEN_TTL_S: seconds(DEFAULT_TOKEN_TTL_S, TOKEN_TTL_MAX_S),
     ...sessionSettings(),
   })
@@ -107,10 +140,14 @@ const EdgeEnv = z
     { when: () => true },
   );
 
-/** Cloudflare Turnstile keys: the public sitekey the page renders the widget with, and siteverify's secret. */
+/**
+ * Cloudflare Turnstile keys: the public sitekey the page renders the widget with, and siteverify's secret;
+ * and the origin that serves the widget script and siteverify (`TURNSTILE_ORIGIN`, no trailing slash).
+ */
 export interface TurnstileKeys {
   siteKey: string;
   secretKey: string;
+  origin: string;
 }
 
 /** Validated configuration of the edge. Durations in seconds; `liveKitHttpUrl` is the API host (ws→http). */
@@ -185,7 +222,7 @@ export function readEdgeConfig(env: Env): EdgeConfig {
     maxSessionsTotal: c.MAX_SESSIONS_TOTAL,
     turnstile:
       c.TURNSTILE_SITE_KEY !== undefined && c.TURNSTILE_SECRET_KEY !== undefined
-        ? { siteKey: c.TURNSTILE_SITE_KEY, secretKey: c.TURNSTILE_SECRET_KEY }
+        ? { siteKey: c.TURNSTILE_SITE_KEY, secretKey: c.TURNSTILE_SECRET_KEY, origin: c.TURNSTILE_ORIGIN }
         : null,
     tokenTtlS: c.TOKEN_TTL_S,
   };

@@ -8,7 +8,6 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { TURNSTILE_ORIGIN } from "../contract/defaults.ts";
 import type { EdgeConfig } from "../edge/config.ts";
 import type { AppEnv } from "./app-env.ts";
 import { HttpError } from "./errors.ts";
@@ -50,14 +49,14 @@ export const PERMISSIONS_POLICY =
 /**
  * The page's CSP: only same-origin scripts, styles and connections, plus LiveKit ({@link liveKitConnectSources}:
  * the signal origin and its http(s) twin, or every LiveKit Cloud host for a Cloud project). With
- * Turnstile on (worker/turnstile.ts), also its widget script and challenge frame from `TURNSTILE_ORIGIN`
+ * Turnstile on (worker/turnstile.ts), also its widget script and challenge frame from its origin (`TURNSTILE_ORIGIN`)
  * (Cloudflare's "Content Security Policy" page for Turnstile: `script-src` and `frame-src`).
  */
 export function contentSecurityPolicy(config: EdgeConfig): string {
   const hit = cspCache.get(config);
   if (hit) return hit;
   const liveKit = liveKitConnectSources(config.liveKitUrl).join(" ");
-  const turnstile = config.turnstile ? ` ${TURNSTILE_ORIGIN}` : "";
+  const turnstile = config.turnstile ? ` ${config.turnstile.origin}` : "";
   const csp = [
     "default-src 'self'",
     `script-src 'self'${turnstile}`,
@@ -65,7 +64,7 @@ export function contentSecurityPolicy(config: EdgeConfig): string {
     "img-src 'self' data:",
     "media-src 'self' blob:",
     `connect-src 'self' ${liveKit}`,
-    ...(config.turnstile ? [`frame-src ${TURNSTILE_ORIGIN}`] : []),
+    ...(config.turnstile ? [`frame-src ${config.turnstile.origin}`] : []),
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "form-action 'self'",

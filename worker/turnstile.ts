@@ -6,7 +6,8 @@
  * Facts about the third-party API, from Cloudflare's Turnstile documentation
  * (developers.cloudflare.com/turnstile/…):
  * - "Validate the token" (get-started/server-side-validation): `POST
- *   https://challenges.cloudflare.com/turnstile/v0/siteverify` with `secret`, `response` (the token),
+ *   https://challenges.cloudflare.com/turnstile/v0/siteverify` (`TURNSTILE_ORIGIN` moves it, for the local
+ *   stand-in) with `secret`, `response` (the token),
  *   optional `remoteip` and `idempotency_key`, as JSON or a form; the answer is always JSON with `success`,
  *   `error-codes`, and on success `challenge_ts`, `hostname` (where the widget was served) and `action`
  *   (integrity-protected: "validate that the action matches an expected value"). A token has at most 2048
@@ -24,14 +25,11 @@
  * See docs/architecture.md, "Security model"; docs/edge.md, "Session start".
  */
 import { z } from "zod";
-import { TURNSTILE_ACTION, TURNSTILE_ORIGIN } from "../contract/defaults.ts";
+import { TURNSTILE_ACTION, TURNSTILE_SITEVERIFY_PATH } from "../contract/defaults.ts";
 import { errorSummary, type Logger } from "../contract/log.ts";
-import { ConfigError, type EdgeConfig } from "../edge/config.ts";
+import { ConfigError, type EdgeConfig, type TurnstileKeys } from "../edge/config.ts";
 import { log as edgeLog } from "../edge/log.ts";
 import { HttpError } from "./errors.ts";
-
-/** Cloudflare's siteverify endpoint. */
-export const SITEVERIFY_URL = `${TURNSTILE_ORIGIN}/turnstile/v0/siteverify`;
 
 /** How long one siteverify request may take, ms, before it counts as unreachable. */
 export const SITEVERIFY_TIMEOUT_MS = 3000;
@@ -99,7 +97,7 @@ export async function verifyTurnstile(
   if (token === undefined) {
     throw refused("This site requires the browser check (Turnstile): send its token as turnstile_token.");
   }
-  const answer = await siteverify(keys.secretKey, token, client.clientIp, log);
+  const answer = await siteverify(keys, token, client.clientIp, log);
   const codes = answer["error-codes"];
   if (!answer.success) {
     if (codes.some((code) => SECRET_FAULTS.has(code))) {
@@ -136,9 +134,14 @@ function expectedHostnames(config: EdgeConfig, client: TurnstileClient): Readonl
  * does not come (network error, timeout), is not siteverify's JSON (e.g. a 5xx page) or is `internal-error`.
  * @throws HttpError 503 `turnstile_unavailable` when no attempt got an answer (logged `turnstile_unreachable`)
  */
-async function siteverify(secret: string, token: string, clientIp: string, log: Logger): Promise<SiteverifyAnswer> {
+async function siteverify(
+  keys: TurnstileKeys,
+  token: string,
+  clientIp: string,
+  log: Logger,
+): Promise<SiteverifyAnswer> {
   const body = JSON.stringify({
-    secret,
+    secret: keys.secretKey,
     response: token,
     // rate-limit.ts reports "unknown" without CF-Connecting-IP (local runs): then there is nothing to send.
     ...(/^[0-9A-Fa-f:.]+$/.test(clientIp) ? { remoteip: clientIp } : {}),
@@ -147,7 +150,7 @@ async function siteverify(secret: string, token: string, clientIp: string, log: 
   let fault: unknown;
   for (let attempt = 1; attempt <= SITEVERIFY_ATTEMPTS; attempt++) {
     try {
-      const res = await fetch(SITEVERIFY_URL, {
+      const res = await fetch(`${keys.origin}${TURNSTILE_SITEVERIFY_PATH}`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body,

@@ -21,13 +21,62 @@ export const RECORDINGS = {
   something: { raw: `${TESTDATA}/something.raw`, words: "go somewhere and do something" },
 } as const;
 
+export type RecordingName = keyof typeof RECORDINGS;
+
+/**
+ * Which recording recognised speech is: the one whose sentence is closest to some stretch of `text`, in
+ * letters (edit distance, free of charge before and after the stretch, so that stray words and the agent's
+ * "I heard you say …" do not count), when that distance is at most half the sentence's length and smaller than
+ * any other recording's; else null.
+ *
+ * Why not the exact sentence: the stand-in STT is pocketsphinx, and what it gets has gone through Chromium's
+ * fake capture, Opus and WebRTC. When the 2-core host is saturated (CI runs every test project at once),
+ * capture glitches change the audio and pocketsphinx mishears a word or two, e.g. "go forward and the ears"
+ * for "go forward ten meters" (the utterance arrived 0.4 s longer than usual). The tests check that the
+ * visitor's own speech reached the agent and came back as captions, not pocketsphinx's accuracy. Letters
+ * rather than words: a misheard word is usually close in sound and spelling, and common words ("go",
+ * "and") would make word counts tie. Silence, noise or the other visitor's audio give null or the other name.
+ * @param text a caption or stored transcript text
+ */
+export function heardRecording(text: string): RecordingName | null {
+  const said = letters(text);
+  const scores = (Object.keys(RECORDINGS) as RecordingName[])
+    .map((name) => {
+      const sentence = letters(RECORDINGS[name].words);
+      return { name, distance: distanceWithin(sentence, said), limit: sentence.length / 2 };
+    })
+    .sort((a, b) => a.distance - b.distance);
+  const [best, second] = scores;
+  return best && best.distance <= best.limit && (!second || best.distance < second.distance) ? best.name : null;
+}
+
+/** Lower-case letters and single spaces. */
+function letters(text: string): string {
+  return (text.toLowerCase().match(/[a-z']+/g) ?? []).join(" ");
+}
+
+/** Smallest edit distance between `needle` and any substring of `haystack` (semi-global alignment). */
+function distanceWithin(needle: string, haystack: string): number {
+  // row[j]: distance of needle[0..i) to the best substring of haystack ending at j; starting anywhere is free.
+  let row = new Array<number>(haystack.length + 1).fill(0);
+  for (let i = 1; i <= needle.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= haystack.length; j++) {
+      const substitute = row[j - 1]! + (needle[i - 1] === haystack[j - 1] ? 0 : 1);
+      next.push(Math.min(substitute, row[j]! + 1, next[j - 1]! + 1));
+    }
+    row = next;
+  }
+  return Math.min(...row);
+}
+
 /**
  * Writes `<dir>/<name>-<leadS>s-<totalS>s.wav`: `leadS` seconds of silence, the recording, then silence up to
  * `totalS`. Chromium's fake microphone loops the file, so the words come again every `totalS` seconds.
  * @returns the WAV path (48 kHz mono s16, what Chromium's fake capture plays best), speech at -6 dB
  * @throws Error when sox or the test data are missing (apt: sox, pocketsphinx-testdata)
  */
-export function microphoneWav(dir: string, name: keyof typeof RECORDINGS, leadS = 6, totalS = 90): string {
+export function microphoneWav(dir: string, name: RecordingName, leadS = 6, totalS = 90): string {
   const { raw } = RECORDINGS[name];
   if (!existsSync(raw)) throw new Error(`${raw} is missing: apt-get install pocketsphinx-testdata`);
   mkdirSync(dir, { recursive: true });

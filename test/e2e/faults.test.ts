@@ -20,7 +20,7 @@ import { goForwardVoiceEndMs } from "../agent/audio.ts";
 import { failDeleteRoom, participantSids, postFault, dropParticipant } from "../support/livekit-faults.ts";
 import { proxyControl } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait.ts";
-import { microphoneWav, RECORDINGS } from "./audio.ts";
+import { heardRecording, microphoneWav } from "./audio.ts";
 import { audioOnset, observed } from "./browser.ts";
 import { openRooms, poll, readTranscript, words } from "./support.ts";
 import { agentLines, finalCaption, jobProcesses, procInfo, stackLines, startVisit, type Visit } from "./visit.ts";
@@ -255,7 +255,7 @@ describe.skipIf(!process.env.NETNS_ADDR)("faults", () => {
       users.some((u) => u.ts > pauseAt && u.ts < resumeAt),
       "a final made during the outage was stored after it",
     ).toBe(true);
-    for (const u of users) expect(words(u.text), `user final seq ${u.seq}`).toBe(RECORDINGS.goforward.words);
+    for (const u of users) expect(heardRecording(u.text), `user final seq ${u.seq}: "${u.text}"`).toBe("goforward");
     const { transcript } = await storedFinals(visit);
     expect(transcript.status, "the session survived the outage").toBe("active");
     const captions = (await observed(page)).captions.filter((c) => c.role === "user" && c.final);

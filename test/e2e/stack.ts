@@ -67,7 +67,8 @@ export interface StackOptions {
 }
 
 /**
- * Runs `dev/run.ts --no-dotenv` (what `npm run dev` runs) in its own process group with every stand-in,
+ * Runs `dev/run.ts --no-dotenv --turnstile` (what `npm run dev -- --turnstile` runs) in its own process group
+ * with every stand-in,
  * and waits until it prints its ready banner.
  * @throws Error with the log's tail when it exits early or is not ready within 240 s
  */
@@ -76,7 +77,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logPath = join(dir, "stack.log");
   const log = createWriteStream(logPath);
   const secrets = { ingestSecret: randomBytes(32).toString("hex"), cookieSecret: randomBytes(32).toString("hex") };
-  const child = spawn(process.execPath, ["dev/run.ts", "--no-dotenv"], {
+  // With Turnstile on against its local stand-in, as a hardened deployment runs: every visit in the e2e tests
+  // passes the bot check the way a real page does.
+  const child = spawn(process.execPath, ["dev/run.ts", "--no-dotenv", "--turnstile"], {
     cwd: join(import.meta.dirname, "..", ".."),
     env: {
       ...process.env,

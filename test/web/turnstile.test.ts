@@ -6,17 +6,13 @@
 // with a tiny stand-in widget (the documented `turnstile.render`/`reset` API, tokens `stand-in-token-<n>`,
 // and an iframe from the Turnstile origin so that the CSP's frame-src is exercised), and the REST API is
 // intercepted as in chat-page.test.ts.
-import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { extname, join, normalize } from "node:path";
 import type { Page, Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TURNSTILE_ACTION, TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_URL } from "../../contract/index.ts";
 import { renderChat } from "../../web/pages/index.ts";
-import { launch, ROOT, type Browser } from "./support/browser.ts";
+import { launch, type Browser } from "./support/browser.ts";
 import { interceptApi, openChat, problems, shown, tokenHandler, waitForPhase } from "./support/chat-page.ts";
-import { workerCsp } from "./support/page-server.ts";
+import { startPageServer, type PageServer } from "./support/page-server.ts";
 
 const SITE_KEY = "0x4AAAAAAAstand-in";
 /** Nothing listens here: LiveKit is unreachable (connection refused at once). */
@@ -26,11 +22,20 @@ describe("/chat markup", () => {
   it("with a sitekey: preloads the widget script, carries the key and the widget's container, no inline script", () => {
     const html = renderChat({ turnstileSiteKey: SITE_KEY });
     expect(html).toContain(`<link rel="preload" href="${TURNSTILE_SCRIPT_URL}" as="script">`);
-    expect(html).toMatch(
-      new RegExp(`<div class="chat" id="chat" data-phase="idle" data-turnstile-sitekey="${SITE_KEY}">`),
+    expect(html).toContain(
+      `<div class="chat" id="chat" data-phase="idle" data-turnstile-sitekey="${SITE_KEY}" data-turnstile-script="${TURNSTILE_SCRIPT_URL}">`,
     );
     expect(html).toContain('<div class="turnstile" id="turnstile"></div>');
     expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script type="module" src="/static/chat.js">']);
+  });
+
+  it("with another Turnstile origin (the local stand-in): the script comes from there", () => {
+    const html = renderChat({ turnstileSiteKey: SITE_KEY, turnstileOrigin: "http://127.0.0.1:8789" });
+    expect(html).toContain(
+      '<link rel="preload" href="http://127.0.0.1:8789/turnstile/v0/api.js?render=explicit" as="script">',
+    );
+    expect(html).toContain('data-turnstile-script="http://127.0.0.1:8789/turnstile/v0/api.js?render=explicit"');
+    expect(html).not.toContain("challenges.cloudflare.com");
   });
 
   it("without one (Turnstile off, the default): no trace of it", () => {
@@ -85,44 +90,15 @@ async function answerTurnstile(route: Route): Promise<void> {
   return route.fulfill({ contentType: "text/html", body: "<!doctype html><title>stand-in challenge</title>" });
 }
 
-/** The Worker's CSP with Turnstile on: the directives of worker/security.ts (see support/page-server.ts). */
-const CSP = workerCsp(DEAD_LIVEKIT)
-  .replace("script-src 'self'", `script-src 'self' ${TURNSTILE_ORIGIN}`)
-  .concat(`; frame-src ${TURNSTILE_ORIGIN}`);
-
-const STATIC = join(ROOT, "web", "dist", "static");
-const TYPES: Record<string, string> = { ".js": "text/javascript", ".css": "text/css", ".map": "application/json" };
-
-/** Serves /chat with the sitekey, and /static/*, under {@link CSP}; everything else 404. */
-function startServer(): Promise<{ origin: string; server: Server }> {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const file = normalize(join(STATIC, path.slice("/static/".length)));
-    const body =
-      path === "/chat"
-        ? renderChat({ turnstileSiteKey: SITE_KEY })
-        : path.startsWith("/static/") && file.startsWith(STATIC)
-          ? await readFile(file).catch(() => null)
-          : null;
-    if (body === null) return void res.writeHead(404).end();
-    const type = path === "/chat" ? "text/html; charset=utf-8" : (TYPES[extname(file)] ?? "application/octet-stream");
-    res.writeHead(200, { "Content-Type": type, "Content-Security-Policy": CSP }).end(body);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () =>
-      resolve({ origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
-    ),
-  );
-}
-
 describe("/chat in Chromium with Turnstile on", () => {
   let origin: string;
-  let server: Server;
+  let server: PageServer;
   let browser: Browser;
   let page: Page | undefined;
 
   beforeAll(async () => {
-    ({ origin, server } = await startServer());
+    server = await startPageServer(DEAD_LIVEKIT, {}, { siteKey: SITE_KEY, origin: TURNSTILE_ORIGIN });
+    origin = server.origin;
     browser = await launch();
     await browser.context.route(`${TURNSTILE_ORIGIN}/**`, answerTurnstile);
   });
@@ -133,7 +109,7 @@ describe("/chat in Chromium with Turnstile on", () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => server?.close(r));
+    await server?.close();
   });
 
   it("renders the widget on load, sends its token with POST /session, and a fresh token on the next Start", async () => {

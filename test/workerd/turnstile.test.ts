@@ -233,6 +233,28 @@ describe("Turnstile configuration", () => {
     expect(readEdgeConfig(turnstileOn()).turnstile).toEqual({
       siteKey: FAKE_TURNSTILE.TURNSTILE_SITE_KEY,
       secretKey: FAKE_TURNSTILE.TURNSTILE_SECRET_KEY,
+      origin: "https://challenges.cloudflare.com",
     });
+  });
+
+  it("TURNSTILE_ORIGIN moves the widget and siteverify to an https origin, or to http on this machine only", () => {
+    const origin = (value: string) => readEdgeConfig(turnstileOn({ ...FAKE_TURNSTILE, TURNSTILE_ORIGIN: value }));
+    expect(origin("http://127.0.0.1:8789").turnstile?.origin).toBe("http://127.0.0.1:8789");
+    expect(origin("https://turnstile.example/").turnstile?.origin).toBe("https://turnstile.example");
+    for (const bad of ["http://turnstile.example", "https://turnstile.example/api", "challenges", "ftp://127.0.0.1"]) {
+      expect(() => origin(bad), bad).toThrow(
+        "TURNSTILE_ORIGIN must be an https:// origin (http:// only on this machine)",
+      );
+    }
+  });
+
+  it("/chat and its CSP take the widget from TURNSTILE_ORIGIN", async () => {
+    const res = await send("/chat", {}, turnstileOn({ ...FAKE_TURNSTILE, TURNSTILE_ORIGIN: "http://127.0.0.1:8789" }));
+    const csp = res.headers.get("Content-Security-Policy")!;
+    expect(csp).toContain("script-src 'self' http://127.0.0.1:8789;");
+    expect(csp).toContain("frame-src http://127.0.0.1:8789;");
+    const html = await res.text();
+    expect(html).toContain('data-turnstile-script="http://127.0.0.1:8789/turnstile/v0/api.js?render=explicit"');
+    expect(html).not.toContain("challenges.cloudflare.com");
   });
 });

@@ -3,7 +3,7 @@
  * `findElements`): rename both together.
  */
 import { html, raw } from "hono/html";
-import { TURNSTILE_SCRIPT_URL } from "../../contract/defaults.ts";
+import { TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_PATH } from "../../contract/defaults.ts";
 import { layout, type Html } from "./layout.ts";
 
 const MIC = raw(
@@ -22,11 +22,17 @@ export interface ChatPageOptions {
    * renders the widget there.
    */
   turnstileSiteKey?: string | undefined;
+  /**
+   * The origin of Turnstile's widget script (`TURNSTILE_ORIGIN`); default Cloudflare's. The script's URL goes
+   * in `#chat[data-turnstile-script]` next to the sitekey.
+   */
+  turnstileOrigin?: string | undefined;
 }
 
 /** The chat page body. */
 export function chatPage(options: ChatPageOptions = {}): Html {
   const siteKey = options.turnstileSiteKey;
+  const script = `${options.turnstileOrigin ?? TURNSTILE_ORIGIN}${TURNSTILE_SCRIPT_PATH}`;
   return layout({
     title: "Talk with the agent · Voice agent",
     pageClass: "page--chat",
@@ -34,10 +40,10 @@ export function chatPage(options: ChatPageOptions = {}): Html {
     ...(siteKey
       ? {
           head: html`
-<link rel="preload" href="${TURNSTILE_SCRIPT_URL}" as="script">`,
+<link rel="preload" href="${script}" as="script">`,
         }
       : {}),
-    body: html`<div class="chat" id="chat" data-phase="idle"${siteKey ? html` data-turnstile-sitekey="${siteKey}"` : ""}>
+    body: html`<div class="chat" id="chat" data-phase="idle"${siteKey ? html` data-turnstile-sitekey="${siteKey}" data-turnstile-script="${script}"` : ""}>
 <h1>Talk with the agent</h1>
 <p class="lede">Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time.</p>
 <section class="stage" aria-label="Participants">

@@ -20,7 +20,8 @@ export type { ChatPageOptions };
 
 /**
  * `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`).
- * @param options the deployment's settings the page needs: `turnstileSiteKey` when Turnstile is on
+ * @param options the deployment's settings the page needs: `turnstileSiteKey` (and `turnstileOrigin`) when
+ *   Turnstile is on
  */
 export function renderChat(options: ChatPageOptions = {}): string {
   return toHtml(chatPage(options));

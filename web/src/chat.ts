@@ -25,13 +25,14 @@ let generation = 0;
 let retryUntil = 0;
 
 /**
- * The Turnstile widget when the deployment has Turnstile on (web/pages/chat.ts puts the sitekey on `#chat`),
+ * The Turnstile widget when the deployment has Turnstile on (web/pages/chat.ts puts the sitekey and the
+ * script's URL on `#chat`),
  * rendered at page load so that its token is ready by the time Start is pressed; else null.
  */
 function renderTurnstile(): TurnstileWidget | null {
-  const siteKey = el.root.dataset.turnstileSitekey;
+  const { turnstileSitekey: siteKey, turnstileScript: script } = el.root.dataset;
   const container = document.getElementById("turnstile");
-  return siteKey && container ? new TurnstileWidget(container, siteKey) : null;
+  return siteKey && script && container ? new TurnstileWidget(container, siteKey, script) : null;
 }
 
 function retryInS(): number {

@@ -1,6 +1,6 @@
 /**
  * Cloudflare Turnstile on the `/chat` page, used when the deployment has it on (the page then carries
- * `#chat[data-turnstile-sitekey]` and the container `#turnstile`). The widget is rendered on page load, so
+ * `#chat[data-turnstile-sitekey][data-turnstile-script]` and the container `#turnstile`). The widget is rendered on page load, so
  * that its token is usually ready when Start is pressed and the start waits for nothing; each token goes
  * with one `POST /session` (`turnstile_token`), after which the widget is reset for the next Start.
  *
@@ -13,7 +13,7 @@
  * `error-callback` receives an error code (and keeps Turnstile from throwing); `action` is returned by
  * siteverify, which the Worker checks (worker/turnstile.ts).
  */
-import { TURNSTILE_ACTION, TURNSTILE_SCRIPT_URL } from "../../contract/defaults.ts";
+import { TURNSTILE_ACTION } from "../../contract/defaults.ts";
 
 /** The part of Turnstile's browser API (`window.turnstile`) the page uses. */
 interface TurnstileApi {
@@ -52,18 +52,20 @@ export class TurnstileWidget {
   #waiters: Waiter[] = [];
 
   /**
-   * Loads Turnstile's script ({@link TURNSTILE_SCRIPT_URL}; the page preloads it) and renders the widget
-   * into `container` once it has loaded.
+   * Loads Turnstile's script (the page preloads it) and renders the widget into `container` once it has
+   * loaded.
    * @param container the element the widget (an iframe) goes into
    * @param siteKey the deployment's public sitekey
+   * @param scriptUrl the widget script with explicit rendering: Cloudflare's (contract `TURNSTILE_SCRIPT_URL`),
+   *   or the local stand-in's under `npm run dev -- --turnstile`
    */
-  constructor(container: HTMLElement, siteKey: string) {
+  constructor(container: HTMLElement, siteKey: string, scriptUrl: string) {
     const script = document.createElement("script");
     script.async = true;
     // Listeners before `src`: neither outcome can be missed.
     script.addEventListener("load", () => this.#render(container, siteKey));
     script.addEventListener("error", () => this.#fail(new TurnstileError("script_failed"), true));
-    script.src = TURNSTILE_SCRIPT_URL;
+    script.src = scriptUrl;
     document.head.append(script);
   }
 

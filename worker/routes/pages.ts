@@ -14,7 +14,10 @@ import { sessionStub } from "../sessions.ts";
 export const pageRoutes = new Hono<AppEnv>();
 
 pageRoutes.get("/", (c) => c.html(renderHome()));
-pageRoutes.get("/chat", (c) => c.html(renderChat({ turnstileSiteKey: c.var.config.turnstile?.siteKey })));
+pageRoutes.get("/chat", (c) => {
+  const turnstile = c.var.config.turnstile;
+  return c.html(renderChat({ turnstileSiteKey: turnstile?.siteKey, turnstileOrigin: turnstile?.origin }));
+});
 
 pageRoutes.get("/history/:session_id", async (c) => {
   try {

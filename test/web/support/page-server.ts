@@ -12,17 +12,21 @@ import type { TranscriptResponse } from "../../../contract/index.ts";
 import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../../web/pages/index.ts";
 import { ROOT } from "./browser.ts";
 
-/** The Worker's CSP with `liveKitOrigin` (ws form and its http twin) allowed for connections. */
-export function workerCsp(liveKitOrigin: string): string {
+/**
+ * The Worker's CSP with `liveKitOrigin` (ws form and its http twin) allowed for connections, and with
+ * Turnstile on when `turnstileOrigin` is given (its script and frame).
+ */
+export function workerCsp(liveKitOrigin: string, turnstileOrigin?: string): string {
   const ws = liveKitOrigin.replace(/^http/, "ws");
   const http = liveKitOrigin.replace(/^ws/, "http");
   return [
     "default-src 'self'",
-    "script-src 'self'",
+    `script-src 'self'${turnstileOrigin ? ` ${turnstileOrigin}` : ""}`,
     "style-src 'self'",
     "img-src 'self' data:",
     "media-src 'self' blob:",
     `connect-src 'self' ${ws} ${http}`,
+    ...(turnstileOrigin ? [`frame-src ${turnstileOrigin}`] : []),
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "form-action 'self'",
@@ -37,15 +41,25 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
+/** Turnstile on, as the Worker has it with `TURNSTILE_SITE_KEY` (and `TURNSTILE_ORIGIN`). */
+export interface PageServerTurnstile {
+  siteKey: string;
+  /** The origin of the widget script and frame. */
+  origin: string;
+}
+
 /**
  * Starts the server.
  * @param history the transcripts `/history/:id` can show, by session id
+ * @param turnstile when set, /chat carries the widget and the CSP allows it
  */
 export async function startPageServer(
   liveKitOrigin: string,
   history: Record<string, TranscriptResponse> = {},
+  turnstile?: PageServerTurnstile,
 ): Promise<PageServer> {
-  const csp = workerCsp(liveKitOrigin);
+  const csp = workerCsp(liveKitOrigin, turnstile?.origin);
+  const chatOptions = turnstile ? { turnstileSiteKey: turnstile.siteKey, turnstileOrigin: turnstile.origin } : {};
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const html = (status: number, body: string) => {
@@ -53,7 +67,7 @@ export async function startPageServer(
       res.end(body);
     };
     if (url.pathname === "/") return html(200, renderHome());
-    if (url.pathname === "/chat") return html(200, renderChat());
+    if (url.pathname === "/chat") return html(200, renderChat(chatOptions));
     const id = /^\/history\/([^/]+)$/.exec(url.pathname)?.[1];
     if (id) {
       const t = history[id];
