@@ -1,33 +1,44 @@
 /**
- * The voice agent itself: its instructions, its greeting, and the conversation it continues. Kept apart from the
- * worker (main.ts) so that tests can run it with `voice.testing.FakeLLM` and `session.run`.
+ * The voice agent itself: its instructions, its greeting, its tools and the conversation it continues. Kept apart
+ * from the worker (main.ts) so that tests can run it with `voice.testing.FakeLLM` and `session.run`.
  */
 import { llm, voice } from "@livekit/agents";
 import type { HistoryItem } from "../contract/index.ts";
+import { localTimeLine } from "../contract/profile.ts";
 import type { SpeechPrefetch } from "./greeting.ts";
 
 /** What the LLM is told when it writes the greeting (`GREETING_MODE=generated`). */
 export const GREETING_INSTRUCTIONS = "Greet the visitor in one short sentence and offer your help.";
 
-/** The greeting spoken when `GREETING` is not set. */
-export const DEFAULT_GREETING = "Hi! How can I help you today?";
-
 /**
- * How the agent opens the conversation (`GREETING_MODE`):
- * - `fixed`: says `text` verbatim through TTS, without asking the LLM: the fastest first words (no LLM round
- *   trip before the TTS starts) and the same every time;
+ * How the agent opens the conversation (`GREETING_MODE`, with the words of the session's profile):
+ * - `fixed`: says `text` (the profile's `greeting`) verbatim through TTS, without asking the LLM: the fastest first
+ *   words (no LLM round trip before the TTS starts) and the same every time;
  * - `generated`: the LLM writes a greeting from the instructions ({@link GREETING_INSTRUCTIONS});
  * - `none`: the agent waits for the visitor to speak first.
  */
 export type Greeting = { mode: "fixed"; text: string } | { mode: "generated" } | { mode: "none" };
 
+/** `GREETING_MODE`. */
+export type GreetingMode = Greeting["mode"];
+
 /**
- * Picks the instructions for a job.
- * @param dispatchPrompt the dispatch metadata's `system_prompt`, when the Worker allowed one
- * @param configured `SYSTEM_PROMPT` (or the built-in default; see config.ts)
+ * The instructions of a job: the dispatch's `system_prompt` when there is one (a client prompt the Worker allowed),
+ * else the profile's `prompt.md`; then a blank line and the visitor's local time (contract/profile.ts
+ * `localTimeLine`), so that the LLM can resolve "tomorrow at 9".
+ * @param dispatchPrompt the dispatch metadata's `system_prompt`, when the Worker allowed one (blank counts as none)
+ * @param profilePrompt the session's profile's prompt
+ * @param now the instant the job starts
+ * @param timeZone the dispatch's `timezone` (IANA name); absent or unknown: UTC
  */
-export function resolveInstructions(dispatchPrompt: string | undefined, configured: string): string {
-  return dispatchPrompt?.trim() || configured;
+export function resolveInstructions(
+  dispatchPrompt: string | undefined,
+  profilePrompt: string,
+  now: Date,
+  timeZone?: string,
+): string {
+  const prompt = dispatchPrompt?.trim() || profilePrompt.trim();
+  return `${prompt}\n\n${localTimeLine(now, timeZone)}`;
 }
 
 /**
@@ -41,10 +52,23 @@ export function historyChatContext(history: readonly HistoryItem[]): llm.ChatCon
   return ctx;
 }
 
+/** What else a {@link WebsiteAgent} may start with. */
+export interface WebsiteAgentOptions {
+  /**
+   * The fixed greeting's audio, synthesized ahead (see greeting.ts); without it, or when its synthesis failed, or
+   * when its text is not the greeting's, the greeting is synthesized when spoken.
+   */
+  prefetched?: SpeechPrefetch | undefined;
+  /** The conversation so far, oldest first (dispatch metadata `history`); empty or absent for a new conversation. */
+  history?: readonly HistoryItem[];
+  /** The function tools the LLM may call (the profile's intents, profile-tools.ts). */
+  tools?: readonly llm.FunctionTool[];
+}
+
 /**
- * The website voice assistant: greets on entering the session, then answers each user turn. An agent that
- * continues a conversation (a replacement for a lost one) starts with its turns in the chat context and does
- * not greet: the visitor is mid-conversation.
+ * The website voice assistant: greets on entering the session, then answers each user turn, calling its tools
+ * when the LLM asks. An agent that continues a conversation (a replacement for a lost one) starts with its turns in
+ * the chat context and does not greet: the visitor is mid-conversation.
  */
 export class WebsiteAgent extends voice.Agent {
   readonly #greeting: Greeting;
@@ -54,20 +78,16 @@ export class WebsiteAgent extends voice.Agent {
 
   /**
    * @param instructions the system prompt (see {@link resolveInstructions})
-   * @param greeting how to open the conversation (default: {@link DEFAULT_GREETING}, verbatim); ignored when
-   *   `history` has turns
-   * @param prefetched the fixed greeting's audio, synthesized ahead (see greeting.ts); without it, or when
-   *   its synthesis failed, the greeting is synthesized when spoken
-   * @param history the conversation so far, oldest first (dispatch metadata `history`); empty or absent for a
-   *   new conversation
+   * @param greeting how to open the conversation; ignored when `options.history` has turns
+   * @param options the prefetched greeting, the history, the tools
    */
-  constructor(
-    instructions: string,
-    greeting: Greeting = { mode: "fixed", text: DEFAULT_GREETING },
-    prefetched?: SpeechPrefetch,
-    history: readonly HistoryItem[] = [],
-  ) {
-    super({ instructions, ...(history.length > 0 ? { chatCtx: historyChatContext(history) } : {}) });
+  constructor(instructions: string, greeting: Greeting, options: WebsiteAgentOptions = {}) {
+    const { prefetched, history = [], tools = [] } = options;
+    super({
+      instructions,
+      ...(history.length > 0 ? { chatCtx: historyChatContext(history) } : {}),
+      ...(tools.length > 0 ? { tools: [...tools] } : {}),
+    });
     this.continues = history.length > 0;
     this.#greeting = this.continues ? { mode: "none" } : greeting;
     this.#prefetched = prefetched;

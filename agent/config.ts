@@ -5,19 +5,22 @@
  * The variables are listed in `.env.example` and docs/agent.md ("Environment"); the rules shared by every part are
  * in docs/architecture.md, "Configuration".
  */
+import { resolve } from "node:path";
 import { z } from "zod";
 import { flag, httpUrl, port, readEnv, requiredString, seconds, secret } from "../contract/config.ts";
-import { DEFAULT_AGENT_NAME, DEV_PORTS, SESSION_DEFAULTS_S, SYSTEM_PROMPT_MAX } from "../contract/defaults.ts";
+import { DEFAULT_AGENT_NAME, DEV_PORTS, SESSION_DEFAULTS_S } from "../contract/defaults.ts";
 import { type LogLevel, parseLogLevel } from "../contract/log.ts";
-import { DEFAULT_GREETING, type Greeting } from "./agent.ts";
+import { PROFILES_DIR } from "../profiles/load.ts";
+import type { GreetingMode } from "./agent.ts";
 
-/** Instructions used when neither the dispatch nor `SYSTEM_PROMPT` gives any. */
-export const DEFAULT_SYSTEM_PROMPT =
-  "You are a friendly voice assistant on a website. Answer in one or two short spoken sentences, " +
-  "without lists, markdown or emoji. If you did not understand the visitor, ask them to repeat.";
+/** Default `PROFILES_DIR`: the repository's `profiles/`, next to `agent/` (also in the container image). */
+export const DEFAULT_PROFILES_DIR = PROFILES_DIR;
 
-/** Longest fixed greeting (`GREETING`), in characters. */
-export const GREETING_MAX = 500;
+/**
+ * Variables that earlier versions read and that profiles replaced (profiles/<id>/: `prompt.md`, and `greeting`,
+ * `model` and `voice` in `profile.yaml`). A worker that still finds one set says so at start (`agent_config_obsolete`).
+ */
+export const OBSOLETE_VARIABLES = ["SYSTEM_PROMPT", "GREETING", "LLM_MODEL", "TTS_VOICE"] as const;
 
 /**
  * Seconds a job may outlive `MAX_SESSION_S`: the Worker ends the session (and deletes the room) `MAX_SESSION_S`
@@ -47,13 +50,17 @@ export interface AgentConfig {
   openaiApiKey: string;
   /** OpenAI-compatible base URL ending in `/v1` (no trailing slash), passed to every plugin. */
   openaiBaseUrl: string;
+  /** `STT_MODEL`; the language comes from the session's profile. */
   sttModel: string;
-  llmModel: string;
+  /** `TTS_MODEL`; the voice comes from the session's profile. */
   ttsModel: string;
-  ttsVoice: string;
-  systemPrompt: string;
-  /** How the agent opens each conversation (`GREETING_MODE`, `GREETING`). */
-  greeting: Greeting;
+  /**
+   * `GREETING_MODE`: how the agent opens each conversation (a deployment setting); the words of a `fixed` greeting
+   * are the session's profile's `greeting`.
+   */
+  greetingMode: GreetingMode;
+  /** `PROFILES_DIR`, absolute: the folder of the profiles the worker loads at start (profiles/load.ts). */
+  profilesDir: string;
   /**
    * `MAX_SESSION_S`, the Worker's longest session (the same variable): a job leaves by itself
    * `maxSessionS + SESSION_SLACK_S` after it started.
@@ -97,20 +104,9 @@ const Env = z.object({
   OPENAI_API_KEY: requiredString(),
   OPENAI_BASE_URL: httpUrl().default("https://api.openai.com/v1"),
   STT_MODEL: optionalString("gpt-4o-mini-transcribe"),
-  LLM_MODEL: optionalString("gpt-4o-mini"),
   TTS_MODEL: optionalString("gpt-4o-mini-tts"),
-  TTS_VOICE: optionalString("alloy"),
-  SYSTEM_PROMPT: z
-    .string()
-    .max(SYSTEM_PROMPT_MAX, `must be at most ${SYSTEM_PROMPT_MAX} characters`)
-    .default(DEFAULT_SYSTEM_PROMPT),
   GREETING_MODE: z.enum(["fixed", "generated", "none"], { error: "must be fixed, generated or none" }).default("fixed"),
-  GREETING: z
-    .string()
-    .trim()
-    .min(1, "must not be blank")
-    .max(GREETING_MAX, `must be at most ${GREETING_MAX} characters`)
-    .default(DEFAULT_GREETING),
+  PROFILES_DIR: optionalString(DEFAULT_PROFILES_DIR),
   MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
   VISITOR_JOIN_TIMEOUT_S: seconds(DEFAULT_VISITOR_JOIN_TIMEOUT_S),
   // Its default depends on MAX_SESSION_S (readAgentConfig).
@@ -139,11 +135,9 @@ export function readAgentConfig(env: Record<string, string | undefined> = proces
     openaiApiKey: e.OPENAI_API_KEY,
     openaiBaseUrl: e.OPENAI_BASE_URL,
     sttModel: e.STT_MODEL,
-    llmModel: e.LLM_MODEL,
     ttsModel: e.TTS_MODEL,
-    ttsVoice: e.TTS_VOICE,
-    systemPrompt: e.SYSTEM_PROMPT,
-    greeting: e.GREETING_MODE === "fixed" ? { mode: "fixed", text: e.GREETING } : { mode: e.GREETING_MODE },
+    greetingMode: e.GREETING_MODE,
+    profilesDir: resolve(e.PROFILES_DIR),
     maxSessionS: e.MAX_SESSION_S,
     visitorJoinTimeoutS: e.VISITOR_JOIN_TIMEOUT_S,
     drainTimeoutS: e.DRAIN_TIMEOUT_S ?? e.MAX_SESSION_S + DRAIN_BEYOND_MAX_SESSION_S,
@@ -162,4 +156,12 @@ export function readLogSettings(env: Record<string, string | undefined> = proces
   const level = parseLogLevel(env.LOG_LEVEL);
   const optIn = env.LOG_TRANSCRIPT_TEXT === "true";
   return { level, transcriptText: optIn && level === "debug", transcriptTextIgnored: optIn && level !== "debug" };
+}
+
+/**
+ * The {@link OBSOLETE_VARIABLES} set (non-empty) in an environment: they have no effect any more.
+ * @param env the environment (default `process.env`)
+ */
+export function obsoleteVariables(env: Record<string, string | undefined> = process.env): string[] {
+  return OBSOLETE_VARIABLES.filter((name) => env[name] !== undefined && env[name] !== "");
 }

@@ -3,7 +3,8 @@
  * batches to the Worker's ingest endpoint, in order, one batch in flight at a time.
  *
  * Contract (docs/architecture.md, "Agent ingest"): body `IngestBatch` (`job_id` and 1–100 events), header
- * `X-Signature` from `signIngest`, response `IngestResponse`. What it guarantees while the job runs:
+ * `X-Signature` from `signIngest` (signed-post.ts, shared with the actions client), response `IngestResponse`.
+ * What it guarantees while the job runs:
  *
  * - **nothing invalid leaves**: each event is checked against the contract's `AgentEvent` when pushed; an invalid
  *   one is logged (`ingest_event_invalid`, without its text) and dropped alone, so it can never make the Worker
@@ -23,16 +24,10 @@
  *
  * Node's `fetch` (undici) keeps connections alive between batches.
  */
-import {
-  AgentEvent,
-  type UnnumberedAgentEvent,
-  INGEST_BATCH_MAX,
-  IngestResponse,
-  SIGNATURE_HEADER,
-  signIngest,
-} from "../contract/index.ts";
+import { AgentEvent, type UnnumberedAgentEvent, INGEST_BATCH_MAX, IngestResponse } from "../contract/index.ts";
 import { setTimeout as timer } from "node:timers/promises";
 import type { Logger } from "../contract/log.ts";
+import { postSigned } from "./signed-post.ts";
 
 /** An event before the ingest forwarder gives it an id (and a `ts` when missing). */
 export type PendingEvent = UnnumberedAgentEvent;
@@ -291,12 +286,10 @@ export class IngestForwarder {
       let status = 0;
       try {
         const body = JSON.stringify({ ...this.#jobIdField, events });
-        const res = await fetch(url, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            [SIGNATURE_HEADER]: await signIngest(this.#opts.secret, this.#opts.sessionId, body),
-          },
+        const res = await postSigned({
+          url,
+          secret: this.#opts.secret,
+          sessionId: this.#opts.sessionId,
           body,
           signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#opts.requestTimeoutMs)]),
         });

@@ -1,10 +1,12 @@
 /**
  * One job: a dispatch of this agent into a visitor's room (LiveKit Agents `JobContext`).
  *
- * Validates the dispatch metadata with the contract (`DispatchMetadata`: session id, optional system
- * prompt, optional `history` when it continues a conversation), connects, runs the voice pipeline with the
- * visitor, and reports to the session through the ingest forwarder: `agent_joined`, transcripts and speech
- * events, `agent_heartbeat` every 5 s, `agent_error`, and `agent_left` (flushed before the job ends).
+ * Validates the dispatch metadata with the contract (`DispatchMetadata`: session id, optional profile, time zone
+ * and system prompt, optional `history` when it continues a conversation), picks the session's profile
+ * (job-settings.ts: its prompt, greeting, LLM, voice, language and intents), connects, runs the voice pipeline with
+ * the visitor, and reports to the session through the ingest forwarder: `agent_joined`, transcripts and speech
+ * events, `agent_heartbeat` every 5 s, `agent_error`, and `agent_left` (flushed before the job ends). The LLM's
+ * calls of the profile's intents go to the Worker through the actions client (actions.ts, profile-tools.ts).
  *
  * A job ends itself (docs/agent.md, "Behaviour worth knowing") when:
  * - the room goes away (the session ended, or the worker closed the job): `room_disconnected`;
@@ -26,13 +28,16 @@ import { voice } from "@livekit/agents";
 import { DisconnectReason, RoomEvent } from "@livekit/rtc-node";
 import { type AgentLeaveReason, DispatchMetadata, SessionId } from "../contract/index.ts";
 import { errorSummary, type Logger } from "../contract/log.ts";
-import { resolveInstructions, WebsiteAgent } from "./agent.ts";
+import { ActionsClient } from "./actions.ts";
+import { WebsiteAgent } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { SpeechPrefetch } from "./greeting.ts";
 import { IngestForwarder, type IngestRefusal } from "./ingest-forwarder.ts";
 import { type JobLimit, JobLimits } from "./job-limits.ts";
+import { jobSettings, type Profiles } from "./job-settings.ts";
 import { createAgentSession } from "./pipeline.ts";
 import { adaptJobProcess } from "./framework/index.ts";
+import { intentTools } from "./profile-tools.ts";
 import { refuseVisitorStreams, type RoomGuard } from "./room-guard.ts";
 import { forwardSessionEvents } from "./session-events.ts";
 import { logTurnMetrics } from "./turn-metrics.ts";
@@ -57,7 +62,7 @@ type MetadataVerdict =
 
 /**
  * Validates a job's dispatch metadata.
- * @param raw the job's metadata string (JSON `{"session_id","system_prompt"?,"history"?}`)
+ * @param raw the job's metadata string (JSON `{"session_id","profile"?,"timezone"?,"system_prompt"?,"history"?}`)
  * @returns the metadata, or the reason it is unusable plus the session id when one can still be read
  */
 export function parseDispatchMetadata(raw: string | undefined): MetadataVerdict {
@@ -100,28 +105,40 @@ function limitDetail(limit: JobLimit, cfg: AgentConfig, limits: JobLimits): stri
 
 /**
  * Runs one job until it is shut down (see the module comment for every way it ends).
- * Never throws for bad metadata or provider failures: they are logged and reported as `agent_error`.
+ * Never throws for bad metadata or provider failures: they are logged and reported as `agent_error`. Metadata
+ * that fails the contract, or names a profile this worker does not have, ends the job at once (`job_refused`).
  * @param vad the process's Silero VAD from `prewarm`
  * @param baseLog the worker's logger; the job logs through a child with `job_id`, `session_id` and `room`
- *   (`job_started` with the job process's `pid`, `agent_joined`, `job_ended` with its `reason`, one `turn` per
- *   answered turn, and failures)
+ *   (`job_started` with the job process's `pid` and `profile`, `agent_joined`, `job_ended` with its `reason`, one
+ *   `turn` per answered turn, `action_called` per call of an intent, and failures)
+ * @param profiles the profiles loaded at start (profiles/load.ts)
  */
-export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLog: Logger): Promise<void> {
+export async function runJob(
+  ctx: JobContext,
+  cfg: AgentConfig,
+  vad: VAD,
+  baseLog: Logger,
+  profiles: Profiles,
+): Promise<void> {
   const jobId = ctx.job.id;
   const verdict = parseDispatchMetadata(ctx.job.metadata);
-  if (!verdict.ok) {
-    const log = baseLog.child({ job_id: jobId, session_id: verdict.sessionId });
-    log.error("job_refused", { reason: verdict.reason });
-    if (verdict.sessionId) {
-      const f = forwarderFor(cfg, verdict.sessionId, jobId, log);
-      f.push({ type: "agent_error", detail: verdict.reason.slice(0, 1000) });
+  const chosen = verdict.ok ? jobSettings(cfg, verdict.metadata, profiles) : verdict;
+  if (!verdict.ok || !chosen.ok) {
+    const sessionId = verdict.ok ? verdict.metadata.session_id : verdict.sessionId;
+    const reason = chosen.ok ? "" : chosen.reason;
+    const log = baseLog.child({ job_id: jobId, session_id: sessionId });
+    log.error("job_refused", { reason });
+    if (sessionId) {
+      const f = forwarderFor(cfg, sessionId, jobId, log);
+      f.push({ type: "agent_error", detail: reason.slice(0, 1000) });
       await f.close(FLUSH_DEADLINE_MS);
     }
-    ctx.shutdown("bad dispatch metadata");
+    ctx.shutdown(verdict.ok ? "unknown profile" : "bad dispatch metadata");
     return;
   }
 
-  const { session_id: sessionId, system_prompt: systemPrompt, history = [] } = verdict.metadata;
+  const { session_id: sessionId, history = [] } = verdict.metadata;
+  const settings = chosen.settings;
   const log = baseLog.child({ job_id: jobId, session_id: sessionId, room: ctx.job.room?.name });
   // Once the room is gone, in-flight provider calls are aborted: those errors are not the visitor's concern.
   let closing = false;
@@ -185,17 +202,18 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
   ctx.addShutdownCallback(() => leave("job_shut_down", "job shut down"));
 
   const began = Date.now();
-  log.info("job_started", { pid: process.pid, history_items: history.length });
+  log.info("job_started", { pid: process.pid, history_items: history.length, profile: settings.profile.id });
   try {
     // The visitor may publish data, but reaches nothing of the agent through it (docs/agent.md, "What a visitor can
     // send"): the framework's remote-session endpoint is closed (fail closed), its streams and lk.chat refused.
     if (!adaptJobProcess(log)) throw new Error("the framework's remote-session endpoint could not be closed");
     guard = refuseVisitorStreams(ctx.room, log);
-    session = createAgentSession(cfg, vad, log);
-    // The fixed greeting is synthesized while the room is joined, not after (greeting.ts); a continued
-    // conversation has no greeting.
-    if (cfg.greeting.mode === "fixed" && session.tts && history.length === 0) {
-      const p = (prefetch = new SpeechPrefetch(session.tts, cfg.greeting.text));
+    session = createAgentSession(settings.providers, vad, log);
+    // The fixed greeting (the profile's words) is synthesized while the room is joined, not after (greeting.ts); a
+    // continued conversation has no greeting.
+    const greeting = settings.greeting;
+    if (greeting.mode === "fixed" && session.tts && history.length === 0) {
+      const p = (prefetch = new SpeechPrefetch(session.tts, greeting.text));
       void p.settled().then((ok) => {
         if (!ok && !closing) log.warn("greeting_prefetch_failed", { error: errorSummary(p.error) });
       });
@@ -219,13 +237,15 @@ export async function runJob(ctx: JobContext, cfg: AgentConfig, vad: VAD, baseLo
       log.info("agent_session_closed", { reason: ev.reason });
       end("agent_session_closed", `agent session closed: ${ev.reason}`);
     });
+    // The profile's intents, each a tool whose calls go to POST /session/{id}/actions (signed like ingest).
+    const actions = new ActionsClient({ ingestUrl: cfg.ingestUrl, secret: cfg.ingestSecret, sessionId, log });
+    const tools = intentTools(settings.profile.intents, actions, log);
     // record: false: no audio or transcript leaves this process except through ingest.
-    const instructions = resolveInstructions(systemPrompt, cfg.systemPrompt);
     // closeOnDisconnect: false: a visitor whose connection drops may rejoin with the same identity; the session
     // (its client grace period) and the job's own limits decide when waiting is over, not a disconnect.
     // textEnabled: false: no typed input (lk.chat); the product offers speech only.
     await session.start({
-      agent: new WebsiteAgent(instructions, cfg.greeting, prefetch, history),
+      agent: new WebsiteAgent(settings.instructions, greeting, { prefetched: prefetch, history, tools }),
       room: ctx.room,
       record: false,
       inputOptions: { closeOnDisconnect: false, textEnabled: false },

@@ -4,8 +4,11 @@
  * Registers with the LiveKit server for explicit dispatch under `AGENT_NAME`, serves the health
  * endpoint on `AGENT_HEALTH_PORT` (`GET /` → 200 when connected to LiveKit, else 503; `GET /worker`
  * → JSON), and runs each job in a child process (LiveKit Agents `ProcPool`) whose `prewarm` loads
- * Silero once per process. The framework adaptations (agent/framework/) are applied before the server
- * is built.
+ * Silero and the profiles once per process. The framework adaptations (agent/framework/) are applied before the
+ * server is built.
+ *
+ * Start-up stops (exit 1) on a configuration error (`agent_config_invalid`) and on a bad profile in `PROFILES_DIR`
+ * (`agent_profiles_invalid`, with every problem the loader found: file, path inside it, line, what is wrong).
  *
  * SIGTERM/SIGINT drain (drain.ts): no new jobs, running jobs finish (by default `DRAIN_TIMEOUT_S` outlasts the
  * longest session); those still running at the deadline hand their conversation over (`agent_left` "worker
@@ -35,10 +38,12 @@ import * as silero from "@livekit/agents-plugin-silero";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../contract/config.ts";
 import { createLogger } from "../contract/log.ts";
-import { type AgentConfig, readAgentConfig, readLogSettings } from "./config.ts";
+import { loadProfiles, ProfileError } from "../profiles/load.ts";
+import { type AgentConfig, obsoleteVariables, readAgentConfig, readLogSettings } from "./config.ts";
 import { drainOnSignals } from "./drain.ts";
 import { adapt, adaptWorker, JOB_PROCESS_INITIALIZE_TIMEOUT_MS, redactFrameworkLogs } from "./framework/index.ts";
 import { runJob } from "./job.ts";
+import { checkProfiles, type Profiles } from "./job-settings.ts";
 import { logProcessFaults } from "./process-faults.ts";
 
 const logSettings = readLogSettings();
@@ -59,17 +64,40 @@ function configOrExit(): AgentConfig {
   }
 }
 
+let profiles: Profiles | undefined;
+
+/** The profiles of `PROFILES_DIR`, loaded and checked once per process; a bad one logs every problem and exits 1. */
+function profilesOrExit(cfg: AgentConfig): Profiles {
+  if (profiles) return profiles;
+  try {
+    const loaded = loadProfiles(cfg.profilesDir);
+    checkProfiles(loaded);
+    return (profiles = loaded);
+  } catch (err) {
+    const problems = err instanceof ProfileError ? err.message.split("\n") : [(err as Error).message];
+    log.error("agent_profiles_invalid", { profiles_dir: cfg.profilesDir, problems });
+    process.exit(1);
+  }
+}
+
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
+    profilesOrExit(configOrExit()); // off the job's path; the worker checked them at start
     proc.userData.vad = await silero.VAD.load();
   },
   entry: async (ctx: JobContext) => {
-    await runJob(ctx, configOrExit(), ctx.proc.userData.vad as VAD, log);
+    const cfg = configOrExit();
+    await runJob(ctx, cfg, ctx.proc.userData.vad as VAD, log, profilesOrExit(cfg));
   },
 });
 
 async function start(): Promise<void> {
   const cfg = configOrExit();
+  const loaded = profilesOrExit(cfg);
+  const obsolete = obsoleteVariables();
+  if (obsolete.length > 0) {
+    log.warn("agent_config_obsolete", { variables: obsolete, use: "the profile's prompt.md and profile.yaml" });
+  }
   initializeLogger({ pretty: false, level: logLevel });
   await adaptWorker(log);
   const server = new AgentServer(
@@ -97,6 +125,8 @@ async function start(): Promise<void> {
     livekit_url: cfg.livekitUrl,
     health_port: cfg.healthPort,
     openai_base_url: cfg.openaiBaseUrl,
+    profiles_dir: cfg.profilesDir,
+    profiles: [...loaded.keys()],
   });
   try {
     await server.run();

@@ -16,17 +16,54 @@
  *   by default in livekit-client), so the warm-up is not needed here.
  * - The STT's VAD is wrapped in {@link SttVad}, which repairs the framework's `VADStream.endInput()` so that
  *   closing a session does not leave an unhandled rejection behind (agent/framework/stt-vad.ts).
+ * - Per session, from its profile ({@link providerConfig}): the LLM model and temperature, the TTS voice, and the
+ *   STT language (the primary subtag of the profile's BCP 47 tag: OpenAI's transcription takes ISO 639-1 codes,
+ *   platform.openai.com/docs/api-reference/audio, "language"). The models of STT and TTS are deployment settings.
  */
 import { type VAD, voice } from "@livekit/agents";
 import * as openai from "@livekit/agents-plugin-openai";
 import type { Logger } from "../contract/log.ts";
+import type { Profile } from "../contract/profile.ts";
 import type { AgentConfig } from "./config.ts";
 import { SttVad } from "./framework/index.ts";
 
-export type ProviderConfig = Pick<
-  AgentConfig,
-  "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "llmModel" | "ttsModel" | "ttsVoice"
->;
+/** The provider settings of one session: the deployment's (config.ts) and its profile's. */
+export interface ProviderConfig extends Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel"> {
+  /** The LLM (profile `model.name`). */
+  llmModel: string;
+  /** The LLM's sampling temperature (profile `model.temperature`); absent: the provider's default. */
+  llmTemperature?: number;
+  /** The TTS voice (profile `voice`). */
+  ttsVoice: string;
+  /** The conversation's language as a BCP 47 tag (profile `language`); absent: `en`. */
+  language?: string;
+}
+
+/**
+ * A session's provider settings: the deployment's models and keys, the profile's LLM, voice and language.
+ * @param cfg the worker's configuration
+ * @param profile the session's profile (contract/profile.ts)
+ */
+export function providerConfig(
+  cfg: Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel">,
+  profile: Profile,
+): ProviderConfig {
+  return {
+    openaiApiKey: cfg.openaiApiKey,
+    openaiBaseUrl: cfg.openaiBaseUrl,
+    sttModel: cfg.sttModel,
+    ttsModel: cfg.ttsModel,
+    llmModel: profile.model.name,
+    ...(profile.model.temperature !== undefined ? { llmTemperature: profile.model.temperature } : {}),
+    ttsVoice: profile.voice,
+    language: profile.language,
+  };
+}
+
+/** The STT's language: the primary subtag of a BCP 47 tag (`en-GB` → `en`), lower case. */
+export function sttLanguage(tag = "en"): string {
+  return tag.split("-")[0]!.toLowerCase();
+}
 
 /** Whether a model is served over the realtime transcription socket (interim transcripts). */
 export function usesRealtimeStt(model: string): boolean {
@@ -35,7 +72,7 @@ export function usesRealtimeStt(model: string): boolean {
 
 /**
  * Creates the agent session of one job (not started).
- * @param cfg provider settings from {@link AgentConfig}
+ * @param cfg provider settings ({@link providerConfig})
  * @param vad the process's Silero VAD (loaded once in `prewarm`)
  * @param log the job's logger: receives `framework_adaptation_skipped` if the STT VAD's repair cannot apply
  */
@@ -45,14 +82,18 @@ export function createAgentSession(cfg: ProviderConfig, vad: VAD, log: Logger): 
   const stt = new openai.STT({
     ...auth,
     model: cfg.sttModel,
-    language: "en",
+    language: sttLanguage(cfg.language),
     useRealtime: realtime,
     ...(realtime ? { turnDetection: null, vad: new SttVad(vad, log) } : {}),
   });
   return new voice.AgentSession({
     vad,
     stt,
-    llm: new openai.LLM({ ...auth, model: cfg.llmModel }),
+    llm: new openai.LLM({
+      ...auth,
+      model: cfg.llmModel,
+      ...(cfg.llmTemperature !== undefined ? { temperature: cfg.llmTemperature } : {}),
+    }),
     // Voice names are open-ended (OpenAI adds voices); the plugin types a fixed list.
     tts: new openai.TTS({ ...auth, model: cfg.ttsModel, voice: cfg.ttsVoice as openai.TTSVoices }),
     turnHandling: { turnDetection: "vad", interruption: { mode: "vad" } },

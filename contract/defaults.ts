@@ -22,7 +22,10 @@ export const DEV_PORTS = {
   turnstile: 8789,
 } as const;
 
-/** Longest system prompt, in characters, from the dispatch metadata, `POST /session` or `SYSTEM_PROMPT`. */
+/**
+ * Longest system prompt sent with `POST /session` (when `ALLOW_CLIENT_SYSTEM_PROMPT` allows one) and carried in
+ * the dispatch metadata, in characters.
+ */
 export const SYSTEM_PROMPT_MAX = 4000;
 
 /** Session timing defaults of the Worker, in seconds (the variables of the same names override them). */
@@ -147,3 +150,6 @@ export const SOCKET_PING_INTERVAL_S = 30;
  * room for a new one. A page whose network dropped without a close frame leaves one behind.
  */
 export const TRANSCRIPT_SOCKET_SILENT_S = 2 * SOCKET_PING_INTERVAL_S + 15;
+
+/** The profile a session gets when `POST /session` names none (profiles/assistant/): today's plain assistant. */
+export const DEFAULT_PROFILE_ID = "assistant";

@@ -7,7 +7,8 @@
  * See docs/architecture.md, "Transcript socket" and "Agent ingest".
  */
 import * as z from "zod/mini";
-import { RoomName, SessionId, SystemPrompt } from "./rest.ts";
+import { ActionFieldError, ActionStatus, CallId, IntentName } from "./actions.ts";
+import { ProfileId, RoomName, SessionId, SystemPrompt, TimeZone } from "./rest.ts";
 
 export const Role = z.enum(["user", "agent"]);
 export type Role = z.infer<typeof Role>;
@@ -55,8 +56,26 @@ export const SessionStateMessage = z.object({
 });
 export type SessionStateMessage = z.infer<typeof SessionStateMessage>;
 
+/**
+ * An action the agent took on the visitor's behalf (contract/actions.ts): stored with the conversation and sent
+ * on the socket once the Worker has answered the call, whatever its status. The page shows it as a card.
+ */
+export const ActionMessage = z.object({
+  type: z.literal("action"),
+  call_id: CallId,
+  intent: IntentName,
+  arguments: z.record(z.string(), z.unknown()),
+  status: ActionStatus,
+  message: z.string(),
+  result: z.optional(z.record(z.string(), z.unknown())),
+  errors: z.optional(z.array(ActionFieldError)),
+  seq: Seq,
+  ts: EpochMs,
+});
+export type ActionMessage = z.infer<typeof ActionMessage>;
+
 /** Any frame the server sends on the transcript socket. */
-export const ServerMessage = z.union([TranscriptMessage, SpeechMessage, SessionStateMessage]);
+export const ServerMessage = z.union([TranscriptMessage, SpeechMessage, SessionStateMessage, ActionMessage]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
 /**
@@ -158,14 +177,22 @@ export type IngestResponse = z.infer<typeof IngestResponse>;
 
 // ---- Stored transcript ----------------------------------------------------------------------
 
-/** A stored event as `GET /transcripts/{id}` returns it: final transcripts and speech events. */
-export const StoredEvent = z.union([z.extend(TranscriptMessage, { final: z.literal(true) }), SpeechMessage]);
+/** A stored event as `GET /transcripts/{id}` returns it: final transcripts, speech events and actions. */
+export const StoredEvent = z.union([
+  z.extend(TranscriptMessage, { final: z.literal(true) }),
+  SpeechMessage,
+  ActionMessage,
+]);
 export type StoredEvent = z.infer<typeof StoredEvent>;
 
-/** `GET /transcripts/{session_id}` 200 body. Times are epoch ms; `ended_at` is null while running. */
+/**
+ * `GET /transcripts/{session_id}` 200 body. Times are epoch ms; `ended_at` is null while running. `profile` is the
+ * session's profile (absent for a session stored before profiles existed: the default assistant).
+ */
 export const TranscriptResponse = z.object({
   session_id: SessionId,
   room: RoomName,
+  profile: z.optional(ProfileId),
   status: SessionStatus,
   reason: z.optional(EndReason),
   started_at: EpochMs,
@@ -194,6 +221,10 @@ export type HistoryItem = z.infer<typeof HistoryItem>;
  */
 export const DispatchMetadata = z.object({
   session_id: SessionId,
+  /** The session's profile (profiles/<id>/); absent: the default profile (`DEFAULT_PROFILE_ID`). */
+  profile: z.optional(ProfileId),
+  /** The visitor's time zone (`POST /session` `timezone`); absent: UTC. */
+  timezone: z.optional(TimeZone),
   system_prompt: z.optional(SystemPrompt),
   history: z.optional(z.array(HistoryItem).check(z.maxLength(HISTORY_MAX_ITEMS))),
 });

@@ -46,6 +46,29 @@ export const SystemPrompt = z.string().check(z.minLength(1), z.maxLength(SYSTEM_
 export const SessionId = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/, "session_id must be 22 base64url characters"));
 export type SessionId = z.infer<typeof SessionId>;
 
+/**
+ * A profile's id: the name of its folder under `profiles/` (`^[a-z][a-z0-9-]{0,31}$`), e.g. `assistant`,
+ * `planner`. See docs/profiles.md.
+ */
+export const ProfileId = z
+  .string()
+  .check(
+    z.regex(/^[a-z][a-z0-9-]{0,31}$/, "profile must be 1-32 characters of a-z, 0-9 and -, starting with a letter"),
+  );
+export type ProfileId = z.infer<typeof ProfileId>;
+
+/**
+ * An IANA time zone name as the browser reports it (`Intl.DateTimeFormat().resolvedOptions().timeZone`), e.g.
+ * `Europe/Berlin`, `America/Argentina/Buenos_Aires`, `UTC`: the agent resolves "tomorrow at 9" in it.
+ */
+export const TimeZone = z
+  .string()
+  .check(
+    z.regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/, "timezone must be an IANA time zone name"),
+    z.maxLength(64),
+  );
+export type TimeZone = z.infer<typeof TimeZone>;
+
 /** `GET /token` query. `room` omitted: the server picks a fresh one. */
 export const TokenQuery = z.object({
   room: z.optional(RoomName),
@@ -71,13 +94,17 @@ export const TurnstileToken = z.string().check(z.minLength(1), z.maxLength(TURNS
 
 /**
  * `POST /session` body. `turnstile_token` is the Turnstile widget's token: required (else 403
- * `turnstile_failed`) when the deployment has Turnstile on, ignored when it is off.
+ * `turnstile_failed`) when the deployment has Turnstile on, ignored when it is off. `profile` chooses the
+ * agent's profile among those the operator allows (`ALLOWED_PROFILES`; else 400 `unknown_profile`); absent:
+ * the default profile. `timezone` is the visitor's (absent: UTC), for the agent's sense of "today".
  */
 export const SessionCreateRequest = z.strictObject({
   room: RoomName,
   identity: VisitorIdentity,
   system_prompt: z.optional(SystemPrompt),
   turnstile_token: z.optional(TurnstileToken),
+  profile: z.optional(ProfileId),
+  timezone: z.optional(TimeZone),
 });
 export type SessionCreateRequest = z.infer<typeof SessionCreateRequest>;
 

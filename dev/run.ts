@@ -1,7 +1,7 @@
 /**
  * `npm run dev`: the whole product on one machine.
  *
- * Builds the page script, then starts — each as a child process with prefixed output —
+ * Builds the page script and the profiles' registry, then starts — each as a child process with prefixed output —
  * the dev LiveKit server (only when LIVEKIT_URL is unset), the local OpenAI-compatible provider (only
  * when OPENAI_API_KEY is unset), the local Turnstile stand-in (only with `--turnstile`, which turns the bot
  * check on session start on), `wrangler dev` with the Worker and its Durable Objects, and the agent
@@ -64,6 +64,12 @@ const DevEnv = z.object({
    * TCP proxy in front of the Worker so that they can cut the agent's ingest alone (test/e2e/stack.ts).
    */
   AGENT_INGEST_URL: httpUrl().optional(),
+  /**
+   * Development and tests only: where wrangler keeps the local Durable Object and D1 state. Unset: wrangler's
+   * own `.wrangler/state` in the project. The e2e stack gives each run its own, so that a test run and a
+   * developer's `npm run dev` in the same checkout never share (and lock) one SQLite file.
+   */
+  DEV_STATE_DIR: requiredString().optional(),
 });
 
 /**
@@ -158,6 +164,11 @@ if (build.status !== 0) {
   console.error("✖ building the page script failed (see above)");
   process.exit(1);
 }
+// The Worker bundles the profiles' registry (profiles/build.ts validates every profile and writes it).
+if (spawnSync(node, ["profiles/build.ts"], { stdio: "inherit" }).status !== 0) {
+  console.error("✖ a profile is not valid (see above): fix it and start again");
+  process.exit(1);
+}
 
 const sup = new Supervisor();
 void sup.done.then((code) => {
@@ -199,6 +210,7 @@ try {
     args: wranglerDevArgs({
       port: WORKER_PORT,
       envFile: workerEnvFile,
+      ...(config.DEV_STATE_DIR ? { persistTo: config.DEV_STATE_DIR } : {}),
       ...(turnstileOrigin ? { publicVars: { TURNSTILE_SECRET_KEY: STAND_IN_TURNSTILE_KEYS.secretKey } } : {}),
     }),
     // No telemetry, and no fetch of Cloudflare's cf.json: nothing leaves the machine.

@@ -84,12 +84,21 @@ export class CappedReservations extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Number(latest));
   }
 
-  /** Deletes all storage (table and alarm) when no reservation is left. @returns whether it did */
+  /** Forgets the reservations' storage ({@link forgetReservations}) when none is left. @returns whether it did */
   async #forgetWhenEmpty(): Promise<boolean> {
     const left = Number(this.ctx.storage.sql.exec("SELECT COUNT(*) AS n FROM reservations").one().n);
     if (left > 0) return false;
-    await this.ctx.storage.deleteAll();
+    await this.forgetReservations();
     return true;
+  }
+
+  /**
+   * Called when the last reservation is gone: deletes all storage (table and alarm), so that probing a key leaves
+   * nothing behind. An object that keeps other data beside its reservations (`VisitorDO`: the visitor's planner)
+   * overrides it to drop only the `reservations` table and the alarm.
+   */
+  protected async forgetReservations(): Promise<void> {
+    await this.ctx.storage.deleteAll();
   }
 
   /**

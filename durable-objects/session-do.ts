@@ -10,6 +10,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import {
+  type ActionRequest,
+  type ActionResponse,
   type AgentEvent,
   type AgentLeaveReason,
   type EndReason,
@@ -33,6 +35,7 @@ import { errorSummary } from "../contract/log.ts";
 import { readEdgeConfig } from "../edge/config.ts";
 import { deleteRoom, dispatchAgent, type RoomNotice } from "../edge/livekit.ts";
 import { log } from "../edge/log.ts";
+import { type ActionBegin, beginAction, recordAction } from "./session-actions.ts";
 import { ipCapStubById, totalCapStub } from "./session-cap-do.ts";
 import { DELETE_RETRY_FOR_MS, dueAction, nextDeadline, nextDeleteAttempt } from "./session-deadlines.ts";
 import { applyBatch } from "./session-ingest.ts";
@@ -45,12 +48,14 @@ import {
 } from "./session-presence.ts";
 import { type SessionRow, SessionStore } from "./session-store.ts";
 
-export type { RoomEventOutcome };
+export type { ActionBegin, RoomEventOutcome };
 
 /**
  * What the Worker passes to start a session. `owner` is the visitor id of the room owner; `system_prompt`
  * the one the first agent was dispatched with (kept for a replacement agent); `ip_slot` the id string of the
- * `SessionCapDO` holding its per-address slot (session-cap-do.ts), released when the session ends.
+ * `SessionCapDO` holding its per-address slot (session-cap-do.ts), released when the session ends; `profile` the
+ * session's profile id (absent: the default assistant) and `timezone` the visitor's IANA zone, both kept for
+ * its actions and a replacement agent's dispatch.
  */
 export interface SessionInit {
   session_id: string;
@@ -59,6 +64,8 @@ export interface SessionInit {
   owner: string;
   system_prompt?: string;
   ip_slot?: string;
+  profile?: string;
+  timezone?: string;
 }
 
 /**
@@ -139,6 +146,8 @@ export class SessionDO extends DurableObject<Env> {
         max_s: config.maxSessionS,
         visitor_join_s: config.clientJoinTimeoutS,
         ip_slot: init.ip_slot ?? null,
+        profile: init.profile ?? null,
+        timezone: init.timezone ?? null,
       });
       this.#appendState("starting", undefined, now);
     });
@@ -162,6 +171,7 @@ export class SessionDO extends DurableObject<Env> {
     return {
       session_id: row.session_id,
       room: row.room,
+      ...(row.profile !== null ? { profile: row.profile } : {}),
       status: row.status,
       ...(row.reason ? { reason: row.reason } : {}),
       started_at: row.started_at,
@@ -192,6 +202,26 @@ export class SessionDO extends DurableObject<Env> {
     if (outcome.agentLeft !== null) await this.#agentLeft(outcome.agentLeft);
     else if (outcome.accepted) await this.#armAlarm();
     return { status: "ok", accepted: outcome.accepted, duplicates: outcome.duplicates };
+  }
+
+  /**
+   * Step one of an action call (session-actions.ts): whether the session takes it, or the stored first answer of
+   * a `call_id` answered before.
+   */
+  async beginAction(callId: string): Promise<ActionBegin> {
+    return beginAction(this.#store, callId, Date.now());
+  }
+
+  /**
+   * Step two of an action call: stores the Worker's answer by `call_id`, appends it as an `ActionMessage` and
+   * broadcasts it. A `call_id` answered meanwhile keeps its first answer, which is returned.
+   * @returns the answer to send (the first one for a repeated `call_id`)
+   */
+  async recordAction(request: ActionRequest, response: ActionResponse): Promise<ActionResponse> {
+    const now = Date.now();
+    const out = this.ctx.storage.transactionSync(() => recordAction(this.#store, request, response, now));
+    if (out.message) this.#broadcast(out.message);
+    return out.response;
   }
 
   /** Applies a verified LiveKit webhook about the session's room (session-presence.ts, `applyRoomEvent`). */
@@ -395,6 +425,8 @@ export class SessionDO extends DurableObject<Env> {
     try {
       await dispatchAgent(readEdgeConfig(this.env), row.room, {
         session_id: row.session_id,
+        ...(row.profile !== null ? { profile: row.profile } : {}),
+        ...(row.timezone !== null ? { timezone: row.timezone } : {}),
         ...(row.system_prompt !== null ? { system_prompt: row.system_prompt } : {}),
         history: this.#store.history(HISTORY_MAX_ITEMS, HISTORY_MAX_CHARS),
       });

@@ -1,6 +1,7 @@
 /**
- * The `SessionDO`'s SQLite storage: one session row, the event log (finals, speech events and
- * session-state messages, keyed by `seq`) and the ids of every ingested event (de-duplication).
+ * The `SessionDO`'s SQLite storage: one session row, the event log (finals, speech events, actions and
+ * session-state messages, keyed by `seq`), the ids of every ingested event (de-duplication) and the answers of the
+ * agent's action calls by `call_id` (idempotency, session-actions.ts).
  * All calls are synchronous (`ctx.storage.sql`), so a batch runs inside one `transactionSync`.
  *
  * What is read back is checked: the session row against {@link SessionRowSchema}, stored messages
@@ -10,6 +11,7 @@
  */
 import * as z from "zod/mini";
 import {
+  ActionResponse,
   EndReason,
   type HistoryItem,
   ServerMessage,
@@ -80,6 +82,13 @@ const SessionRowSchema = z.object({
    * transcript), and a visitor's IP address is personal data it has no need to keep.
    */
   ip_slot: z.nullable(z.string()),
+  /**
+   * The session's profile (`POST /session {profile}`, else `DEFAULT_PROFILE`), for its actions and a replacement
+   * agent's dispatch; null for a session stored by a version without profiles (the default assistant then).
+   */
+  profile: z.nullable(z.string()),
+  /** The visitor's IANA time zone (`POST /session {timezone}`), for the dispatch metadata; null when not given. */
+  timezone: z.nullable(z.string()),
 });
 
 /** The session row. Times are epoch ms; durations (`*_s`) are seconds fixed when the session starts. */
@@ -115,7 +124,7 @@ function checkedMessage<S extends z.ZodMiniType>(schema: S, seq: number, text: s
 }
 
 /** What kind of message a stored row holds. Interims are never stored. */
-export type StoredKind = "transcript" | "speech" | "state";
+export type StoredKind = "transcript" | "speech" | "state" | "action";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS session (
@@ -127,6 +136,7 @@ CREATE TABLE IF NOT EXISTS session (
 );
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS action_answers (call_id TEXT PRIMARY KEY, response TEXT NOT NULL);
 `;
 
 /**
@@ -150,12 +160,23 @@ const ADDED_COLUMNS: Record<string, string> = {
   visitor_join_s: "INTEGER",
   visitor_check_failures: "INTEGER NOT NULL DEFAULT 0",
   ip_slot: "TEXT",
+  profile: "TEXT",
+  timezone: "TEXT",
 };
 
 /** The columns `update()` may change. */
 type MutableColumn = Exclude<
   keyof SessionRow,
-  "session_id" | "room" | "identity" | "owner" | "started_at" | "last_seq" | `${string}_s` | "system_prompt"
+  | "session_id"
+  | "room"
+  | "identity"
+  | "owner"
+  | "started_at"
+  | "last_seq"
+  | `${string}_s`
+  | "system_prompt"
+  | "profile"
+  | "timezone"
 >;
 
 export class SessionStore {
@@ -219,12 +240,14 @@ export class SessionStore {
       | "system_prompt"
       | "visitor_join_s"
       | "ip_slot"
+      | "profile"
+      | "timezone"
     >,
   ): void {
     this.#sql.exec(
       `INSERT INTO session (id, session_id, room, identity, owner, status, started_at, client_gone_since,
-        join_timeout_s, lease_s, grace_s, max_s, system_prompt, visitor_join_s, ip_slot)
-        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        join_timeout_s, lease_s, grace_s, max_s, system_prompt, visitor_join_s, ip_slot, profile, timezone)
+        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.session_id,
       row.room,
       row.identity,
@@ -239,6 +262,8 @@ export class SessionStore {
       row.system_prompt,
       row.visitor_join_s,
       row.ip_slot,
+      row.profile,
+      row.timezone,
     );
   }
 
@@ -277,6 +302,35 @@ export class SessionStore {
   }
 
   /**
+   * The stored answer of action call `callId`, or null when it has not been answered.
+   * @throws Error naming the call when the stored answer does not match the contract
+   */
+  actionAnswer(callId: string): ActionResponse | null {
+    const rows = this.#sql
+      .exec<{ response: string }>("SELECT response FROM action_answers WHERE call_id = ?", callId)
+      .toArray();
+    if (rows[0] === undefined) return null;
+    const parsed = ActionResponse.safeParse(JSON.parse(rows[0].response));
+    if (!parsed.success) throw new Error(`stored action answer ${callId} does not match the contract`);
+    return parsed.data;
+  }
+
+  /**
+   * Stores the answer of action call `response.call_id`, unless one is stored already.
+   * @returns false when the call had an answer already (which is kept)
+   */
+  saveActionAnswer(response: ActionResponse): boolean {
+    const rows = this.#sql
+      .exec(
+        "INSERT INTO action_answers (call_id, response) VALUES (?, ?) ON CONFLICT (call_id) DO NOTHING RETURNING call_id",
+        response.call_id,
+        JSON.stringify(response),
+      )
+      .toArray();
+    return rows.length === 1;
+  }
+
+  /**
    * Stored messages (all kinds) with `seq` greater than `after`, in `seq` order.
    * @throws Error naming the `seq` of a stored message that does not match the contract
    */
@@ -288,7 +342,7 @@ export class SessionStore {
   }
 
   /**
-   * Stored finals and speech events (what `GET /transcripts` returns), in `seq` order.
+   * Stored finals, speech events and actions (what `GET /transcripts` returns), in `seq` order.
    * @throws Error naming the `seq` of a stored message that does not match the contract
    */
   transcript(): StoredEvent[] {

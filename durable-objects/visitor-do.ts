@@ -1,10 +1,65 @@
 /**
  * `VisitorDO`: one per visitor id (`vid` cookie). Counts the visitor's active sessions so that
- * `POST /session` can enforce `MAX_ACTIVE_SESSIONS_PER_VISITOR`. The counting is the shared
- * {@link CappedReservations}; this class keeps its own binding (`VISITORS`) and its stored reservations.
+ * `POST /session` can enforce `MAX_ACTIVE_SESSIONS_PER_VISITOR` (the shared {@link CappedReservations}), and keeps
+ * the visitor's planner: goals and tasks (planner-store.ts), written by the planner's action handlers
+ * (worker/actions/planner.ts) and read by `GET /planner`. One object per visitor is the isolation: a visitor's
+ * calls reach only its own object.
  *
- * See docs/architecture.md, "Security model" (a cap on concurrently active sessions per visitor).
+ * See docs/architecture.md, "Security model" (a cap on concurrently active sessions per visitor), and
+ * docs/actions.md (the planner).
  */
+import type { PlannerGoal, PlannerResponse, PlannerTask } from "../contract/actions.ts";
 import { CappedReservations } from "./capped-reservations.ts";
+import { type Added, type Moved, PlannerStore } from "./planner-store.ts";
 
-export class VisitorDO extends CappedReservations {}
+export type { Added, Moved };
+
+export class VisitorDO extends CappedReservations {
+  readonly #planner = new PlannerStore(this.ctx.storage.sql);
+
+  /** The visitor's goals (oldest first) and tasks (by due time, none last): `GET /planner`. */
+  async planner(): Promise<PlannerResponse> {
+    return { goals: this.#planner.goals(), tasks: this.#planner.tasks() };
+  }
+
+  /** The visitor's goals, oldest first. */
+  async plannerGoals(): Promise<PlannerGoal[]> {
+    return this.#planner.goals();
+  }
+
+  /** The visitor's tasks, by due time (none last). */
+  async plannerTasks(): Promise<PlannerTask[]> {
+    return this.#planner.tasks();
+  }
+
+  /**
+   * Adds a goal for operation `opId` (once per operation: a repeat answers the first goal).
+   * @param cap the most goals a visitor may have
+   */
+  async addGoal(opId: string, goal: PlannerGoal, cap: number): Promise<Added<PlannerGoal>> {
+    return this.ctx.storage.transactionSync(() => this.#planner.addGoal(opId, goal, cap));
+  }
+
+  /**
+   * Adds a task for operation `opId` (once per operation: a repeat answers the first task).
+   * @param cap the most tasks a visitor may have
+   */
+  async addTask(opId: string, task: PlannerTask, cap: number): Promise<Added<PlannerTask>> {
+    return this.ctx.storage.transactionSync(() => this.#planner.addTask(opId, task, cap));
+  }
+
+  /**
+   * Moves task `taskId` to `due` for operation `opId` (once per operation).
+   * @returns the task and its previous due time, or null when the visitor has no such task
+   */
+  async moveTask(opId: string, taskId: string, due: string): Promise<Moved | null> {
+    return this.ctx.storage.transactionSync(() => this.#planner.moveTask(opId, taskId, due));
+  }
+
+  /** The last reservation is gone: drop only the reservations when the planner holds data, else everything. */
+  protected override async forgetReservations(): Promise<void> {
+    if (!this.#planner.exists()) return super.forgetReservations();
+    this.ctx.storage.sql.exec("DROP TABLE IF EXISTS reservations");
+    await this.ctx.storage.deleteAlarm();
+  }
+}

@@ -19,13 +19,21 @@ import {
 } from "../contract/config.ts";
 import {
   DEFAULT_AGENT_NAME,
+  DEFAULT_PROFILE_ID,
   DEFAULT_TOKEN_TTL_S,
   SECRET_MIN_CHARS,
   TOKEN_TTL_MAX_S,
   TURNSTILE_ORIGIN,
 } from "../contract/defaults.ts";
+import { ProfileId } from "../contract/rest.ts";
 
 export { ConfigError };
+
+/**
+ * Default `ALLOWED_PROFILES`: the profiles shipped in `profiles/` (the plain assistant, the default, and the
+ * planner). See docs/actions.md.
+ */
+export const DEFAULT_ALLOWED_PROFILES = `${DEFAULT_PROFILE_ID},planner`;
 
 /**
  * Default `HSTS_MAX_AGE_S`: one year, the `max-age` MDN and the HSTS preload list ask for; no `includeSubDomains`,
@@ -59,6 +67,33 @@ const OriginList = z
     }
     return out;
   });
+
+/**
+ * `ALLOWED_PROFILES`: comma-separated profile ids (contract `ProfileId`), at least one. That each names a profile
+ * of the bundled registry is checked by worker/profiles.ts (`checkProfileConfig`), which owns the registry.
+ */
+const ProfileList = z
+  .string()
+  .default(DEFAULT_ALLOWED_PROFILES)
+  .transform((list, ctx): ReadonlySet<string> => {
+    const out = new Set<string>();
+    for (const item of list.split(",")) {
+      const id = item.trim();
+      if (!id) continue;
+      if (!ProfileId.safeParse(id).success) {
+        ctx.addIssue({ code: "custom", message: `has "${id}", which is not a profile id (a-z, 0-9 and -)` });
+      }
+      out.add(id);
+    }
+    if (out.size === 0) ctx.addIssue({ code: "custom", message: "must name at least one profile" });
+    return out;
+  });
+
+/** `DEFAULT_PROFILE`: the profile of a session that names none; one of `ALLOWED_PROFILES`. */
+const DefaultProfile = z
+  .string()
+  .default(DEFAULT_PROFILE_ID)
+  .refine((id) => ProfileId.safeParse(id).success, "must be a profile id (a-z, 0-9 and -)");
 
 /** A Turnstile sitekey as the Cloudflare dashboard shows it (e.g. `0x4AAAAAAA…`; test keys `1x00…AA`). */
 const TurnstileSiteKey = z
@@ -109,8 +144,24 @@ const EdgeEnv = z
     TURNSTILE_SECRET_KEY: z.string().optional(),
     TURNSTILE_ORIGIN: TurnstileOrigin,
     TOKEN_TTL_S: seconds(DEFAULT_TOKEN_TTL_S, TOKEN_TTL_MAX_S),
+    ALLOWED_PROFILES: ProfileList,
+    DEFAULT_PROFILE: DefaultProfile,
     ...sessionSettings(),
   })
+  .superRefine(
+    (c, ctx) => {
+      // The default profile must be one a visitor may choose.
+      const { ALLOWED_PROFILES: allowed, DEFAULT_PROFILE: fallback } = c as Partial<typeof c>;
+      if (!(allowed instanceof Set) || typeof fallback !== "string" || allowed.size === 0) return;
+      if (allowed.has(fallback)) return;
+      ctx.addIssue({
+        code: "custom",
+        path: ["DEFAULT_PROFILE"],
+        message: `is "${fallback}", which is not in ALLOWED_PROFILES (${[...allowed].join(", ")})`,
+      });
+    },
+    { when: () => true },
+  )
   .superRefine(
     (c, ctx) => {
       // Turnstile is on with both keys and off with neither; one alone is a mistake, not "off".
@@ -184,6 +235,13 @@ export interface EdgeConfig {
   turnstile: TurnstileKeys | null;
   /** `TOKEN_TTL_S`: lifetime of a visitor's LiveKit token, seconds (edge/livekit.ts `mintToken`). */
   tokenTtlS: number;
+  /**
+   * `ALLOWED_PROFILES`: the profile ids a session may name (`POST /session {profile}`, `/chat?agent=`); each is
+   * a profile of the bundled registry (checked by worker/profiles.ts `checkProfileConfig`).
+   */
+  allowedProfiles: ReadonlySet<string>;
+  /** `DEFAULT_PROFILE`: the profile of a session that names none; always in {@link allowedProfiles}. */
+  defaultProfile: string;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -225,6 +283,8 @@ export function readEdgeConfig(env: Env): EdgeConfig {
         ? { siteKey: c.TURNSTILE_SITE_KEY, secretKey: c.TURNSTILE_SECRET_KEY, origin: c.TURNSTILE_ORIGIN }
         : null,
     tokenTtlS: c.TOKEN_TTL_S,
+    allowedProfiles: c.ALLOWED_PROFILES,
+    defaultProfile: c.DEFAULT_PROFILE,
   };
   cache.set(env, config);
   return config;

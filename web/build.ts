@@ -6,9 +6,12 @@
  * livekit-client is bundled from its published TypeScript sources (`livekit-client/src`, shipped in the
  * npm package) rather than its pre-bundled `dist/livekit-client.esm.mjs`: same code, but esbuild can
  * tree-shake it, which keeps the page within its 150 KB gzip budget (the sizes: docs/web.md, "Budget").
+ * For the same budget, the contract's `locale.ts` (zod's English issue messages, for the Worker's 400 bodies) is
+ * left out: the page never shows a schema message, it only tells a valid frame or body from an invalid one.
  */
 import * as esbuild from "esbuild";
 import { writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +29,38 @@ const liveKitFromSource: esbuild.Plugin = {
   },
 };
 
+/** Resolves `contract/locale.ts` to an empty module (see above): 1.1 KB gzip. */
+const withoutLocale: esbuild.Plugin = {
+  name: "contract-without-locale",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/locale\.ts$/ }, (args) =>
+      args.importer.endsWith(join("contract", "rest.ts")) ? { path: "locale", namespace: "empty" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "" }));
+  },
+};
+
+/**
+ * Marks the contract's zod calls as pure (`/* @__PURE__ *\/`), so that the schemas the page does not use (the
+ * agent's ingest, the dispatch metadata, …) are left out of the bundle like any unused code. zod builds schema
+ * objects and changes nothing global, except `z.config`, which only contract/locale.ts calls (left out above).
+ */
+const pureContract: esbuild.Plugin = {
+  name: "contract-pure-schemas",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]contract[\\/][a-z]+\.ts$/ }, async (args) => {
+      // Types and comments gone first, so that only code is annotated.
+      const { code } = await esbuild.transform(await readFile(args.path, "utf8"), {
+        loader: "ts",
+        format: "esm",
+        sourcemap: "inline",
+        sourcefile: args.path,
+      });
+      return { contents: code.replace(/\bz\.(?=[\w.]+\()/g, "/* @__PURE__ */ z."), loader: "js" };
+    });
+  },
+};
+
 const options: esbuild.BuildOptions = {
   entryPoints: [`${root}src/chat.ts`, `${root}src/chat.css`],
   outdir: `${root}dist/static`,
@@ -37,7 +72,7 @@ const options: esbuild.BuildOptions = {
   legalComments: "linked",
   metafile: true,
   logLevel: "warning",
-  plugins: [liveKitFromSource],
+  plugins: [liveKitFromSource, withoutLocale, pureContract],
 };
 
 if (process.argv.includes("--watch")) {

@@ -9,8 +9,11 @@ import type { HealthResponse } from "../contract/index.ts";
 import { readEdgeConfig } from "../edge/config.ts";
 import type { AppEnv } from "./app-env.ts";
 import { notFound, onError } from "./errors.ts";
+import { checkProfileConfig } from "./profiles.ts";
+import { actionRoutes } from "./routes/actions.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { pageRoutes, staticRoutes } from "./routes/pages.ts";
+import { plannerRoutes } from "./routes/planner.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { socketRoutes } from "./routes/socket.ts";
 import { tokenRoutes } from "./routes/token.ts";
@@ -27,7 +30,9 @@ export { SessionDO } from "../durable-objects/session-do.ts";
 export { VisitorDO } from "../durable-objects/visitor-do.ts";
 
 const configMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("config", readEdgeConfig(c.env));
+  const config = readEdgeConfig(c.env);
+  checkProfileConfig(config);
+  c.set("config", config);
   await next();
 };
 
@@ -48,6 +53,7 @@ app.route("/", staticRoutes);
 app.use(noStore);
 // Server-to-server routes: authenticated by signature, no cookie, no CORS.
 app.route("/", ingestRoutes);
+app.route("/", actionRoutes);
 app.route("/", webhookRoutes);
 
 // Every cookie-bearing route refuses foreign origins and `Origin: null` before a cookie is read or issued; the
@@ -55,12 +61,13 @@ app.route("/", webhookRoutes);
 app.use((c, next) => (c.req.path.startsWith("/ws/") ? next() : requireAllowedOrigin(c, next)));
 app.use(visitorMiddleware);
 app.get("/health", (c) => c.json({ status: "ok" } satisfies z.infer<typeof HealthResponse>));
-for (const path of ["/token", "/session", "/session/*", "/transcripts/*"]) app.use(path, apiCors);
+for (const path of ["/token", "/session", "/session/*", "/transcripts/*", "/planner"]) app.use(path, apiCors);
 const stopLimit = rateLimit((env) => env.STOP_LIMITER);
 app.use("/session/:session_id", (c, next) => (c.req.method === "DELETE" ? stopLimit(c, next) : next()));
 app.route("/", tokenRoutes);
 app.route("/", sessionRoutes);
 app.route("/", transcriptRoutes);
+app.route("/", plannerRoutes);
 app.route("/", socketRoutes);
 app.route("/", pageRoutes);
 

@@ -2,7 +2,8 @@
  * The session-start service behind `POST /session`: one transaction over several Durable Objects and
  * LiveKit, written as named steps with an explicit rollback.
  *
- *  1. {@link checkPolicy}: a `system_prompt` only where the deployment allows it;
+ *  1. {@link checkPolicy}: a `system_prompt` only where the deployment allows it; {@link chooseProfile}: the
+ *     session's profile, one of `ALLOWED_PROFILES` (else 400 `unknown_profile`), `DEFAULT_PROFILE` when none is named;
  *  2. the rate limit (`SESSION_LIMITER`, per visitor and per client IP), then {@link verifyTurnstile}
  *     (worker/turnstile.ts): the Turnstile token, checked with siteverify when the deployment has Turnstile on
  *     (after the rate limit, so that a flood of junk tokens costs no siteverify call beyond the limit);
@@ -12,7 +13,8 @@
  *     address, or an IPv6 /64: worker/client-ip.ts), which a script that drops its cookie cannot shed;
  *  6. {@link reserveTotalSlot}: one of the deployment's `MAX_SESSIONS_TOTAL` slots (`SessionCapDO` "total");
  *  7. {@link createSessionObject}: the `SessionDO` in state `starting`;
- *  8. {@link dispatchSessionAgent}: LiveKit `CreateDispatch` of `AGENT_NAME` into the room.
+ *  8. {@link dispatchSessionAgent}: LiveKit `CreateDispatch` of `AGENT_NAME` into the room, with the session's
+ *     profile and the visitor's time zone in the metadata.
  *
  * Each step that reserves something registers its undo in a {@link Rollback}; when a later step fails,
  * the undos of the steps done so far run in reverse order, so that no half-made session stays behind and
@@ -65,6 +67,10 @@ export interface StartingSession {
   clientIpKey: string;
   /** The client's `system_prompt`, already allowed by {@link checkPolicy}. */
   systemPrompt?: string;
+  /** The session's profile id ({@link chooseProfile}). */
+  profile: string;
+  /** The visitor's IANA time zone (`POST /session {timezone}`), when given. */
+  timezone?: string;
   nowMs: number;
 }
 
@@ -118,7 +124,8 @@ export class Rollback {
  * @param request the validated `POST /session` body
  * @param caller the visitor and client IP, for the rate limit and the ownership
  * @returns the `POST /session` 201 body
- * @throws HttpError 403 `system_prompt_not_allowed`, 403 `turnstile_failed` or 503 `turnstile_unavailable`
+ * @throws HttpError 403 `system_prompt_not_allowed`, 400 `unknown_profile`, 403 `turnstile_failed` or 503
+ *   `turnstile_unavailable`
  *   (worker/turnstile.ts), 429 `rate_limited` (Retry-After 60), 403 `room_forbidden` or `identity_mismatch`,
  *   409 `session_active` or `room_closing`, 429 `too_many_sessions`, `too_many_sessions_from_ip` or `service_at_capacity`
  *   (Retry-After 30), 502 `dispatch_failed`; anything else a
@@ -131,6 +138,7 @@ export async function runSessionStart(
 ): Promise<SessionCreateResponse> {
   const log = loggerOf(deps);
   checkPolicy(deps.config, request);
+  const profile = chooseProfile(deps.config, request);
   await limitCaller(deps.env.SESSION_LIMITER, caller);
   await verifyTurnstile(deps, request.turnstile_token, caller);
   const session: StartingSession = {
@@ -140,6 +148,8 @@ export async function runSessionStart(
     visitorId: caller.visitorId,
     clientIpKey: clientIpKey(caller.clientIp),
     ...(request.system_prompt !== undefined ? { systemPrompt: request.system_prompt } : {}),
+    profile,
+    ...(request.timezone !== undefined ? { timezone: request.timezone } : {}),
     nowMs: Date.now(),
   };
   const rollback = new Rollback(log.child({ session_id: session.sessionId, room: session.room }));
@@ -166,6 +176,24 @@ export function checkPolicy(config: EdgeConfig, request: SessionCreateRequest): 
   if (request.system_prompt !== undefined && !config.allowClientSystemPrompt) {
     throw new HttpError(403, "system_prompt_not_allowed", "This deployment does not accept a system_prompt.");
   }
+}
+
+/**
+ * Step 1, too: the session's profile: the one `request.profile` names when `ALLOWED_PROFILES` has it, else
+ * `DEFAULT_PROFILE` when it names none. A profile the deployment does not offer is refused the same way whether
+ * or not it exists, so that the answer reveals nothing beyond the list the deployment offers.
+ * @returns the profile id
+ * @throws HttpError 400 `unknown_profile`
+ */
+export function chooseProfile(config: EdgeConfig, request: Pick<SessionCreateRequest, "profile">): string {
+  if (request.profile === undefined) return config.defaultProfile;
+  if (config.allowedProfiles.has(request.profile)) return request.profile;
+  const offered = [...config.allowedProfiles].join(", ");
+  throw new HttpError(
+    400,
+    "unknown_profile",
+    `There is no profile "${request.profile}" here; choose one of: ${offered}.`,
+  );
 }
 
 /**
@@ -288,7 +316,7 @@ export async function createSessionObject(
   rollback: Rollback,
 ): Promise<void> {
   const stub = sessionStub(deps.env, session.sessionId);
-  const { sessionId, room, identity, visitorId, systemPrompt } = session;
+  const { sessionId, room, identity, visitorId, systemPrompt, profile, timezone } = session;
   const init = {
     session_id: sessionId,
     room,
@@ -296,6 +324,8 @@ export async function createSessionObject(
     owner: visitorId,
     ip_slot: ipCapId(deps.env, session.clientIpKey).toString(),
     ...(systemPrompt !== undefined ? { system_prompt: systemPrompt } : {}),
+    profile,
+    ...(timezone !== undefined ? { timezone } : {}),
   };
   let created: boolean;
   try {
@@ -318,6 +348,8 @@ export async function dispatchSessionAgent(deps: SessionStartDeps, session: Star
   try {
     await dispatchAgent(deps.config, session.room, {
       session_id: session.sessionId,
+      profile: session.profile,
+      ...(session.timezone !== undefined ? { timezone: session.timezone } : {}),
       ...(session.systemPrompt !== undefined ? { system_prompt: session.systemPrompt } : {}),
     });
   } catch (err) {

@@ -7,7 +7,7 @@
  * | `GET /v1/models` | the model ids below |
  * | `POST /v1/audio/transcriptions` (multipart `file`) | pocketsphinx |
  * | `GET /v1/realtime?intent=transcription` (WebSocket) | pocketsphinx, interim + final (realtime.ts) |
- * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts); model `error-<status>` fails |
+ * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts), function tools by rules (tools.ts); model `error-<status>` fails |
  * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz; model `error-<status>` fails |
  *
  * Errors use OpenAI's shape `{"error":{"message","type","code"}}`; a missing engine answers 503 with
@@ -17,9 +17,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import { createLogger } from "../../contract/log.ts";
-import { completionBody, completionEvents, scriptedReply } from "./chat.ts";
+import { completionBody, completionEvents, respond } from "./chat.ts";
 import { EngineMissingError, synthesize, toPcm16k, transcribe } from "./engines.ts";
 import { serveRealtimeTranscription } from "./realtime.ts";
+import type { FunctionTool, ToolChoice } from "./tools.ts";
 
 const MODELS = ["gpt-4o-mini", "gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1", "gpt-4o-mini-tts", "tts-1"];
 const BODY_MAX = 25 * 1024 * 1024;
@@ -99,23 +100,69 @@ async function transcriptions(req: IncomingMessage, raw: Buffer): Promise<object
   return { text: await transcribe(pcm) };
 }
 
+/**
+ * The request's function tools (`tools: [{type: "function", function: {name, description?, parameters?}}]`); tools
+ * of other types are ignored, as the stand-in cannot call them.
+ * @throws HttpError 400 when `tools` is not an array of objects or a function tool has no name
+ */
+function readTools(raw: unknown): FunctionTool[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new HttpError(400, "`tools` must be an array");
+  const tools: FunctionTool[] = [];
+  for (const [i, t] of raw.entries()) {
+    if (!t || typeof t !== "object") throw new HttpError(400, `tools[${i}] must be an object`);
+    const tool = t as { type?: unknown; function?: { name?: unknown } };
+    if (tool.type !== "function") continue;
+    if (typeof tool.function?.name !== "string" || !tool.function.name)
+      throw new HttpError(400, `tools[${i}].function.name must be a non-empty string`);
+    tools.push(t as FunctionTool);
+  }
+  return tools;
+}
+
+/**
+ * The request's `tool_choice`: "auto" (default), "none", "required" or `{type: "function", function: {name}}`.
+ * @throws HttpError 400 for another value, for a choice other than "none"/"auto" without tools, or for a named
+ *   function that is not among the tools (as OpenAI answers)
+ */
+function readToolChoice(raw: unknown, tools: FunctionTool[]): ToolChoice | undefined {
+  if (raw === undefined || raw === null || raw === "auto" || raw === "none") return raw ?? undefined;
+  if (raw === "required") {
+    if (!tools.length) throw new HttpError(400, "tool_choice `required` needs `tools`");
+    return raw;
+  }
+  const name = (raw as { type?: unknown; function?: { name?: unknown } }).function?.name;
+  if ((raw as { type?: unknown }).type !== "function" || typeof name !== "string")
+    throw new HttpError(400, 'tool_choice must be "auto", "none", "required" or {type: "function", function: {name}}');
+  if (!tools.some((t) => t.function.name === name))
+    throw new HttpError(400, `tool_choice names function ${name}, which is not in \`tools\``);
+  return { type: "function", function: { name } };
+}
+
 async function chat(
   res: ServerResponse,
   body: Record<string, unknown>,
   observe?: (messages: unknown[]) => void,
-): Promise<void> {
+): Promise<object> {
   if (!Array.isArray(body.messages)) throw new HttpError(400, "`messages` must be an array");
   observe?.(body.messages);
   const model = typeof body.model === "string" ? body.model : "gpt-4o-mini";
   // A model named `error-<status>` fails on purpose, to exercise clients' error handling offline.
   const failure = /^error-(\d{3})$/.exec(model);
   if (failure) throw new HttpError(Number(failure[1]), `model ${model} fails on purpose (stand-in)`, "server_error");
-  const text = scriptedReply(body.messages);
-  if (!body.stream) return json(res, 200, completionBody(model, text));
+  const tools = readTools(body.tools);
+  const reply = respond(body.messages, tools, readToolChoice(body.tool_choice, tools));
+  // What the log may say: the called tool's name (an intent name, no visitor text), or that it answered text.
+  const fields = reply.kind === "tool" ? { reply: "tool_call", tool: reply.name } : { reply: "text" };
+  if (!body.stream) {
+    json(res, 200, completionBody(model, reply));
+    return fields;
+  }
   const includeUsage = Boolean((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage);
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  for (const event of completionEvents(model, text, includeUsage)) res.write(event);
+  for (const event of completionEvents(model, reply, includeUsage)) res.write(event);
   res.end();
+  return fields;
 }
 
 async function speech(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
@@ -155,11 +202,12 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
       }
       if (req.method !== "POST") throw new HttpError(404, `no route ${req.method} ${path}`);
       const raw = await readBody(req);
+      let fields: object = {};
       if (path === "/v1/audio/transcriptions") json(res, 200, await transcriptions(req, raw));
-      else if (path === "/v1/chat/completions") await chat(res, parseJson(raw), opts.onChatRequest);
+      else if (path === "/v1/chat/completions") fields = await chat(res, parseJson(raw), opts.onChatRequest);
       else if (path === "/v1/audio/speech") await speech(res, parseJson(raw));
       else throw new HttpError(404, `no route POST ${path}`);
-      log.info("stand_in_reply", { route: path, ms: Date.now() - started });
+      log.info("stand_in_reply", { route: path, ms: Date.now() - started, ...fields });
     } catch (err) {
       const e =
         err instanceof HttpError
@@ -194,7 +242,7 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
   const { port } = server.address() as AddressInfo;
   const shown = host.includes(":") ? `[${host}]` : host;
   const baseURL = `http://${shown}:${port}/v1`;
-  const note = "not the OpenAI API: pocketsphinx, espeak-ng, scripted replies";
+  const note = "not the OpenAI API: pocketsphinx, espeak-ng, scripted replies and rule-based tool calls";
   log.info("stand_in_listening", { base_url: baseURL, note });
   return {
     baseURL,

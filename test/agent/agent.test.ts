@@ -4,9 +4,11 @@
  */
 import { initializeLogger, llm, voice } from "@livekit/agents";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_GREETING, GREETING_INSTRUCTIONS, WebsiteAgent, resolveInstructions } from "../../agent/agent.ts";
-import { DEFAULT_SYSTEM_PROMPT } from "../../agent/config.ts";
+import { GREETING_INSTRUCTIONS, WebsiteAgent, resolveInstructions } from "../../agent/agent.ts";
+import { LOCAL_TIME_LINE } from "../../contract/profile.ts";
 import { waitFor } from "../support/wait.ts";
+
+const GREETING = "Hi! How can I help you today?";
 
 /** FakeLLM that also keeps every chat context it was asked to complete. */
 class RecordingLLM extends voice.testing.FakeLLM {
@@ -31,10 +33,18 @@ afterEach(async () => {
 });
 
 describe("agent prompt and turns", () => {
-  it("takes the dispatch's system prompt, else SYSTEM_PROMPT, else the default", () => {
-    expect(resolveInstructions("Speak like a pirate.", "configured")).toBe("Speak like a pirate.");
-    expect(resolveInstructions(undefined, "configured")).toBe("configured");
-    expect(resolveInstructions("   ", DEFAULT_SYSTEM_PROMPT)).toBe(DEFAULT_SYSTEM_PROMPT);
+  it("takes the dispatch's system prompt, else the profile's, and adds the visitor's local time", () => {
+    const now = new Date("2026-12-01T11:40:05Z");
+    const line = "The visitor's current local time is 2026-12-01T12:40:05+01:00 (Europe/Berlin).";
+    expect(resolveInstructions("Speak like a pirate.", "profile", now, "Europe/Berlin")).toBe(
+      `Speak like a pirate.\n\n${line}`,
+    );
+    expect(resolveInstructions(undefined, "profile\n", now, "Europe/Berlin")).toBe(`profile\n\n${line}`);
+    expect(resolveInstructions("   ", "profile", now)).toBe(
+      "profile\n\nThe visitor's current local time is 2026-12-01T11:40:05+00:00 (UTC).",
+    );
+    // An unknown zone counts as UTC (the contract checks the name; this is the last line of defence).
+    expect(LOCAL_TIME_LINE.exec(resolveInstructions(undefined, "p", now, "Mars/Olympus"))?.[2]).toBe("UTC");
   });
 
   it("answers a user turn with the instructions it was given", async () => {
@@ -49,7 +59,7 @@ describe("agent prompt and turns", () => {
     expect(systemText(fake.contexts.at(-1)!)).toContain("You are a robot that answers in metres.");
   });
 
-  it("speaks first by default: says the fixed greeting without asking the LLM", async () => {
+  it("with GREETING_MODE=fixed (the default), says the profile's greeting first without asking the LLM", async () => {
     const fake = new RecordingLLM();
     session = new voice.AgentSession({ llm: fake });
     const speeches: voice.SpeechCreatedEvent[] = [];
@@ -58,10 +68,10 @@ describe("agent prompt and turns", () => {
     session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
       if (ev.item.type === "message" && ev.item.role === "assistant") said.push(ev.item.textContent ?? "");
     });
-    await session.start({ agent: new WebsiteAgent("Be brief.") });
+    await session.start({ agent: new WebsiteAgent("Be brief.", { mode: "fixed", text: GREETING }) });
     await waitFor("the greeting", () => said.length > 0, { timeoutMs: 2000, intervalMs: 20 });
     expect(speeches.map((s) => s.source)).toEqual(["say"]);
-    expect(said).toEqual([DEFAULT_GREETING]);
+    expect(said).toEqual([GREETING]);
     expect(fake.contexts).toHaveLength(0);
   });
 

@@ -78,7 +78,9 @@ describe("the greeting synthesized ahead", () => {
       if (ev.item.type === "message" && ev.item.role === "assistant") said.push(ev.item.textContent ?? "");
     });
     try {
-      await session.start({ agent: new WebsiteAgent("Be brief.", { mode: "fixed", text: TEXT }, prefetch) });
+      await session.start({
+        agent: new WebsiteAgent("Be brief.", { mode: "fixed", text: TEXT }, { prefetched: prefetch }),
+      });
       await waitFor("the greeting", () => said.length > 0, { timeoutMs: 5000, intervalMs: 20 });
       expect(said).toEqual([TEXT]);
       expect(output.segments[0]).toBe(Math.round(prefetch.seconds * 24_000));

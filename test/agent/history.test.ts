@@ -83,7 +83,7 @@ async function continuing(greeting: Greeting, history: HistoryItem[] = HISTORY) 
   session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
     if (ev.item.type === "message") items.push(`${ev.item.role}: ${ev.item.textContent ?? ""}`);
   });
-  const agent = new WebsiteAgent("You take restaurant bookings.", greeting, undefined, history);
+  const agent = new WebsiteAgent("You take restaurant bookings.", greeting, { history });
   await session.start({ agent });
   return { agent, speeches, items };
 }

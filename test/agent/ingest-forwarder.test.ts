@@ -267,7 +267,10 @@ describe("ingest forwarder", () => {
     const started = Date.now();
     expect(await f.close()).toBe(true);
     expect(Date.now() - started).toBeLessThan(100);
-    expect(f.stats).toMatchObject({ retries: 0, sent: 0, rejected: 3 });
+    expect(f.stats).toMatchObject({ retries: 0, sent: 0 });
+    // "one", "two" and "three", plus a heartbeat when one fell due while the refused batch was in flight (on a
+    // loaded host the 20 ms timer can fire before the refusal arrives): dropped, never sent.
+    expect([3, 4]).toContain(f.stats.rejected);
     expect(lines.filter((l) => l.msg === "ingest_refused")).toEqual([
       expect.objectContaining({ level: "warn", status, code, events: 2 }),
     ]);

@@ -1,10 +1,10 @@
 /**
  * The real worker (`node agent/main.ts start`) against the development LiveKit server (dev/livekit/)
  * inside the test's network namespace: registration and health, explicit dispatch with the contract's
- * metadata, events reaching a real ingest server (signature verified), bad metadata reported as
- * `agent_error`, the room's deletion ending the job with `agent_left`, the job's own ends (ingest refusing the
- * session, no visitor joining), a conversation continued from the dispatch's history without a greeting, and
- * SIGTERM draining with the hand-over at the deadline.
+ * metadata, events reaching a real ingest server (signature verified), bad metadata and unknown profiles
+ * reported as `agent_error`, the profile the dispatch names, the room's deletion ending the job with
+ * `agent_left`, the job's own ends (ingest refusing the session, no visitor joining), a conversation continued
+ * from the dispatch's history without a greeting, and SIGTERM draining with the hand-over at the deadline.
  * The local OpenAI-compatible provider stands in for the paid OpenAI API.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -144,7 +144,7 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     expect(ingest.requests.filter((r) => r.sessionId === sid).every((r) => r.jobId === jobId)).toBe(true);
     // job_started names the job process: a child of the worker (a fault test kills it by this pid).
     const [started] = logLines(sid, "job_started");
-    expect(started).toMatchObject({ job_id: jobId, pid: expect.any(Number), history_items: 0 });
+    expect(started).toMatchObject({ job_id: jobId, pid: expect.any(Number), history_items: 0, profile: "assistant" });
     expect(parentOf(started!.pid as number)).toBe(worker.pid);
 
     await rooms.deleteRoom("room-one");
@@ -177,6 +177,29 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     expect(error).toMatchObject({ detail: expect.stringMatching(/system_prompt/) });
     expect(types(sid)).not.toContain("agent_joined");
     await rooms.deleteRoom("room-two").catch(() => {});
+  });
+
+  it("runs the profile the dispatch names, and refuses one it does not have", async () => {
+    const planner = sessionId(10);
+    await dispatch.createDispatch("room-ten", AGENT_NAME, {
+      metadata: JSON.stringify({ session_id: planner, profile: "planner", timezone: "Europe/Berlin" }),
+    });
+    await waitFor("agent_joined", () => types(planner).includes("agent_joined"), { timeoutMs: 45_000 });
+    expect(logLines(planner, "job_started")[0]).toMatchObject({ profile: "planner" });
+    await rooms.deleteRoom("room-ten").catch(() => {});
+
+    const unknown = sessionId(11);
+    await dispatch.createDispatch("room-eleven", AGENT_NAME, {
+      metadata: JSON.stringify({ session_id: unknown, profile: "tutor" }),
+    });
+    const agentError = () => eventsOf(unknown).find((e) => "type" in e && e.type === "agent_error");
+    const error = await waitFor("agent_error", agentError, { timeoutMs: 45_000 });
+    expect(error).toMatchObject({
+      detail: expect.stringMatching(/^unknown profile "tutor" \(this agent has: .*planner/),
+    });
+    expect(logLines(unknown, "job_refused")[0]).toMatchObject({ reason: expect.stringMatching(/unknown profile/) });
+    expect(types(unknown)).not.toContain("agent_joined");
+    await rooms.deleteRoom("room-eleven").catch(() => {});
   });
 
   /** Joins `room` as a visitor with a microphone; resolves the agent's audio track once subscribed. */

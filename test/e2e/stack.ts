@@ -91,6 +91,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       WRANGLER_SEND_METRICS: "false",
       AGENT_INGEST_URL: options.agentIngestUrl ?? "",
       AGENT_INGEST_SECRET: secrets.ingestSecret,
+      // Its own Durable Object state, not the checkout's .wrangler/state that `npm run dev` uses.
+      DEV_STATE_DIR: join(dir, "wrangler-state"),
       COOKIE_SECRET: secrets.cookieSecret,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,22 +1,88 @@
 // The /chat page in Debian's Chromium under the Worker's CSP, with the REST API intercepted: the
-// start flow's error states (none needs LiveKit), Stop, keyboard use, narrow screens, dark mode.
+// start flow's error states (none needs LiveKit), Stop, keyboard use, narrow screens, dark mode; the profile
+// chosen with ?agent= (sent with POST /session, with the time zone), the plan panel, and action cards on /history.
 // The Worker and LiveKit are stood in for here; worker-dev.test.ts runs the page against `wrangler dev`.
 import type { Page } from "playwright-core";
+import type { PlannerResponse, TranscriptResponse } from "../../contract/index.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { launch, screenshot, type Browser } from "./support/browser.ts";
-import { interceptApi, openChat, problems, shown, tokenHandler, waitForPhase } from "./support/chat-page.ts";
-import { startPageServer, type PageServer } from "./support/page-server.ts";
+import {
+  interceptApi,
+  openChat,
+  problems,
+  shown,
+  tokenHandler,
+  waitForPhase,
+  type ApiCall,
+} from "./support/chat-page.ts";
+import { startPageServer, TEST_PROFILES, type PageServer } from "./support/page-server.ts";
 
 /** Nothing listens here: LiveKit is unreachable (connection refused at once). */
 const DEAD_LIVEKIT = "ws://127.0.0.1:9";
 const SESSION_ID = "AbCdEfGhIjKlMnOpQrStUv";
+const HISTORY_ID = "HhIiSsTtOoRrYy0123456_";
+const t0 = Date.UTC(2026, 10, 21, 9, 30, 0);
+const HISTORY: TranscriptResponse = {
+  session_id: HISTORY_ID,
+  room: "room-1",
+  status: "ended",
+  reason: "stopped",
+  started_at: t0,
+  ended_at: t0 + 60_000,
+  events: [
+    { role: "user", text: "remind me to call the dentist on Tuesday at nine", final: true, seq: 1, ts: t0 + 3000 },
+    {
+      type: "action",
+      call_id: "c1",
+      intent: "NEW_TASK",
+      arguments: { title: "Call the dentist", due: "2026-11-24T09:00:00+01:00" },
+      status: "ok",
+      message: "Task added: Call the dentist",
+      result: { task: { id: "task_1", title: "Call the dentist", due: "2026-11-24T09:00:00+01:00" } },
+      seq: 2,
+      ts: t0 + 5000,
+    },
+    { role: "agent", text: "Done: Tuesday at nine.", final: true, seq: 3, ts: t0 + 6000 },
+    {
+      type: "action",
+      call_id: "c2",
+      intent: "RESCHEDULE_TASK",
+      arguments: { task: "gym", due: "2026-11-25T09:00:00+01:00" },
+      status: "refused",
+      message: 'No task matches "gym".',
+      seq: 4,
+      ts: t0 + 9000,
+    },
+  ],
+};
+const PLAN: PlannerResponse = {
+  goals: [
+    {
+      id: "goal_1",
+      title: "Run a marathon in under four hours without stopping once",
+      description: null,
+      target_date: "2027-06-01",
+      created_at: "2026-11-01T10:00:00.000Z",
+    },
+  ],
+  tasks: [
+    {
+      id: "task_1",
+      title: "Buy running shoes with good cushioning from the shop on the corner",
+      due: "2027-01-12T17:30:00+09:00",
+      goal_id: "goal_1",
+      done: false,
+      created_at: "2026-11-01T10:00:00.000Z",
+    },
+  ],
+};
 
 let server: PageServer;
 let browser: Browser;
 let page: Page | undefined;
 
 beforeAll(async () => {
-  server = await startPageServer(DEAD_LIVEKIT);
+  server = await startPageServer(DEAD_LIVEKIT, { [HISTORY_ID]: HISTORY }, undefined, TEST_PROFILES);
   browser = await launch();
 });
 afterEach(async () => {
@@ -243,6 +309,137 @@ describe("/chat", () => {
       expect(r! + g! + b!).toBeLessThan(120);
     } finally {
       await dark.close();
+    }
+  });
+});
+
+describe("/chat?agent=<profile>", () => {
+  it("?agent=planner: names the profile, and loads the plan panel from GET /planner", async () => {
+    let calls: ApiCall[] = [];
+    page = await openChat(browser.context, `${server.origin}/chat?agent=planner`, async (p) => {
+      calls = await interceptApi(p, { "GET /planner": (route) => route.fulfill({ json: PLAN }) });
+    });
+    expect(await page.title()).toBe("Talk with Planner · Voice agent");
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Talk with Planner");
+    expect(await page.locator("#chat").evaluate((e) => ({ ...e.dataset }))).toMatchObject({
+      profile: "planner",
+      profileName: "Planner",
+      planner: "true",
+    });
+    const panel = page.getByRole("region", { name: "Your plan" });
+    await expect.poll(() => panel.locator("#plan-tasks li").count()).toBe(1);
+    expect(await panel.locator("#plan-goals li .plan__title").textContent()).toBe(PLAN.goals[0]!.title);
+    // The due keeps its instant and reads in the browser's zone (actions.test.ts checks the words).
+    const due = await page.evaluate(() => document.querySelector("#plan-tasks time")!.getAttribute("datetime"));
+    expect(due).toBe(PLAN.tasks[0]!.due);
+    expect(await panel.locator("#plan-tasks .plan__meta").textContent()).toContain(PLAN.goals[0]!.title);
+    expect(await page.locator("#plan-note").isHidden()).toBe(true);
+    expect(calls.filter((c) => c.path === "/planner")).toHaveLength(1);
+    expect(await problems(page)).toEqual([]);
+  });
+
+  it("the default profile (no ?agent): no plan panel and no GET /planner", async () => {
+    let calls: ApiCall[] = [];
+    page = await openChat(browser.context, `${server.origin}/chat`, async (p) => {
+      calls = await interceptApi(p, {});
+    });
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Talk with Assistant");
+    expect(await page.getAttribute("#chat", "data-profile")).toBe("assistant");
+    expect(await page.getAttribute("#chat", "data-planner")).toBeNull();
+    expect(await page.locator("#plan").count()).toBe(0);
+    await page.waitForTimeout(300);
+    expect(calls).toEqual([]);
+    expect(await problems(page)).toEqual([]);
+  });
+
+  it("an unknown profile is a 404 page that names no internals", async () => {
+    const p = await browser.context.newPage();
+    try {
+      const res = await p.goto(`${server.origin}/chat?agent=nope`);
+      expect(res?.status()).toBe(404);
+      expect(await p.getByRole("heading", { level: 1 }).textContent()).toBe("Page not found");
+      expect(await p.locator("main").innerText()).toContain("There is no agent by that name to talk with here.");
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("Start sends the profile and the browser's time zone with POST /session", async () => {
+    const tokyo = await launch({ timezoneId: "Asia/Tokyo" });
+    try {
+      let calls: ApiCall[] = [];
+      const p = await openChat(tokyo.context, `${server.origin}/chat?agent=planner`, async (p) => {
+        calls = await interceptApi(p, {
+          "GET /planner": (route) => route.fulfill({ json: { goals: [], tasks: [] } }),
+          "GET /token": tokenHandler(DEAD_LIVEKIT),
+          "POST /session": (route) =>
+            route.fulfill({ status: 400, json: { error: { code: "unknown_profile", message: "No such agent." } } }),
+        });
+      });
+      await expect.poll(() => p.locator("#plan-note").textContent()).toContain("Nothing planned yet");
+      await p.getByRole("button", { name: "Start" }).click();
+      await waitForPhase(p, "error");
+      const session = calls.find((c) => c.method === "POST" && c.path === "/session");
+      expect(session?.body).toMatchObject({ room: "room-abc", profile: "planner", timezone: "Asia/Tokyo" });
+      expect((await shown(p)).alert).toContain("No such agent.");
+      expect(await problems(p)).toEqual([]);
+    } finally {
+      await tokyo.close();
+    }
+  });
+
+  it("the plan panel fits 360 px, also in dark mode", async () => {
+    const narrow = await launch({ viewport: { width: 360, height: 740 }, colorScheme: "dark" });
+    try {
+      const p = await openChat(narrow.context, `${server.origin}/chat?agent=planner`, (p) =>
+        interceptApi(p, { "GET /planner": (route) => route.fulfill({ json: PLAN }) }),
+      );
+      await expect.poll(() => p.locator("#plan-tasks li").count()).toBe(1);
+      const box = await p.evaluate(() => ({
+        doc: document.documentElement.scrollWidth,
+        plan: document.getElementById("plan")!.getBoundingClientRect().right,
+        background: getComputedStyle(document.getElementById("plan")!).backgroundColor,
+      }));
+      expect(box.doc).toBeLessThanOrEqual(360);
+      expect(box.plan).toBeLessThanOrEqual(360);
+      const [r, g, b] = box.background.match(/\d+/g)!.map(Number);
+      expect(r! + g! + b!).toBeLessThan(150);
+      expect(await problems(p)).toEqual([]);
+    } finally {
+      await narrow.close();
+    }
+  });
+});
+
+describe("/history/<id>", () => {
+  it("shows the actions as cards among the captions, without the page script", async () => {
+    const p = await browser.context.newPage();
+    try {
+      await p.addInitScript(() => {
+        const problems: string[] = [];
+        (window as unknown as { __problems: string[] }).__problems = problems;
+        addEventListener("securitypolicyviolation", (e) => problems.push(`CSP ${e.violatedDirective}`));
+      });
+      await p.goto(`${server.origin}/history/${HISTORY_ID}`);
+      const items = await p
+        .locator(".history__list > li")
+        .evaluateAll((lis) =>
+          lis.map((li) => [
+            li.className,
+            li.querySelector(".caption__who")!.textContent,
+            li.querySelector(".caption__text")!.textContent,
+          ]),
+        );
+      expect(items).toEqual([
+        ["caption caption--user", "You", "remind me to call the dentist on Tuesday at nine"],
+        ["caption action action--ok", "Done", "Task added: Call the dentist · Tue 08:00 UTC"],
+        ["caption caption--agent", "Agent", "Done: Tuesday at nine."],
+        ["caption action action--refused", "Not done", 'No task matches "gym".'],
+      ]);
+      expect(await p.locator("script").count()).toBe(0);
+      expect(await problems(p)).toEqual([]);
+    } finally {
+      await p.close();
     }
   });
 });

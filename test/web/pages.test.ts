@@ -82,6 +82,88 @@ describe("pages", () => {
     expect(html.match(/class="caption /g)).toHaveLength(2);
   });
 
+  it("chat names the profile it talks with, and has the plan panel only for a planner profile", () => {
+    const planner = renderChat({ profile: { id: "planner", name: "Planner <Pat>", planner: true } });
+    expect(planner).toContain("<title>Talk with Planner &lt;Pat&gt; · Voice agent</title>");
+    expect(planner).toContain("<h1>Talk with Planner &lt;Pat&gt;</h1>");
+    expect(planner).toMatch(
+      /<div class="chat" id="chat" data-phase="idle" data-profile="planner" data-profile-name="Planner &lt;Pat&gt;" data-planner="true">/,
+    );
+    expect(planner).toMatch(
+      /<section class="plan" id="plan" aria-labelledby="plan-title">\n<h2 id="plan-title">Your plan<\/h2>/,
+    );
+    for (const id of ["plan-note", "plan-goals", "plan-tasks"]) expect(planner).toContain(`id="${id}"`);
+    expect(cspViolations(planner)).toEqual([]);
+
+    const assistant = renderChat({ profile: { id: "assistant", name: "Assistant", planner: false } });
+    expect(assistant).toContain("<h1>Talk with Assistant</h1>");
+    expect(assistant).toContain('data-profile="assistant" data-profile-name="Assistant">');
+    expect(assistant).not.toContain("data-planner");
+    expect(assistant).not.toContain('id="plan"');
+    // No profile named: the page as before.
+    expect(pages.chat).toContain("<h1>Talk with the agent</h1>");
+    expect(pages.chat).not.toContain("data-profile");
+  });
+
+  it("history shows the agent's actions as cards among the finals, due times in UTC", () => {
+    const action = {
+      type: "action" as const,
+      intent: "NEW_TASK",
+      arguments: {},
+      ts: t0 + 30_000,
+    };
+    const html = renderHistory({
+      ...transcript,
+      events: [
+        transcript.events[1]!,
+        {
+          ...action,
+          call_id: "c1",
+          status: "ok",
+          message: "Task added: Call the <dentist>",
+          result: { task: { id: "task_1", title: "Call the <dentist>", due: "2026-11-24T09:00:00+01:00" } },
+          seq: 4,
+        },
+        {
+          ...action,
+          call_id: "c2",
+          intent: "RESCHEDULE_TASK",
+          status: "ambiguous",
+          message: 'Which task: "Call mum" or "Call dad"?',
+          result: {
+            candidates: [
+              { id: "task_2", title: "Call mum", due: "2026-12-24T18:00:00Z" },
+              { id: "task_3", title: "Call dad", due: null },
+            ],
+          },
+          seq: 5,
+        },
+        { ...action, call_id: "c3", status: "refused", message: 'No task matches "gym".', seq: 6 },
+        transcript.events[2]!,
+      ],
+    });
+    expect(cspViolations(html)).toEqual([]);
+    const cards = html
+      .split('<li class="caption ')
+      .map((item) => /^action action--(\w+)">([\s\S]*)$/.exec(item))
+      .filter((m) => m !== null);
+    expect(cards.map((c) => c[1])).toEqual(["ok", "ambiguous", "refused"]);
+    // In seq order with the captions.
+    expect(html.indexOf("go forward ten meters")).toBeLessThan(html.indexOf("Task added"));
+    expect(html.indexOf("No task matches")).toBeLessThan(html.indexOf("Sure"));
+    expect(cards[0]![2]).toContain('<span class="caption__who">Done</span><time class="caption__time"');
+    expect(cards[0]![2]).toContain(
+      'Task added: Call the &lt;dentist&gt; · <time datetime="2026-11-24T09:00:00+01:00">Tue 08:00 UTC</time>',
+    );
+    expect(cards[1]![2]).toContain('<span class="caption__who">Which one?</span>');
+    expect(cards[1]![2]).toContain(
+      '<ul class="action__choices"><li>Call mum · <time datetime="2026-12-24T18:00:00Z">Thu 24 Dec, 18:00 UTC</time></li><li>Call dad</li></ul>',
+    );
+    expect(cards[2]![2]).toContain('<span class="caption__who">Not done</span>');
+    expect(cards[2]![2]).toContain("No task matches &quot;gym&quot;.");
+    expect(html.match(/class="caption /g)).toHaveLength(5);
+  });
+
   it("history of a running session with nothing said", () => {
     const html = renderHistory({ ...transcript, status: "active", reason: undefined, ended_at: null, events: [] });
     expect(html).toContain("Nothing was said in this conversation.");

@@ -99,6 +99,29 @@ describe("TranscriptSocket", () => {
     expect(seen.seqs).toEqual([2]);
   });
 
+  it("delivers action frames, and drops one that does not match the contract", async () => {
+    upgrades.length = 0;
+    const action = {
+      type: "action",
+      call_id: "call_1",
+      intent: "NEW_TASK",
+      arguments: { title: "Call the dentist" },
+      status: "ok",
+      message: "Task added: Call the dentist",
+      result: { task: { id: "task_1", title: "Call the dentist", due: null } },
+      seq: 1,
+      ts: 1,
+    };
+    onConnection = (ws) => {
+      ws.send(JSON.stringify(action));
+      ws.send(JSON.stringify({ ...action, status: "done", seq: 2 })); // not an ActionStatus
+      ws.send(JSON.stringify({ ...action, call_id: undefined, seq: 3 }));
+      ws.send(JSON.stringify({ ...action, status: "refused", message: "No.", result: undefined, seq: 4 }));
+    };
+    const seen = await runSocket("seen.seqs.length >= 2");
+    expect(seen.seqs).toEqual([1, 4]);
+  });
+
   it("does not reconnect after the session ended (state message, then close 1000)", async () => {
     upgrades.length = 0;
     onConnection = (ws) => {

@@ -5,6 +5,7 @@
 // ingest posts (test/support/ingest.ts): the agent has its own tests.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SIGNATURE_HEADER, signIngest } from "../../contract/index.ts";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { IngestClient } from "../support/ingest.ts";
 import { mediaAddress } from "../support/netns.ts";
@@ -139,6 +140,69 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     await page.getByRole("link", { name: "Saved transcript" }).click();
     await page.waitForURL(`**/history/${sessionId}`);
     expect(await page.locator(".history__list .caption__text").allTextContents()).toEqual(SAID);
+    await page.close();
+  });
+
+  it("the planner: Start names the profile, an action shows as a card, the plan panel follows, history keeps it", async () => {
+    const page = await openChat(browser.context, `${worker.origin}/chat?agent=planner`);
+    // The panel loaded from the real GET /planner (the visitor has no plan yet, or one from an earlier test run).
+    await expect.poll(() => page.locator("#plan-note").textContent()).not.toBe("Loading your plan…");
+    expect(await page.locator("#plan-note").textContent()).not.toContain("couldn't be loaded");
+    const created = page.waitForRequest((r) => r.url().endsWith("/session") && r.method() === "POST");
+    const sessionId = await start(page);
+    expect((await created).postDataJSON()).toMatchObject({ profile: "planner", timezone: expect.any(String) });
+    await waitForPhase(page, "live", 30_000);
+    const agent = agentFor(sessionId);
+    await agent.send(
+      { type: "agent_joined" },
+      { role: "user", text: "Remind me to call the dentist the day after tomorrow at nine", final: true },
+    );
+
+    // The browser is fresh (a new visitor), so the plan holds only this task.
+    const title = "Call the dentist";
+    const due = `${new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10)}T09:00:00Z`;
+    const body = JSON.stringify({ call_id: "call_1", intent: "NEW_TASK", arguments: { title, due } });
+    const res = await fetch(`${worker.origin}/session/${sessionId}/actions`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        [SIGNATURE_HEADER]: await signIngest(worker.ingestSecret, sessionId, body),
+      },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ok", message: `Task added: ${title}` });
+
+    const card = page.locator("#captions .action--ok");
+    await card.waitFor();
+    expect(await card.locator(".caption__who").textContent()).toBe("Done");
+    expect(await card.locator(".caption__text").textContent()).toMatch(
+      new RegExp(`^Task added: ${title} · \\w{3} \\d\\d:\\d\\d( [AP]M)?$`),
+    );
+    expect(await card.locator("time").getAttribute("datetime")).toBe(due);
+    // The plan panel re-loads GET /planner after the ok frame.
+    await expect.poll(() => page.locator("#plan-tasks .plan__title").allTextContents()).toContain(title);
+    await agent.send(
+      { role: "agent", event: "speech_started" },
+      { role: "agent", text: "Done: it's on your plan.", final: true },
+      { role: "agent", event: "speech_ended" },
+    );
+    // In seq order: the visitor's words, the card, the agent's answer.
+    await expect
+      .poll(() => page.locator("#captions > *").evaluateAll((items) => items.map((i) => i.className)))
+      .toEqual(["caption caption--user", "caption action action--ok", "caption caption--agent"]);
+    expect(await problems(page)).toEqual([]);
+    await page.setViewportSize({ width: 960, height: 1180 }); // the plan panel in the picture too
+    await screenshot(page, "chat-planner");
+    await page.setViewportSize({ width: 960, height: 900 });
+
+    await page.getByRole("button", { name: "Stop" }).click();
+    await waitForPhase(page, "idle");
+    await page.getByRole("link", { name: "Saved transcript" }).click();
+    await page.waitForURL(`**/history/${sessionId}`);
+    expect(await page.locator(".history__list .action--ok .caption__text").textContent()).toContain(
+      `Task added: ${title} · `,
+    );
     await page.close();
   });
 

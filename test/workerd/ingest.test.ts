@@ -76,7 +76,7 @@ describe("POST /session/{id}/events", () => {
     expect(t.status).toBe("active");
     // seq 1 = starting, 2 = active, 3 = speech, 4 = interim (not stored), 5, 6, 7 = finals.
     expect(t.events.map((e) => e.seq)).toEqual([3, 5, 6, 7]);
-    expect(t.events.map((e) => ("text" in e ? e.text : e.event))).toEqual([
+    expect(t.events.map((e) => ("text" in e ? e.text : "event" in e ? e.event : e.type))).toEqual([
       "speech_started",
       "go forward",
       "Going forward.",

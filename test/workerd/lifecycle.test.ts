@@ -68,7 +68,9 @@ describe("closing window", () => {
     expect((await socket.closed).code).toBe(1000);
     const t = await transcript(cookie, sessionId);
     expect(t).toMatchObject({ status: "ended", reason: "stopped" });
-    expect(t.events.map((e) => ("text" in e ? e.text : e.event))).toEqual(["I was saying that"]);
+    expect(t.events.map((e) => ("text" in e ? e.text : "event" in e ? e.event : e.type))).toEqual([
+      "I was saying that",
+    ]);
     await expectError(await ingest(sessionId, [finalEvent("too late")], { jobId: "AJ_first" }), 409, "session_ended");
   });
 
@@ -104,6 +106,7 @@ describe("a lost agent", () => {
     const metadata = DispatchMetadata.parse(JSON.parse(String(dispatches[1]!.body.metadata)));
     expect(metadata).toEqual({
       session_id: sessionId,
+      profile: "assistant",
       history: [
         { role: "user", text: "my name is Ada" },
         { role: "agent", text: "hello Ada" },

@@ -51,6 +51,7 @@ function starting(room = uniqueRoom()): StartingSession {
     identity: "visitor",
     visitorId: crypto.randomUUID(),
     clientIpKey: clientIpKey(randomIp()),
+    profile: "assistant",
     nowMs: Date.now(),
   };
 }

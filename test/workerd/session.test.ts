@@ -31,9 +31,19 @@ describe("POST /session", () => {
     expect(calls.map((c) => c.method)).toEqual(["CreateDispatch"]);
     expect(calls[0]!.authorized).toBe(true);
     expect(calls[0]!.body.agentName).toBe(env.AGENT_NAME);
-    expect(DispatchMetadata.parse(JSON.parse(String(calls[0]!.body.metadata)))).toEqual({ session_id: sessionId });
+    expect(DispatchMetadata.parse(JSON.parse(String(calls[0]!.body.metadata)))).toEqual({
+      session_id: sessionId,
+      profile: "assistant",
+    });
     const transcript = TranscriptResponse.parse(await (await call(`/transcripts/${sessionId}`, { cookie })).json());
-    expect(transcript).toMatchObject({ session_id: sessionId, room, status: "starting", ended_at: null, events: [] });
+    expect(transcript).toMatchObject({
+      session_id: sessionId,
+      room,
+      profile: "assistant",
+      status: "starting",
+      ended_at: null,
+      events: [],
+    });
   });
 
   it("claims an unclaimed room without a prior token", async () => {

@@ -27,14 +27,43 @@ export interface ChatPageOptions {
    * in `#chat[data-turnstile-script]` next to the sitekey.
    */
   turnstileOrigin?: string | undefined;
+  /**
+   * The agent's profile the page talks to (`/chat?agent=<id>`, checked by the Worker): its `id` goes in
+   * `#chat[data-profile]` (sent with `POST /session`), its display `name` in the title, the heading
+   * ("Talk with <name>") and `#chat[data-profile-name]`, and `planner` (the profile has planner intents) adds
+   * the plan panel `#plan` and `#chat[data-planner="true"]`. Default: none named (the Worker's default
+   * profile), "the agent", no panel.
+   */
+  profile?: ChatProfile | undefined;
 }
+
+/** What the chat page shows of a profile. */
+export interface ChatProfile {
+  /** The profile id (contract `ProfileId`). */
+  id: string;
+  /** Its `display_name`, e.g. "Planner". */
+  name: string;
+  /** Whether it has planner intents (GOAL, NEW_TASK, RESCHEDULE_TASK): the page shows the plan panel. */
+  planner: boolean;
+}
+
+/** The plan panel (web/src/plan.ts fills it): goals and upcoming tasks, from `GET /planner`. */
+const PLAN = html`<section class="plan" id="plan" aria-labelledby="plan-title">
+<h2 id="plan-title">Your plan</h2>
+<p class="plan__note" id="plan-note">Loading your plan…</p>
+<div class="plan__group" hidden><h3>Goals</h3><ul class="plan__list" id="plan-goals"></ul></div>
+<div class="plan__group" hidden><h3>Upcoming tasks</h3><ul class="plan__list" id="plan-tasks"></ul></div>
+</section>
+`;
 
 /** The chat page body. */
 export function chatPage(options: ChatPageOptions = {}): Html {
   const siteKey = options.turnstileSiteKey;
   const script = `${options.turnstileOrigin ?? TURNSTILE_ORIGIN}${TURNSTILE_SCRIPT_PATH}`;
+  const profile = options.profile;
+  const name = profile?.name ?? "the agent";
   return layout({
-    title: "Talk with the agent · Voice agent",
+    title: `Talk with ${name} · Voice agent`,
     pageClass: "page--chat",
     script: "chat.js",
     ...(siteKey
@@ -43,8 +72,12 @@ export function chatPage(options: ChatPageOptions = {}): Html {
 <link rel="preload" href="${script}" as="script">`,
         }
       : {}),
-    body: html`<div class="chat" id="chat" data-phase="idle"${siteKey ? html` data-turnstile-sitekey="${siteKey}" data-turnstile-script="${script}"` : ""}>
-<h1>Talk with the agent</h1>
+    body: html`<div class="chat" id="chat" data-phase="idle"${
+      profile
+        ? html` data-profile="${profile.id}" data-profile-name="${profile.name}"${profile.planner ? html` data-planner="true"` : ""}`
+        : ""
+    }${siteKey ? html` data-turnstile-sitekey="${siteKey}" data-turnstile-script="${script}"` : ""}>
+<h1>Talk with ${name}</h1>
 <p class="lede">Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time.</p>
 <section class="stage" aria-label="Participants">
 <div class="party party--user" id="party-user" data-speaking="false">
@@ -54,7 +87,7 @@ export function chatPage(options: ChatPageOptions = {}): Html {
 </div>
 <div class="party party--agent" id="party-agent" data-speaking="false" data-state="offline">
 <div class="party__avatar">${AGENT}</div>
-<div class="party__text"><p class="party__name">Agent</p><p class="party__state" id="agent-state">Offline</p></div>
+<div class="party__text"><p class="party__name">${profile?.name ?? "Agent"}</p><p class="party__state" id="agent-state">Offline</p></div>
 </div>
 </section>
 <div class="alert" id="alert" role="alert" hidden>
@@ -81,7 +114,7 @@ ${
 <div class="captions__log" id="captions" role="log" aria-live="polite" aria-labelledby="captions-title"></div>
 </div>
 </section>
-<noscript><p class="alert">The voice chat needs JavaScript. Past conversations can still be read without it.</p></noscript>
+${profile?.planner ? PLAN : ""}<noscript><p class="alert">The voice chat needs JavaScript. Past conversations can still be read without it.</p></noscript>
 </div>`,
   });
 }

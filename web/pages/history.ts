@@ -1,9 +1,12 @@
 /**
  * `/history/:session_id`: one stored conversation, rendered on the server so it reads without
- * JavaScript. Only final transcripts are shown; speech events only mark timing.
+ * JavaScript. Final transcripts are shown, and the agent's actions as cards (web/src/actions.ts says what a card
+ * shows, as on `/chat`; due times in UTC, since the server does not know the visitor's zone); speech events only
+ * mark timing.
  */
 import { html } from "hono/html";
-import type { TranscriptResponse } from "../../contract/index.ts";
+import type { ActionMessage, StoredEvent, TranscriptResponse } from "../../contract/index.ts";
+import { actionCard, when as dueText } from "../src/actions.ts";
 import { layout, type Html } from "./layout.ts";
 
 const DATE = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
@@ -41,14 +44,34 @@ function status(t: TranscriptResponse): string {
   return (t.reason && REASON[t.reason]) ?? "ended";
 }
 
+/** " · <time>Tue 09:00 UTC</time>" for an ISO due (relative to `ts`, when it was set), or nothing. */
+function due(iso: string | undefined, ts: number): Html | "" {
+  const text = iso ? dueText(iso, ts, "UTC", "en-GB") : "";
+  return text ? html` · <time datetime="${iso}">${text}${iso!.length > 10 ? " UTC" : ""}</time>` : "";
+}
+
+/** One action as a card: the outcome, the Worker's sentence, its due and, when ambiguous, the candidates. */
+function card(e: ActionMessage, at: Html): Html {
+  const c = actionCard(e);
+  const choices = c.choices.map((choice) => html`<li>${choice.title}${due(choice.when, e.ts)}</li>`);
+  return html`<li class="caption action action--${e.status}">
+<span class="caption__meta"><span class="caption__who">${c.label}</span>${at}</span>
+<p class="caption__text">${c.text}${due(c.when, e.ts)}</p>${choices.length > 0 ? html`<ul class="action__choices">${choices}</ul>` : ""}</li>`;
+}
+
+/** One stored event as a list item, or null for events that only mark timing (speech, empty finals). */
+function item(e: StoredEvent, t: TranscriptResponse): Html | null {
+  const at = html`<time class="caption__time" datetime="${new Date(e.ts).toISOString()}">${offset(e.ts - t.started_at)}</time>`;
+  if ("call_id" in e) return card(e, at);
+  if (!("text" in e) || e.text.trim() === "") return null;
+  return html`<li class="caption caption--${e.role}">
+<span class="caption__meta"><span class="caption__who">${LABEL[e.role]}</span>${at}</span>
+<p class="caption__text">${e.text}</p></li>`;
+}
+
 /** The history page body for one transcript. */
 export function historyPage(t: TranscriptResponse): Html {
-  const lines = t.events.filter((e) => "text" in e && e.text.trim() !== "");
-  const items = lines.map(
-    (e) => html`<li class="caption caption--${e.role}">
-<span class="caption__meta"><span class="caption__who">${LABEL[e.role]}</span><time class="caption__time" datetime="${new Date(e.ts).toISOString()}">${offset(e.ts - t.started_at)}</time></span>
-<p class="caption__text">${"text" in e ? e.text : ""}</p></li>`,
-  );
+  const items = t.events.map((e) => item(e, t)).filter((i) => i !== null);
   return layout({
     title: "Conversation transcript · Voice agent",
     pageClass: "page--history",

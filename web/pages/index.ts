@@ -5,7 +5,7 @@
  * (built by `npm run build:web`).
  */
 import type { TranscriptResponse } from "../../contract/index.ts";
-import { chatPage, type ChatPageOptions } from "./chat.ts";
+import { chatPage, type ChatPageOptions, type ChatProfile } from "./chat.ts";
 import { errorPage } from "./error.ts";
 import { historyPage } from "./history.ts";
 import { homePage } from "./home.ts";
@@ -16,19 +16,22 @@ export function renderHome(): string {
   return toHtml(homePage());
 }
 
-export type { ChatPageOptions };
+export type { ChatPageOptions, ChatProfile };
 
 /**
  * `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`).
  * @param options the deployment's settings the page needs: `turnstileSiteKey` (and `turnstileOrigin`) when
- *   Turnstile is on
+ *   Turnstile is on; `profile` (`{id, name, planner}`), the profile `/chat?agent=` chose (the Worker checks it
+ *   is allowed): its id goes with `POST /session`, its display name titles the page ("Talk with <name>"), and
+ *   `planner` (it has planner intents) adds the plan panel
  */
 export function renderChat(options: ChatPageOptions = {}): string {
   return toHtml(chatPage(options));
 }
 
 /**
- * `GET /history/:session_id`: one stored conversation, readable without JavaScript.
+ * `GET /history/:session_id`: one stored conversation, readable without JavaScript: the finals and the
+ * actions (as cards; their times in UTC, since the server does not know the visitor's zone).
  * @param transcript the `GET /transcripts/{session_id}` body (contract `TranscriptResponse`)
  */
 export function renderHistory(transcript: TranscriptResponse): string {

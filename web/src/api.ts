@@ -3,7 +3,14 @@
  * the HttpOnly `vid` cookie goes along by itself.
  */
 import * as z from "zod/mini";
-import { ErrorBody, type SessionCreateRequest, SessionCreateResponse, TokenResponse } from "../../contract/index.ts";
+import {
+  ErrorBody,
+  PlannerResponse,
+  type SessionCreateRequest,
+  SessionCreateResponse,
+  TimeZone,
+  TokenResponse,
+} from "../../contract/index.ts";
 
 /** A refused or failed request. `status` 0 means the network failed (no response). */
 export class RequestError extends Error {
@@ -61,24 +68,44 @@ export function fetchToken(identity: string): Promise<z.infer<typeof TokenRespon
   return call(`/token?identity=${encodeURIComponent(identity)}`, { method: "GET" }, TokenResponse);
 }
 
+/** What `POST /session` carries besides the room and the identity (contract `SessionCreateRequest`). */
+export type SessionOptions = Pick<SessionCreateRequest, "turnstile_token" | "profile" | "timezone">;
+
 /**
  * `POST /session`: creates the session and dispatches the agent into `room`.
- * @param turnstileToken the Turnstile widget's token when the deployment has Turnstile on (sent as
- *   `turnstile_token`; single-use), else undefined
+ * @param options `turnstile_token`: the Turnstile widget's token when the deployment has Turnstile on
+ *   (single-use); `profile`: the agent's profile (`/chat?agent=`); `timezone`: the visitor's IANA zone.
+ *   Keys whose value is undefined are left out.
  * @returns the `session_id`
  * @throws RequestError (429 carries `retryAfterS`; 403 when the room is not this visitor's, or 403
- *   `turnstile_failed` / 503 `turnstile_unavailable` when the browser check is refused or cannot be verified)
+ *   `turnstile_failed` / 503 `turnstile_unavailable` when the browser check is refused or cannot be verified;
+ *   400 `unknown_profile` when the profile is not allowed)
  */
-export async function startSession(room: string, identity: string, turnstileToken?: string): Promise<string> {
-  const request: SessionCreateRequest = { room, identity };
-  if (turnstileToken !== undefined) request.turnstile_token = turnstileToken;
-  const body = JSON.stringify(request);
+export async function startSession(room: string, identity: string, options: SessionOptions = {}): Promise<string> {
+  const request: SessionCreateRequest = { room, identity, ...options };
   const res = await call(
     "/session",
-    { method: "POST", body, headers: { "Content-Type": "application/json" } },
+    { method: "POST", body: JSON.stringify(request), headers: { "Content-Type": "application/json" } },
     SessionCreateResponse,
   );
   return res.session_id;
+}
+
+/**
+ * `GET /planner`: the visitor's goals and tasks (the `vid` cookie says whose).
+ * @throws RequestError like the others
+ */
+export function fetchPlanner(): Promise<PlannerResponse> {
+  return call("/planner", { method: "GET" }, PlannerResponse);
+}
+
+/**
+ * The browser's IANA time zone (`Intl.DateTimeFormat().resolvedOptions().timeZone`), or undefined when it
+ * reports none the contract accepts (`TimeZone`).
+ */
+export function browserTimeZone(): string | undefined {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return TimeZone.safeParse(zone).success ? zone : undefined;
 }
 
 /**

@@ -5,8 +5,13 @@
  *
  * Screen readers: interims are `aria-hidden` (they change several times a second); the final replaces
  * the interim's node, so the log announces each final once.
+ *
+ * Actions (contract `ActionMessage`) appear in the same list, in `seq` order with the captions, as cards
+ * (actions.ts says what they show): appended whole, so the log announces each card's text once.
  */
-import type { ServerMessage, TranscriptMessage } from "../../contract/index.ts";
+import type { ActionMessage, ServerMessage, TranscriptMessage } from "../../contract/index.ts";
+import { actionCard, when } from "./actions.ts";
+import { el, time } from "./dom.ts";
 
 const LABEL = { user: "You", agent: "Agent" } as const;
 /** Distance from the bottom, in CSS px, within which the log keeps following new captions. */
@@ -45,7 +50,10 @@ export class CaptionLog {
   apply(message: ServerMessage): boolean {
     if (message.seq <= this.#lastSeq) return false;
     this.#lastSeq = message.seq;
+    const follow = this.#nearBottom();
     if ("text" in message) this.#transcript(message);
+    else if ("call_id" in message) this.#action(message);
+    if (follow) this.#scroller.scrollTop = this.#scroller.scrollHeight;
     return true;
   }
 
@@ -58,41 +66,57 @@ export class CaptionLog {
   }
 
   #transcript(message: TranscriptMessage): void {
-    const follow = this.#nearBottom();
     const text = message.text.trim();
     if (!message.final) {
       if (!text) return;
       if (this.#interim) {
         this.#interim.querySelector(".caption__text")!.textContent = text;
       } else {
-        this.#interim = this.#item(message, text);
+        this.#interim = this.#caption(message, text);
         this.#log.append(this.#interim);
       }
     } else if (message.role === "user" && this.#interim) {
       const interim = this.#interim;
       this.#interim = null;
-      if (text) interim.replaceWith(this.#item(message, text));
+      if (text) interim.replaceWith(this.#caption(message, text));
       else interim.remove();
     } else if (text) {
-      const item = this.#item(message, text);
-      // The agent's reply goes after the user's words still being spoken only once those are final.
-      if (this.#interim) this.#interim.before(item);
-      else this.#log.append(item);
+      this.#add(this.#caption(message, text));
     }
-    if (follow) this.#scroller.scrollTop = this.#scroller.scrollHeight;
   }
 
-  #item(message: TranscriptMessage, text: string): HTMLElement {
-    const item = document.createElement("div");
-    item.className = `caption caption--${message.role}`;
-    item.dataset.seq = String(message.seq);
-    const who = document.createElement("span");
-    who.className = "caption__who";
-    who.textContent = LABEL[message.role];
-    const body = document.createElement("p");
-    body.className = "caption__text";
-    body.textContent = text;
-    item.append(who, body);
+  /** Adds a final caption or a card: after the user's words still being spoken only once those are final. */
+  #add(item: HTMLElement): void {
+    if (this.#interim) this.#interim.before(item);
+    else this.#log.append(item);
+  }
+
+  #action(message: ActionMessage): void {
+    const card = actionCard(message);
+    const item = this.#item(`action action--${message.status}`, message.seq, card.label, card.text);
+    /** Appends " · <time>" to `parent` when `iso` reads as a date. */
+    const at = (parent: HTMLElement, iso = "") => {
+      const text = when(iso);
+      if (text) parent.append(" · ", time(iso, text));
+    };
+    at(item.lastChild as HTMLElement, card.when);
+    if (card.choices.length) {
+      const list = item.appendChild(el("ul", "action__choices"));
+      for (const choice of card.choices) at(list.appendChild(el("li", "", choice.title)), choice.when);
+    }
+    this.#lastFinalRole = null;
+    this.#add(item);
+  }
+
+  #item(className: string, seq: number, label: string, text: string): HTMLElement {
+    const item = el("div", `caption ${className}`);
+    item.dataset.seq = String(seq);
+    item.append(el("span", "caption__who", label), el("p", "caption__text", text));
+    return item;
+  }
+
+  #caption(message: TranscriptMessage, text: string): HTMLElement {
+    const item = this.#item(`caption--${message.role}`, message.seq, LABEL[message.role], text);
     if (message.final) {
       if (this.#lastFinalRole === message.role) item.classList.add("caption--cont");
       this.#lastFinalRole = message.role;

@@ -2,21 +2,30 @@
  * The `/chat` page script: runs the start flow (docs/architecture.md, "Flows"), feeds transcript frames
  * to the captions and the state machine, and tears everything down on Stop, on errors and on pagehide.
  * When the deployment has Turnstile on, the widget is rendered on page load and its token goes with
- * `POST /session` (web/src/turnstile.ts).
+ * `POST /session` (web/src/turnstile.ts). The profile the page talks to (`#chat[data-profile]`, from
+ * `/chat?agent=`) and the visitor's time zone go with `POST /session` too; a profile with planner intents has
+ * the plan panel (`#plan`, web/src/plan.ts), loaded at page load and after each `ok` action frame.
  */
-import { fetchToken, newIdentity, RequestError, startSession, stopSession } from "./api.ts";
+import { browserTimeZone, fetchToken, newIdentity, RequestError, startSession, stopSession } from "./api.ts";
 import { CaptionLog } from "./captions.ts";
+import { DisconnectReason } from "livekit-client";
 import { VoiceError, VoiceRoom } from "./livekit.ts";
 import { LevelMeter } from "./meter.ts";
+import { PlanPanel } from "./plan.ts";
 import { initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
 import { TranscriptSocket } from "./transcript-socket.ts";
 import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
 import { findElements, render } from "./view.ts";
 
+/** How long the session's "ended" frame may trail the deletion of its LiveKit room, ms. */
+const ENDED_FRAME_GRACE_MS = 3000;
+
 const el = findElements();
 const captions = new CaptionLog(el.log, el.captionsBox);
 const meter = new LevelMeter(el.meter);
 const turnstile = renderTurnstile();
+const planRoot = document.getElementById("plan");
+const plan = planRoot && new PlanPanel(planRoot);
 let state: ChatState = initialState;
 let voice: VoiceRoom | null = null;
 let socket: TranscriptSocket | null = null;
@@ -100,7 +109,10 @@ function tickRetry(): void {
 function openSocket(sessionId: string): void {
   socket = new TranscriptSocket(sessionId, {
     onMessage(message) {
-      if (captions.apply(message)) dispatch({ type: "server", message });
+      if (captions.apply(message)) {
+        dispatch({ type: "server", message });
+        plan?.onFrame(message);
+      }
       if ("type" in message && message.status === "ended")
         void teardown(false).then(() => dispatch({ type: "stopped" }));
     },
@@ -127,7 +139,11 @@ async function createSession(
   const token = await verified;
   if (mine !== generation) throw new Error("start abandoned");
   try {
-    return await startSession(room, identity, token);
+    return await startSession(room, identity, {
+      turnstile_token: token,
+      profile: el.root.dataset.profile,
+      timezone: browserTimeZone(),
+    });
   } finally {
     if (token !== undefined) turnstile?.spend(token);
   }
@@ -157,9 +173,15 @@ async function start(): Promise<void> {
   meter.muted = false;
   dispatch({ type: "start" });
   const room: VoiceRoom = new VoiceRoom({
-    // While starting, a failed connect is reported by the start flow itself.
-    onDisconnected: () =>
-      voice === room && state.phase === "live" && fail(new VoiceError("connection_lost", "room disconnected")),
+    // While starting, a failed connect is reported by the start flow itself. A room the server deleted means
+    // the session ended, and its socket says why ("ended" frame, e.g. agent_unavailable): under load the room's
+    // disconnect can overtake that frame, so the frame gets a moment before this counts as a lost connection.
+    onDisconnected: (reason) => {
+      const lost = () =>
+        voice === room && state.phase === "live" && fail(new VoiceError("connection_lost", "room disconnected"));
+      if (reason === DisconnectReason.ROOM_DELETED && socket) setTimeout(lost, ENDED_FRAME_GRACE_MS);
+      else lost();
+    },
     onAudioBlocked: (blocked) => voice === room && dispatch({ type: "audio_blocked", blocked }),
   });
   voice = room;
@@ -243,3 +265,4 @@ addEventListener("pagehide", () => {
 
 el.root.dataset.ready = "true";
 render(el, state);
+void plan?.load();

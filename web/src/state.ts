@@ -96,6 +96,8 @@ export function isActive(state: ChatState): boolean {
 
 function onServer(state: ChatState, message: ServerMessage): ChatState {
   if ("type" in message) {
+    // Actions (cards, captions.ts) say nothing about the session or who is speaking.
+    if (message.type === "action") return state;
     if (message.status === "reconnecting") return { ...state, agent: "reconnecting", agentSpeaking: false };
     if (message.status === "active" && (state.agent === "connecting" || state.agent === "reconnecting")) {
       return { ...state, agent: "listening" };

@@ -1,22 +1,37 @@
 /**
  * HTML pages (rendered by web/pages, owned by the web part) and the static files under `/static/*`.
- * `/history/{id}` applies the same visitor check as `/transcripts/{id}` and the same rate limit
- * (`READ_LIMITER`), but answers with HTML.
+ * `/chat?agent=<id>` talks with profile `<id>` (absent: `DEFAULT_PROFILE`); one not in `ALLOWED_PROFILES` (or not
+ * in the bundled registry) is a 404 page. `/history/{id}` applies the same visitor check as `/transcripts/{id}`
+ * and the same rate limit (`READ_LIMITER`), but answers with HTML.
  */
 import { Hono } from "hono";
 import { SessionId } from "../../contract/index.ts";
 import type { AppEnv } from "../app-env.ts";
 import { HttpError } from "../errors.ts";
-import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../web/pages/index.ts";
+import { renderChat, renderErrorPage, renderHistory, renderHome, type ChatProfile } from "../../web/pages/index.ts";
+import { profileById } from "../profiles.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { sessionStub } from "../sessions.ts";
 
 export const pageRoutes = new Hono<AppEnv>();
 
 pageRoutes.get("/", (c) => c.html(renderHome()));
+
+/** The intents of the planner backend (worker/actions/): a profile with any of them gets the plan panel. */
+const PLANNER_INTENTS: ReadonlySet<string> = new Set(["GOAL", "NEW_TASK", "RESCHEDULE_TASK"]);
+
+/** What `/chat` shows of profile `id`, or undefined when a visitor may not talk with it (not allowed, or unknown). */
+function chatProfile(allowed: ReadonlySet<string>, id: string): ChatProfile | undefined {
+  const profile = allowed.has(id) ? profileById(id) : undefined;
+  if (!profile) return undefined;
+  return { id, name: profile.display_name, planner: profile.intents.some((i) => PLANNER_INTENTS.has(i.name)) };
+}
+
 pageRoutes.get("/chat", (c) => {
-  const turnstile = c.var.config.turnstile;
-  return c.html(renderChat({ turnstileSiteKey: turnstile?.siteKey, turnstileOrigin: turnstile?.origin }));
+  const { turnstile, allowedProfiles, defaultProfile } = c.var.config;
+  const profile = chatProfile(allowedProfiles, c.req.query("agent") || defaultProfile);
+  if (!profile) return c.html(renderErrorPage(404, "There is no agent by that name to talk with here."), 404);
+  return c.html(renderChat({ turnstileSiteKey: turnstile?.siteKey, turnstileOrigin: turnstile?.origin, profile }));
 });
 
 pageRoutes.get("/history/:session_id", async (c) => {

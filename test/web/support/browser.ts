@@ -16,6 +16,10 @@ export interface LaunchOptions {
   wav?: string;
   viewport?: { width: number; height: number };
   colorScheme?: "light" | "dark";
+  /** The browser's locale (e.g. "en-GB"); default Playwright's (en-US). */
+  locale?: string;
+  /** The browser's IANA time zone (e.g. "Asia/Tokyo"); default the machine's. */
+  timezoneId?: string;
 }
 
 export interface Browser {
@@ -33,16 +37,20 @@ export async function launch(options: LaunchOptions = {}): Promise<Browser> {
     permissions: options.grantMicrophone === false ? [] : ["microphone"],
     viewport: options.viewport ?? { width: 960, height: 900 },
     colorScheme: options.colorScheme ?? "light",
+    ...(options.locale ? { locale: options.locale } : {}),
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
   });
   return { context, close };
 }
 
 /**
  * A page holding `body` and the DOM test bundle (support/dom-entry.ts → `window.web`), optionally
- * with the page stylesheet.
+ * with the page stylesheet. With `origin` (an http origin without a CSP on its 404s, e.g. a page server's), the
+ * page is at that origin, so that the modules' relative fetches (`/planner`) go there and can be routed.
  */
-export async function domPage(context: BrowserContext, body = "", withCss = false): Promise<Page> {
+export async function domPage(context: BrowserContext, body = "", withCss = false, origin?: string): Promise<Page> {
   const page = await context.newPage();
+  if (origin) await page.goto(`${origin}/dom-test`);
   await page.setContent(`<!doctype html><html><head></head><body>${body}</body></html>`);
   if (withCss) await page.addStyleTag({ content: readFileSync(join(ROOT, "web/dist/static/chat.css"), "utf8") });
   await page.addScriptTag({ content: readFileSync(join(ROOT, "node_modules/.cache/web-test/dom.js"), "utf8") });

@@ -5,9 +5,17 @@
 import type { BrowserContext, Page, Request, Route } from "playwright-core";
 import { expect } from "vitest";
 
-/** Opens `url` with CSP violations and page errors recorded (read them with `problems(page)`). */
-export async function openChat(context: BrowserContext, url: string): Promise<Page> {
+/**
+ * Opens `url` with CSP violations and page errors recorded (read them with `problems(page)`).
+ * @param before runs on the new page before it loads (e.g. `interceptApi` for the calls made at page load)
+ */
+export async function openChat(
+  context: BrowserContext,
+  url: string,
+  before?: (page: Page) => Promise<unknown>,
+): Promise<Page> {
   const page = await context.newPage();
+  await before?.(page);
   await page.addInitScript(() => {
     const problems: string[] = [];
     (window as unknown as { __problems: string[] }).__problems = problems;
@@ -33,12 +41,12 @@ export interface ApiCall {
 type Handler = (route: Route, request: Request) => Promise<void> | void;
 
 /**
- * Intercepts the page's REST calls (`/token`, `/session…`) with `handlers` keyed by `METHOD /path`
+ * Intercepts the page's REST calls (`/token`, `/session…`, `/planner`) with `handlers` keyed by `METHOD /path`
  * (path without query); records every call. Unhandled API calls answer 500.
  */
 export async function interceptApi(page: Page, handlers: Record<string, Handler>): Promise<ApiCall[]> {
   const calls: ApiCall[] = [];
-  await page.route(/\/(token|session)(\/|\?|$)/, async (route, request) => {
+  await page.route(/\/(token|session|planner)(\/|\?|$)/, async (route, request) => {
     const url = new URL(request.url());
     const body = request.postData() ? (JSON.parse(request.postData()!) as unknown) : null;
     calls.push({ method: request.method(), path: url.pathname, body });

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 import type { TranscriptResponse } from "../../../contract/index.ts";
-import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../../web/pages/index.ts";
+import { renderChat, renderErrorPage, renderHistory, renderHome, type ChatProfile } from "../../../web/pages/index.ts";
 import { ROOT } from "./browser.ts";
 
 /**
@@ -48,15 +48,24 @@ export interface PageServerTurnstile {
   origin: string;
 }
 
+/** The profiles `/chat?agent=<id>` offers, as the Worker reads them from its registry. */
+export const TEST_PROFILES: Record<string, ChatProfile> = {
+  assistant: { id: "assistant", name: "Assistant", planner: false },
+  planner: { id: "planner", name: "Planner", planner: true },
+};
+
 /**
  * Starts the server.
  * @param history the transcripts `/history/:id` can show, by session id
  * @param turnstile when set, /chat carries the widget and the CSP allows it
+ * @param profiles when set, `/chat?agent=<id>` talks with one of these (absent: `assistant`) and 404s others, as
+ *   the Worker does; when not, /chat names no profile
  */
 export async function startPageServer(
   liveKitOrigin: string,
   history: Record<string, TranscriptResponse> = {},
   turnstile?: PageServerTurnstile,
+  profiles?: Record<string, ChatProfile>,
 ): Promise<PageServer> {
   const csp = workerCsp(liveKitOrigin, turnstile?.origin);
   const chatOptions = turnstile ? { turnstileSiteKey: turnstile.siteKey, turnstileOrigin: turnstile.origin } : {};
@@ -67,7 +76,12 @@ export async function startPageServer(
       res.end(body);
     };
     if (url.pathname === "/") return html(200, renderHome());
-    if (url.pathname === "/chat") return html(200, renderChat(chatOptions));
+    if (url.pathname === "/chat") {
+      if (!profiles) return html(200, renderChat(chatOptions));
+      const profile = profiles[url.searchParams.get("agent") || "assistant"];
+      if (!profile) return html(404, renderErrorPage(404, "There is no agent by that name to talk with here."));
+      return html(200, renderChat({ ...chatOptions, profile }));
+    }
     const id = /^\/history\/([^/]+)$/.exec(url.pathname)?.[1];
     if (id) {
       const t = history[id];
