@@ -234,6 +234,28 @@ describe("/chat", () => {
     await expect.poll(() => calls.some((c) => c.method === "DELETE" && c.path === `/session/${SESSION_ID}`)).toBe(true);
   });
 
+  it("a token that expires within 10 s (a permission prompt left open) is replaced before joining", async () => {
+    page = await openChat(browser.context, `${server.origin}/chat`);
+    const jwt = (expS: number) => `e30.${Buffer.from(JSON.stringify({ exp: expS })).toString("base64url")}.signature`;
+    const nowS = Math.floor(Date.now() / 1000);
+    let tokens = 0;
+    const calls = await interceptApi(page, {
+      "GET /token": (route, request) => {
+        const identity = new URL(request.url()).searchParams.get("identity")!;
+        tokens++;
+        const [token, room] = tokens === 1 ? [jwt(nowS + 5), "room-stale"] : [jwt(nowS + 60), "room-fresh"];
+        return route.fulfill({ json: { token, room, identity, url: DEAD_LIVEKIT } });
+      },
+      "POST /session": (route) => route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
+      "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
+    });
+    await page.getByRole("button", { name: "Start" }).click();
+    await waitForPhase(page, "error", 30_000);
+    const sessions = calls.filter((c) => c.method === "POST" && c.path === "/session");
+    expect(calls.filter((c) => c.path === "/token")).toHaveLength(2);
+    expect(sessions.map((c) => (c.body as { room: string }).room)).toEqual(["room-fresh"]);
+  });
+
   it("server unreachable: says so", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     await interceptApi(page, { "GET /token": (route) => route.abort("connectionrefused") });

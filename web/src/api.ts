@@ -68,6 +68,21 @@ export function fetchToken(identity: string): Promise<z.infer<typeof TokenRespon
   return call(`/token?identity=${encodeURIComponent(identity)}`, { method: "GET" }, TokenResponse);
 }
 
+/**
+ * When a LiveKit token stops admitting a join: its JWT `exp` claim (RFC 7519 §4.1.4), read without verifying
+ * anything (the page only decides whether to ask for a fresher one).
+ * @returns epoch ms, or null when the token carries no readable `exp`
+ */
+export function tokenExpiresAt(jwt: string): number | null {
+  try {
+    const payload = jwt.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/");
+    const exp = (JSON.parse(atob(payload)) as { exp?: unknown }).exp;
+    return typeof exp === "number" ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** What `POST /session` carries besides the room and the identity (contract `SessionCreateRequest`). */
 export type SessionOptions = Pick<SessionCreateRequest, "turnstile_token" | "profile" | "timezone">;
 

@@ -6,7 +6,15 @@
  * `/chat?agent=`) and the visitor's time zone go with `POST /session` too; a profile with planner intents has
  * the plan panel (`#plan`, web/src/plan.ts), loaded at page load and after each `ok` action frame.
  */
-import { browserTimeZone, fetchToken, newIdentity, RequestError, startSession, stopSession } from "./api.ts";
+import {
+  browserTimeZone,
+  fetchToken,
+  newIdentity,
+  RequestError,
+  startSession,
+  stopSession,
+  tokenExpiresAt,
+} from "./api.ts";
 import { CaptionLog } from "./captions.ts";
 import { DisconnectReason } from "livekit-client";
 import { VoiceError, VoiceRoom } from "./livekit.ts";
@@ -16,6 +24,9 @@ import { initialState, reduce, type Action, type ChatError, type ChatState } fro
 import { TranscriptSocket } from "./transcript-socket.ts";
 import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
 import { findElements, render } from "./view.ts";
+
+/** A token with less left than this before its `exp` is replaced before joining, ms. */
+const TOKEN_MARGIN_MS = 10_000;
 
 /** How long the session's "ended" frame may trail the deletion of its LiveKit room, ms. */
 const ENDED_FRAME_GRACE_MS = 3000;
@@ -208,8 +219,13 @@ async function start(): Promise<void> {
     if (mine !== generation) return void room.disconnect();
     if (mic.status === "rejected") return fail(mic.reason);
   }
-  const token = await settle(tokenFetch);
+  let token = await settle(tokenFetch);
   if (mine !== generation) return void room.disconnect();
+  // A permission prompt the visitor left open can outlast the token (TOKEN_TTL_S): then a fresh one first.
+  if (token.status === "fulfilled" && (tokenExpiresAt(token.value.token) ?? Infinity) - Date.now() < TOKEN_MARGIN_MS) {
+    token = await settle(fetchToken(token.value.identity));
+    if (mine !== generation) return void room.disconnect();
+  }
   if (token.status === "rejected") return fail(token.reason);
 
   const { url, token: jwt, room: roomName, identity } = token.value;
