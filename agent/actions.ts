@@ -18,7 +18,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ACTION_ARGUMENTS_MAX_BYTES, ActionRequest, ActionResponse } from "../contract/index.ts";
 import type { Logger } from "../contract/log.ts";
-import { postSigned } from "./signed-post.ts";
+import { errorCode, jsonBody, postSigned } from "./signed-post.ts";
 
 /** Longest wait for one call, retry included, in ms. */
 export const ACTION_TIMEOUT_MS = 8000;
@@ -117,7 +117,7 @@ export class ActionsClient implements ActionCaller {
         httpStatus = res.status;
         const text = await res.text();
         if (res.ok) {
-          const parsed = ActionResponse.safeParse(safeJson(text));
+          const parsed = ActionResponse.safeParse(jsonBody(text));
           if (!parsed.success || parsed.data.call_id !== request.call_id || parsed.data.intent !== request.intent) {
             return done({ answered: false, failure: "bad_response", httpStatus: res.status });
           }
@@ -161,18 +161,4 @@ export function failureText(outcome: Extract<ActionOutcome, { answered: false }>
     case "invalid_request":
       return `The arguments are malformed or longer than ${ACTION_ARGUMENTS_MAX_BYTES} bytes; nothing was done.`;
   }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The `error.code` of a contract `ErrorBody` (letters, digits and `_` only, at most 64), or undefined. */
-function errorCode(text: string): string | undefined {
-  const code = (safeJson(text) as { error?: { code?: unknown } } | undefined)?.error?.code;
-  return typeof code === "string" && /^[a-z0-9_]{1,64}$/i.test(code) ? code : undefined;
 }

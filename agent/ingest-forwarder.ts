@@ -27,7 +27,7 @@
 import { AgentEvent, type UnnumberedAgentEvent, INGEST_BATCH_MAX, IngestResponse } from "../contract/index.ts";
 import { setTimeout as timer } from "node:timers/promises";
 import type { Logger } from "../contract/log.ts";
-import { postSigned } from "./signed-post.ts";
+import { errorCode, jsonBody, postSigned } from "./signed-post.ts";
 
 /** An event before the ingest forwarder gives it an id (and a `ts` when missing). */
 export type PendingEvent = UnnumberedAgentEvent;
@@ -296,7 +296,7 @@ export class IngestForwarder {
         status = res.status;
         const text = await res.text();
         if (res.ok) {
-          const parsed = IngestResponse.safeParse(safeJson(text));
+          const parsed = IngestResponse.safeParse(jsonBody(text));
           if (!parsed.success) this.#opts.log.warn("ingest_response_unexpected", { status });
           return "accepted";
         }
@@ -331,18 +331,4 @@ export class IngestForwarder {
       this.#opts.log.error("ingest_refused_callback_failed", { error: err });
     }
   }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The `error.code` of a contract `ErrorBody`, or null. */
-function errorCode(text: string): string | null {
-  const code = (safeJson(text) as { error?: { code?: unknown } } | undefined)?.error?.code;
-  return typeof code === "string" ? code.slice(0, 64) : null;
 }

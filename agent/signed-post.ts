@@ -7,7 +7,7 @@
  *
  * Node's `fetch` (undici) keeps connections alive between requests.
  */
-import { SIGNATURE_HEADER, signIngest } from "../contract/index.ts";
+import { ErrorBody, SIGNATURE_HEADER, signIngest } from "../contract/index.ts";
 
 /** What {@link postSigned} needs. */
 export interface SignedPost {
@@ -35,4 +35,19 @@ export async function postSigned({ url, secret, sessionId, body, signal }: Signe
     body,
     ...(signal ? { signal } : {}),
   });
+}
+
+/** A Worker answer's body as JSON, or undefined when it is not JSON (a proxy's HTML page, a cut body). */
+export function jsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `error.code` of a Worker error answer (contract `ErrorBody`, at most 64 characters), or null when it is not one. */
+export function errorCode(text: string): string | null {
+  const parsed = ErrorBody.safeParse(jsonBody(text));
+  return parsed.success ? parsed.data.error.code.slice(0, 64) : null;
 }
