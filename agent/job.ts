@@ -20,7 +20,9 @@
  * The visitor's data reaches nothing of the agent (docs/agent.md, "What a visitor can send"): the session runs with
  * RoomIO's text input off, the framework's remote-session endpoint closed (agent/framework/remote-session.ts; a job
  * where that cannot be done does not start its session), and data streams on those topics refused unread
- * (room-guard.ts; their count is `streams_refused` on `job_ended`).
+ * (room-guard.ts; their count is `streams_refused` on `job_ended`). The visitor's typed messages come from the
+ * server, signed, never from the visitor's participant (typed-input.ts; `typed_messages` and `typed_refused` on
+ * `job_ended`).
  */
 import type { JobContext, VAD } from "@livekit/agents";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -40,6 +42,7 @@ import { adaptJobProcess } from "./framework/index.ts";
 import { intentTools } from "./profile-tools.ts";
 import { refuseVisitorStreams, type RoomGuard } from "./room-guard.ts";
 import { forwardSessionEvents } from "./session-events.ts";
+import { acceptTypedInput, type TypedInput } from "./typed-input.ts";
 import { logTurnMetrics } from "./turn-metrics.ts";
 
 /** Longest wait for the last events to reach ingest when a job ends, in ms (inside the session's closing window). */
@@ -147,6 +150,7 @@ export async function runJob(
   let prefetch: SpeechPrefetch | undefined;
   let session: voice.AgentSession | undefined;
   let guard: RoomGuard | undefined;
+  let typed: TypedInput | undefined;
   // agent_left goes out as soon as the agent is done, not after the framework's own (possibly slow) session
   // close: the session's Durable Object should not wait for a lease to expire. When the room went away (Stop),
   // the agent session is closed first, for at most TRAILING_EVENTS_MS, so that a reply cut short still arrives
@@ -176,6 +180,8 @@ export async function runJob(
         ...forwarder.stats,
         flushed: delivered,
         streams_refused: guard?.refused() ?? 0,
+        typed_messages: typed?.taken() ?? 0,
+        typed_refused: typed?.refused() ?? 0,
         ...(refusal ? { ingest_status: refusal.status, ingest_code: refusal.code } : {}),
       });
     })());
@@ -243,7 +249,8 @@ export async function runJob(
     // record: false: no audio or transcript leaves this process except through ingest.
     // closeOnDisconnect: false: a visitor whose connection drops may rejoin with the same identity; the session
     // (its client grace period) and the job's own limits decide when waiting is over, not a disconnect.
-    // textEnabled: false: no typed input (lk.chat); the product offers speech only.
+    // textEnabled: false: RoomIO's text input (lk.chat, any participant, unbounded) stays off; typed messages arrive
+    // from the server instead (typed-input.ts).
     await session.start({
       agent: new WebsiteAgent(settings.instructions, greeting, { prefetched: prefetch, history, tools }),
       room: ctx.room,
@@ -251,6 +258,21 @@ export async function runJob(
       inputOptions: { closeOnDisconnect: false, textEnabled: false },
     });
     if (left) return; // the room went away, or ingest refused, while the session was starting
+    const started = session;
+    typed = acceptTypedInput(ctx.room, {
+      sessionId,
+      secret: cfg.ingestSecret,
+      log,
+      deliver: (text) => {
+        if (closing) return;
+        try {
+          started.interrupt();
+        } catch (err) {
+          log.info("typed_message_no_interrupt", { error: errorSummary(err) });
+        }
+        started.generateReply({ userInput: text });
+      },
+    });
     forwarder.push({ type: "agent_joined" });
     forwarder.startHeartbeat();
     log.info("agent_joined", { connect_ms: connectedAt - began, session_start_ms: Date.now() - connectedAt });

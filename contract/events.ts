@@ -39,8 +39,16 @@ export type EndReason = z.infer<typeof EndReason>;
 
 // ---- WebSocket, server → client -------------------------------------------------------------
 
-/** A transcript message. Interims (`final:false`) are only ever `role:"user"` and are not stored. */
-export const TranscriptMessage = z.object({ ...TranscriptFields, seq: Seq, ts: EpochMs });
+/**
+ * A transcript message. Interims (`final:false`) are only ever `role:"user"` and are not stored. `typed` marks a
+ * visitor's turn that was typed, not spoken (contract/messages.ts); absent on speech.
+ */
+export const TranscriptMessage = z.object({
+  ...TranscriptFields,
+  typed: z.optional(z.literal(true)),
+  seq: Seq,
+  ts: EpochMs,
+});
 export type TranscriptMessage = z.infer<typeof TranscriptMessage>;
 
 export const SpeechMessage = z.object({ ...SpeechFields, seq: Seq, ts: EpochMs });

@@ -39,6 +39,7 @@ import { type ActionBegin, beginAction, recordAction } from "./session-actions.t
 import { ipCapStubById, totalCapStub } from "./session-cap-do.ts";
 import { DELETE_RETRY_FOR_MS, dueAction, nextDeadline, nextDeleteAttempt } from "./session-deadlines.ts";
 import { applyBatch } from "./session-ingest.ts";
+import { takeTypedMessage, type TypedResult } from "./session-messages.ts";
 import {
   applyRoomEvent,
   checkAgent,
@@ -48,7 +49,7 @@ import {
 } from "./session-presence.ts";
 import { type SessionRow, SessionStore } from "./session-store.ts";
 
-export type { ActionBegin, RoomEventOutcome };
+export type { ActionBegin, RoomEventOutcome, TypedResult };
 
 /**
  * What the Worker passes to start a session. `owner` is the visitor id of the room owner; `system_prompt`
@@ -106,6 +107,8 @@ export const CLOSE_NORMAL = 1000;
 export class SessionDO extends DurableObject<Env> {
   readonly #store: SessionStore;
   readonly #presence: PresenceHost;
+  /** Typed messages being relayed now, by id (session-messages.ts). */
+  readonly #typedInFlight = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -222,6 +225,25 @@ export class SessionDO extends DurableObject<Env> {
     const out = this.ctx.storage.transactionSync(() => recordAction(this.#store, request, response, now));
     if (out.message) this.#broadcast(out.message);
     return out.response;
+  }
+
+  /**
+   * A typed message from the visitor (the Worker has checked the owner and the body): relayed to the agent, then
+   * stored as the visitor's turn and broadcast (session-messages.ts).
+   */
+  async typedMessage(id: string, text: string): Promise<TypedResult> {
+    return takeTypedMessage(
+      {
+        store: this.#store,
+        config: readEdgeConfig(this.env),
+        inFlight: this.#typedInFlight,
+        transaction: (fn) => this.ctx.storage.transactionSync(fn),
+        broadcast: (message) => this.#broadcast(message),
+      },
+      id,
+      text,
+      Date.now(),
+    );
   }
 
   /** Applies a verified LiveKit webhook about the session's room (session-presence.ts, `applyRoomEvent`). */

@@ -137,6 +137,7 @@ CREATE TABLE IF NOT EXISTS session (
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS action_answers (call_id TEXT PRIMARY KEY, response TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS typed_messages (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
 `;
 
 /**
@@ -328,6 +329,25 @@ export class SessionStore {
       )
       .toArray();
     return rows.length === 1;
+  }
+
+  /** The `seq` under which typed message `id` was stored, or null when it was not. */
+  typedSeq(id: string): number | null {
+    const rows = this.#sql.exec<{ seq: number }>("SELECT seq FROM typed_messages WHERE id = ?", id).toArray();
+    return rows[0]?.seq ?? null;
+  }
+
+  /** Times (epoch ms, oldest first) of the typed messages stored after `sinceMs`. */
+  typedSince(sinceMs: number): number[] {
+    return this.#sql
+      .exec<{ ts: number }>("SELECT ts FROM typed_messages WHERE ts > ? ORDER BY ts", sinceMs)
+      .toArray()
+      .map((r) => r.ts);
+  }
+
+  /** Records typed message `id` under `seq` at `tsMs` (epoch ms). */
+  saveTyped(id: string, seq: number, tsMs: number): void {
+    this.#sql.exec("INSERT INTO typed_messages (id, seq, ts) VALUES (?, ?, ?)", id, seq, tsMs);
   }
 
   /**

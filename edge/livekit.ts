@@ -6,11 +6,11 @@
  * room a visitor joined without a session).
  *
  * Sources: livekit-server-sdk 2.x (`AccessToken` with `roomConfig`, `AgentDispatchClient.createDispatch`,
- * `WebhookReceiver.receive`, `RoomServiceClient.deleteRoom` and `.listParticipants`, i.e. Twirp
- * `livekit.RoomService/DeleteRoom` and `/ListParticipants`; `ParticipantInfo.kind` from @livekit/protocol);
+ * `WebhookReceiver.receive`, `RoomServiceClient.deleteRoom`, `.listParticipants` and `.sendData`, i.e. Twirp
+ * `livekit.RoomService/DeleteRoom`, `/ListParticipants` and `/SendData`; `ParticipantInfo.kind` from @livekit/protocol);
  * docs/architecture.md, "Security model" and "Dispatch".
  */
-import { ParticipantInfo_Kind, RoomConfiguration } from "@livekit/protocol";
+import { DataPacket_Kind, ParticipantInfo_Kind, RoomConfiguration } from "@livekit/protocol";
 import {
   AccessToken,
   AgentDispatchClient,
@@ -194,6 +194,34 @@ export async function deleteRoom(config: EdgeConfig, room: string, sessionId?: s
     if (err instanceof TwirpError && err.status === 404) return true;
     const session = sessionId === undefined ? {} : { session_id: sessionId };
     log.warn("livekit_delete_room_failed", { ...session, room, error: errorSummary(err) });
+    return false;
+  }
+}
+
+/**
+ * Sends a reliable data packet from the server (no sender identity: a participant cannot forge one) to the
+ * participant `destinationSid` in `room`, on `topic`. Never throws.
+ * Source: livekit-server-sdk `RoomServiceClient.sendData` (Twirp `livekit.RoomService/SendData`, `roomAdmin` grant).
+ * @param data the payload bytes (LiveKit delivers at most about 15 KiB on the reliable channel; callers stay far below)
+ * @param sessionId only for the log line
+ * @returns true when LiveKit took the packet, false when it refused or could not be reached (logged)
+ */
+export async function sendServerData(
+  config: EdgeConfig,
+  room: string,
+  destinationSid: string,
+  topic: string,
+  data: Uint8Array,
+  sessionId: string,
+): Promise<boolean> {
+  const client = new RoomServiceClient(config.liveKitHttpUrl, config.liveKitApiKey, config.liveKitApiSecret, {
+    requestTimeout: LIVEKIT_TIMEOUT_S,
+  });
+  try {
+    await client.sendData(room, data, DataPacket_Kind.RELIABLE, { destinationSids: [destinationSid], topic });
+    return true;
+  } catch (err) {
+    log.warn("livekit_send_data_failed", { session_id: sessionId, room, topic, error: errorSummary(err) });
     return false;
   }
 }

@@ -18,11 +18,14 @@ import {
   ListRoomsResponse,
   RemoveParticipantResponse,
   RoomParticipantIdentity,
+  SendDataRequest,
+  SendDataResponse,
 } from "@livekit/protocol";
 import type { ClaimGrants, TokenVerifier } from "livekit-server-sdk";
 import type { AgentDispatcher } from "./agent-dispatch.ts";
 import type { Faults } from "./faults.ts";
 import type { RoomRegistry } from "./rooms.ts";
+import { MAX_SEND_DATA_BYTES, sendServerData } from "./data.ts";
 import { errorSummary } from "../../contract/log.ts";
 import { log } from "./log.ts";
 
@@ -100,6 +103,32 @@ const HANDLERS: Record<string, Handler> = {
     p.link.close(DisconnectReason.PARTICIPANT_REMOVED, "removed by RoomService");
     ctx.registry.leave(room, p);
     return new RemoveParticipantResponse().toJson();
+  },
+  /**
+   * livekit-server `RoomService.SendData` (`pkg/service/roomservice.go`): `roomAdmin` for the room, a nonce of
+   * 0 or 16 bytes (else `invalid_argument`), then the room's node sends it (`RoomManager.SendData`, data.ts).
+   * A room that does not exist has no node to take the request, so livekit-server answers psrpc's "no response
+   * from servers" (`unavailable`, 503, after its 1 s selection timeout; seen in livekit/node-sdks#146), not
+   * `not_found`; here it answers at once. The size limit is the stand-in's own ({@link MAX_SEND_DATA_BYTES}).
+   */
+  "RoomService/SendData": (body, claims, ctx) => {
+    const req = SendDataRequest.fromJson(body as Json, parse);
+    requireRoomAdmin(claims, req.room);
+    if (req.nonce.length !== 0 && req.nonce.length !== 16) {
+      throw new TwirpError(
+        "invalid_argument",
+        400,
+        `nonce should be 16-bytes or not present, got: ${req.nonce.length} bytes`,
+      );
+    }
+    if (req.data.length > MAX_SEND_DATA_BYTES) {
+      throw new TwirpError("invalid_argument", 400, `data exceeds ${MAX_SEND_DATA_BYTES} bytes`);
+    }
+    const room = ctx.registry.rooms.get(req.room);
+    if (!room) throw new TwirpError("unavailable", 503, "no response from servers");
+    const sent = sendServerData(room, req);
+    log.debug("api_data_sent", { room: room.name, bytes: req.data.length, participants: sent });
+    return new SendDataResponse().toJson();
   },
   "AgentDispatchService/CreateDispatch": (body, claims, ctx) => {
     const req = CreateAgentDispatchRequest.fromJson(body as Json, parse);

@@ -74,13 +74,9 @@ describe.skipIf(!addr)("a visitor's data cannot reach into the agent (issue #11,
   beforeAll(async () => {
     initializeLogger({ pretty: false, level: "error" }); // the framework's RoomSessionTransport logs through it
     h = await startWorkerHarness(addr!);
-    visitor = await h.visitor(ROOM, VISITOR);
-    await h.dispatch(ROOM, SESSION);
-    await waitFor("agent_joined", () => h.types(SESSION).includes("agent_joined"), { timeoutMs: 60_000 });
-    const agent = () => [...visitor.room.remoteParticipants.values()].find((p) => p.identity.startsWith("agent"));
-    agentIdentity = (await waitFor("the agent in the room", agent, { timeoutMs: 20_000 })).identity;
-    // The greeting is over: every later agent speech is an answer.
-    await waitFor("the greeting to end", () => h.types(SESSION).includes("agent speech_ended"), { timeoutMs: 60_000 });
+    const joined = await h.converse(ROOM, SESSION, VISITOR);
+    visitor = joined.visitor;
+    agentIdentity = joined.agent.identity;
   }, 150_000);
   afterAll(async () => {
     if (process.env.AGENT_TEST_LOG) (await import("node:fs")).writeFileSync(process.env.AGENT_TEST_LOG, h.output());

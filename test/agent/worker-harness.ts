@@ -8,13 +8,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { AgentDispatchClient, RoomServiceClient } from "livekit-server-sdk";
+import { AgentDispatchClient, DataPacket_Kind, RoomServiceClient } from "livekit-server-sdk";
 import { type AgentEvent } from "../../contract/index.ts";
 import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
 import { type IngestServer, startIngestServer } from "./ingest-server.ts";
+import type { RemoteParticipant } from "@livekit/rtc-node";
 import { joinAsVisitor, type Visitor, visitorToken } from "./room-visitor.ts";
 
 const MAIN = fileURLToPath(new URL("../../agent/main.ts", import.meta.url));
@@ -42,10 +43,26 @@ export interface WorkerHarness {
   /**
    * Dispatches the agent into `room` for session `sessionId` (the Worker's `CreateDispatch`).
    * @param systemPrompt the dispatch's `system_prompt` (a client prompt), when given
+   * @param profile the dispatch's `profile` (profiles/<id>/), when given
    */
-  dispatch(room: string, sessionId: string, systemPrompt?: string): Promise<void>;
+  dispatch(room: string, sessionId: string, systemPrompt?: string, profile?: string): Promise<void>;
+  /**
+   * Sends a data packet from the server (RoomService `SendData`, no sender identity) to participant `sid` in `room`.
+   */
+  sendServerData(room: string, sid: string, topic: string, data: Uint8Array): Promise<void>;
   /** Joins `room` as a visitor (the Worker's grants) with a microphone. */
   visitor(room: string, identity: string): Promise<Visitor & { token: string }>;
+  /**
+   * Joins `room` as visitor `identity`, dispatches the agent (with `profile`, when given) for `sessionId`, and waits
+   * until the agent has joined, is in the visitor's room, and has finished its greeting.
+   * @returns the visitor and the agent's participant as the visitor sees it
+   */
+  converse(
+    room: string,
+    sessionId: string,
+    identity: string,
+    profile?: string,
+  ): Promise<{ visitor: Visitor & { token: string }; agent: RemoteParticipant }>;
   /** Deletes `room` (what the session does when it ends); ignores a room that is gone. */
   deleteRoom(room: string): Promise<void>;
   /** Every event ingest received for `sessionId`, in order. */
@@ -123,6 +140,22 @@ export async function startWorkerHarness(
     await close();
     throw new Error(`${(err as Error).message}:\n${output.slice(-3000)}`, { cause: err });
   }
+  const visitor = async (room: string, identity: string) => {
+    const token = await visitorToken(secrets.livekitApiKey, secrets.livekitApiSecret, room, identity);
+    return { ...(await joinAsVisitor(livekit.url, token)), token };
+  };
+  const types = (sid: string) =>
+    eventsOf(sid).map((e) =>
+      "type" in e ? e.type : "event" in e ? `${e.role} ${e.event}` : `${e.role} ${e.final ? "final" : "interim"}`,
+    );
+  const dispatch = async (room: string, sessionId: string, systemPrompt?: string, profile?: string) => {
+    const metadata = {
+      session_id: sessionId,
+      ...(systemPrompt ? { system_prompt: systemPrompt } : {}),
+      ...(profile ? { profile } : {}),
+    };
+    await dispatcher.createDispatch(room, agentName, { metadata: JSON.stringify(metadata) });
+  };
   return {
     livekit,
     provider,
@@ -132,20 +165,24 @@ export async function startWorkerHarness(
     secrets,
     output: () => output,
     chatRequests,
-    dispatch: async (room, sessionId, systemPrompt) => {
-      const metadata = { session_id: sessionId, ...(systemPrompt ? { system_prompt: systemPrompt } : {}) };
-      await dispatcher.createDispatch(room, agentName, { metadata: JSON.stringify(metadata) });
+    dispatch,
+    visitor,
+    converse: async (room, sessionId, identity, profile) => {
+      const joined = await visitor(room, identity);
+      await dispatch(room, sessionId, undefined, profile);
+      await waitFor("agent_joined", () => types(sessionId).includes("agent_joined"), { timeoutMs: 60_000 });
+      const inRoom = () => [...joined.room.remoteParticipants.values()].find((p) => p.identity.startsWith("agent"));
+      const agent = await waitFor("the agent in the room", inRoom, { timeoutMs: 20_000 });
+      // The greeting is over: every later agent speech is an answer.
+      const greeted = () => types(sessionId).includes("agent speech_ended");
+      await waitFor("the greeting to end", greeted, { timeoutMs: 60_000 });
+      return { visitor: joined, agent };
     },
-    visitor: async (room, identity) => {
-      const token = await visitorToken(secrets.livekitApiKey, secrets.livekitApiSecret, room, identity);
-      return { ...(await joinAsVisitor(livekit.url, token)), token };
-    },
+    sendServerData: async (room, sid, topic, data) =>
+      rooms.sendData(room, data, DataPacket_Kind.RELIABLE, { destinationSids: [sid], topic }),
     deleteRoom: async (room) => void (await rooms.deleteRoom(room).catch(() => {})),
     eventsOf,
-    types: (sid) =>
-      eventsOf(sid).map((e) =>
-        "type" in e ? e.type : "event" in e ? `${e.role} ${e.event}` : `${e.role} ${e.final ? "final" : "interim"}`,
-      ),
+    types,
     close,
   };
 }

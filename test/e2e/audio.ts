@@ -113,3 +113,16 @@ export function microphoneWav(dir: string, name: RecordingName, leadS = 6, total
   ]);
   return out;
 }
+
+/**
+ * A silent microphone: `totalS` seconds of digital silence (Chromium's fake capture loops it), for a visitor who
+ * types instead of speaking.
+ * @returns the WAV path (48 kHz mono s16)
+ * @throws Error when sox is missing (apt: sox)
+ */
+export function silentWav(dir: string, totalS = 10): string {
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `silence-${totalS}s.wav`);
+  execFileSync("sox", ["-V1", "-n", "-r", "48000", "-c", "1", "-b", "16", out, "trim", "0", String(totalS)]);
+  return out;
+}

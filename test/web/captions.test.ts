@@ -105,6 +105,27 @@ describe("CaptionLog", () => {
     expect(shown.map((s) => s.text)).toEqual(["Let me expl", "Sure.", "wait a moment"]);
   });
 
+  it("shows a typed turn like a spoken one, marked typed, without replacing the words being spoken", async () => {
+    const typed = (seq: number, text: string): ServerMessage => ({ ...final(seq, "user", text), typed: true });
+    const { shown } = await show([
+      final(1, "agent", "Hello!"),
+      interim(2, "so I"),
+      typed(3, "book a table for two"),
+      final(4, "user", "so I was thinking"),
+      typed(5, "at eight"),
+    ]);
+    expect(shown.map((s) => [s.role, s.text, s.interim])).toEqual([
+      ["agent", "Hello!", false],
+      ["user", "book a table for two", false],
+      ["user", "so I was thinking", false],
+      ["user", "at eight", false],
+    ]);
+    const marked = await page.evaluate(() =>
+      [...document.getElementById("log")!.children].map((c) => c.classList.contains("caption--typed")),
+    );
+    expect(marked).toEqual([false, true, false, true]);
+  });
+
   it("drops an interim whose final is empty, and ignores empty interims", async () => {
     const { shown } = await show([interim(1, "uh"), final(2, "user", "  "), interim(3, "   ")]);
     expect(shown).toEqual([]);

@@ -1,10 +1,22 @@
 // The /chat page in Debian's Chromium under the Worker's CSP, with the REST API intercepted: the
 // start flow's error states (none needs LiveKit), Stop, keyboard use, narrow screens, dark mode; the profile
 // chosen with ?agent= (sent with POST /session, with the time zone), the plan panel, and action cards on /history.
+// Typed input on a live page: with the dev LiveKit server (inside the test's network namespace; skipped outside)
+// the page reaches its live state, and the test plays the SessionDO on the transcript socket.
 // The Worker and LiveKit are stood in for here; worker-dev.test.ts runs the page against `wrangler dev`.
-import type { Page } from "playwright-core";
-import type { PlannerResponse, TranscriptResponse } from "../../contract/index.ts";
+import type { Page, Request, Route, WebSocketRoute } from "playwright-core";
+import { AccessToken } from "livekit-server-sdk";
+import {
+  SOCKET_PING,
+  SOCKET_PONG,
+  type PlannerResponse,
+  type ServerMessage,
+  type TranscriptResponse,
+  type TypedMessageRequest,
+} from "../../contract/index.ts";
+import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { mediaAddress } from "../support/netns.ts";
 import { launch, screenshot, type Browser } from "./support/browser.ts";
 import {
   interceptApi,
@@ -313,10 +325,14 @@ describe("/chat", () => {
         doc: document.documentElement.scrollWidth,
         start: document.getElementById("start")!.getBoundingClientRect().right,
         captions: document.getElementById("captions-box")!.getBoundingClientRect().right,
+        send: document.getElementById("send")!.getBoundingClientRect().right,
+        message: document.getElementById("message")!.getBoundingClientRect().width,
       }));
       expect(widths.doc).toBeLessThanOrEqual(360);
       expect(widths.start).toBeLessThanOrEqual(360);
       expect(widths.captions).toBeLessThanOrEqual(360);
+      expect(widths.send).toBeLessThanOrEqual(360);
+      expect(widths.message).toBeGreaterThan(180);
     } finally {
       await narrow.close();
     }
@@ -332,6 +348,186 @@ describe("/chat", () => {
     } finally {
       await dark.close();
     }
+  });
+});
+
+/** What the typed-input form shows. */
+async function typedBox(p: Page): Promise<{ text: boolean; send: boolean; value: string; placeholder: string }> {
+  return p.evaluate(() => {
+    const input = document.getElementById("message") as HTMLInputElement;
+    const send = document.getElementById("send") as HTMLButtonElement;
+    return { text: !input.disabled, send: !send.disabled, value: input.value, placeholder: input.placeholder };
+  });
+}
+
+const address = mediaAddress();
+
+describe.skipIf(!address)("/chat typed input (dev LiveKit)", () => {
+  let liveKit: DevLiveKit;
+  let live: PageServer;
+  let rooms = 0;
+
+  beforeAll(async () => {
+    liveKit = await startDevLiveKit({ port: 0, mediaAddress: address! });
+    live = await startPageServer(liveKit.url);
+  });
+  afterAll(async () => {
+    await live?.close();
+    await liveKit?.close();
+  });
+
+  /** A `GET /token` answer the dev LiveKit takes: a fresh room for each conversation. */
+  async function liveKitToken(route: Route, request: Request): Promise<void> {
+    const identity = new URL(request.url()).searchParams.get("identity")!;
+    const room = `room-typed-${++rooms}`;
+    const at = new AccessToken("devkey", "secret", { identity, ttl: "10m" });
+    at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
+    await route.fulfill({ json: { token: await at.toJwt(), room, identity, url: liveKit.url } });
+  }
+
+  /**
+   * Opens /chat, presses Start and waits for the live state, with `POST /session/:id/messages` answered by
+   * `messages`. `frame` sends a transcript-socket frame as the SessionDO would (seq and ts added).
+   */
+  async function converse(messages: (route: Route, request: Request) => Promise<void> | void) {
+    const p = await openChat(browser.context, `${live.origin}/chat`);
+    let socket: WebSocketRoute | undefined;
+    await p.routeWebSocket(/\/ws\/transcript\//, (ws) => {
+      socket = ws;
+      ws.onMessage((m) => m === SOCKET_PING && ws.send(SOCKET_PONG));
+    });
+    const calls = await interceptApi(p, {
+      "GET /token": liveKitToken,
+      "POST /session": (route) => route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
+      "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
+      "POST /session/:id/messages": messages,
+    });
+    const before = await typedBox(p);
+    await p.getByRole("button", { name: "Start" }).click();
+    await waitForPhase(p, "live", 30_000);
+    await expect.poll(() => socket !== undefined).toBe(true);
+    let seq = 0;
+    const frame = (m: Record<string, unknown>) =>
+      socket!.send(JSON.stringify({ ...m, seq: ++seq, ts: Date.now() } as ServerMessage));
+    const posts = () =>
+      calls
+        .filter((c) => c.method === "POST" && c.path === `/session/${SESSION_ID}/messages`)
+        .map((c) => c.body as TypedMessageRequest);
+    return { p, frame, posts, before };
+  }
+
+  it("is enabled only while the session is active; Enter sends the trimmed text, and the turn comes from the socket", async () => {
+    const { p, frame, posts, before } = await converse((route) =>
+      route.fulfill({ json: { seq: 2, duplicate: false } }),
+    );
+    page = p;
+    expect(before).toEqual({ text: false, send: false, value: "", placeholder: "Press Start to type" });
+    // Live, but the agent is not in the room yet: the server would refuse (409 agent_not_ready).
+    expect(await typedBox(p)).toMatchObject({ text: false, send: false, placeholder: "Waiting for the agent…" });
+    frame({ type: "session", status: "active" });
+    await expect.poll(() => typedBox(p)).toMatchObject({ text: true, send: true, placeholder: "Type a message" });
+
+    const box = p.getByRole("textbox", { name: "Type a message" });
+    await box.fill("   Book a table for two, please  ");
+    await box.press("Enter");
+    await expect.poll(() => posts().length).toBe(1);
+    expect(posts()[0]).toEqual({
+      id: expect.stringMatching(/^[A-Za-z0-9_-]{8,64}$/),
+      text: "Book a table for two, please",
+    });
+    await expect.poll(() => typedBox(p)).toMatchObject({ value: "", text: true, send: true });
+    // Nothing is added locally: the stored turn arrives on the socket (no duplicate when it does).
+    expect(await p.locator("#captions .caption").count()).toBe(0);
+    frame({ role: "user", text: "Book a table for two, please", final: true, typed: true });
+    const typed = p.locator("#captions .caption--typed");
+    await typed.waitFor();
+    expect(await typed.locator(".caption__text").textContent()).toBe("Book a table for two, please");
+    expect(await typed.evaluate((c) => getComputedStyle(c.querySelector(".caption__who")!, "::after").content)).toBe(
+      '" · typed"',
+    );
+    expect(await p.locator("#captions .caption").count()).toBe(1);
+
+    await box.fill("at eight");
+    await p.getByRole("button", { name: "Send" }).click();
+    await expect.poll(() => posts().length).toBe(2);
+    expect(posts()[1]!.text).toBe("at eight");
+    expect(posts()[1]!.id).not.toBe(posts()[0]!.id);
+
+    frame({ type: "session", status: "reconnecting" });
+    await expect.poll(() => typedBox(p)).toMatchObject({ text: false, send: false });
+    frame({ type: "session", status: "active" });
+    await expect.poll(() => typedBox(p)).toMatchObject({ text: true, send: true });
+    frame({ type: "session", status: "ended", reason: "stopped" });
+    await waitForPhase(p, "idle");
+    expect(await typedBox(p)).toMatchObject({ text: false, send: false, placeholder: "Press Start to type" });
+    expect(await problems(p)).toEqual([]);
+  });
+
+  it("a refusal keeps the text and says why; after a 502 the same text keeps its id; Send waits for the answer", async () => {
+    let release: () => void = () => undefined;
+    const answers: ((route: Route) => Promise<void>)[] = [
+      (route) =>
+        route.fulfill({
+          status: 429,
+          headers: { "Retry-After": "12" },
+          json: { error: { code: "too_many_messages", message: "Too many messages." } },
+        }),
+      (route) =>
+        route.fulfill({
+          status: 409,
+          json: { error: { code: "agent_not_ready", message: "The agent is not ready yet." } },
+        }),
+      (route) =>
+        route.fulfill({
+          status: 502,
+          json: { error: { code: "livekit_unavailable", message: "The message could not be delivered." } },
+        }),
+      (route) =>
+        new Promise<void>((r) => (release = r)).then(() => route.fulfill({ json: { seq: 3, duplicate: false } })),
+      (route) =>
+        route.fulfill({
+          status: 502,
+          json: { error: { code: "livekit_unavailable", message: "The message could not be delivered." } },
+        }),
+    ];
+    const { p, frame, posts } = await converse((route) => answers.shift()!(route));
+    page = p;
+    frame({ type: "session", status: "active" });
+    await expect.poll(() => typedBox(p)).toMatchObject({ text: true });
+    const box = p.getByRole("textbox", { name: "Type a message" });
+    const status = () => p.locator("#status").textContent();
+
+    await box.fill("hello there");
+    await box.press("Enter");
+    await expect.poll(status).toBe("You're sending messages too fast. Please slow down and try again in 12 s.");
+    expect(await typedBox(p)).toMatchObject({ value: "hello there", text: true, send: true });
+
+    await box.press("Enter");
+    await expect.poll(status).toBe("Your message wasn't sent: The agent is not ready yet.");
+    expect((await typedBox(p)).value).toBe("hello there");
+
+    await box.press("Enter");
+    await expect.poll(status).toBe("Your message couldn't be sent. Press Send to try again.");
+    expect((await typedBox(p)).value).toBe("hello there");
+
+    await p.getByRole("button", { name: "Send" }).click();
+    await expect.poll(() => posts().length).toBe(4);
+    // On its way: Send waits, the text box stays usable and keeps the focus.
+    expect(await typedBox(p)).toMatchObject({ text: true, send: false, value: "hello there" });
+    expect(await p.evaluate(() => document.activeElement?.id)).toBe("message");
+    release();
+    await expect.poll(() => typedBox(p)).toMatchObject({ value: "", send: true });
+    expect(await status()).toBe("Connected. Speak or type whenever you like.");
+
+    await box.fill("something else");
+    await box.press("Enter");
+    await expect.poll(() => posts().length).toBe(5);
+    const ids = posts().map((b) => b.id);
+    expect(posts().map((b) => b.text)).toEqual([...Array<string>(4).fill("hello there"), "something else"]);
+    // Refused outright (429, 409): nothing was taken, a new id next time. Failed with 502: retried under its id.
+    expect(new Set([ids[0], ids[1], ids[2], ids[4]]).size).toBe(4);
+    expect(ids[3]).toBe(ids[2]);
+    expect(await problems(p)).toEqual([]);
   });
 });
 

@@ -15,6 +15,7 @@ const transcript: TranscriptResponse = {
     { role: "user", event: "speech_started", seq: 1, ts: t0 + 1000 },
     { role: "user", text: "go forward ten meters", final: true, seq: 3, ts: t0 + 4000 },
     { role: "agent", text: 'Sure <b>&</b> "done" <script>alert(1)</script>', final: true, seq: 4, ts: t0 + 65_000 },
+    { role: "user", text: "and <i>typed</i> too", final: true, typed: true, seq: 5, ts: t0 + 70_000 },
   ],
 };
 
@@ -67,6 +68,15 @@ describe("pages", () => {
     expect(html).toMatch(/id="alert" role="alert" hidden/);
   });
 
+  it("history marks a typed turn as typed, and only that one", () => {
+    const items = [...pages.history.matchAll(/<li class="caption caption--user([^"]*)">[\s\S]*?<\/li>/g)];
+    expect(items.map((m) => [m[1], /go forward|typed/.exec(m[0])?.[0]])).toEqual([
+      ["", "go forward"],
+      [" caption--typed", "typed"],
+    ]);
+    expect(pages.history).toContain("and &lt;i&gt;typed&lt;/i&gt; too");
+  });
+
   it("history shows the finals in order, with offsets from the start, and escapes their text", () => {
     const html = pages.history;
     expect(html).toContain("go forward ten meters");
@@ -79,7 +89,7 @@ describe("pages", () => {
     expect(html).toContain("ended by you");
     expect(html).toContain("<dd>1:35</dd>");
     // Speech events mark timing only: no empty caption for them.
-    expect(html.match(/class="caption /g)).toHaveLength(2);
+    expect(html.match(/class="caption /g)).toHaveLength(3);
   });
 
   it("chat names the profile it talks with, and has the plan panel only for a planner profile", () => {

@@ -1,7 +1,7 @@
 // The chat page's state machine (pure; no DOM needed): phases and the agent's state from events.
 import { describe, expect, it } from "vitest";
 import type { ServerMessage } from "../../contract/index.ts";
-import { initialState, reduce, type Action, type ChatState } from "../../web/src/state.ts";
+import { canType, initialState, reduce, type Action, type ChatState } from "../../web/src/state.ts";
 
 let seq = 0;
 const server = (m: Omit<ServerMessage, "seq" | "ts"> & Record<string, unknown>): Action => ({
@@ -87,6 +87,27 @@ describe("reduce", () => {
   it("shows reconnecting while the transcript socket is down, only during a conversation", () => {
     expect(reduce(live, { type: "socket", connected: false }).reconnecting).toBe(true);
     expect(reduce(initialState, { type: "socket", connected: false })).toBe(initialState);
+  });
+
+  it("lets the visitor type only while the session is active (its agent in the room)", () => {
+    const active = reduce(live, session("active"));
+    expect([initialState, run([{ type: "start" }]), live].map(canType)).toEqual([false, false, false]);
+    expect(canType(active)).toBe(true);
+    expect(canType(reduce(active, speech("agent", "speech_started")))).toBe(true);
+    expect(canType(reduce(active, session("reconnecting")))).toBe(false);
+    expect(canType(reduce(active, { type: "stop" }))).toBe(false);
+    expect(canType(reduce(active, session("ended", "stopped")))).toBe(false);
+  });
+
+  it("a typed message: sending until answered, then the refusal's notice until the next send", () => {
+    const active = reduce(live, session("active"));
+    const sending = reduce(active, { type: "send" });
+    expect(sending).toMatchObject({ sending: true, notice: null });
+    const refused = reduce(sending, { type: "sent", notice: "slow down" });
+    expect(refused).toMatchObject({ sending: false, notice: "slow down" });
+    expect(reduce(refused, { type: "send" })).toMatchObject({ sending: true, notice: null });
+    expect(reduce(reduce(refused, { type: "send" }), { type: "sent" })).toMatchObject({ sending: false, notice: null });
+    expect(reduce(refused, { type: "start" })).toMatchObject({ sending: false, notice: null });
   });
 
   it("ignores speech events outside a conversation", () => {

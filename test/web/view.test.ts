@@ -33,6 +33,7 @@ async function view(patch: Partial<ChatState>, retryInS = 0) {
         agentSpeaking: el.agentParty.dataset.speaking,
         userSpeaking: el.userParty.dataset.speaking,
         mutePressed: el.mute.getAttribute("aria-pressed"),
+        typing: { text: !el.message.disabled, send: !el.send.disabled, placeholder: el.message.placeholder },
       };
     },
     [patch, retryInS] as const,
@@ -65,6 +66,29 @@ describe("view", () => {
       userSpeaking: "false",
       status: "Your microphone is muted.",
     });
+  });
+
+  it("typed input: enabled while the session is active, Send held while a message is on its way", async () => {
+    expect((await view({})).typing).toEqual({ text: false, send: false, placeholder: "Press Start to type" });
+    expect((await view({ phase: "starting" })).typing.text).toBe(false);
+    const waiting = await view({ phase: "live", agent: "connecting" });
+    expect(waiting.typing).toEqual({ text: false, send: false, placeholder: "Waiting for the agent…" });
+    expect((await view({ phase: "live", agent: "reconnecting" })).typing.text).toBe(false);
+    const active = await view({ phase: "live", agent: "speaking" });
+    expect(active.typing).toEqual({ text: true, send: true, placeholder: "Type a message" });
+    expect(active.status).toBe("Connected. Speak or type whenever you like.");
+    expect((await view({ phase: "live", agent: "listening", sending: true })).typing).toMatchObject({
+      text: true,
+      send: false,
+    });
+    const refused = await view({ phase: "live", agent: "listening", notice: "Please slow down." });
+    expect(refused).toMatchObject({ status: "Please slow down.", typing: { text: true, send: true } });
+    expect((await view({ phase: "stopping" })).typing.text).toBe(false);
+    const label = await page.evaluate(() => {
+      const input = document.getElementById("message") as HTMLInputElement;
+      return { label: input.labels?.[0]?.textContent, max: input.maxLength, form: input.form?.id };
+    });
+    expect(label).toEqual({ label: "Type a message", max: 500, form: "typed" });
   });
 
   it("live with autoplay blocked offers to play the agent's audio", async () => {

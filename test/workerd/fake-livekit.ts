@@ -1,6 +1,6 @@
 /**
- * A fake of LiveKit's HTTP API (Twirp `AgentDispatchService/CreateDispatch`, `RoomService/DeleteRoom` and
- * `RoomService/ListParticipants`)
+ * A fake of LiveKit's HTTP API (Twirp `AgentDispatchService/CreateDispatch`, `RoomService/DeleteRoom`,
+ * `RoomService/ListParticipants` and `RoomService/SendData`)
  * at the fetch level, installed as Miniflare's `outboundService`: every outbound fetch of the Worker,
  * its Durable Objects and the tests lands here, so no test traffic leaves the process. The real
  * protocol is exercised end to end against the dev LiveKit server by the e2e tests.
@@ -68,7 +68,7 @@ export async function fakeLiveKit(request: Request): Promise<Response> {
       metadata: body.metadata,
     });
   }
-  if (method === "DeleteRoom") return json(200, {});
+  if (method === "DeleteRoom" || method === "SendData") return json(200, {});
   if (method === "ListParticipants") return json(200, { participants: participants.get(room) ?? [] });
   return json(404, { code: "not_found", msg: `no such method ${method}` });
 }

@@ -1,9 +1,11 @@
 /**
  * The `/chat` page markup. Element ids are the page script's interface (web/src/view.ts
- * `findElements`): rename both together.
+ * `findElements`): rename both together. The typed-input form (`#typed`) starts disabled: the page script
+ * enables it while the session is active, and without the script it does nothing.
  */
 import { html, raw } from "hono/html";
 import { TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_PATH } from "../../contract/defaults.ts";
+import { TYPED_TEXT_MAX } from "../../contract/messages.ts";
 import { layout, type Html } from "./layout.ts";
 
 const MIC = raw(
@@ -102,6 +104,11 @@ export function chatPage(options: ChatPageOptions = {}): Html {
 <button class="btn" id="play-audio" type="button" hidden>Play agent audio</button>
 <p class="status" id="status" role="status">Ready when you are.</p>
 </div>
+<form class="typed" id="typed">
+<label class="visually-hidden" for="message">Type a message</label>
+<input class="typed__text" id="message" type="text" maxlength="${TYPED_TEXT_MAX}" autocomplete="off" enterkeyhint="send" placeholder="Press Start to type" disabled>
+<button class="btn" id="send" type="submit" disabled>Send</button>
+</form>
 ${
   siteKey
     ? html`<div class="turnstile" id="turnstile"></div>

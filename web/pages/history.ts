@@ -64,7 +64,7 @@ function item(e: StoredEvent, t: TranscriptResponse): Html | null {
   const at = html`<time class="caption__time" datetime="${new Date(e.ts).toISOString()}">${offset(e.ts - t.started_at)}</time>`;
   if ("call_id" in e) return card(e, at);
   if (!("text" in e) || e.text.trim() === "") return null;
-  return html`<li class="caption caption--${e.role}">
+  return html`<li class="caption caption--${e.role}${e.typed ? " caption--typed" : ""}">
 <span class="caption__meta"><span class="caption__who">${LABEL[e.role]}</span>${at}</span>
 <p class="caption__text">${e.text}</p></li>`;
 }

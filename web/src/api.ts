@@ -10,6 +10,7 @@ import {
   SessionCreateResponse,
   TimeZone,
   TokenResponse,
+  type TypedMessageRequest,
 } from "../../contract/index.ts";
 
 /** A refused or failed request. `status` 0 means the network failed (no response). */
@@ -132,13 +133,32 @@ export async function stopSession(sessionId: string, keepalive = false): Promise
   await call(`/session/${encodeURIComponent(sessionId)}`, { method: "DELETE", keepalive }, z.unknown());
 }
 
-/** A random participant identity for this visitor: `v_` + 16 base64url characters (96 bits). */
-export function newIdentity(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return (
-    "v_" +
-    btoa(String.fromCharCode(...bytes))
-      .replace(/\+/g, "-")
-      .replace(/\//g, "_")
+/**
+ * `POST /session/{id}/messages`: a message the visitor typed (contract `TypedMessageRequest`, messages.ts). The
+ * server relays it to the agent and the visitor's turn arrives on the transcript socket (`typed: true`), so the
+ * answer's body (`{seq, duplicate}`) is not read.
+ * @param id the message's id (`randomId()`): a retry of the same message reuses it, and the server takes it once
+ * @param text the trimmed text, 1 to `TYPED_TEXT_MAX` characters
+ * @throws RequestError: 409 `agent_not_ready` / `session_ended`, 429 `too_many_messages` (with `retryAfterS`),
+ *   502 `livekit_unavailable` (nothing was taken: the same id may be sent again), and the others' refusals
+ */
+export async function sendMessage(sessionId: string, id: string, text: string): Promise<void> {
+  const request: TypedMessageRequest = { id, text };
+  await call(
+    `/session/${encodeURIComponent(sessionId)}/messages`,
+    { method: "POST", body: JSON.stringify(request), headers: { "Content-Type": "application/json" } },
+    z.unknown(),
   );
+}
+
+/** 16 random base64url characters (96 bits, `crypto.getRandomValues`): a typed message's id. */
+export function randomId(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(12))))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_");
+}
+
+/** A random participant identity for this visitor: `v_` + {@link randomId} (96 bits). */
+export function newIdentity(): string {
+  return "v_" + randomId();
 }

@@ -6,6 +6,9 @@
  * Screen readers: interims are `aria-hidden` (they change several times a second); the final replaces
  * the interim's node, so the log announces each final once.
  *
+ * A turn the visitor typed (`typed: true`, contract/messages.ts) is shown like a spoken one, marked
+ * `caption--typed` (the stylesheet labels it "typed"), and never replaces the words still being spoken.
+ *
  * Actions (contract `ActionMessage`) appear in the same list, in `seq` order with the captions, as cards
  * (actions.ts says what they show): appended whole, so the log announces each card's text once.
  */
@@ -75,7 +78,7 @@ export class CaptionLog {
         this.#interim = this.#caption(message, text);
         this.#log.append(this.#interim);
       }
-    } else if (message.role === "user" && this.#interim) {
+    } else if (message.role === "user" && this.#interim && !message.typed) {
       const interim = this.#interim;
       this.#interim = null;
       if (text) interim.replaceWith(this.#caption(message, text));
@@ -117,6 +120,7 @@ export class CaptionLog {
 
   #caption(message: TranscriptMessage, text: string): HTMLElement {
     const item = this.#item(`caption--${message.role}`, message.seq, LABEL[message.role], text);
+    if (message.typed) item.classList.add("caption--typed");
     if (message.final) {
       if (this.#lastFinalRole === message.role) item.classList.add("caption--cont");
       this.#lastFinalRole = message.role;

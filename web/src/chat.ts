@@ -5,22 +5,27 @@
  * `POST /session` (web/src/turnstile.ts). The profile the page talks to (`#chat[data-profile]`, from
  * `/chat?agent=`) and the visitor's time zone go with `POST /session` too; a profile with planner intents has
  * the plan panel (`#plan`, web/src/plan.ts), loaded at page load and after each `ok` action frame.
+ * While the session is active the visitor may also type (`#typed`): each message is posted to the Worker
+ * (`POST /session/{id}/messages`) and comes back on the transcript socket as their turn (`typed: true`).
  */
 import {
   browserTimeZone,
   fetchToken,
   newIdentity,
+  randomId,
   RequestError,
+  sendMessage,
   startSession,
   stopSession,
   tokenExpiresAt,
 } from "./api.ts";
 import { CaptionLog } from "./captions.ts";
+import { sendErrorText } from "./errors.ts";
 import { DisconnectReason } from "livekit-client";
 import { VoiceError, VoiceRoom } from "./livekit.ts";
 import { LevelMeter } from "./meter.ts";
 import { PlanPanel } from "./plan.ts";
-import { initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
+import { canType, initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
 import { TranscriptSocket } from "./transcript-socket.ts";
 import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
 import { findElements, render } from "./view.ts";
@@ -43,6 +48,8 @@ let socket: TranscriptSocket | null = null;
 /** Bumped by every start and teardown: a start flow whose generation is stale stops at its next step. */
 let generation = 0;
 let retryUntil = 0;
+/** The last typed message that failed before the server took it for sure (network, 5xx): sent again, same id. */
+let unsent: { id: string; text: string } | null = null;
 
 /**
  * The Turnstile widget when the deployment has Turnstile on (web/pages/chat.ts puts the sitekey and the
@@ -252,6 +259,34 @@ async function start(): Promise<void> {
   openSocket(session.value);
 }
 
+/**
+ * Sends the typed message (trimmed; an empty one is ignored). The box is cleared once the server has taken it: the
+ * visitor's turn itself arrives on the transcript socket, like a spoken one. A refusal keeps the text and says why in
+ * the status line; the same text sent again after a failure the server may not have seen (no answer, 5xx) keeps its
+ * id, so that it is taken once.
+ */
+async function send(): Promise<void> {
+  const text = el.message.value.trim();
+  const sessionId = state.sessionId;
+  if (!text || !sessionId || !canType(state) || state.sending) return;
+  const id = unsent?.text === text ? unsent.id : randomId();
+  const mine = generation;
+  // Send is disabled while the message is on its way: the keyboard focus goes on typing.
+  if (document.activeElement === el.send) el.message.focus();
+  dispatch({ type: "send" });
+  let notice: string | undefined;
+  unsent = null;
+  try {
+    await sendMessage(sessionId, id, text);
+    if (el.message.value.trim() === text) el.message.value = "";
+  } catch (err) {
+    const e = err as RequestError;
+    if (e.status === 0 || e.status >= 500) unsent = { id, text };
+    notice = sendErrorText(e);
+  }
+  if (mine === generation) dispatch({ type: "sent", notice });
+}
+
 async function stop(): Promise<void> {
   if (state.phase !== "starting" && state.phase !== "live") return;
   dispatch({ type: "stop" });
@@ -260,6 +295,10 @@ async function stop(): Promise<void> {
 }
 
 el.start.addEventListener("click", () => void start());
+el.typed.addEventListener("submit", (e) => {
+  e.preventDefault();
+  void send();
+});
 el.stop.addEventListener("click", () => void stop());
 el.mute.addEventListener("click", () => {
   const muted = !state.muted;

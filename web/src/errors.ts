@@ -1,6 +1,7 @@
 /**
  * What each failure means to a person, and what they can do about it.
  */
+import type { RequestError } from "./api.ts";
 import type { ChatError, ErrorKind } from "./state.ts";
 
 export interface ErrorText {
@@ -78,4 +79,17 @@ const TEXT: Record<ErrorKind, ErrorText> = {
  */
 export function errorText(error: ChatError): ErrorText {
   return TEXT[error.kind];
+}
+
+/**
+ * What the status line says when a typed message was not sent (`POST /session/{id}/messages`, api.ts
+ * `sendMessage`): a rate limit asks to slow down (with `Retry-After`, rounded up to whole seconds, when given), a
+ * network failure or 502 `livekit_unavailable` offers Send again (the same message keeps its id, so it is taken
+ * once), anything else gives the server's own sentence (e.g. 409 `agent_not_ready`).
+ */
+export function sendErrorText(err: RequestError): string {
+  const wait = err.retryAfterS ? ` in ${Math.ceil(err.retryAfterS)} s` : "";
+  if (err.status === 429) return `You're sending messages too fast. Please slow down and try again${wait}.`;
+  if (err.status === 0 || err.status === 502) return "Your message couldn't be sent. Press Send to try again.";
+  return `Your message wasn't sent: ${err.message}`;
 }

@@ -53,6 +53,10 @@ export interface ChatState {
   sessionId: string | null;
   /** Set when the last session ended by itself (not by Stop): shown as a note in the idle state. */
   endedBy: EndReason | null;
+  /** A typed message is on its way (`POST /session/{id}/messages`): Send waits for its answer. */
+  sending: boolean;
+  /** Why the last typed message was not sent (errors.ts `sendErrorText`): shown in the status line while live. */
+  notice: string | null;
 }
 
 export type Action =
@@ -65,7 +69,9 @@ export type Action =
   | { type: "audio_blocked"; blocked: boolean }
   | { type: "fail"; error: ChatError }
   | { type: "stop" }
-  | { type: "stopped" };
+  | { type: "stopped" }
+  | { type: "send" }
+  | { type: "sent"; notice?: string | undefined };
 
 export const initialState: ChatState = {
   phase: "idle",
@@ -78,6 +84,8 @@ export const initialState: ChatState = {
   error: null,
   sessionId: null,
   endedBy: null,
+  sending: false,
+  notice: null,
 };
 
 const END_ERRORS: Partial<Record<EndReason, ErrorKind>> = {
@@ -92,6 +100,14 @@ const END_ERRORS: Partial<Record<EndReason, ErrorKind>> = {
 /** True while a conversation is being set up or running (Stop is offered). */
 export function isActive(state: ChatState): boolean {
   return state.phase === "starting" || state.phase === "live";
+}
+
+/**
+ * True while the visitor may type a message: the session is live and its agent is in the room (the session's
+ * `active` state; the server refuses typed messages while it is `starting` or `reconnecting`).
+ */
+export function canType(state: ChatState): boolean {
+  return state.phase === "live" && state.agent !== "connecting" && state.agent !== "reconnecting";
 }
 
 function onServer(state: ChatState, message: ServerMessage): ChatState {
@@ -160,5 +176,9 @@ export function reduce(state: ChatState, action: Action): ChatState {
         sessionId: state.sessionId,
         endedBy: state.endedBy,
       };
+    case "send":
+      return { ...state, sending: true, notice: null };
+    case "sent":
+      return { ...state, sending: false, notice: action.notice ?? null };
   }
 }

@@ -3,7 +3,7 @@
  * attributes, `hidden` and text: no element is created here, so nothing moves while captions stream.
  */
 import { errorText } from "./errors.ts";
-import { isActive, type AgentState, type ChatState } from "./state.ts";
+import { canType, isActive, type AgentState, type ChatState } from "./state.ts";
 
 export interface ChatElements {
   root: HTMLElement;
@@ -25,6 +25,10 @@ export interface ChatElements {
   log: HTMLElement;
   captionsBox: HTMLElement;
   historyLink: HTMLAnchorElement;
+  /** Typed input: the form, its text box and its Send button. */
+  typed: HTMLFormElement;
+  message: HTMLInputElement;
+  send: HTMLButtonElement;
 }
 
 /**
@@ -57,6 +61,9 @@ export function findElements(doc: Document = document): ChatElements {
     log: get("captions"),
     captionsBox: get("captions-box"),
     historyLink: get("history-link"),
+    typed: get("typed"),
+    message: get("message"),
+    send: get("send"),
   };
 }
 
@@ -80,8 +87,9 @@ function statusText(state: ChatState): string {
       return "";
     case "live":
       if (state.reconnecting) return "Connection interrupted. Reconnecting…";
+      if (state.notice) return state.notice;
       if (state.muted) return "Your microphone is muted.";
-      return "Connected. Speak whenever you like.";
+      return "Connected. Speak or type whenever you like.";
   }
 }
 
@@ -112,6 +120,11 @@ export function render(el: ChatElements, state: ChatState, retryInS = 0): void {
   el.agentParty.dataset.state = active ? state.agent : "offline";
   setText(el.agentState, active ? AGENT_LABEL[state.agent] : "Offline");
   setText(el.userState, !live ? "Mic off" : state.muted ? "Muted" : state.userSpeaking ? "Speaking" : "Mic on");
+
+  const typing = canType(state);
+  el.message.disabled = !typing;
+  el.send.disabled = !typing || state.sending;
+  el.message.placeholder = typing ? "Type a message" : live ? "Waiting for the agent…" : "Press Start to type";
 
   const error = state.phase === "error" ? state.error : null;
   el.alert.hidden = !error;

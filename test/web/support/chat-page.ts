@@ -42,7 +42,8 @@ type Handler = (route: Route, request: Request) => Promise<void> | void;
 
 /**
  * Intercepts the page's REST calls (`/token`, `/session…`, `/planner`) with `handlers` keyed by `METHOD /path`
- * (path without query); records every call. Unhandled API calls answer 500.
+ * (path without query, the session id as `:id`: `DELETE /session/:id`, `POST /session/:id/messages`); records
+ * every call. Unhandled API calls answer 500.
  */
 export async function interceptApi(page: Page, handlers: Record<string, Handler>): Promise<ApiCall[]> {
   const calls: ApiCall[] = [];
@@ -50,7 +51,7 @@ export async function interceptApi(page: Page, handlers: Record<string, Handler>
     const url = new URL(request.url());
     const body = request.postData() ? (JSON.parse(request.postData()!) as unknown) : null;
     calls.push({ method: request.method(), path: url.pathname, body });
-    const key = `${request.method()} ${url.pathname.replace(/^\/session\/.+/, "/session/:id")}`;
+    const key = `${request.method()} ${url.pathname.replace(/^\/session\/[^/]+/, "/session/:id")}`;
     const handler = handlers[key];
     if (handler) return handler(route, request);
     return route.fulfill({ status: 500, json: { error: { code: "unexpected", message: `no handler for ${key}` } } });
