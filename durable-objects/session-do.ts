@@ -1,9 +1,11 @@
 /**
  * `SessionDO`: one per session. Holds the lifecycle state machine (`starting → active ⇄ reconnecting →
- * ended(reason)`), the event log, the `/ws/transcript` sockets (Hibernation API) and the alarms. It tracks
- * the room's participants from LiveKit's webhooks (session-presence.ts: a visitor who never joins ends the
- * session), replaces a lost agent once, keeps an ended session open to its agent's last events for a closing
- * window, retries deleting the room until it is gone, and releases the session's reservations.
+ * ended(reason)`), the event log, the `/ws/transcript` sockets (Hibernation API, session-sockets.ts) and the
+ * alarms. It tracks the room's participants from LiveKit's webhooks (session-presence.ts: a visitor who never
+ * joins ends the session), replaces a lost agent once, keeps an ended session open to its agent's last events for
+ * a closing window, retries deleting the room until it is gone, and releases the session's reservations. It takes
+ * the agent's events (session-ingest.ts) and actions (session-actions.ts), and the visitor's typed messages
+ * (session-messages.ts).
  * The Worker calls it over RPC after it has checked the caller; the upgrade arrives via `fetch`.
  *
  * See docs/architecture.md, "Flows", "Transcript socket", "Agent ingest" and "Session lifecycle".
@@ -17,7 +19,6 @@ import {
   type EndReason,
   HISTORY_MAX_CHARS,
   HISTORY_MAX_ITEMS,
-  ReplayQuery,
   type ServerMessage,
   type SessionStateMessage,
   type SessionStatus,
@@ -25,12 +26,7 @@ import {
   SOCKET_PONG,
   type TranscriptResponse,
 } from "../contract/index.ts";
-import {
-  AGENT_REPLACEMENTS_MAX,
-  CLOSING_WINDOW_S,
-  TRANSCRIPT_SOCKET_SILENT_S,
-  TRANSCRIPT_SOCKETS_MAX,
-} from "../contract/defaults.ts";
+import { AGENT_REPLACEMENTS_MAX, CLOSING_WINDOW_S } from "../contract/defaults.ts";
 import { errorSummary } from "../contract/log.ts";
 import { readEdgeConfig } from "../edge/config.ts";
 import { deleteRoom, dispatchAgent, type RoomNotice } from "../edge/livekit.ts";
@@ -47,6 +43,7 @@ import {
   type PresenceHost,
   type RoomEventOutcome,
 } from "./session-presence.ts";
+import { CLOSE_NORMAL, closeQuietly, TranscriptSockets } from "./session-sockets.ts";
 import { type SessionRow, SessionStore } from "./session-store.ts";
 
 export type { ActionBegin, RoomEventOutcome, TypedResult };
@@ -96,23 +93,17 @@ export type IngestResult =
   | { status: "ended" }
   | { status: "replaced" };
 
-/** Per-socket state kept across hibernation. */
-interface SocketAttachment {
-  connected_at: number;
-}
-
-/** Close code sent when the session ends (RFC 6455 normal closure). */
-export const CLOSE_NORMAL = 1000;
-
 export class SessionDO extends DurableObject<Env> {
   readonly #store: SessionStore;
   readonly #presence: PresenceHost;
+  readonly #sockets: TranscriptSockets;
   /** Typed messages being relayed now, by id (session-messages.ts). */
   readonly #typedInFlight = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new SessionStore(ctx.storage.sql);
+    this.#sockets = new TranscriptSockets(ctx, this.#store);
     this.#presence = {
       store: this.#store,
       env,
@@ -265,56 +256,15 @@ export class SessionDO extends DurableObject<Env> {
 
   /** Forgets a session that never got going (its dispatch failed): storage, alarm and sockets. */
   async discard(): Promise<void> {
-    for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, 1011, "session discarded");
+    this.#sockets.closeAll(1011, "session discarded");
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#store.dropped();
   }
 
-  /**
-   * Accepts a transcript socket (the Worker has checked the visitor, the Origin and the rate limit) and replays the
-   * stored messages after `?after=`. Refuses with a contract `ErrorBody`: 404 `session_not_found`, 426
-   * `upgrade_required`, or 429 `too_many_sockets` when `TRANSCRIPT_SOCKETS_MAX` sockets are open and none of them has
-   * been silent (no keep-alive `ping`) for `TRANSCRIPT_SOCKET_SILENT_S`.
-   */
+  /** A transcript socket upgrade (the Worker has checked the caller): session-sockets.ts, `accept`. */
   override async fetch(request: Request): Promise<Response> {
-    // Refusals are contract `ErrorBody`s; the Worker turns them into the socket's error frame.
-    const refuse = (status: number, code: string, message: string) =>
-      Response.json({ error: { code, message } }, { status });
-    const row = this.#store.row();
-    if (!row) return refuse(404, "session_not_found", "There is no session with this id.");
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return refuse(426, "upgrade_required", "This address only accepts WebSocket upgrades.");
-    }
-    // At most TRANSCRIPT_SOCKETS_MAX sockets; ones silent for TRANSCRIPT_SOCKET_SILENT_S (no keep-alive ping
-    // answered since, nor connected within) are closed first (1001, going away) to make room.
-    const open = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
-    if (open.length >= TRANSCRIPT_SOCKETS_MAX) {
-      const silentBefore = Date.now() - TRANSCRIPT_SOCKET_SILENT_S * 1000;
-      const silent = open.filter((ws) => {
-        const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-        const connected = (ws.deserializeAttachment() as SocketAttachment | null)?.connected_at ?? 0;
-        return Math.max(pinged, connected) < silentBefore;
-      });
-      for (const ws of silent) closeQuietly(ws, 1001, "silent");
-      if (open.length - silent.length >= TRANSCRIPT_SOCKETS_MAX) {
-        const message = `This session already has ${TRANSCRIPT_SOCKETS_MAX} transcript connections open.`;
-        return refuse(429, "too_many_sockets", message);
-      }
-    }
-    const query = ReplayQuery.safeParse({ after: new URL(request.url).searchParams.get("after") ?? undefined });
-    const after = query.success ? (query.data.after ?? 0) : 0;
-    const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ connected_at: Date.now() } satisfies SocketAttachment);
-    for (const message of this.#store.after(after)) server.send(JSON.stringify(message));
-    if (row.status === "ended") {
-      // During the closing window the socket stays open for the agent's last events.
-      if (row.closing_until === null) closeQuietly(server, CLOSE_NORMAL, "session ended");
-    } else if (row.client_gone_since !== null || row.client_connected_at === null) {
-      this.#store.update({ client_gone_since: null, client_connected_at: row.client_connected_at ?? Date.now() });
-    }
-    return new Response(null, { status: 101, webSocket: client });
+    return this.#sockets.accept(request);
   }
 
   override async webSocketMessage(): Promise<void> {
@@ -383,7 +333,7 @@ export class SessionDO extends DurableObject<Env> {
       return this.#appendState("ended", reason, now);
     });
     this.#broadcast(message);
-    if (!agentAround) this.#closeSockets();
+    if (!agentAround) this.#sockets.closeAll();
     log.info("session_ended", { session_id: row.session_id, room: row.room, reason, closing_window: agentAround });
     await this.#deleteRoom(this.#store.row()!);
     await this.#releaseReservations(row, now);
@@ -491,18 +441,13 @@ export class SessionDO extends DurableObject<Env> {
     const row = this.#store.row();
     if (!row || row.closing_until === null) return;
     this.#store.update({ closing_until: null });
-    this.#closeSockets();
-  }
-
-  #closeSockets(): void {
-    for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, CLOSE_NORMAL, "session ended");
+    this.#sockets.closeAll();
   }
 
   async #socketGone(ws: WebSocket): Promise<void> {
     const row = this.#store.row();
     if (!row || row.status === "ended") return;
-    const open = this.ctx.getWebSockets().filter((s) => s !== ws && s.readyState === WebSocket.OPEN);
-    if (open.length === 0 && row.client_gone_since === null) {
+    if (!this.#sockets.othersOpen(ws) && row.client_gone_since === null) {
       this.#store.update({ client_gone_since: Date.now() });
       await this.#armAlarm();
     }
@@ -521,14 +466,7 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   #broadcast(message: ServerMessage): void {
-    const text = JSON.stringify(message);
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.send(text);
-      } catch {
-        // A socket that is closing misses live messages; its client replays them with ?after=.
-      }
-    }
+    this.#sockets.broadcast(message);
   }
 
   /**
@@ -564,13 +502,5 @@ export class SessionDO extends DurableObject<Env> {
       log.warn("session_release_failed", fields);
     });
     if (ipSlot !== null && results[2]!.status === "fulfilled") this.#store.update({ ip_slot: null });
-  }
-}
-
-function closeQuietly(ws: WebSocket, code: number, reason: string): void {
-  try {
-    ws.close(code, reason);
-  } catch {
-    // already closed
   }
 }
