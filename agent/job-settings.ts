@@ -1,7 +1,8 @@
 /**
  * What a job takes from its session's profile (profiles/<id>/, loaded at start by profiles/load.ts): the
- * instructions, the greeting, the LLM, voice and language, and the intents that become its tools. See
- * docs/agent.md, "Profiles and actions".
+ * instructions, the greeting (the first-time or the resume one, or none for a replacement agent), the LLM, voice
+ * and language, and the intents that become its tools. See docs/agent.md, "Profiles and actions" and "Behaviour
+ * worth knowing".
  */
 import { DEFAULT_PROFILE_ID, type DispatchMetadata } from "../contract/index.ts";
 import type { Profile } from "../contract/profile.ts";
@@ -13,12 +14,30 @@ import { toolParameters } from "./profile-tools.ts";
 /** The loaded profiles by id (profiles/load.ts `loadProfiles`). */
 export type Profiles = ReadonlyMap<string, Profile>;
 
+/**
+ * How a job's conversation starts, from its dispatch metadata: `new` (no `history`, no `resumed`), `resumed` (the
+ * visitor continues an earlier conversation: `resumed` is set) or `replacement` (`history` without `resumed`: the
+ * session lost its agent and this one takes over mid-conversation).
+ */
+export type ConversationStart = "new" | "resumed" | "replacement";
+
+/** {@link ConversationStart} of a dispatch. */
+export function conversationStart(metadata: Pick<DispatchMetadata, "history" | "resumed">): ConversationStart {
+  if (metadata.resumed) return "resumed";
+  return (metadata.history?.length ?? 0) > 0 ? "replacement" : "new";
+}
+
 /** A job's settings from its profile and its dispatch metadata. */
 export interface JobSettings {
   profile: Profile;
   /** The system prompt: the dispatch's `system_prompt` or the profile's prompt, and the visitor's local time. */
   instructions: string;
-  /** `GREETING_MODE` with the profile's words. */
+  /** How the conversation starts. */
+  start: ConversationStart;
+  /**
+   * `GREETING_MODE` with the profile's words: its `greeting`, or its `resume_greeting` when resumed; `none` for a
+   * replacement.
+   */
   greeting: Greeting;
   /** The profile's LLM, voice and language with the deployment's keys and models. */
   providers: ProviderConfig;
@@ -27,14 +46,14 @@ export interface JobSettings {
 /**
  * Chooses a job's profile and derives its settings.
  * @param metadata the validated dispatch metadata: `profile` (absent: `DEFAULT_PROFILE_ID`), `timezone` (absent:
- *   UTC), `system_prompt`
+ *   UTC), `system_prompt`, and `history` and `resumed` (how the conversation starts: {@link conversationStart})
  * @param now the job's start, for the local time line
  * @returns the settings, or the reason the job cannot run (a profile this worker does not have; the Worker and
  *   the agent fleet then disagree on the profiles, as after a partial deploy)
  */
 export function jobSettings(
   cfg: Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel" | "greetingMode">,
-  metadata: Pick<DispatchMetadata, "profile" | "timezone" | "system_prompt">,
+  metadata: Pick<DispatchMetadata, "profile" | "timezone" | "system_prompt" | "history" | "resumed">,
   profiles: Profiles,
   now: Date = new Date(),
 ): { ok: true; settings: JobSettings } | { ok: false; reason: string } {
@@ -44,20 +63,30 @@ export function jobSettings(
     const known = [...profiles.keys()].sort().join(", ");
     return { ok: false, reason: `unknown profile "${id}" (this agent has: ${known || "none"})` };
   }
+  const start = conversationStart(metadata);
   return {
     ok: true,
     settings: {
       profile,
       instructions: resolveInstructions(metadata.system_prompt, profile.prompt, now, metadata.timezone),
-      greeting: greetingOf(cfg.greetingMode, profile),
+      start,
+      greeting: start === "replacement" ? { mode: "none" } : greetingOf(cfg.greetingMode, profile, start === "resumed"),
       providers: providerConfig(cfg, profile),
     },
   };
 }
 
-/** `GREETING_MODE` with a profile's words. */
-export function greetingOf(mode: GreetingMode, profile: Pick<Profile, "greeting">): Greeting {
-  return mode === "fixed" ? { mode, text: profile.greeting } : { mode };
+/**
+ * `GREETING_MODE` with a profile's words.
+ * @param resumed whether the visitor resumed an earlier conversation: `fixed` then says the profile's
+ *   `resume_greeting` instead of its `greeting`
+ */
+export function greetingOf(
+  mode: GreetingMode,
+  profile: Pick<Profile, "greeting" | "resume_greeting">,
+  resumed = false,
+): Greeting {
+  return mode === "fixed" ? { mode, text: resumed ? profile.resume_greeting : profile.greeting } : { mode };
 }
 
 /**

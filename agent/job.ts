@@ -2,8 +2,9 @@
  * One job: a dispatch of this agent into a visitor's room (LiveKit Agents `JobContext`).
  *
  * Validates the dispatch metadata with the contract (`DispatchMetadata`: session id, optional profile, time zone
- * and system prompt, optional `history` when it continues a conversation), picks the session's profile
- * (job-settings.ts: its prompt, greeting, LLM, voice, language and intents), connects, runs the voice pipeline with
+ * and system prompt, optional `history` when it continues a conversation, `resumed` when the visitor resumed an
+ * earlier one), picks the session's profile (job-settings.ts: its prompt, greeting, LLM, voice, language and
+ * intents; the resume greeting when resumed, none for a replacement agent), connects, runs the voice pipeline with
  * the visitor, and reports to the session through the ingest forwarder: `agent_joined`, transcripts and speech
  * events, `agent_heartbeat` every 5 s, `agent_error`, and `agent_left` (flushed before the job ends). The LLM's
  * calls of the profile's intents go to the Worker through the actions client (actions.ts, profile-tools.ts).
@@ -65,7 +66,8 @@ type MetadataVerdict =
 
 /**
  * Validates a job's dispatch metadata.
- * @param raw the job's metadata string (JSON `{"session_id","profile"?,"timezone"?,"system_prompt"?,"history"?}`)
+ * @param raw the job's metadata string (JSON
+ *   `{"session_id","profile"?,"timezone"?,"system_prompt"?,"history"?,"resumed"?}`)
  * @returns the metadata, or the reason it is unusable plus the session id when one can still be read
  */
 export function parseDispatchMetadata(raw: string | undefined): MetadataVerdict {
@@ -112,7 +114,8 @@ function limitDetail(limit: JobLimit, cfg: AgentConfig, limits: JobLimits): stri
  * that fails the contract, or names a profile this worker does not have, ends the job at once (`job_refused`).
  * @param vad the process's Silero VAD from `prewarm`
  * @param baseLog the worker's logger; the job logs through a child with `job_id`, `session_id` and `room`
- *   (`job_started` with the job process's `pid` and `profile`, `agent_joined`, `job_ended` with its `reason`, one
+ *   (`job_started` with the job process's `pid`, `profile`, `history_items`, and for a resumed conversation
+ *   `resumed: true`, `history_chars` and `summary_chars` (counts, never text), `agent_joined`, `job_ended` with its `reason`, one
  *   `turn` per answered turn, `action_called` per call of an intent, and failures)
  * @param profiles the profiles loaded at start (profiles/load.ts)
  */
@@ -140,7 +143,7 @@ export async function runJob(
     return;
   }
 
-  const { session_id: sessionId, history = [] } = verdict.metadata;
+  const { session_id: sessionId, history = [], resumed } = verdict.metadata;
   const settings = chosen.settings;
   const log = baseLog.child({ job_id: jobId, session_id: sessionId, room: ctx.job.room?.name });
   // Once the room is gone, in-flight provider calls are aborted: those errors are not the visitor's concern.
@@ -208,17 +211,28 @@ export async function runJob(
   ctx.addShutdownCallback(() => leave("job_shut_down", "job shut down"));
 
   const began = Date.now();
-  log.info("job_started", { pid: process.pid, history_items: history.length, profile: settings.profile.id });
+  log.info("job_started", {
+    pid: process.pid,
+    history_items: history.length,
+    profile: settings.profile.id,
+    ...(resumed
+      ? {
+          resumed: true,
+          history_chars: history.reduce((n, item) => n + item.text.length, 0),
+          summary_chars: resumed.summary?.length ?? 0,
+        }
+      : {}),
+  });
   try {
     // The visitor may publish data, but reaches nothing of the agent through it (docs/agent.md, "What a visitor can
     // send"): the framework's remote-session endpoint is closed (fail closed), its streams and lk.chat refused.
     if (!adaptJobProcess(log)) throw new Error("the framework's remote-session endpoint could not be closed");
     guard = refuseVisitorStreams(ctx.room, log);
     session = createAgentSession(settings.providers, vad, log);
-    // The fixed greeting (the profile's words) is synthesized while the room is joined, not after (greeting.ts); a
-    // continued conversation has no greeting.
+    // The fixed greeting (the profile's words: its resume line when resumed) is synthesized while the room is
+    // joined, not after (greeting.ts); a replacement agent has no greeting (job-settings.ts).
     const greeting = settings.greeting;
-    if (greeting.mode === "fixed" && session.tts && history.length === 0) {
+    if (greeting.mode === "fixed" && session.tts) {
       const p = (prefetch = new SpeechPrefetch(session.tts, greeting.text));
       void p.settled().then((ok) => {
         if (!ok && !closing) log.warn("greeting_prefetch_failed", { error: errorSummary(p.error) });
@@ -252,7 +266,7 @@ export async function runJob(
     // textEnabled: false: RoomIO's text input (lk.chat, any participant, unbounded) stays off; typed messages arrive
     // from the server instead (typed-input.ts).
     await session.start({
-      agent: new WebsiteAgent(settings.instructions, greeting, { prefetched: prefetch, history, tools }),
+      agent: new WebsiteAgent(settings.instructions, greeting, { prefetched: prefetch, history, resumed, tools }),
       room: ctx.room,
       record: false,
       inputOptions: { closeOnDisconnect: false, textEnabled: false },

@@ -153,3 +153,6 @@ export const TRANSCRIPT_SOCKET_SILENT_S = 2 * SOCKET_PING_INTERVAL_S + 15;
 
 /** The profile a session gets when `POST /session` names none (profiles/assistant/): today's plain assistant. */
 export const DEFAULT_PROFILE_ID = "assistant";
+
+/** Longest conversation summary, in characters (contract/conversations.ts). */
+export const SUMMARY_MAX = 1000;

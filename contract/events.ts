@@ -8,6 +8,7 @@
  */
 import * as z from "zod/mini";
 import { ActionFieldError, ActionStatus, CallId, IntentName } from "./actions.ts";
+import { SUMMARY_MAX } from "./defaults.ts";
 import { ProfileId, RoomName, SessionId, SystemPrompt, TimeZone } from "./rest.ts";
 
 export const Role = z.enum(["user", "agent"]);
@@ -195,12 +196,15 @@ export type StoredEvent = z.infer<typeof StoredEvent>;
 
 /**
  * `GET /transcripts/{session_id}` 200 body. Times are epoch ms; `ended_at` is null while running. `profile` is the
- * session's profile (absent for a session stored before profiles existed: the default assistant).
+ * session's profile (absent for a session stored before profiles existed: the default assistant). `resumed_from`
+ * is the conversation this one continues; `summary` its summary once made (contract/conversations.ts).
  */
 export const TranscriptResponse = z.object({
   session_id: SessionId,
   room: RoomName,
   profile: z.optional(ProfileId),
+  resumed_from: z.optional(SessionId),
+  summary: z.optional(z.string().check(z.minLength(1), z.maxLength(SUMMARY_MAX))),
   status: SessionStatus,
   reason: z.optional(EndReason),
   started_at: EpochMs,
@@ -223,9 +227,11 @@ export type HistoryItem = z.infer<typeof HistoryItem>;
 /**
  * JSON in `CreateDispatch(room, AGENT_NAME, metadata)`; the agent validates it per job. `system_prompt` is
  * at most `SYSTEM_PROMPT_MAX` characters (contract/defaults.ts). `history` is present when the agent
- * continues a conversation (a replacement after the first agent was lost): the stored finals, oldest first,
- * at most {@link HISTORY_MAX_ITEMS} items and {@link HISTORY_MAX_CHARS} characters; such an agent does not
- * greet. See docs/architecture.md, "Dispatch".
+ * continues a conversation: the stored finals, oldest first, at most {@link HISTORY_MAX_ITEMS} items and
+ * {@link HISTORY_MAX_CHARS} characters. Without `resumed`, it is a replacement after the first agent was lost, which
+ * does not greet. With `resumed`, the visitor resumed an earlier conversation (`POST /session {resume_from}`): the
+ * agent greets with its profile's resume line, and `resumed.summary` summarises the earlier conversation (the turns
+ * `history` leaves out included). See docs/architecture.md, "Dispatch" and "Conversations".
  */
 export const DispatchMetadata = z.object({
   session_id: SessionId,
@@ -235,5 +241,8 @@ export const DispatchMetadata = z.object({
   timezone: z.optional(TimeZone),
   system_prompt: z.optional(SystemPrompt),
   history: z.optional(z.array(HistoryItem).check(z.maxLength(HISTORY_MAX_ITEMS))),
+  resumed: z.optional(
+    z.strictObject({ summary: z.optional(z.string().check(z.minLength(1), z.maxLength(SUMMARY_MAX))) }),
+  ),
 });
 export type DispatchMetadata = z.infer<typeof DispatchMetadata>;

@@ -8,5 +8,6 @@ export * from "./rest.ts";
 export * from "./events.ts";
 export * from "./actions.ts";
 export * from "./messages.ts";
+export * from "./conversations.ts";
 export * from "./signature.ts";
 export * from "./defaults.ts";

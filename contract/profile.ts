@@ -1,7 +1,7 @@
 /**
  * Profiles: what an agent is, configured by files and not by code. A profile is a folder `profiles/<id>/`
  * holding `prompt.md` (the system prompt, markdown) and `profile.yaml` ({@link ProfileFile}: display name,
- * greeting, voice, language, model settings and the intent registry).
+ * greetings (first-time and resume), voice, language, model settings and the intent registry).
  *
  * This module is the one definition of a profile's shape, used where profiles are loaded and checked: the
  * agent at start (profiles/load.ts), the Worker's build (profiles/build.ts writes the {@link ProfileRegistry}
@@ -176,12 +176,23 @@ export const TTS_VOICES = [
   "verse",
 ] as const;
 
+/**
+ * What the agent says first when the visitor continues an earlier conversation, for a profile without its own
+ * `resume_greeting`.
+ */
+export const DEFAULT_RESUME_GREETING = "Welcome back. Shall we pick up where we left off?";
+
 /** `profiles/<id>/profile.yaml`. */
 export const ProfileFile = z.strictObject({
   /** Shown to the visitor (page title, history). */
   display_name: z.string().min(1).max(64),
   /** What the agent says first in a new conversation (spoken as written). */
   greeting: z.string().min(1).max(500),
+  /**
+   * What the agent says first when the visitor continues an earlier conversation (`POST /session {resume_from}`;
+   * spoken as written); absent: {@link DEFAULT_RESUME_GREETING}.
+   */
+  resume_greeting: z.string().min(1).max(500).default(DEFAULT_RESUME_GREETING),
   /** The TTS voice. */
   voice: z.enum(TTS_VOICES),
   /** The conversation's language, a BCP 47 tag (e.g. `en`, `en-GB`): the STT's and the prompt's. */

@@ -97,6 +97,8 @@ export const TurnstileToken = z.string().check(z.minLength(1), z.maxLength(TURNS
  * `turnstile_failed`) when the deployment has Turnstile on, ignored when it is off. `profile` chooses the
  * agent's profile among those the operator allows (`ALLOWED_PROFILES`; else 400 `unknown_profile`); absent:
  * the default profile. `timezone` is the visitor's (absent: UTC), for the agent's sense of "today".
+ * `resume_from` continues one of the visitor's ended conversations (contract/conversations.ts): the new session
+ * takes that conversation's profile (a different `profile` is a 400 `profile_mismatch`).
  */
 export const SessionCreateRequest = z.strictObject({
   room: RoomName,
@@ -105,6 +107,7 @@ export const SessionCreateRequest = z.strictObject({
   turnstile_token: z.optional(TurnstileToken),
   profile: z.optional(ProfileId),
   timezone: z.optional(TimeZone),
+  resume_from: z.optional(SessionId),
 });
 export type SessionCreateRequest = z.infer<typeof SessionCreateRequest>;
 

@@ -3,7 +3,7 @@
  *
  * Builds the page script and the profiles' registry, then starts — each as a child process with prefixed output —
  * the dev LiveKit server (only when LIVEKIT_URL is unset), the local OpenAI-compatible provider (only
- * when OPENAI_API_KEY is unset), the local Turnstile stand-in (only with `--turnstile`, which turns the bot
+ * when OPENAI_API_KEY is unset; the Worker's conversation summaries use it too), the local Turnstile stand-in (only with `--turnstile`, which turns the bot
  * check on session start on), `wrangler dev` with the Worker and its Durable Objects, and the agent
  * worker. Every component is configured to find the others; no hand-written `.env` or `.dev.vars` is
  * needed (a `.env` in the project root, when present, supplies real credentials and overrides).
@@ -18,8 +18,10 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { httpUrl, port, readEnv, requiredString, secret, sessionSettings } from "../contract/config.ts";
+import { count, httpUrl, port, readEnv, requiredString, secret, sessionSettings } from "../contract/config.ts";
+import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX } from "../contract/conversations.ts";
 import { DEFAULT_AGENT_NAME, DEV_PORTS } from "../contract/defaults.ts";
+import { STAND_IN_OPENAI_KEY } from "./openai/server.ts";
 import { STAND_IN_TURNSTILE_KEYS } from "./turnstile/server.ts";
 import { httpReady, Supervisor } from "./supervisor.ts";
 import { WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "./wrangler.ts";
@@ -79,6 +81,8 @@ const DevEnv = z.object({
  */
 const WorkerPassThrough = z.object({
   ALLOWED_ORIGINS: z.string().optional(),
+  RETENTION_DAYS: count(DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX, 0),
+  SUMMARY_MODEL: z.string().optional(),
   ...sessionSettings(),
 });
 
@@ -125,6 +129,13 @@ for (const name of ["TURNSTILE_SITE_KEY", "TURNSTILE_SECRET_KEY", "TURNSTILE_ORI
 }
 const turnstileOrigin = flags.turnstile ? `http://127.0.0.1:${config.TURNSTILE_DEV_PORT}` : undefined;
 const openAIBaseURL = openAIStandIn ? `http://localhost:${config.OPENAI_DEV_PORT}/v1` : config.OPENAI_BASE_URL;
+// The Worker's conversation summaries (docs/edge.md, "Summaries") run against the stand-in only: wrangler dev
+// loads from the env file only [vars] and the secrets wrangler.toml requires, so a real OPENAI_API_KEY could reach
+// the Worker only on the command line (visible in `ps`). With a real key, summaries are off under npm run dev.
+const workerPublicVars: Record<string, string> = {
+  ...(turnstileOrigin ? { TURNSTILE_SECRET_KEY: STAND_IN_TURNSTILE_KEYS.secretKey } : {}),
+  ...(openAIStandIn ? { OPENAI_API_KEY: STAND_IN_OPENAI_KEY } : {}),
+};
 // Per-run secrets when none are configured: the Worker and the agent get the same values.
 const ingestSecret = config.AGENT_INGEST_SECRET ?? randomBytes(32).toString("hex");
 const cookieSecret = config.COOKIE_SECRET ?? randomBytes(32).toString("hex");
@@ -144,6 +155,8 @@ const workerVars: Record<string, string | undefined> = {
   // secret and goes on the command line (dev/wrangler.ts `publicVars`).
   TURNSTILE_SITE_KEY: turnstileOrigin && STAND_IN_TURNSTILE_KEYS.siteKey,
   TURNSTILE_ORIGIN: turnstileOrigin,
+  // Summaries: with the OpenAI stand-in only, whose key goes on the command line (workerPublicVars above).
+  OPENAI_BASE_URL: openAIStandIn ? openAIBaseURL : undefined,
 };
 for (const name of Object.keys(WorkerPassThrough.shape) as (keyof typeof WorkerPassThrough.shape)[]) {
   if (env[name] !== undefined) workerVars[name] = String(config[name]);
@@ -211,7 +224,7 @@ try {
       port: WORKER_PORT,
       envFile: workerEnvFile,
       ...(config.DEV_STATE_DIR ? { persistTo: config.DEV_STATE_DIR } : {}),
-      ...(turnstileOrigin ? { publicVars: { TURNSTILE_SECRET_KEY: STAND_IN_TURNSTILE_KEYS.secretKey } } : {}),
+      publicVars: workerPublicVars,
     }),
     // No telemetry, and no fetch of Cloudflare's cf.json: nothing leaves the machine.
     env: WRANGLER_ENV,
@@ -230,7 +243,7 @@ try {
       AGENT_NAME: agentName,
       INGEST_URL: config.AGENT_INGEST_URL ?? workerUrl,
       AGENT_INGEST_SECRET: ingestSecret,
-      OPENAI_API_KEY: config.OPENAI_API_KEY ?? "sk-local-stand-in",
+      OPENAI_API_KEY: config.OPENAI_API_KEY ?? STAND_IN_OPENAI_KEY,
       OPENAI_BASE_URL: openAIBaseURL,
       AGENT_HEALTH_PORT: String(AGENT_HEALTH_PORT),
     },
@@ -253,6 +266,10 @@ function printBanner(): void {
   line("livekit", liveKit.url, liveKitStandIn ? "   (local stand-in)" : "");
   line("openai", openAIBaseURL ?? "https://api.openai.com/v1", openAIStandIn ? "   (local stand-in)" : "");
   line("agent", `registered as "${agentName}", health http://localhost:${AGENT_HEALTH_PORT}/`);
+  line(
+    "summaries",
+    openAIStandIn ? "on, from the OpenAI stand-in" : "off (a real OPENAI_API_KEY stays out of wrangler dev)",
+  );
   if (turnstileOrigin) line("turnstile", turnstileOrigin, "   (local stand-in)");
   if (liveKitStandIn || openAIStandIn || turnstileOrigin) {
     console.log("\n┌─ Stand-ins in use ───────────────────────────────────────────────────────────");
@@ -262,7 +279,8 @@ function printBanner(): void {
     }
     if (openAIStandIn) {
       console.log("│ OpenAI: offline stand-in. Speech recognition is pocketsphinx (rough), replies are");
-      console.log("│   scripted echoes, the voice is espeak-ng. Set OPENAI_API_KEY in .env for the real thing.");
+      console.log("│   scripted echoes, the voice is espeak-ng, summaries are a deterministic sentence.");
+      console.log("│   Set OPENAI_API_KEY in .env for the real thing.");
     }
     if (turnstileOrigin) {
       console.log("│ Turnstile: every visitor passes the stand-in's check; the Worker verifies its tokens");

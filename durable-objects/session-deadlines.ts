@@ -1,7 +1,7 @@
 /**
  * What a session's alarm must do next, and when: the lifecycle deadlines of a running session (agent join
- * timeout, agent lease, client grace, maximum duration, the visitor's join) and the teardown steps of an ended one (closing
- * window, `DeleteRoom` retries). See docs/architecture.md, "Session lifecycle".
+ * timeout, agent lease, client grace, maximum duration, the visitor's join) and the steps of an ended one (closing
+ * window, `DeleteRoom` retries, the summary and its retries, the purge when its retention is over). See docs/architecture.md, "Session lifecycle".
  * Pure functions of the session row and the clock, so the alarm handler stays idempotent: it can fire
  * early, late or twice and still reach the same verdict.
  */
@@ -39,7 +39,11 @@ export type DeadlineAction =
   /** The closing window is over: close the sockets, refuse further ingest. */
   | { kind: "close_window" }
   /** (Re)try deleting the LiveKit room. */
-  | { kind: "delete_room" };
+  | { kind: "delete_room" }
+  /** Make the ended conversation's summary (once the closing window is over). */
+  | { kind: "summarize" }
+  /** The ended conversation's retention is over: unlist it and delete its storage. */
+  | { kind: "purge" };
 
 /** One deadline: the epoch ms at which `action` is due unless something renews it first. */
 export interface Deadline {
@@ -55,6 +59,13 @@ export function deadlines(row: SessionRow): Deadline[] {
   if (row.status === "ended") {
     if (row.closing_until !== null) out.push({ at: row.closing_until, action: { kind: "close_window" } });
     if (row.room_delete_at !== null) out.push({ at: row.room_delete_at, action: { kind: "delete_room" } });
+    // The summary waits for the agent's last words (the closing window).
+    if (row.summary_at !== null && row.closing_until === null) {
+      out.push({ at: row.summary_at, action: { kind: "summarize" } });
+    }
+    if (row.retention_s !== null && row.ended_at !== null) {
+      out.push({ at: row.ended_at + row.retention_s * 1000, action: { kind: "purge" } });
+    }
     return out;
   }
   const joinMs = row.join_timeout_s * 1000;

@@ -16,12 +16,16 @@ import {
   type ActionResponse,
   type AgentEvent,
   type AgentLeaveReason,
+  DEFAULT_PROFILE_ID,
   type EndReason,
+  type HistoryItem,
   HISTORY_MAX_CHARS,
   HISTORY_MAX_ITEMS,
   type ServerMessage,
   type SessionStateMessage,
   type SessionStatus,
+  RESUME_HISTORY_MAX_CHARS,
+  RESUME_HISTORY_MAX_ITEMS,
   SOCKET_PING,
   SOCKET_PONG,
   type TranscriptResponse,
@@ -32,6 +36,7 @@ import { readEdgeConfig } from "../edge/config.ts";
 import { deleteRoom, dispatchAgent, type RoomNotice } from "../edge/livekit.ts";
 import { log } from "../edge/log.ts";
 import { type ActionBegin, beginAction, recordAction } from "./session-actions.ts";
+import { conversationEntry, preview, runSummary } from "./session-conversation.ts";
 import { ipCapStubById, totalCapStub } from "./session-cap-do.ts";
 import { DELETE_RETRY_FOR_MS, dueAction, nextDeadline, nextDeleteAttempt } from "./session-deadlines.ts";
 import { applyBatch } from "./session-ingest.ts";
@@ -47,6 +52,8 @@ import { CLOSE_NORMAL, closeQuietly, TranscriptSockets } from "./session-sockets
 import { type SessionRow, SessionStore } from "./session-store.ts";
 
 export type { ActionBegin, RoomEventOutcome, TypedResult };
+
+type VisitorStub = DurableObjectStub<import("./visitor-do.ts").VisitorDO>;
 
 /**
  * What the Worker passes to start a session. `owner` is the visitor id of the room owner; `system_prompt`
@@ -64,6 +71,22 @@ export interface SessionInit {
   ip_slot?: string;
   profile?: string;
   timezone?: string;
+  /** The conversation this one continues (`POST /session {resume_from}`), and that conversation's summary. */
+  resumed_from?: string;
+  earlier_summary?: string;
+}
+
+/**
+ * What a conversation offers one that resumes it (`POST /session {resume_from}`): its owner, its status, its profile,
+ * its newest finals within `RESUME_HISTORY_MAX_ITEMS` and `RESUME_HISTORY_MAX_CHARS`, oldest first, and its summary
+ * (null when none was made).
+ */
+export interface ResumeContext {
+  owner: string;
+  status: SessionStatus;
+  profile: string;
+  history: HistoryItem[];
+  summary: string | null;
 }
 
 /**
@@ -142,10 +165,19 @@ export class SessionDO extends DurableObject<Env> {
         ip_slot: init.ip_slot ?? null,
         profile: init.profile ?? null,
         timezone: init.timezone ?? null,
+        resumed_from: init.resumed_from ?? null,
+        earlier_summary: init.earlier_summary ?? null,
+        retention_s: config.retentionDays > 0 ? config.retentionDays * 86_400 : null,
       });
       this.#appendState("starting", undefined, now);
     });
     await this.#armAlarm();
+    // Listed in the visitor's conversations from the start; a failure leaves it unlisted (logged), not broken.
+    try {
+      await this.#visitor(init.owner).noteConversation(conversationEntry(this.#store.row()!, null));
+    } catch (err) {
+      log.warn("conversation_index_failed", { session_id: init.session_id, step: "note", error: errorSummary(err) });
+    }
     log.info("session_created", { session_id: init.session_id, room: init.room });
     return true;
   }
@@ -166,6 +198,8 @@ export class SessionDO extends DurableObject<Env> {
       session_id: row.session_id,
       room: row.room,
       ...(row.profile !== null ? { profile: row.profile } : {}),
+      ...(row.resumed_from !== null ? { resumed_from: row.resumed_from } : {}),
+      ...(row.summary !== null ? { summary: row.summary } : {}),
       status: row.status,
       ...(row.reason ? { reason: row.reason } : {}),
       started_at: row.started_at,
@@ -254,12 +288,49 @@ export class SessionDO extends DurableObject<Env> {
     return this.#end(reason, { agentDone: false });
   }
 
-  /** Forgets a session that never got going (its dispatch failed): storage, alarm and sockets. */
+  /** Forgets a session that never got going (its dispatch failed): storage, alarm, sockets and its listing. */
   async discard(): Promise<void> {
+    const row = this.#store.row();
     this.#sockets.closeAll(1011, "session discarded");
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#store.dropped();
+    if (row) await this.#visitor(row.owner).forgetConversation(row.session_id);
+  }
+
+  /**
+   * What a conversation that resumes this one gets ({@link ResumeContext}), or null when there is no such session.
+   * @throws Error naming the `seq` of a stored message that does not match the contract
+   */
+  async resumeContext(): Promise<ResumeContext | null> {
+    const row = this.#store.row();
+    if (!row) return null;
+    return {
+      owner: row.owner,
+      status: row.status,
+      profile: row.profile ?? DEFAULT_PROFILE_ID,
+      history: this.#store.history(RESUME_HISTORY_MAX_ITEMS, RESUME_HISTORY_MAX_CHARS),
+      summary: row.summary,
+    };
+  }
+
+  /**
+   * Deletes the conversation: stops it first when it is running (the room deleted, the reservations released), then
+   * closes its sockets and deletes all its storage (events, summary, alarm). Does not touch the visitor's list: the
+   * caller removes the entry (`VisitorDO.forgetConversation`). Idempotent.
+   * @param why for the log: `deleted` (by the visitor) or `retention`
+   * @returns the session's owner (visitor id), or null when there was nothing to delete
+   */
+  async purge(why: "deleted" | "retention" = "deleted"): Promise<string | null> {
+    const row = this.#store.row();
+    if (!row) return null;
+    if (row.status !== "ended") await this.stop("stopped");
+    this.#sockets.closeAll(CLOSE_NORMAL, "conversation deleted");
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#store.dropped();
+    log.info("conversation_purged", { session_id: row.session_id, why });
+    return row.owner;
   }
 
   /** A transcript socket upgrade (the Worker has checked the caller): session-sockets.ts, `accept`. */
@@ -308,6 +379,14 @@ export class SessionDO extends DurableObject<Env> {
       case "delete_room":
         await this.#deleteRoom(row);
         break;
+      case "summarize":
+        await this.#summarize(row);
+        break;
+      case "purge":
+        // Unlisted first: when that fails the alarm retries, and the conversation is never left unlisted yet stored.
+        await this.#visitor(row.owner).forgetConversation(row.session_id);
+        await this.purge("retention");
+        return;
     }
     await this.#armAlarm();
   }
@@ -329,6 +408,8 @@ export class SessionDO extends DurableObject<Env> {
         reconnect_since: null,
         closing_until: agentAround ? now + CLOSING_WINDOW_S * 1000 : null,
         room_delete_at: now,
+        // A summary once the agent's last words are in (after the closing window); none when nothing was said.
+        summary_at: now,
       });
       return this.#appendState("ended", reason, now);
     });
@@ -337,8 +418,30 @@ export class SessionDO extends DurableObject<Env> {
     log.info("session_ended", { session_id: row.session_id, room: row.room, reason, closing_window: agentAround });
     await this.#deleteRoom(this.#store.row()!);
     await this.#releaseReservations(row, now);
+    await this.#updateListing({ status: "ended", reason, ended_at: now, preview: preview(this.#store.finals()) });
     await this.#armAlarm();
     return true;
+  }
+
+  /** One summary attempt (session-conversation.ts); the result goes into the visitor's list too. */
+  async #summarize(row: SessionRow): Promise<void> {
+    const summary = await runSummary(this.#store, readEdgeConfig(this.env), row, Date.now());
+    if (summary !== null) await this.#updateListing({ summary });
+  }
+
+  /** Changes the session's entry in its owner's conversation list; a failure is logged, not thrown. */
+  async #updateListing(change: Parameters<VisitorStub["updateConversation"]>[1]): Promise<void> {
+    const row = this.#store.row();
+    if (!row) return;
+    try {
+      await this.#visitor(row.owner).updateConversation(row.session_id, change);
+    } catch (err) {
+      log.warn("conversation_index_failed", { session_id: row.session_id, step: "update", error: errorSummary(err) });
+    }
+  }
+
+  #visitor(owner: string): VisitorStub {
+    return this.env.VISITORS.get(this.env.VISITORS.idFromName(owner));
   }
 
   /**
@@ -348,7 +451,10 @@ export class SessionDO extends DurableObject<Env> {
    */
   async #agentLeft({ reason, detail }: { reason: AgentLeaveReason | null; detail: string }): Promise<void> {
     const row = this.#store.row()!;
-    if (row.status === "ended") return this.#closeWindow();
+    if (row.status === "ended") {
+      this.#closeWindow();
+      return this.#armAlarm(); // the summary is due once the window closes
+    }
     if (reason === "max_session" || reason === "no_visitor") {
       await this.#end("timeout", { agentDone: true });
     } else if (row.status === "starting") {

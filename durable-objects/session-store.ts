@@ -89,6 +89,21 @@ const SessionRowSchema = z.object({
   profile: z.nullable(z.string()),
   /** The visitor's IANA time zone (`POST /session {timezone}`), for the dispatch metadata; null when not given. */
   timezone: z.nullable(z.string()),
+  /** The conversation this one continues (`POST /session {resume_from}`); null for a new one. */
+  resumed_from: z.nullable(z.string()),
+  /** The summary of the conversation this one continues, when it had one: for a replacement agent's dispatch. */
+  earlier_summary: z.nullable(z.string()),
+  /**
+   * Seconds an ended session is kept (`RETENTION_DAYS`, fixed when it starts); null keeps it until deleted (0 days,
+   * or a session stored by a version without retention).
+   */
+  retention_s: z.nullable(WholeSeconds),
+  /** The conversation's summary, once made. */
+  summary: z.nullable(z.string()),
+  /** When the next summary attempt is due (after the end and its closing window); null when none is pending. */
+  summary_at: z.nullable(EpochMs),
+  /** Summary attempts that failed so far. */
+  summary_attempts: z.number().check(z.int(), z.nonnegative()),
 });
 
 /** The session row. Times are epoch ms; durations (`*_s`) are seconds fixed when the session starts. */
@@ -163,6 +178,12 @@ const ADDED_COLUMNS: Record<string, string> = {
   ip_slot: "TEXT",
   profile: "TEXT",
   timezone: "TEXT",
+  resumed_from: "TEXT",
+  earlier_summary: "TEXT",
+  retention_s: "INTEGER",
+  summary: "TEXT",
+  summary_at: "INTEGER",
+  summary_attempts: "INTEGER NOT NULL DEFAULT 0",
 };
 
 /** The columns `update()` may change. */
@@ -178,6 +199,9 @@ type MutableColumn = Exclude<
   | "system_prompt"
   | "profile"
   | "timezone"
+  | "resumed_from"
+  | "earlier_summary"
+  | "retention_s"
 >;
 
 export class SessionStore {
@@ -243,12 +267,16 @@ export class SessionStore {
       | "ip_slot"
       | "profile"
       | "timezone"
+      | "resumed_from"
+      | "earlier_summary"
+      | "retention_s"
     >,
   ): void {
     this.#sql.exec(
       `INSERT INTO session (id, session_id, room, identity, owner, status, started_at, client_gone_since,
-        join_timeout_s, lease_s, grace_s, max_s, system_prompt, visitor_join_s, ip_slot, profile, timezone)
-        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        join_timeout_s, lease_s, grace_s, max_s, system_prompt, visitor_join_s, ip_slot, profile, timezone,
+        resumed_from, earlier_summary, retention_s)
+        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.session_id,
       row.room,
       row.identity,
@@ -265,6 +293,9 @@ export class SessionStore {
       row.ip_slot,
       row.profile,
       row.timezone,
+      row.resumed_from,
+      row.earlier_summary,
+      row.retention_s,
     );
   }
 
@@ -370,6 +401,20 @@ export class SessionStore {
       .exec<{ seq: number; message: string }>("SELECT seq, message FROM events WHERE kind != 'state' ORDER BY seq")
       .toArray()
       .map((r) => checkedMessage(StoredEvent, r.seq, r.message));
+  }
+
+  /**
+   * Every stored final, oldest first (a summary's input, a conversation's first lines).
+   * @throws Error naming the `seq` of a stored message that does not match the contract
+   */
+  finals(): HistoryItem[] {
+    return this.#sql
+      .exec<{ seq: number; message: string }>("SELECT seq, message FROM events WHERE kind = 'transcript' ORDER BY seq")
+      .toArray()
+      .map((r) => {
+        const { role, text } = checkedMessage(TranscriptMessage, r.seq, r.message);
+        return { role, text };
+      });
   }
 
   /**

@@ -2,20 +2,60 @@
  * `VisitorDO`: one per visitor id (`vid` cookie). Counts the visitor's active sessions so that
  * `POST /session` can enforce `MAX_ACTIVE_SESSIONS_PER_VISITOR` (the shared {@link CappedReservations}), and keeps
  * the visitor's planner: goals and tasks (planner-store.ts), written by the planner's action handlers
- * (worker/actions/planner.ts) and read by `GET /planner`. One object per visitor is the isolation: a visitor's
- * calls reach only its own object.
+ * (worker/actions/planner.ts) and read by `GET /planner`, and the list of the visitor's conversations
+ * (conversations-store.ts), kept by their `SessionDO`s and read by `GET /conversations` and `/history`. One object per
+ * visitor is the isolation: a visitor's calls reach only its own object.
  *
  * See docs/architecture.md, "Security model" (a cap on concurrently active sessions per visitor), and
  * docs/actions.md (the planner).
  */
 import type { PlannerGoal, PlannerResponse, PlannerTask } from "../contract/actions.ts";
+import type { ConversationEntry } from "../contract/index.ts";
 import { CappedReservations } from "./capped-reservations.ts";
+import { type ConversationChange, type ConversationPosition, ConversationsStore } from "./conversations-store.ts";
 import { type Added, type Moved, PlannerStore } from "./planner-store.ts";
 
-export type { Added, Moved };
+export type { Added, ConversationChange, ConversationPosition, Moved };
 
 export class VisitorDO extends CappedReservations {
   readonly #planner = new PlannerStore(this.ctx.storage.sql);
+  readonly #conversations = new ConversationsStore(this.ctx.storage.sql);
+
+  /** Lists a new conversation of the visitor (its `SessionDO`, when it starts); replaces a row with its id. */
+  async noteConversation(entry: ConversationEntry): Promise<void> {
+    this.#conversations.put(entry);
+  }
+
+  /**
+   * Changes a listed conversation (its `SessionDO`: ended, summarised).
+   * @returns false when it is not listed (deleted meanwhile)
+   */
+  async updateConversation(sessionId: string, change: ConversationChange): Promise<boolean> {
+    return this.#conversations.update(sessionId, change);
+  }
+
+  /** One of the visitor's conversations, or null when it is not listed. */
+  async conversation(sessionId: string): Promise<ConversationEntry | null> {
+    return this.#conversations.get(sessionId);
+  }
+
+  /** Up to `limit` of the visitor's conversations, newest first, after `from`; `more` when others follow. */
+  async conversations(
+    from: ConversationPosition | null,
+    limit: number,
+  ): Promise<{ entries: ConversationEntry[]; more: boolean }> {
+    return this.#conversations.page(from, limit);
+  }
+
+  /** The ids of all the visitor's conversations, newest first. */
+  async conversationIds(): Promise<string[]> {
+    return this.#conversations.ids();
+  }
+
+  /** Removes a conversation from the visitor's list (idempotent). */
+  async forgetConversation(sessionId: string): Promise<void> {
+    this.#conversations.remove(sessionId);
+  }
 
   /** The visitor's goals (oldest first) and tasks (by due time, none last): `GET /planner`. */
   async planner(): Promise<PlannerResponse> {
@@ -56,9 +96,12 @@ export class VisitorDO extends CappedReservations {
     return this.ctx.storage.transactionSync(() => this.#planner.moveTask(opId, taskId, due));
   }
 
-  /** The last reservation is gone: drop only the reservations when the planner holds data, else everything. */
+  /**
+   * The last reservation is gone: drop only the reservations when the planner or the conversation list holds data,
+   * else everything.
+   */
   protected override async forgetReservations(): Promise<void> {
-    if (!this.#planner.exists()) return super.forgetReservations();
+    if (!this.#planner.exists() && !this.#conversations.exists()) return super.forgetReservations();
     this.ctx.storage.sql.exec("DROP TABLE IF EXISTS reservations");
     await this.ctx.storage.deleteAlarm();
   }

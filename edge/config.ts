@@ -17,6 +17,7 @@ import {
   secret,
   sessionSettings,
 } from "../contract/config.ts";
+import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX } from "../contract/conversations.ts";
 import {
   DEFAULT_AGENT_NAME,
   DEFAULT_PROFILE_ID,
@@ -26,6 +27,7 @@ import {
   TURNSTILE_ORIGIN,
 } from "../contract/defaults.ts";
 import { ProfileId } from "../contract/rest.ts";
+import { DEFAULT_OPENAI_BASE_URL, DEFAULT_SUMMARY_MODEL, type SummarySettings } from "./summary.ts";
 
 export { ConfigError };
 
@@ -127,6 +129,51 @@ const TurnstileOrigin = z
     return url!.origin;
   });
 
+/**
+ * `OPENAI_BASE_URL`: the OpenAI-compatible API the summaries are asked of (edge/summary.ts), OpenAI's unless set.
+ * An https URL, or an http one on this machine (the local stand-in of `npm run dev`), so that a typo cannot send
+ * the key and the conversations in the clear; no query, fragment or credentials. A trailing slash is dropped.
+ */
+const OpenAIBaseUrl = z
+  .string()
+  .default(DEFAULT_OPENAI_BASE_URL)
+  .transform((value, ctx) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(value);
+    } catch {
+      // reported below
+    }
+    const ok =
+      url !== null &&
+      !url.search &&
+      !url.hash &&
+      !url.username &&
+      !url.password &&
+      !/\s/.test(value) &&
+      (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(value)));
+    if (!ok) {
+      ctx.addIssue({
+        code: "custom",
+        message: "must be an https:// URL (http:// only on this machine), e.g. https://api.openai.com/v1",
+      });
+      return z.NEVER;
+    }
+    return value.replace(/\/+$/, "");
+  });
+
+/** `SUMMARY_MODEL`: a model id as OpenAI-compatible APIs name them (`gpt-4o-mini`, `ft:…:org::id`, `org/model`). */
+const SummaryModel = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, "must be a model id (letters, digits and . _ : / -)")
+  .default(DEFAULT_SUMMARY_MODEL);
+
+/** `OPENAI_API_KEY`: any key without whitespace (it goes in an HTTP header); unset turns summaries off. */
+const OpenAIApiKey = z
+  .string()
+  .regex(/^\S{1,512}$/, "must be an API key (no spaces, at most 512 characters)")
+  .optional();
+
 /** The Worker's variables (wrangler.toml `[vars]`) and secrets (`[secrets]`). */
 const EdgeEnv = z
   .object({
@@ -146,6 +193,10 @@ const EdgeEnv = z
     TOKEN_TTL_S: seconds(DEFAULT_TOKEN_TTL_S, TOKEN_TTL_MAX_S),
     ALLOWED_PROFILES: ProfileList,
     DEFAULT_PROFILE: DefaultProfile,
+    RETENTION_DAYS: count(DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX, 0),
+    OPENAI_API_KEY: OpenAIApiKey,
+    OPENAI_BASE_URL: OpenAIBaseUrl,
+    SUMMARY_MODEL: SummaryModel,
     ...sessionSettings(),
   })
   .superRefine(
@@ -242,6 +293,16 @@ export interface EdgeConfig {
   allowedProfiles: ReadonlySet<string>;
   /** `DEFAULT_PROFILE`: the profile of a session that names none; always in {@link allowedProfiles}. */
   defaultProfile: string;
+  /**
+   * `RETENTION_DAYS`: days an ended conversation is kept before it is purged, 0 to `RETENTION_DAYS_MAX`
+   * (contract/conversations.ts); 0 keeps conversations until the visitor deletes them.
+   */
+  retentionDays: number;
+  /**
+   * Where summaries are asked for (edge/summary.ts `summarize`): `OPENAI_API_KEY`, `OPENAI_BASE_URL` and
+   * `SUMMARY_MODEL`; null when `OPENAI_API_KEY` is unset, which turns summaries off.
+   */
+  summary: SummarySettings | null;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -285,6 +346,11 @@ export function readEdgeConfig(env: Env): EdgeConfig {
     tokenTtlS: c.TOKEN_TTL_S,
     allowedProfiles: c.ALLOWED_PROFILES,
     defaultProfile: c.DEFAULT_PROFILE,
+    retentionDays: c.RETENTION_DAYS,
+    summary:
+      c.OPENAI_API_KEY !== undefined
+        ? { apiKey: c.OPENAI_API_KEY, baseUrl: c.OPENAI_BASE_URL, model: c.SUMMARY_MODEL }
+        : null,
   };
   cache.set(env, config);
   return config;

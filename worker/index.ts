@@ -11,6 +11,7 @@ import type { AppEnv } from "./app-env.ts";
 import { notFound, onError } from "./errors.ts";
 import { checkProfileConfig } from "./profiles.ts";
 import { actionRoutes } from "./routes/actions.ts";
+import { conversationRoutes } from "./routes/conversations.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { pageRoutes, staticRoutes } from "./routes/pages.ts";
@@ -62,13 +63,23 @@ app.route("/", webhookRoutes);
 app.use((c, next) => (c.req.path.startsWith("/ws/") ? next() : requireAllowedOrigin(c, next)));
 app.use(visitorMiddleware);
 app.get("/health", (c) => c.json({ status: "ok" } satisfies z.infer<typeof HealthResponse>));
-for (const path of ["/token", "/session", "/session/*", "/transcripts/*", "/planner"]) app.use(path, apiCors);
+for (const path of [
+  "/token",
+  "/session",
+  "/session/*",
+  "/transcripts/*",
+  "/planner",
+  "/conversations",
+  "/conversations/*",
+])
+  app.use(path, apiCors);
 const stopLimit = rateLimit((env) => env.STOP_LIMITER);
 app.use("/session/:session_id", (c, next) => (c.req.method === "DELETE" ? stopLimit(c, next) : next()));
 app.route("/", tokenRoutes);
 app.route("/", sessionRoutes);
 app.route("/", messageRoutes);
 app.route("/", transcriptRoutes);
+app.route("/", conversationRoutes);
 app.route("/", plannerRoutes);
 app.route("/", socketRoutes);
 app.route("/", pageRoutes);

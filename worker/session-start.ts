@@ -2,8 +2,10 @@
  * The session-start service behind `POST /session`: one transaction over several Durable Objects and
  * LiveKit, written as named steps with an explicit rollback.
  *
- *  1. {@link checkPolicy}: a `system_prompt` only where the deployment allows it; {@link chooseProfile}: the
- *     session's profile, one of `ALLOWED_PROFILES` (else 400 `unknown_profile`), `DEFAULT_PROFILE` when none is named;
+ *  1. {@link checkPolicy}: a `system_prompt` only where the deployment allows it; {@link resumption}
+ *     (worker/session-resume.ts): the conversation `resume_from` continues, the visitor's and ended; {@link chooseProfile}:
+ *     the session's profile, one of `ALLOWED_PROFILES` (else 400 `unknown_profile`), `DEFAULT_PROFILE` when none is named,
+ *     the earlier conversation's when it resumes one;
  *  2. the rate limit (`SESSION_LIMITER`, per visitor and per client IP), then {@link verifyTurnstile}
  *     (worker/turnstile.ts): the Turnstile token, checked with siteverify when the deployment has Turnstile on
  *     (after the rate limit, so that a flood of junk tokens costs no siteverify call beyond the limit);
@@ -14,7 +16,7 @@
  *  6. {@link reserveTotalSlot}: one of the deployment's `MAX_SESSIONS_TOTAL` slots (`SessionCapDO` "total");
  *  7. {@link createSessionObject}: the `SessionDO` in state `starting`;
  *  8. {@link dispatchSessionAgent}: LiveKit `CreateDispatch` of `AGENT_NAME` into the room, with the session's
- *     profile and the visitor's time zone in the metadata.
+ *     profile and the visitor's time zone in the metadata, and a resumed conversation's earlier turns and summary.
  *
  * Each step that reserves something registers its undo in a {@link Rollback}; when a later step fails,
  * the undos of the steps done so far run in reverse order, so that no half-made session stays behind and
@@ -30,6 +32,7 @@ import { log as edgeLog } from "../edge/log.ts";
 import { clientIpKey } from "./client-ip.ts";
 import { HttpError } from "./errors.ts";
 import { type Caller, limitCaller } from "./rate-limit.ts";
+import { type Resumption, resumption } from "./session-resume.ts";
 import { roomStub, sessionStub, visitorStub } from "./sessions.ts";
 import { verifyTurnstile } from "./turnstile.ts";
 import { randomId } from "./visitor.ts";
@@ -71,6 +74,8 @@ export interface StartingSession {
   profile: string;
   /** The visitor's IANA time zone (`POST /session {timezone}`), when given. */
   timezone?: string;
+  /** The conversation it continues, when it resumes one. */
+  resume?: Resumption;
   nowMs: number;
 }
 
@@ -124,7 +129,9 @@ export class Rollback {
  * @param request the validated `POST /session` body
  * @param caller the visitor and client IP, for the rate limit and the ownership
  * @returns the `POST /session` 201 body
- * @throws HttpError 403 `system_prompt_not_allowed`, 400 `unknown_profile`, 403 `turnstile_failed` or 503
+ * @throws HttpError 403 `system_prompt_not_allowed`; 404 `session_not_found`, 403 `forbidden`, 409
+ *   `conversation_active` or 400 `profile_mismatch` (`resume_from`, worker/session-resume.ts); 400 `unknown_profile`;
+ *   403 `turnstile_failed` or 503
  *   `turnstile_unavailable`
  *   (worker/turnstile.ts), 429 `rate_limited` (Retry-After 60), 403 `room_forbidden` or `identity_mismatch`,
  *   409 `session_active` or `room_closing`, 429 `too_many_sessions`, `too_many_sessions_from_ip` or `service_at_capacity`
@@ -138,9 +145,12 @@ export async function runSessionStart(
 ): Promise<SessionCreateResponse> {
   const log = loggerOf(deps);
   checkPolicy(deps.config, request);
-  const profile = chooseProfile(deps.config, request);
+  if (request.resume_from === undefined) chooseProfile(deps.config, request); // a bad profile costs no rate limit
   await limitCaller(deps.env.SESSION_LIMITER, caller);
   await verifyTurnstile(deps, request.turnstile_token, caller);
+  // After the limits: it reads the earlier conversation's object.
+  const resume = await resumption(deps.env, deps.config, request, caller.visitorId);
+  const profile = resume?.profile ?? chooseProfile(deps.config, request);
   const session: StartingSession = {
     sessionId: randomId(),
     room: request.room,
@@ -150,6 +160,7 @@ export async function runSessionStart(
     ...(request.system_prompt !== undefined ? { systemPrompt: request.system_prompt } : {}),
     profile,
     ...(request.timezone !== undefined ? { timezone: request.timezone } : {}),
+    ...(resume ? { resume } : {}),
     nowMs: Date.now(),
   };
   const rollback = new Rollback(log.child({ session_id: session.sessionId, room: session.room }));
@@ -316,7 +327,7 @@ export async function createSessionObject(
   rollback: Rollback,
 ): Promise<void> {
   const stub = sessionStub(deps.env, session.sessionId);
-  const { sessionId, room, identity, visitorId, systemPrompt, profile, timezone } = session;
+  const { sessionId, room, identity, visitorId, systemPrompt, profile, timezone, resume } = session;
   const init = {
     session_id: sessionId,
     room,
@@ -326,6 +337,8 @@ export async function createSessionObject(
     ...(systemPrompt !== undefined ? { system_prompt: systemPrompt } : {}),
     profile,
     ...(timezone !== undefined ? { timezone } : {}),
+    ...(resume ? { resumed_from: resume.resumedFrom } : {}),
+    ...(resume?.summary ? { earlier_summary: resume.summary } : {}),
   };
   let created: boolean;
   try {
@@ -351,6 +364,12 @@ export async function dispatchSessionAgent(deps: SessionStartDeps, session: Star
       profile: session.profile,
       ...(session.timezone !== undefined ? { timezone: session.timezone } : {}),
       ...(session.systemPrompt !== undefined ? { system_prompt: session.systemPrompt } : {}),
+      ...(session.resume
+        ? {
+            history: session.resume.history,
+            resumed: session.resume.summary ? { summary: session.resume.summary } : {},
+          }
+        : {}),
     });
   } catch (err) {
     const fields = { session_id: session.sessionId, room: session.room, error: errorSummary(err) };

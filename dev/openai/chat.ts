@@ -1,7 +1,8 @@
 /**
  * The local provider's "language model": a small scripted responder that acknowledges what the
  * user said, or, when the request offers function tools, calls one by the deterministic rules of
- * tools.ts; streamed in OpenAI's chat-completions chunk format (server-sent events) or not.
+ * tools.ts, or, for the edge's summary request, answers the deterministic summary of summary.ts;
+ * streamed in OpenAI's chat-completions chunk format (server-sent events) or not.
  *
  * Wire format: OpenAI API reference, "Create chat completion" (`stream: true` →
  * `data: {chat.completion.chunk}` lines, then `data: [DONE]`; `stream_options.include_usage` adds a
@@ -10,6 +11,7 @@
  * argument fragments only, then `finish_reason: "tool_calls"`).
  */
 import { createHash } from "node:crypto";
+import { isSummaryRequest, standInSummary } from "./summary.ts";
 import { type ChatMessage, decide, type FunctionTool, textOf, type ToolChoice } from "./tools.ts";
 
 type Message = ChatMessage;
@@ -21,8 +23,9 @@ export const GREETING = "Hello! I am the local stand-in voice assistant. How can
  * Scripted reply for a conversation.
  * @param messages OpenAI chat messages
  * @returns a greeting when no user has spoken, else a sentence that repeats the last user message and, when the
- *   context holds earlier user messages, says how many ("Before that, you said 2 other things."), so that a test
- *   can see what context the agent sent (e.g. the history a replacement agent starts with)
+ *   context holds earlier user messages, says how many and the first words of the first one ("Before that, you said
+ *   2 other things, first "go forward ten meters"."), so that a test can see what context the agent sent (the
+ *   history a replacement agent starts with, or a resumed conversation's earlier turns)
  */
 export function scriptedReply(messages: Message[]): string {
   const users = messages.filter((m) => m.role === "user");
@@ -30,7 +33,9 @@ export function scriptedReply(messages: Message[]): string {
   const said = lastUser ? textOf(lastUser).trim().replace(/\s+/g, " ") : "";
   if (!said) return GREETING;
   const earlier = users.length - 1;
-  const before = earlier > 0 ? ` Before that, you said ${earlier} other thing${earlier === 1 ? "" : "s"}.` : "";
+  const first = textOf(users[0]!).trim().split(/\s+/).slice(0, 8).join(" ");
+  const before =
+    earlier > 0 ? ` Before that, you said ${earlier} other thing${earlier === 1 ? "" : "s"}, first "${first}".` : "";
   return `I heard you say: ${said}.${before} This answer comes from the local stand-in, not from a real language model.`;
 }
 
@@ -55,9 +60,11 @@ export function toolCallId(messages: unknown[]): string {
  * @param messages OpenAI chat messages
  * @param tools the request's function tools (others are ignored)
  * @param toolChoice the request's `tool_choice` (default `auto`)
- * @returns a tool call or text chosen by tools.ts `decide`, else {@link scriptedReply}'s text
+ * @returns for a summary request (the edge's, summary.ts `isSummaryRequest`), summary.ts `standInSummary`;
+ *   else a tool call or text chosen by tools.ts `decide`, else {@link scriptedReply}'s text
  */
 export function respond(messages: Message[], tools: FunctionTool[] = [], toolChoice?: ToolChoice): Reply {
+  if (isSummaryRequest(messages)) return { kind: "text", text: standInSummary(messages) };
   const decision = decide(messages, tools, toolChoice);
   if (decision?.kind === "tool") {
     return {

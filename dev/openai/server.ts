@@ -7,7 +7,7 @@
  * | `GET /v1/models` | the model ids below |
  * | `POST /v1/audio/transcriptions` (multipart `file`) | pocketsphinx |
  * | `GET /v1/realtime?intent=transcription` (WebSocket) | pocketsphinx, interim + final (realtime.ts) |
- * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts), function tools by rules (tools.ts); model `error-<status>` fails |
+ * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts), function tools by rules (tools.ts), the edge's summary request answered with a deterministic summary (summary.ts); model `error-<status>` fails |
  * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz; model `error-<status>` fails |
  *
  * Errors use OpenAI's shape `{"error":{"message","type","code"}}`; a missing engine answers 503 with
@@ -20,7 +20,14 @@ import { createLogger } from "../../contract/log.ts";
 import { completionBody, completionEvents, respond } from "./chat.ts";
 import { EngineMissingError, synthesize, toPcm16k, transcribe } from "./engines.ts";
 import { serveRealtimeTranscription } from "./realtime.ts";
+import { isSummaryRequest } from "./summary.ts";
 import type { FunctionTool, ToolChoice } from "./tools.ts";
+
+/**
+ * The API key `npm run dev` gives the agent and the Worker for the stand-in, which accepts any key: not a secret
+ * (it reaches the Worker on wrangler's command line).
+ */
+export const STAND_IN_OPENAI_KEY = "sk-local-stand-in";
 
 const MODELS = ["gpt-4o-mini", "gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1", "gpt-4o-mini-tts", "tts-1"];
 const BODY_MAX = 25 * 1024 * 1024;
@@ -153,7 +160,10 @@ async function chat(
   const tools = readTools(body.tools);
   const reply = respond(body.messages, tools, readToolChoice(body.tool_choice, tools));
   // What the log may say: the called tool's name (an intent name, no visitor text), or that it answered text.
-  const fields = reply.kind === "tool" ? { reply: "tool_call", tool: reply.name } : { reply: "text" };
+  const fields =
+    reply.kind === "tool"
+      ? { reply: "tool_call", tool: reply.name }
+      : { reply: isSummaryRequest(body.messages) ? "summary" : "text" };
   if (!body.stream) {
     json(res, 200, completionBody(model, reply));
     return fields;
@@ -242,7 +252,8 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
   const { port } = server.address() as AddressInfo;
   const shown = host.includes(":") ? `[${host}]` : host;
   const baseURL = `http://${shown}:${port}/v1`;
-  const note = "not the OpenAI API: pocketsphinx, espeak-ng, scripted replies and rule-based tool calls";
+  const note =
+    "not the OpenAI API: pocketsphinx, espeak-ng, scripted replies, rule-based tool calls and deterministic summaries";
   log.info("stand_in_listening", { base_url: baseURL, note });
   return {
     baseURL,

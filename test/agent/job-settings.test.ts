@@ -7,11 +7,11 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkProfiles, jobSettings, type Profiles } from "../../agent/job-settings.ts";
+import { checkProfiles, conversationStart, jobSettings, type Profiles } from "../../agent/job-settings.ts";
 import { parseDispatchMetadata } from "../../agent/job.ts";
 import { sttLanguage } from "../../agent/pipeline.ts";
 import { DEFAULT_PROFILE_ID } from "../../contract/index.ts";
-import { LOCAL_TIME_LINE, localTimeLine, type Profile } from "../../contract/profile.ts";
+import { DEFAULT_RESUME_GREETING, LOCAL_TIME_LINE, localTimeLine, type Profile } from "../../contract/profile.ts";
 import { loadProfiles } from "../../profiles/load.ts";
 
 const CFG = {
@@ -32,6 +32,7 @@ function profile(id: string, extra: Partial<Profile> = {}): Profile {
     id,
     display_name: id,
     greeting: `Hello from ${id}.`,
+    resume_greeting: `Welcome back to ${id}.`,
     voice: "nova",
     language: "en-GB",
     model: { name: "gpt-4.1-mini", temperature: 0.2 },
@@ -117,6 +118,35 @@ describe("a job's profile", () => {
     expect(settingsOf({}, shipped, { ...CFG, greetingMode: "none" as never }).greeting).toEqual({ mode: "none" });
   });
 
+  it("greets a resumed conversation with the resume line, and a replacement agent not at all", () => {
+    const history = [
+      { role: "user" as const, text: "Remind me to call Ada." },
+      { role: "agent" as const, text: "Done." },
+    ];
+    const planner = shipped.get("planner")!;
+    const resumed = settingsOf({ profile: "planner", history, resumed: { summary: "They planned a call." } });
+    expect(resumed.start).toBe("resumed");
+    expect(resumed.greeting).toEqual({ mode: "fixed", text: planner.resume_greeting });
+    expect(planner.resume_greeting).not.toBe(planner.greeting);
+    // Resumed without a summary, or without earlier turns: still resumed.
+    expect(settingsOf({ resumed: {} }).greeting).toEqual({
+      mode: "fixed",
+      text: shipped.get(DEFAULT_PROFILE_ID)!.resume_greeting,
+    });
+    const generated = { ...CFG, greetingMode: "generated" as never };
+    expect(settingsOf({ history, resumed: {} }, shipped, generated).greeting).toEqual({ mode: "generated" });
+
+    const replacement = settingsOf({ profile: "planner", history });
+    expect(replacement.start).toBe("replacement");
+    expect(replacement.greeting).toEqual({ mode: "none" });
+    expect(settingsOf({ history }, shipped, generated).greeting).toEqual({ mode: "none" });
+
+    expect(settingsOf({ history: [] }).start).toBe("new");
+    expect(conversationStart({})).toBe("new");
+    expect(conversationStart({ history: [], resumed: {} })).toBe("resumed");
+    expect(conversationStart({ history })).toBe("replacement");
+  });
+
   it("is refused when the worker does not have it, naming it and the ones it has", () => {
     expect(jobSettings(CFG, { profile: "tutor" }, shipped, NOW)).toEqual({
       ok: false,
@@ -136,6 +166,22 @@ describe("a job's profile", () => {
       sessionId: SESSION,
       reason: expect.stringMatching(/^invalid dispatch metadata: profile/),
     });
+  });
+
+  it("comes from dispatch metadata the contract checks: resumed, with its summary", () => {
+    const history = [{ role: "user", text: "Hello." }];
+    const ok = parseDispatchMetadata(JSON.stringify({ session_id: SESSION, history, resumed: { summary: "Hi." } }));
+    expect(ok).toMatchObject({ ok: true, metadata: { history, resumed: { summary: "Hi." } } });
+    for (const resumed of [{ summary: "" }, { summary: 5 }, { summary: "Hi.", extra: true }, "yes"]) {
+      const bad = parseDispatchMetadata(JSON.stringify({ session_id: SESSION, history, resumed }));
+      expect(bad, JSON.stringify(resumed)).toMatchObject({
+        ok: false,
+        sessionId: SESSION,
+        reason: expect.stringMatching(/^invalid dispatch metadata: resumed/),
+      });
+      // The reason names the field, never the text.
+      if (!bad.ok) expect(bad.reason).not.toContain("Hello.");
+    }
   });
 });
 
@@ -159,6 +205,11 @@ describe("profiles at start", () => {
     );
     const s = settingsOf({}, loadProfiles(dir));
     expect(s.greeting).toEqual({ mode: "fixed", text: "Hey there." });
+    // A profile without a resume line gets the default one.
+    expect(settingsOf({ resumed: {} }, loadProfiles(dir)).greeting).toEqual({
+      mode: "fixed",
+      text: DEFAULT_RESUME_GREETING,
+    });
     expect(s.providers).toMatchObject({ llmModel: "gpt-4o", ttsVoice: "echo", language: "de" });
   });
 

@@ -47,6 +47,11 @@ export interface WorkerHarness {
    */
   dispatch(room: string, sessionId: string, systemPrompt?: string, profile?: string): Promise<void>;
   /**
+   * Dispatches the agent into `room` with `metadata` as given (JSON-encoded): e.g. a resumed conversation's
+   * `history` and `resumed`, or metadata the contract refuses.
+   */
+  dispatchWith(room: string, metadata: object): Promise<void>;
+  /**
    * Sends a data packet from the server (RoomService `SendData`, no sender identity) to participant `sid` in `room`.
    */
   sendServerData(room: string, sid: string, topic: string, data: Uint8Array): Promise<void>;
@@ -148,14 +153,15 @@ export async function startWorkerHarness(
     eventsOf(sid).map((e) =>
       "type" in e ? e.type : "event" in e ? `${e.role} ${e.event}` : `${e.role} ${e.final ? "final" : "interim"}`,
     );
-  const dispatch = async (room: string, sessionId: string, systemPrompt?: string, profile?: string) => {
-    const metadata = {
+  const dispatchWith = async (room: string, metadata: object) => {
+    await dispatcher.createDispatch(room, agentName, { metadata: JSON.stringify(metadata) });
+  };
+  const dispatch = (room: string, sessionId: string, systemPrompt?: string, profile?: string) =>
+    dispatchWith(room, {
       session_id: sessionId,
       ...(systemPrompt ? { system_prompt: systemPrompt } : {}),
       ...(profile ? { profile } : {}),
-    };
-    await dispatcher.createDispatch(room, agentName, { metadata: JSON.stringify(metadata) });
-  };
+    });
   return {
     livekit,
     provider,
@@ -166,6 +172,7 @@ export async function startWorkerHarness(
     output: () => output,
     chatRequests,
     dispatch,
+    dispatchWith,
     visitor,
     converse: async (room, sessionId, identity, profile) => {
       const joined = await visitor(room, identity);

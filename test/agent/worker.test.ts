@@ -308,7 +308,9 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
         eventsOf(sid).find((e) => "text" in e && e.role === "agent" && /I heard you say/.test(e.text));
       const reply = await waitFor("the agent's answer", answer, { timeoutMs: 45_000 });
       // The stand-in counts the earlier user messages in the context it got (dev/openai/chat.ts): the history's.
-      expect((reply as { text: string }).text).toContain("Before that, you said 1 other thing.");
+      expect((reply as { text: string }).text).toContain(
+        `Before that, you said 1 other thing, first "${history[0]!.text.split(" ").slice(0, 8).join(" ")}".`,
+      );
       // The history is context, not new transcript: never posted again.
       expect(eventsOf(sid).filter((e) => "text" in e && history.some((h) => h.text === e.text))).toEqual([]);
     } finally {

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_PROFILE_ID } from "../../contract/defaults.ts";
 import {
   ACTION_HANDLERS,
+  DEFAULT_RESUME_GREETING,
   LOCAL_TIME_LINE,
   localTimeLine,
   PROMPT_MAX,
@@ -160,6 +161,15 @@ describe("the shipped profiles", () => {
     });
   });
 
+  it("each have a resume greeting of their own, short and unlike their first greeting", () => {
+    for (const profile of profiles.values()) {
+      expect(profile.resume_greeting, profile.id).not.toBe(profile.greeting);
+      expect(profile.resume_greeting, profile.id).not.toBe(DEFAULT_RESUME_GREETING);
+      expect(profile.resume_greeting.length, profile.id).toBeLessThanOrEqual(100);
+      expect(profile.resume_greeting, profile.id).toMatch(/back/i);
+    }
+  });
+
   it("planner has GOAL, NEW_TASK and RESCHEDULE_TASK with the agreed parameters and confirmation", () => {
     const planner = profiles.get("planner")!;
     expect(planner).toMatchObject({ voice: "alloy", language: "en", model: { name: "gpt-4o-mini" } });
@@ -275,6 +285,33 @@ describe("loadProfiles finds", () => {
     const profiles = loadProfiles(dir);
     expect([...profiles.keys()]).toEqual(["assistant", "test"]);
     expect(profiles.get("test")).toMatchObject({ id: "test", prompt: "You test.\n", display_name: "Test" });
+  });
+
+  it("nothing wrong without a resume_greeting (the default one), or with one", () => {
+    expect(loadProfiles(withYaml(GOOD_YAML)).get("test")!.resume_greeting).toBe(DEFAULT_RESUME_GREETING);
+    expect(DEFAULT_RESUME_GREETING).toBe("Welcome back. Shall we pick up where we left off?");
+    const own = withYaml(good("greeting: Hello there.\n", "greeting: Hello there.\nresume_greeting: Hello again.\n"));
+    expect(loadProfiles(own).get("test")!.resume_greeting).toBe("Hello again.");
+    // The registry the Worker bundles carries it, the default applied.
+    expect(buildRegistry(withYaml(GOOD_YAML)).profiles.test!.resume_greeting).toBe(DEFAULT_RESUME_GREETING);
+  });
+
+  it("a bad resume_greeting: empty, too long, or not text", () => {
+    const resume = (value: string) =>
+      withYaml(good("greeting: Hello there.\n", `greeting: Hello there.\nresume_greeting: ${value}\n`));
+    expectProblem(resume('""'), { file, path: "resume_greeting", line: 3, message: /^must not be empty$/ });
+    expectProblem(resume("x".repeat(501)), {
+      file,
+      path: "resume_greeting",
+      line: 3,
+      message: /^must be at most 500 characters long$/,
+    });
+    expectProblem(resume("[Hi, again]"), {
+      file,
+      path: "resume_greeting",
+      line: 3,
+      message: /^must be a string, not a list$/,
+    });
   });
 
   it("a YAML syntax error, with its line", () => {

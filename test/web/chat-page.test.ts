@@ -9,6 +9,7 @@ import { AccessToken } from "livekit-server-sdk";
 import {
   SOCKET_PING,
   SOCKET_PONG,
+  type ConversationEntry,
   type PlannerResponse,
   type ServerMessage,
   type TranscriptResponse,
@@ -27,7 +28,8 @@ import {
   waitForPhase,
   type ApiCall,
 } from "./support/chat-page.ts";
-import { startPageServer, TEST_PROFILES, type PageServer } from "./support/page-server.ts";
+import { startPageServer, TEST_PROFILES, workerCsp, type PageServer } from "./support/page-server.ts";
+import { renderChat, renderConversations } from "../../web/pages/index.ts";
 
 /** Nothing listens here: LiveKit is unreachable (connection refused at once). */
 const DEAD_LIVEKIT = "ws://127.0.0.1:9";
@@ -117,7 +119,7 @@ describe("/chat", () => {
     });
     const log = page.getByRole("log");
     expect(await log.getAttribute("aria-live")).toBe("polite");
-    for (let i = 0; i < 3; i++) await page.keyboard.press("Tab"); // skip link, brand, nav
+    for (let i = 0; i < 4; i++) await page.keyboard.press("Tab"); // skip link, brand, nav (Talk, History)
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("start");
     expect(await problems(page)).toEqual([]);
@@ -599,6 +601,7 @@ describe("/chat?agent=<profile>", () => {
       await waitForPhase(p, "error");
       const session = calls.find((c) => c.method === "POST" && c.path === "/session");
       expect(session?.body).toMatchObject({ room: "room-abc", profile: "planner", timezone: "Asia/Tokyo" });
+      expect(session?.body).not.toHaveProperty("resume_from");
       expect((await shown(p)).alert).toContain("No such agent.");
       expect(await problems(p)).toEqual([]);
     } finally {
@@ -658,6 +661,215 @@ describe("/history/<id>", () => {
       expect(await problems(p)).toEqual([]);
     } finally {
       await p.close();
+    }
+  });
+});
+
+/**
+ * Serves `html` at `url` (path and query) with the Worker's CSP: pages of Worker routes that the page server does not
+ * have (`/chat?resume=`, `/history`), rendered by the same functions the Worker calls.
+ */
+async function serveHtml(p: Page, url: string, html: string): Promise<void> {
+  await p.route(`${server.origin}${url}`, (route) =>
+    route.fulfill({
+      status: 200,
+      headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": workerCsp(DEAD_LIVEKIT) },
+      body: html,
+    }),
+  );
+}
+
+/** Conversations as `/history` lists them (the Worker's `listConversations`), newest first. */
+const CONVERSATIONS: ConversationEntry[] = [
+  {
+    session_id: SESSION_ID,
+    profile: "planner",
+    status: "ended",
+    reason: "stopped",
+    started_at: t0 + 86_400_000,
+    ended_at: t0 + 86_400_000 + 185_000,
+    summary:
+      "You asked the planner to move the dentist appointment to Wednesday morning and to add a reminder to buy running shoes before the weekend.",
+    preview: null,
+    resumed_from: HISTORY_ID,
+  },
+  {
+    session_id: HISTORY_ID,
+    profile: "planner",
+    status: "ended",
+    reason: "stopped",
+    started_at: t0,
+    ended_at: t0 + 60_000,
+    summary: null,
+    preview: "You: remind me to call the dentist on Tuesday at nine\nAgent: Done: Tuesday at nine.",
+    resumed_from: null,
+  },
+  {
+    session_id: "NoThInGsAiD0123456789_",
+    profile: "assistant",
+    status: "ended",
+    reason: "agent_unavailable",
+    started_at: t0 - 3_600_000,
+    ended_at: t0 - 3_600_000 + 20_000,
+    summary: null,
+    preview: null,
+    resumed_from: null,
+  },
+];
+
+describe("/chat?resume=<id>", () => {
+  const resumePage = renderChat({ profile: TEST_PROFILES.planner, resume: HISTORY, last: CONVERSATIONS[1] });
+
+  it("shows the earlier captions above the live ones, scrolled to their end, and Start sends resume_from", async () => {
+    const short = await launch({ viewport: { width: 960, height: 600 } });
+    try {
+      let calls: ApiCall[] = [];
+      const p = await openChat(short.context, `${server.origin}/chat?resume=${HISTORY_ID}`, async (p) => {
+        await serveHtml(p, `/chat?resume=${HISTORY_ID}`, resumePage);
+        calls = await interceptApi(p, {
+          "GET /planner": (route) => route.fulfill({ json: PLAN }),
+          "GET /token": tokenHandler(DEAD_LIVEKIT),
+          "POST /session": (route) =>
+            route.fulfill({ status: 403, json: { error: { code: "forbidden", message: "Not yours." } } }),
+        });
+      });
+      const earlier = p.getByRole("region", { name: "Earlier in this conversation, scrollable" });
+      expect(await earlier.locator("li.caption .caption__text").allTextContents()).toEqual([
+        "remind me to call the dentist on Tuesday at nine",
+        "Task added: Call the dentist · Tue 08:00 UTC",
+        "Done: Tuesday at nine.",
+        'No task matches "gym".',
+      ]);
+      // The live log starts empty, below the earlier list.
+      expect(await p.locator("#captions > *").count()).toBe(0);
+      const box = await p.evaluate(() => ({
+        earlier: document.getElementById("earlier")!.getBoundingClientRect().bottom,
+        captions: document.getElementById("captions-box")!.getBoundingClientRect().top,
+      }));
+      expect(box.earlier).toBeLessThanOrEqual(box.captions);
+      await p.getByRole("button", { name: "Start" }).click();
+      await waitForPhase(p, "error");
+      const session = calls.find((c) => c.method === "POST" && c.path === "/session");
+      expect(session?.body).toMatchObject({ room: "room-abc", profile: "planner", resume_from: HISTORY_ID });
+      expect((await shown(p)).alert).toContain("Not yours.");
+      expect(await problems(p)).toEqual([]);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it("a long earlier conversation scrolls in its own box, which starts at its end, also 360 px wide", async () => {
+    const narrow = await launch({ viewport: { width: 360, height: 740 } });
+    try {
+      const events = Array.from({ length: 40 }, (_, i) => ({
+        role: i % 2 === 0 ? ("user" as const) : ("agent" as const),
+        text: `turn ${i + 1}: ${"words ".repeat(8)}`,
+        final: true as const,
+        seq: i + 1,
+        ts: t0 + i * 3000,
+      }));
+      const long = renderChat({ profile: TEST_PROFILES.assistant, resume: { ...HISTORY, events } });
+      const p = await openChat(narrow.context, `${server.origin}/chat?resume=${HISTORY_ID}`, (p) =>
+        serveHtml(p, `/chat?resume=${HISTORY_ID}`, long),
+      );
+      const box = await p.evaluate(() => {
+        const el = document.querySelector<HTMLElement>(".earlier__box")!;
+        const last = el.querySelector("li:last-child")!.getBoundingClientRect();
+        const { top, bottom } = el.getBoundingClientRect();
+        return {
+          doc: document.documentElement.scrollWidth,
+          scrolls: el.scrollHeight > el.clientHeight,
+          top,
+          bottom,
+          last,
+        };
+      });
+      expect(box.doc).toBeLessThanOrEqual(360);
+      expect(box.scrolls).toBe(true);
+      // The newest earlier turn is in view, at the bottom of the box.
+      expect(box.last.bottom).toBeLessThanOrEqual(box.bottom + 1);
+      expect(box.last.top).toBeGreaterThanOrEqual(box.top);
+      expect(await problems(p)).toEqual([]);
+    } finally {
+      await narrow.close();
+    }
+  });
+});
+
+describe("/history", () => {
+  it("lists the conversations with Read, Continue and Delete; Delete posts the form with the page's Origin", async () => {
+    const html = renderConversations({
+      conversations: CONVERSATIONS,
+      nextCursor: "b2xkZXI",
+      retentionDays: 30,
+      profileNames: { assistant: "Assistant", planner: "Planner" },
+    });
+    const p = await browser.context.newPage();
+    try {
+      await p.addInitScript(() => {
+        const problems: string[] = [];
+        (window as unknown as { __problems: string[] }).__problems = problems;
+        addEventListener("securitypolicyviolation", (e) => problems.push(`CSP ${e.violatedDirective}`));
+      });
+      await serveHtml(p, "/history", html);
+      const posted: { url: string; method: string; origin: string | undefined }[] = [];
+      await p.route(`${server.origin}/history/*/delete`, async (route, request) => {
+        posted.push({ url: request.url(), method: request.method(), origin: (await request.allHeaders()).origin });
+        await route.fulfill({ status: 303, headers: { Location: "/history" } });
+      });
+      await p.goto(`${server.origin}/history`);
+      const entries = p.locator(".conversation");
+      expect(await entries.count()).toBe(3);
+      expect(await p.getByRole("link", { name: /^Continue/ }).count()).toBe(3);
+      expect(await p.getByRole("link", { name: "Older conversations" }).getAttribute("href")).toBe(
+        "/history?cursor=b2xkZXI",
+      );
+      await screenshot(p, "history");
+      // "Delete all" waits behind its disclosure.
+      const deleteAll = p.getByRole("button", { name: "Yes, delete all my conversations" });
+      expect(await deleteAll.isVisible()).toBe(false);
+      await p.getByText("Delete all conversations").click();
+      expect(await deleteAll.isVisible()).toBe(true);
+
+      await entries
+        .nth(1)
+        .getByRole("button", { name: /^Delete/ })
+        .click();
+      await expect.poll(() => posted.length).toBe(1);
+      expect(posted[0]).toEqual({
+        url: `${server.origin}/history/${HISTORY_ID}/delete`,
+        method: "POST",
+        origin: server.origin,
+      });
+      await p.waitForURL(`${server.origin}/history`);
+      expect(await p.locator("script").count()).toBe(0);
+      expect(await problems(p)).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("fits 360 px in dark mode", async () => {
+    const narrow = await launch({ viewport: { width: 360, height: 740 }, colorScheme: "dark" });
+    try {
+      const p = await narrow.context.newPage();
+      await serveHtml(
+        p,
+        "/history",
+        renderConversations({ conversations: CONVERSATIONS, nextCursor: null, retentionDays: 0 }),
+      );
+      await p.goto(`${server.origin}/history`);
+      const widths = await p.evaluate(() => ({
+        doc: document.documentElement.scrollWidth,
+        entries: [...document.querySelectorAll(".conversation")].map((e) => e.getBoundingClientRect().right),
+        background: getComputedStyle(document.querySelector(".conversation")!).backgroundColor,
+      }));
+      expect(widths.doc).toBeLessThanOrEqual(360);
+      for (const right of widths.entries) expect(right).toBeLessThanOrEqual(360);
+      const [r, g, b] = widths.background.match(/\d+/g)!.map(Number);
+      expect(r! + g! + b!).toBeLessThan(150);
+    } finally {
+      await narrow.close();
     }
   });
 });

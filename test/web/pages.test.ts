@@ -1,7 +1,7 @@
 // The HTML the Worker serves (worker/pages): CSP-compatible markup, escaping, the history page.
 import { describe, expect, it } from "vitest";
-import type { TranscriptResponse } from "../../contract/index.ts";
-import { renderChat, renderErrorPage, renderHistory, renderHome } from "../../web/pages/index.ts";
+import type { ConversationEntry, TranscriptResponse } from "../../contract/index.ts";
+import { renderChat, renderConversations, renderErrorPage, renderHistory, renderHome } from "../../web/pages/index.ts";
 
 const t0 = Date.UTC(2026, 10, 21, 9, 30, 0);
 const transcript: TranscriptResponse = {
@@ -37,11 +37,83 @@ function cspViolations(html: string): string[] {
   return found;
 }
 
+const ID = { summary: "SSSSSSSSSSSSSSSSSSSSSS", preview: "PPPPPPPPPPPPPPPPPPPPPP", empty: "EEEEEEEEEEEEEEEEEEEEEE" };
+const ID_RUNNING = "RRRRRRRRRRRRRRRRRRRRRR";
+/** One conversation of every kind: summarised (a resume), first lines only, nothing said, running. */
+const entries: ConversationEntry[] = [
+  {
+    session_id: ID_RUNNING,
+    profile: "assistant",
+    status: "active",
+    reason: null,
+    started_at: t0 + 86_400_000,
+    ended_at: null,
+    summary: null,
+    preview: "You: still talking",
+    resumed_from: null,
+  },
+  {
+    session_id: ID.summary,
+    profile: "planner",
+    status: "ended",
+    reason: "stopped",
+    started_at: t0,
+    ended_at: t0 + 95_000,
+    summary: 'You planned a <b>marathon</b> & "more" <script>alert(1)</script>',
+    preview: "You: not shown when there is a summary",
+    resumed_from: ID.preview,
+  },
+  {
+    session_id: ID.preview,
+    profile: "assistant",
+    status: "ended",
+    reason: "timeout",
+    started_at: t0 - 3_600_000,
+    ended_at: t0 - 3_600_000 + 3_725_000,
+    summary: null,
+    preview: "You: <img src=x onerror=alert(1)>\nAgent: hello",
+    resumed_from: null,
+  },
+  {
+    session_id: ID.empty,
+    profile: "gone-profile",
+    status: "ended",
+    reason: "agent_unavailable",
+    started_at: t0 - 7_200_000,
+    ended_at: t0 - 7_200_000 + 12_000,
+    summary: null,
+    preview: null,
+    resumed_from: null,
+  },
+];
+const NAMES = { assistant: "Assistant", planner: "Planner" };
+
+/** The `<li class="conversation">` of session `id` in `html`. */
+function entryOf(html: string, id: string): string {
+  const m = new RegExp(
+    `<li class="conversation" data-session-id="${id}"[\\s\\S]*?</li>(?=<li class="conversation"|</ol>)`,
+  ).exec(html);
+  expect(m, `entry ${id}`).not.toBeNull();
+  return m![0];
+}
+
 describe("pages", () => {
   const pages = {
     home: renderHome(),
     chat: renderChat(),
     history: renderHistory(transcript),
+    conversations: renderConversations({
+      conversations: entries,
+      nextCursor: "Y3Vyc29y",
+      retentionDays: 30,
+      profileNames: NAMES,
+    }),
+    "conversations (none)": renderConversations({ conversations: [], nextCursor: null, retentionDays: 30 }),
+    "chat (resume)": renderChat({
+      profile: { id: "planner", name: "Planner", planner: true },
+      resume: { ...transcript, summary: "An earlier <summary>" },
+      last: entries[1],
+    }),
     error: renderErrorPage(404, "There is no conversation at this address."),
   };
 
@@ -57,6 +129,182 @@ describe("pages", () => {
 
   it("home links into /chat", () => {
     expect(pages.home).toMatch(/<a [^>]*href="\/chat"[^>]*>Start a conversation<\/a>/);
+  });
+
+  it("every page links to /history from its header", () => {
+    for (const html of Object.values(pages)) {
+      expect(html).toContain('<nav aria-label="Main"><a href="/chat">Talk</a><a href="/history">History</a></nav>');
+    }
+  });
+
+  it("home states the privacy policy: what is kept, for how long, where to delete it", () => {
+    const privacy = /<p class="privacy" id="privacy">([\s\S]*?)<\/p>/.exec(pages.home)![1]!;
+    expect(privacy).toContain(
+      "What is kept: the transcript of each conversation and a short summary of it, never the audio.",
+    );
+    expect(privacy).toContain("Conversations are deleted 30 days after they end.");
+    expect(privacy).toContain(
+      'You can delete one or all of them at any time in <a href="/history">your conversations</a>.',
+    );
+    expect(renderHome(1)).toContain("Conversations are deleted 1 day after they end.");
+    expect(renderHome(365)).toContain("Conversations are deleted 365 days after they end.");
+    expect(renderHome(0)).toContain("Conversations are kept until you delete them.");
+  });
+
+  it("/history lists each conversation: date, length, profile, summary or first lines, how it ended, links", () => {
+    const html = pages.conversations;
+    expect(html).toContain("<title>Your conversations · Voice agent</title>");
+    expect(html).toContain("<h1>Your conversations</h1>");
+    expect(html).toContain(
+      "Only you can see them. Conversations are deleted 30 days after they end. No audio is kept.",
+    );
+    // Newest first, as given.
+    const order = [ID_RUNNING, ID.summary, ID.preview, ID.empty].map((id) => html.indexOf(`data-session-id="${id}"`));
+    expect(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1]!))).toBe(true);
+
+    const summary = entryOf(html, ID.summary);
+    expect(summary).toContain(
+      `<h2 class="conversation__title"><a href="/history/${ID.summary}"><time datetime="2026-11-21T09:30:00.000Z">21 Nov 2026, 09:30 UTC</time></a></h2>`,
+    );
+    expect(summary).toContain(
+      `<p class="conversation__meta"><span>Planner</span><span>1 min 35 s</span><span>ended by you</span><span>continues <a href="/history/${ID.preview}">an earlier conversation</a></span></p>`,
+    );
+    expect(summary).toContain(
+      '<p class="conversation__summary">You planned a &lt;b&gt;marathon&lt;/b&gt; &amp; &quot;more&quot; &lt;script&gt;alert(1)&lt;/script&gt;</p>',
+    );
+    expect(summary).not.toContain("conversation__preview");
+    expect(summary).toMatch(
+      new RegExp(
+        `<a class="btn" href="/history/${ID.summary}">Read<span class="visually-hidden"> the conversation of <time`,
+      ),
+    );
+    expect(summary).toMatch(
+      new RegExp(`<a class="btn btn--primary" href="/chat\\?resume=${ID.summary}">Continue<span`),
+    );
+    expect(summary).toMatch(
+      new RegExp(
+        `<form method="post" action="/history/${ID.summary}/delete"><button class="btn btn--danger" type="submit">Delete<span`,
+      ),
+    );
+
+    const preview = entryOf(html, ID.preview);
+    expect(preview).toContain(
+      "<span>Assistant</span><span>1 h 02 min</span><span>ended after its time limit or inactivity</span></p>",
+    );
+    expect(preview).toContain(
+      '<p class="conversation__preview">You: &lt;img src=x onerror=alert(1)&gt;\nAgent: hello</p>',
+    );
+
+    const empty = entryOf(html, ID.empty);
+    // A profile without a display name (no longer in the registry) shows its id.
+    expect(empty).toContain("<span>gone-profile</span><span>12 s</span><span>no agent joined</span></p>");
+    expect(empty).toContain('<p class="conversation__empty">Nothing was said.</p>');
+
+    const running = entryOf(html, ID_RUNNING);
+    expect(running).toContain('data-status="active"');
+    expect(running).toContain("<span>Assistant</span><span>in progress</span></p>");
+    expect(running).toContain(`href="/history/${ID_RUNNING}">Read`);
+    expect(running).not.toContain("/chat?resume=");
+    expect(running).toContain(`action="/history/${ID_RUNNING}/delete"`);
+
+    expect(html.match(/href="\/chat\?resume=/g)).toHaveLength(3);
+    expect(html.match(/<form method="post" action="\/history\/[^/]+\/delete">/g)).toHaveLength(4);
+  });
+
+  it("/history pages on with the next cursor, links back to the newest from a later page, deletes all behind a <details>", () => {
+    expect(pages.conversations).toContain(
+      '<nav class="conversations__pages" aria-label="Pages"><a href="/history?cursor=Y3Vyc29y" rel="next">Older conversations</a></nav>',
+    );
+    expect(pages.conversations).toMatch(
+      /<details class="delete-all">\n<summary>Delete all conversations<\/summary>\n<p>This deletes every one of your conversations[^<]*can't be undone.<\/p>\n<form method="post" action="\/history\/delete-all"><button class="btn btn--danger" type="submit">Yes, delete all my conversations<\/button><\/form>\n<\/details>/,
+    );
+    const last = renderConversations({
+      conversations: entries.slice(0, 1),
+      nextCursor: null,
+      older: true,
+      retentionDays: 0,
+    });
+    expect(last).toContain(
+      '<nav class="conversations__pages" aria-label="Pages"><a href="/history">Newest conversations</a></nav>',
+    );
+    expect(last).not.toContain("Older conversations");
+    expect(last).toContain("Conversations are kept until you delete them.");
+    // One page only: no page links.
+    const one = renderConversations({ conversations: entries, nextCursor: null, retentionDays: 30 });
+    expect(one).not.toContain("conversations__pages");
+  });
+
+  it("/history without conversations says so and links to /chat, with nothing to delete", () => {
+    const html = pages["conversations (none)"];
+    expect(html).toContain("<p>No conversations yet.</p>");
+    expect(html).toMatch(/<a class="btn btn--primary" href="\/chat">Start a conversation<\/a>/);
+    expect(html).not.toContain("<form");
+    expect(html).not.toContain("Delete all");
+    expect(html).toContain("Conversations are deleted 30 days after they end.");
+    const later = renderConversations({ conversations: [], nextCursor: null, older: true, retentionDays: 30 });
+    expect(later).toContain("<p>No older conversations.</p>");
+    expect(later).toContain('<a href="/history">Newest conversations</a>');
+  });
+
+  it("/chat?resume: the earlier captions above the live ones, its id in data-resume, its summary", () => {
+    const html = pages["chat (resume)"];
+    expect(html).toMatch(
+      new RegExp(
+        `<div class="chat" id="chat" data-phase="idle" data-profile="planner" data-profile-name="Planner" data-planner="true" data-resume="${transcript.session_id}">`,
+      ),
+    );
+    expect(html).toContain("You&#39;re continuing an earlier conversation");
+    const earlier = /<section class="earlier" id="earlier" aria-labelledby="earlier-title">([\s\S]*?)<\/section>/.exec(
+      html,
+    )![1]!;
+    expect(earlier).toContain('<h2 id="earlier-title">Earlier in this conversation</h2>');
+    expect(earlier).toContain(`<a class="transcript__link" href="/history/${transcript.session_id}">Transcript</a>`);
+    expect(earlier).toContain('<p class="earlier__summary">An earlier &lt;summary&gt;</p>');
+    expect(earlier).toContain('role="region" aria-label="Earlier in this conversation, scrollable" tabindex="0"');
+    // The transcript page's items: same markup, same escaping, offsets from the earlier start.
+    const items = [...earlier.matchAll(/<li class="caption [\s\S]*?<\/li>/g)].map((m) => m[0]);
+    const history = [...pages.history.matchAll(/<li class="caption [\s\S]*?<\/li>/g)].map((m) => m[0]);
+    expect(items).toHaveLength(3);
+    expect(items).toEqual(history);
+    expect(earlier).not.toContain("<script>alert(1)");
+    // Above the live captions, which stay empty for the page script.
+    expect(html.indexOf('id="earlier"')).toBeLessThan(html.indexOf('id="captions"'));
+    expect(html).toContain(
+      '<div class="captions__log" id="captions" role="log" aria-live="polite" aria-labelledby="captions-title"></div>',
+    );
+
+    const silent = renderChat({ resume: { ...transcript, events: [] } });
+    expect(silent).toContain("Nothing was said in that conversation.");
+    expect(silent).not.toContain("earlier__summary");
+    expect(silent).not.toContain('role="region" aria-label="Earlier');
+  });
+
+  it("/chat without resume: no data-resume and no earlier list; a notice when asked", () => {
+    expect(pages.chat).not.toContain("data-resume");
+    expect(pages.chat).not.toContain('id="earlier"');
+    expect(pages.chat).not.toContain('id="notice"');
+    const refused = renderChat({ notice: "That conversation can't be continued." });
+    expect(refused).toContain('<p class="notice" id="notice">That conversation can&#39;t be continued.</p>');
+    expect(refused).not.toContain("data-resume");
+    expect(refused).toContain("Press Start, allow the microphone");
+  });
+
+  it("/chat offers the last conversation (Continue once it ended), except the one it resumes", () => {
+    const ended = renderChat({ last: entries[1] });
+    expect(ended).toContain(
+      `<p class="last-conversation" id="last-conversation">Your last conversation: <time datetime="2026-11-21T09:30:00.000Z">21 Nov 2026, 09:30 UTC</time> — <a href="/history/${ID.summary}">Read</a> · <a href="/chat?resume=${ID.summary}">Continue</a> · <a href="/history">All conversations</a></p>`,
+    );
+    const running = renderChat({ last: entries[0] });
+    expect(running).toContain(
+      `<a href="/history/${ID_RUNNING}">Read</a> · <a href="/history">All conversations</a></p>`,
+    );
+    expect(running).not.toContain("resume=");
+    expect(pages.chat).not.toContain("last-conversation");
+    expect(renderChat({ last: null })).not.toContain("last-conversation");
+    // Resuming it: the page already is about it.
+    const same = renderChat({ resume: transcript, last: { ...entries[1]!, session_id: transcript.session_id } });
+    expect(same).not.toContain("last-conversation");
+    expect(pages["chat (resume)"]).toContain('id="last-conversation"');
   });
 
   it("chat has Start, a role=log caption region, a status region, and loads the page script", () => {
@@ -172,6 +420,23 @@ describe("pages", () => {
     expect(cards[2]![2]).toContain('<span class="caption__who">Not done</span>');
     expect(cards[2]![2]).toContain("No task matches &quot;gym&quot;.");
     expect(html.match(/class="caption /g)).toHaveLength(5);
+  });
+
+  it("history shows the summary, the conversation it continues, and Continue once it has ended", () => {
+    const html = renderHistory({ ...transcript, summary: "About <dentists> & more", resumed_from: ID.preview });
+    expect(html).toContain('<p class="history__summary">About &lt;dentists&gt; &amp; more</p>');
+    expect(html).toContain(
+      `<p class="history__resumed">This conversation continues <a href="/history/${ID.preview}">an earlier one</a>.</p>`,
+    );
+    expect(html).toContain(
+      `<a class="btn btn--primary" href="/chat?resume=${transcript.session_id}">Continue this conversation</a>`,
+    );
+    expect(html).toContain('<a class="btn" href="/history">All conversations</a>');
+    expect(pages.history).not.toContain("history__summary");
+    expect(pages.history).not.toContain("history__resumed");
+    const running = renderHistory({ ...transcript, status: "active", ended_at: null });
+    expect(running).not.toContain("/chat?resume=");
+    expect(running).toContain('<a class="btn btn--primary" href="/chat">Start a new conversation</a>');
   });
 
   it("history of a running session with nothing said", () => {

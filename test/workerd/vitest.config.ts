@@ -1,13 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { fakeLiveKit, FAKE_LIVEKIT_HOST } from "./fake-livekit.ts";
+import { FAKE_LIVEKIT_HOST, FAKE_OPENAI_HOST, FAKE_OPENAI_KEY, fakeLiveKit } from "./fake-livekit.ts";
 import { fakeTurnstile } from "./fake-turnstile.ts";
 
 /**
  * The Worker and its Durable Objects in real workerd with real (SQLite) Durable Object storage,
  * configured from the project's wrangler.toml. Tests get their own secrets, and LiveKit's HTTP API
- * is faked at the fetch level (`outboundService`, see fake-livekit.ts), and so is Cloudflare Turnstile's
- * siteverify (fake-turnstile.ts).
+ * is faked at the fetch level (`outboundService`, see fake-livekit.ts), and so are OpenAI's chat completions
+ * for summaries (fake-livekit.ts `fakeOpenAI`) and Cloudflare Turnstile's siteverify (fake-turnstile.ts).
  */
 export const TEST_SECRETS = {
   LIVEKIT_API_KEY: "test-key",
@@ -27,6 +27,9 @@ export default defineProject({
           ...TEST_SECRETS,
           LIVEKIT_URL: `ws://${FAKE_LIVEKIT_HOST}`,
           ALLOWED_ORIGINS: "https://partner.example",
+          // Summaries on, against the fake OpenAI (RETENTION_DAYS and SUMMARY_MODEL keep wrangler.toml's).
+          OPENAI_API_KEY: FAKE_OPENAI_KEY,
+          OPENAI_BASE_URL: `https://${FAKE_OPENAI_HOST}/v1`,
         },
         outboundService: (request: Request) => fakeTurnstile(request) ?? fakeLiveKit(request),
       },

@@ -1,11 +1,15 @@
 /**
  * The `/chat` page markup. Element ids are the page script's interface (web/src/view.ts
  * `findElements`): rename both together. The typed-input form (`#typed`) starts disabled: the page script
- * enables it while the session is active, and without the script it does nothing.
+ * enables it while the session is active, and without the script it does nothing. `/chat?resume=<id>` shows the
+ * earlier conversation's captions above the live ones and carries its id in `#chat[data-resume]`; the visitor's
+ * last conversation is offered under the lede, so that it survives a reload (server-rendered, no script).
  */
 import { html, raw } from "hono/html";
 import { TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_PATH } from "../../contract/defaults.ts";
 import { TYPED_TEXT_MAX } from "../../contract/messages.ts";
+import type { ConversationEntry, TranscriptResponse } from "../../contract/index.ts";
+import { transcriptItem, when } from "./history.ts";
 import { layout, type Html } from "./layout.ts";
 
 const MIC = raw(
@@ -37,6 +41,22 @@ export interface ChatPageOptions {
    * profile), "the agent", no panel.
    */
   profile?: ChatProfile | undefined;
+  /**
+   * The earlier conversation `/chat?resume=<id>` continues: one of the visitor's, ended (the Worker checks). Its
+   * id goes in `#chat[data-resume]` (sent as `resume_from` with `POST /session`), and its captions and actions
+   * are listed above the live captions under "Earlier in this conversation" (`#earlier`), as the transcript page
+   * shows them, with its summary when it has one. The Worker passes the earlier conversation's profile as
+   * `profile`.
+   */
+  resume?: TranscriptResponse | undefined;
+  /** A short notice under the lede, e.g. "That conversation can't be continued." (`#notice`). */
+  notice?: string | undefined;
+  /**
+   * The visitor's newest conversation (the Worker's `lastConversation`), so that it is still offered after a
+   * reload: "Your last conversation: <date> — Read / Continue" (`#last-conversation`; Continue once it ended).
+   * Not shown when it is the one `resume` continues.
+   */
+  last?: ConversationEntry | null | undefined;
 }
 
 /** What the chat page shows of a profile. */
@@ -58,9 +78,36 @@ const PLAN = html`<section class="plan" id="plan" aria-labelledby="plan-title">
 </section>
 `;
 
+/**
+ * The earlier conversation's captions and actions (`/chat?resume=`), in a scrollable region that starts at its end
+ * (CSS `column-reverse`, no script), with its summary.
+ */
+function earlier(t: TranscriptResponse): Html {
+  const items = t.events.map((e) => transcriptItem(e, t)).filter((i) => i !== null);
+  return html`<section class="earlier" id="earlier" aria-labelledby="earlier-title">
+<div class="transcript__head"><h2 id="earlier-title">Earlier in this conversation</h2><a class="transcript__link" href="/history/${t.session_id}">Transcript</a></div>
+${t.summary ? html`<p class="earlier__summary">${t.summary}</p>` : ""}${
+    items.length > 0
+      ? html`<div class="earlier__box" role="region" aria-label="Earlier in this conversation, scrollable" tabindex="0"><ol class="history__list earlier__list">${items}</ol></div>`
+      : html`<p class="history__empty">Nothing was said in that conversation.</p>`
+  }
+</section>
+`;
+}
+
+/** "Your last conversation: <date> — Read · Continue" (Continue once it ended). */
+function lastConversation(e: ConversationEntry): Html {
+  return html`<p class="last-conversation" id="last-conversation">Your last conversation: ${when(e.started_at)} — <a href="/history/${e.session_id}">Read</a>${
+    e.status === "ended" ? html` · <a href="/chat?resume=${e.session_id}">Continue</a>` : ""
+  } · <a href="/history">All conversations</a></p>
+`;
+}
+
 /** The chat page body. */
 export function chatPage(options: ChatPageOptions = {}): Html {
   const siteKey = options.turnstileSiteKey;
+  const resume = options.resume;
+  const last = options.last && options.last.session_id !== resume?.session_id ? options.last : undefined;
   const script = `${options.turnstileOrigin ?? TURNSTILE_ORIGIN}${TURNSTILE_SCRIPT_PATH}`;
   const profile = options.profile;
   const name = profile?.name ?? "the agent";
@@ -78,10 +125,21 @@ export function chatPage(options: ChatPageOptions = {}): Html {
       profile
         ? html` data-profile="${profile.id}" data-profile-name="${profile.name}"${profile.planner ? html` data-planner="true"` : ""}`
         : ""
-    }${siteKey ? html` data-turnstile-sitekey="${siteKey}" data-turnstile-script="${script}"` : ""}>
+    }${siteKey ? html` data-turnstile-sitekey="${siteKey}" data-turnstile-script="${script}"` : ""}${
+      resume ? html` data-resume="${resume.session_id}"` : ""
+    }>
 <h1>Talk with ${name}</h1>
-<p class="lede">Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time.</p>
-<section class="stage" aria-label="Participants">
+<p class="lede">${
+      resume
+        ? "You're continuing an earlier conversation: press Start, and the agent picks up where you left off."
+        : "Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time."
+    }</p>
+${
+  options.notice
+    ? html`<p class="notice" id="notice">${options.notice}</p>
+`
+    : ""
+}${last ? lastConversation(last) : ""}<section class="stage" aria-label="Participants">
 <div class="party party--user" id="party-user" data-speaking="false">
 <div class="party__avatar">${MIC}</div>
 <div class="party__text"><p class="party__name">You</p><p class="party__state" id="user-state">Mic off</p>
@@ -114,7 +172,7 @@ ${
     ? html`<div class="turnstile" id="turnstile"></div>
 `
     : ""
-}<section class="transcript" aria-labelledby="captions-title">
+}${resume ? earlier(resume) : ""}<section class="transcript" aria-labelledby="captions-title">
 <div class="transcript__head"><h2 id="captions-title">Captions</h2><a class="transcript__link" id="history-link" href="/" hidden>Saved transcript</a></div>
 <div class="captions" id="captions-box" role="region" aria-label="Captions, scrollable" tabindex="0">
 <p class="captions__empty" id="captions-empty">What you and the agent say appears here as you speak.</p>

@@ -2,10 +2,11 @@
  * `/history/:session_id`: one stored conversation, rendered on the server so it reads without
  * JavaScript. Final transcripts are shown, and the agent's actions as cards (web/src/actions.ts says what a card
  * shows, as on `/chat`; due times in UTC, since the server does not know the visitor's zone); speech events only
- * mark timing.
+ * mark timing. With its summary, a link to the conversation it continues, and, once it has ended, "Continue this
+ * conversation" (`/chat?resume=<id>`).
  */
 import { html } from "hono/html";
-import type { ActionMessage, StoredEvent, TranscriptResponse } from "../../contract/index.ts";
+import type { ActionMessage, EndReason, SessionStatus, StoredEvent, TranscriptResponse } from "../../contract/index.ts";
 import { actionCard, when as dueText } from "../src/actions.ts";
 import { layout, type Html } from "./layout.ts";
 
@@ -29,7 +30,8 @@ export function offset(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
-function when(ms: number): Html {
+/** `<time>` of epoch ms `ms`, read in UTC ("21 Nov 2026, 09:30 UTC"): the server does not know the visitor's zone. */
+export function when(ms: number): Html {
   return html`<time datetime="${new Date(ms).toISOString()}">${DATE.format(ms)} UTC</time>`;
 }
 
@@ -39,9 +41,17 @@ const RUNNING: Record<Exclude<TranscriptResponse["status"], "ended">, string> = 
   reconnecting: "in progress (reconnecting the agent)",
 };
 
+/**
+ * How a conversation stands, in words: "in progress" while it runs, else how it ended ("ended by you", "no agent
+ * joined", …; "ended" for a reason without words).
+ */
+export function statusText(status: SessionStatus, reason: EndReason | null | undefined): string {
+  if (status !== "ended") return RUNNING[status];
+  return (reason && REASON[reason]) ?? "ended";
+}
+
 function status(t: TranscriptResponse): string {
-  if (t.status !== "ended") return RUNNING[t.status];
-  return (t.reason && REASON[t.reason]) ?? "ended";
+  return statusText(t.status, t.reason);
 }
 
 /** " · <time>Tue 09:00 UTC</time>" for an ISO due (relative to `ts`, when it was set), or nothing. */
@@ -59,8 +69,12 @@ function card(e: ActionMessage, at: Html): Html {
 <p class="caption__text">${c.text}${due(c.when, e.ts)}</p>${choices.length > 0 ? html`<ul class="action__choices">${choices}</ul>` : ""}</li>`;
 }
 
-/** One stored event as a list item, or null for events that only mark timing (speech, empty finals). */
-function item(e: StoredEvent, t: TranscriptResponse): Html | null {
+/**
+ * One stored event as a list item (`li.caption`, or an action card `li.caption.action`), with its time as an
+ * offset from `t.started_at`; null for events that only mark timing (speech, empty finals). The transcript page
+ * and `/chat?resume=` (the earlier captions) render with it.
+ */
+export function transcriptItem(e: StoredEvent, t: Pick<TranscriptResponse, "started_at">): Html | null {
   const at = html`<time class="caption__time" datetime="${new Date(e.ts).toISOString()}">${offset(e.ts - t.started_at)}</time>`;
   if ("call_id" in e) return card(e, at);
   if (!("text" in e) || e.text.trim() === "") return null;
@@ -71,7 +85,7 @@ function item(e: StoredEvent, t: TranscriptResponse): Html | null {
 
 /** The history page body for one transcript. */
 export function historyPage(t: TranscriptResponse): Html {
-  const items = t.events.map((e) => item(e, t)).filter((i) => i !== null);
+  const items = t.events.map((e) => transcriptItem(e, t)).filter((i) => i !== null);
   return layout({
     title: "Conversation transcript · Voice agent",
     pageClass: "page--history",
@@ -83,11 +97,25 @@ export function historyPage(t: TranscriptResponse): Html {
 <div><dt>Length</dt><dd>${t.ended_at === null ? "—" : offset(t.ended_at - t.started_at)}</dd></div>
 </dl>
 ${
-  items.length > 0
-    ? html`<ol class="history__list" aria-label="Transcript">${items}</ol>`
-    : html`<p class="history__empty">Nothing was said in this conversation.</p>`
-}
-<p class="history__actions"><a class="btn btn--primary" href="/chat">Start a new conversation</a></p>
+  t.resumed_from
+    ? html`<p class="history__resumed">This conversation continues <a href="/history/${t.resumed_from}">an earlier one</a>.</p>
+`
+    : ""
+}${
+      t.summary
+        ? html`<p class="history__summary">${t.summary}</p>
+`
+        : ""
+    }${
+      items.length > 0
+        ? html`<ol class="history__list" aria-label="Transcript">${items}</ol>`
+        : html`<p class="history__empty">Nothing was said in this conversation.</p>`
+    }
+<p class="history__actions">${
+      t.status === "ended"
+        ? html`<a class="btn btn--primary" href="/chat?resume=${t.session_id}">Continue this conversation</a> <a class="btn" href="/chat">Start a new conversation</a>`
+        : html`<a class="btn btn--primary" href="/chat">Start a new conversation</a>`
+    } <a class="btn" href="/history">All conversations</a></p>
 </article>`,
   });
 }

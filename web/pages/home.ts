@@ -2,10 +2,16 @@
  * `/`: what this is, and the way into `/chat`.
  */
 import { html } from "hono/html";
+import { DEFAULT_RETENTION_DAYS } from "../../contract/index.ts";
+import { retentionText } from "./conversations.ts";
 import { layout, type Html } from "./layout.ts";
 
-/** The home page body. */
-export function homePage(): Html {
+/**
+ * The home page body. Its privacy line states the policy: what is stored (transcripts and summaries, no audio),
+ * for how long (`retentionDays`, `RETENTION_DAYS`; 0 keeps them until deleted), and that the visitor deletes one
+ * or all at `/history`.
+ */
+export function homePage(retentionDays: number = DEFAULT_RETENTION_DAYS): Html {
   return layout({
     title: "Voice agent",
     pageClass: "page--home",
@@ -17,7 +23,8 @@ export function homePage(): Html {
 <ul class="features">
 <li><h2>Just talk</h2><p>Press Start, allow your microphone, and speak. Interrupt the agent whenever you like.</p></li>
 <li><h2>Live captions</h2><p>Your words and the agent's replies appear as text while you speak, for reading along or re-reading later.</p></li>
-<li><h2>Private by design</h2><p>Only you can open your conversations. Stop ends one at once.</p></li>
-</ul>`,
+<li><h2>Private by design</h2><p>Only you can open your conversations. Stop ends one at once, and you can delete them whenever you like.</p></li>
+</ul>
+<p class="privacy" id="privacy">What is kept: the transcript of each conversation and a short summary of it, never the audio. ${retentionText(retentionDays)} You can delete one or all of them at any time in <a href="/history">your conversations</a>.</p>`,
   });
 }

@@ -6,24 +6,31 @@
  */
 import type { TranscriptResponse } from "../../contract/index.ts";
 import { chatPage, type ChatPageOptions, type ChatProfile } from "./chat.ts";
+import { conversationsPage, type ConversationsPageOptions } from "./conversations.ts";
 import { errorPage } from "./error.ts";
 import { historyPage } from "./history.ts";
 import { homePage } from "./home.ts";
 import { toHtml } from "./layout.ts";
 
-/** `GET /`: what this is and a way into `/chat`. */
-export function renderHome(): string {
-  return toHtml(homePage());
+/**
+ * `GET /`: what this is, a way into `/chat`, and the privacy line (what is stored, for how long, where to delete it).
+ * @param retentionDays `RETENTION_DAYS` (default `DEFAULT_RETENTION_DAYS`, 30): days an ended conversation is
+ *   kept; 0 keeps them until the visitor deletes them
+ */
+export function renderHome(retentionDays?: number): string {
+  return toHtml(homePage(retentionDays));
 }
 
-export type { ChatPageOptions, ChatProfile };
+export type { ChatPageOptions, ChatProfile, ConversationsPageOptions };
 
 /**
  * `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`).
  * @param options the deployment's settings the page needs: `turnstileSiteKey` (and `turnstileOrigin`) when
  *   Turnstile is on; `profile` (`{id, name, planner}`), the profile `/chat?agent=` chose (the Worker checks it
  *   is allowed): its id goes with `POST /session`, its display name titles the page ("Talk with <name>"), and
- *   `planner` (it has planner intents) adds the plan panel
+ *   `planner` (it has planner intents) adds the plan panel; `resume` (`/chat?resume=<id>`: the earlier conversation,
+ *   the visitor's and ended) its captions above the live ones and `#chat[data-resume]`; `notice` a short sentence
+ *   under the lede; `last` the visitor's newest conversation, offered with Read / Continue links
  */
 export function renderChat(options: ChatPageOptions = {}): string {
   return toHtml(chatPage(options));
@@ -36,6 +43,16 @@ export function renderChat(options: ChatPageOptions = {}): string {
  */
 export function renderHistory(transcript: TranscriptResponse): string {
   return toHtml(historyPage(transcript));
+}
+
+/**
+ * `GET /history`: the visitor's conversations, a page at a time, newest first, readable and deletable without
+ * JavaScript (forms posting to `/history/{id}/delete` and `/history/delete-all`).
+ * @param options `conversations` and `nextCursor` (a `ConversationsResponse`), `older` (a later page),
+ *   `retentionDays` (`RETENTION_DAYS`), `profileNames` (display names by profile id)
+ */
+export function renderConversations(options: ConversationsPageOptions): string {
+  return toHtml(conversationsPage(options));
 }
 
 /**

@@ -50,12 +50,12 @@ ${options.script ? html`<script type="module" src="/static/${options.script}"></
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="site-header">
 <a class="brand" href="/">${MARK}<span>Voice agent</span></a>
-<nav aria-label="Main"><a href="/chat">Talk</a></nav>
+<nav aria-label="Main"><a href="/chat">Talk</a><a href="/history">History</a></nav>
 </header>
 <main id="main" class="page ${options.pageClass}">
 ${options.body}
 </main>
-<footer class="site-footer"><p>An open-source voice agent for websites. Conversations are stored so you can read them back.</p></footer>
+<footer class="site-footer"><p>An open-source voice agent for websites. Conversations are stored so you can read them back, and <a href="/history">you can delete them</a>.</p></footer>
 </body>
 </html>
 `;

@@ -85,13 +85,14 @@ export function tokenExpiresAt(jwt: string): number | null {
 }
 
 /** What `POST /session` carries besides the room and the identity (contract `SessionCreateRequest`). */
-export type SessionOptions = Pick<SessionCreateRequest, "turnstile_token" | "profile" | "timezone">;
+export type SessionOptions = Pick<SessionCreateRequest, "turnstile_token" | "profile" | "timezone" | "resume_from">;
 
 /**
  * `POST /session`: creates the session and dispatches the agent into `room`.
  * @param options `turnstile_token`: the Turnstile widget's token when the deployment has Turnstile on
- *   (single-use); `profile`: the agent's profile (`/chat?agent=`); `timezone`: the visitor's IANA zone.
- *   Keys whose value is undefined are left out.
+ *   (single-use); `profile`: the agent's profile (`/chat?agent=`); `timezone`: the visitor's IANA zone;
+ *   `resume_from`: the ended conversation this one continues (`/chat?resume=`). Keys whose value is undefined
+ *   are left out.
  * @returns the `session_id`
  * @throws RequestError (429 carries `retryAfterS`; 403 when the room is not this visitor's, or 403
  *   `turnstile_failed` / 503 `turnstile_unavailable` when the browser check is refused or cannot be verified;

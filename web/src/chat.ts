@@ -5,6 +5,8 @@
  * `POST /session` (web/src/turnstile.ts). The profile the page talks to (`#chat[data-profile]`, from
  * `/chat?agent=`) and the visitor's time zone go with `POST /session` too; a profile with planner intents has
  * the plan panel (`#plan`, web/src/plan.ts), loaded at page load and after each `ok` action frame.
+ * `/chat?resume=<id>` carries the earlier conversation in `#chat[data-resume]`: it goes with `POST /session` as
+ * `resume_from` (the Worker rendered the earlier captions; the agent gets their context from the Worker).
  * While the session is active the visitor may also type (`#typed`): each message is posted to the Worker
  * (`POST /session/{id}/messages`) and comes back on the transcript socket as their turn (`typed: true`).
  */
@@ -161,6 +163,7 @@ async function createSession(
       turnstile_token: token,
       profile: el.root.dataset.profile,
       timezone: browserTimeZone(),
+      resume_from: el.root.dataset.resume,
     });
   } finally {
     if (token !== undefined) turnstile?.spend(token);

@@ -1,0 +1,140 @@
+/**
+ * The visitor's conversation index, in the `VisitorDO`'s SQLite: one row per conversation (a session), written by
+ * the session's own `SessionDO` (started, ended, summarised, purged) and read by `GET /conversations` and `/history`,
+ * newest first. The conversation itself (its events, its summary) lives in its `SessionDO`; a row here only lists
+ * it. See docs/architecture.md, "Conversations".
+ */
+import { ConversationEntry } from "../contract/index.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS conversations (
+  session_id TEXT PRIMARY KEY, profile TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
+  started_at INTEGER NOT NULL, ended_at INTEGER, summary TEXT, preview TEXT, resumed_from TEXT
+);
+CREATE INDEX IF NOT EXISTS conversations_newest ON conversations (started_at DESC, session_id DESC);
+`;
+
+/** Where a page of the list starts: after this conversation (newest first). */
+export interface ConversationPosition {
+  started_at: number;
+  session_id: string;
+}
+
+/** The fields of a conversation that change after it started. */
+export type ConversationChange = Partial<
+  Pick<ConversationEntry, "status" | "reason" | "ended_at" | "summary" | "preview">
+>;
+
+export class ConversationsStore {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  /** Whether the visitor has any conversation listed (the table is created by the first one). */
+  exists(): boolean {
+    if (!this.#table()) return false;
+    return this.#sql.exec("SELECT 1 FROM conversations LIMIT 1").toArray().length > 0;
+  }
+
+  /** Lists `entry` (a new conversation), or replaces its row when it is listed already. */
+  put(entry: ConversationEntry): void {
+    this.#create();
+    this.#sql.exec(
+      `INSERT OR REPLACE INTO conversations
+        (session_id, profile, status, reason, started_at, ended_at, summary, preview, resumed_from)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      entry.session_id,
+      entry.profile,
+      entry.status,
+      entry.reason,
+      entry.started_at,
+      entry.ended_at,
+      entry.summary,
+      entry.preview,
+      entry.resumed_from,
+    );
+  }
+
+  /**
+   * Changes some fields of a listed conversation.
+   * @returns false when it is not listed (deleted meanwhile: nothing is written)
+   */
+  update(sessionId: string, change: ConversationChange): boolean {
+    if (!this.#table()) return false;
+    const keys = Object.keys(change) as (keyof ConversationChange)[];
+    if (keys.length === 0) return this.get(sessionId) !== null;
+    const sets = keys.map((k) => `${k} = ?`).join(", ");
+    const values = keys.map((k) => change[k] ?? null);
+    const rows = this.#sql
+      .exec(`UPDATE conversations SET ${sets} WHERE session_id = ? RETURNING session_id`, ...values, sessionId)
+      .toArray();
+    return rows.length === 1;
+  }
+
+  /**
+   * One listed conversation, or null.
+   * @throws Error naming the conversation when its row does not match the contract
+   */
+  get(sessionId: string): ConversationEntry | null {
+    if (!this.#table()) return null;
+    const row = this.#sql.exec("SELECT * FROM conversations WHERE session_id = ?", sessionId).toArray()[0];
+    return row === undefined ? null : checked(row);
+  }
+
+  /**
+   * Up to `limit` conversations, newest first (by start, then id), after `from` when given.
+   * @returns the page and whether more follow
+   * @throws Error naming a conversation whose row does not match the contract
+   */
+  page(from: ConversationPosition | null, limit: number): { entries: ConversationEntry[]; more: boolean } {
+    if (!this.#table()) return { entries: [], more: false };
+    const rows = from
+      ? this.#sql
+          .exec(
+            `SELECT * FROM conversations WHERE started_at < ? OR (started_at = ? AND session_id < ?)
+              ORDER BY started_at DESC, session_id DESC LIMIT ?`,
+            from.started_at,
+            from.started_at,
+            from.session_id,
+            limit + 1,
+          )
+          .toArray()
+      : this.#sql
+          .exec("SELECT * FROM conversations ORDER BY started_at DESC, session_id DESC LIMIT ?", limit + 1)
+          .toArray();
+    return { entries: rows.slice(0, limit).map(checked), more: rows.length > limit };
+  }
+
+  /** The ids of every listed conversation, newest first. */
+  ids(): string[] {
+    if (!this.#table()) return [];
+    return this.#sql
+      .exec<{ session_id: string }>("SELECT session_id FROM conversations ORDER BY started_at DESC, session_id DESC")
+      .toArray()
+      .map((r) => r.session_id);
+  }
+
+  /** Removes a conversation from the list (idempotent). */
+  remove(sessionId: string): void {
+    if (this.#table()) this.#sql.exec("DELETE FROM conversations WHERE session_id = ?", sessionId);
+  }
+
+  /** Whether the table exists (not cached: the object's storage may be deleted whole when it holds nothing). */
+  #table(): boolean {
+    return (
+      this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conversations'").toArray().length > 0
+    );
+  }
+
+  #create(): void {
+    this.#sql.exec(SCHEMA);
+  }
+}
+
+function checked(row: Record<string, SqlStorageValue>): ConversationEntry {
+  const parsed = ConversationEntry.safeParse(row);
+  if (!parsed.success) throw new Error(`stored conversation ${String(row.session_id)} does not match the contract`);
+  return parsed.data;
+}
