@@ -24,7 +24,7 @@ import { DEFAULT_AGENT_NAME, DEV_PORTS } from "../contract/defaults.ts";
 import { STAND_IN_OPENAI_KEY } from "./openai/server.ts";
 import { STAND_IN_TURNSTILE_KEYS } from "./turnstile/server.ts";
 import { httpReady, Supervisor } from "./supervisor.ts";
-import { WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "./wrangler.ts";
+import { applyLocalMigrations, WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "./wrangler.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 process.chdir(root);
@@ -217,6 +217,8 @@ try {
       ready: () => tcpReady(config.TURNSTILE_DEV_PORT),
     });
   }
+  // The curriculum's local D1 database, migrated and seeded before the Worker starts (skips what is applied).
+  applyLocalMigrations(config.DEV_STATE_DIR);
   await sup.start({
     name: "worker",
     command: node,

@@ -1,10 +1,12 @@
 /**
  * How this project runs `wrangler dev` (Node only): used by `npm run dev`, the tests' Worker
- * (test/support/wrangler.ts) and the edge benchmark, so that all three start it the same way.
+ * (test/support/wrangler.ts) and the edge benchmark, so that all three start it the same way, with the local D1
+ * database migrated first ({@link applyLocalMigrations}).
  *
  * Secrets reach wrangler through a private env file (mode 0600), never the command line (visible in `ps`).
  * Nothing leaves the machine: no telemetry, no fetch of Cloudflare's `cf.json`.
  */
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -73,4 +75,25 @@ export function wranglerDevArgs(options: WranglerDevOptions): string[] {
   if (options.logLevel) args.push("--log-level", options.logLevel);
   for (const [name, value] of Object.entries(options.publicVars ?? {})) args.push("--var", `${name}:${value}`);
   return args;
+}
+
+/** The D1 binding of the tutor's curriculum (wrangler.toml `[[d1_databases]]`, migrations/). */
+export const CURRICULUM_BINDING = "CURRICULUM";
+
+/**
+ * Applies the D1 migrations (migrations/, wrangler.toml `migrations_dir`) to the local database that `wrangler dev`
+ * with the same `persistTo` uses: `wrangler d1 migrations apply CURRICULUM --local`. Already applied ones are skipped,
+ * so it is cheap to run before every start.
+ * @param persistTo the state folder given to `wrangler dev` (default `.wrangler/state`)
+ * @param cwd the project's root (where wrangler.toml is); default the current directory
+ * @throws Error with wrangler's output when it fails
+ */
+export function applyLocalMigrations(persistTo?: string, cwd?: string): void {
+  const args = [WRANGLER_BIN, "d1", "migrations", "apply", CURRICULUM_BINDING, "--local"];
+  if (persistTo) args.push("--persist-to", persistTo);
+  const env = { ...process.env, ...WRANGLER_ENV, CI: "true" };
+  const run = spawnSync(process.execPath, args, { env, encoding: "utf8", ...(cwd ? { cwd } : {}) });
+  if (run.status !== 0) {
+    throw new Error(`wrangler d1 migrations apply failed (${run.status}):\n${run.stdout}${run.stderr}`.trim());
+  }
 }

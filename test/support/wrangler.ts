@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "../../dev/wrangler.ts";
+import { applyLocalMigrations, WRANGLER_ENV, wranglerDevArgs, writeWorkerEnvFile } from "../../dev/wrangler.ts";
 import { freePort } from "./ports.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -55,6 +55,7 @@ export async function startWranglerDev(
     ...vars,
   });
   const [port, inspectorPort] = [await freePort(), await freePort()];
+  applyLocalMigrations(join(dir, "state"), ROOT);
   const child = spawn(
     process.execPath,
     wranglerDevArgs({ port, envFile, ip: "127.0.0.1", inspectorPort, persistTo: join(dir, "state"), logLevel }),

@@ -1,4 +1,5 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
 import { defineProject } from "vitest/config";
 import { FAKE_LIVEKIT_HOST, FAKE_OPENAI_HOST, FAKE_OPENAI_KEY, fakeLiveKit } from "./fake-livekit.ts";
 import { fakeTurnstile } from "./fake-turnstile.ts";
@@ -18,6 +19,9 @@ export const TEST_SECRETS = {
   COOKIE_SECRET_PREVIOUS: "test-cookie-secret-previous-0123456789",
 };
 
+/** The curriculum's D1 migrations, applied to the test database by apply-migrations.ts. */
+const migrations = await readD1Migrations(fileURLToPath(new URL("../../migrations", import.meta.url)));
+
 export default defineProject({
   plugins: [
     cloudflareTest({
@@ -30,6 +34,7 @@ export default defineProject({
           // Summaries on, against the fake OpenAI (RETENTION_DAYS and SUMMARY_MODEL keep wrangler.toml's).
           OPENAI_API_KEY: FAKE_OPENAI_KEY,
           OPENAI_BASE_URL: `https://${FAKE_OPENAI_HOST}/v1`,
+          TEST_MIGRATIONS: migrations,
         },
         outboundService: (request: Request) => fakeTurnstile(request) ?? fakeLiveKit(request),
       },
@@ -38,6 +43,7 @@ export default defineProject({
   test: {
     name: "workerd",
     include: ["**/*.test.ts"],
+    setupFiles: ["./apply-migrations.ts"],
     testTimeout: 30_000,
   },
 });
