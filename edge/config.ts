@@ -104,55 +104,47 @@ const TurnstileSiteKey = z
   .optional();
 
 /**
+ * The URL `value` names when it is https, or http on this machine (a local stand-in), so that a typo cannot send
+ * tokens, keys or conversations in the clear; null otherwise, or when it carries a query, fragment, credentials or
+ * whitespace.
+ */
+function secureOrLoopbackUrl(value: string): URL | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if (url.search || url.hash || url.username || url.password || /\s/.test(value)) return null;
+  return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(value)) ? url : null;
+}
+
+/**
  * `TURNSTILE_ORIGIN`: where the widget script and siteverify are, Cloudflare's unless set. Development only:
  * `npm run dev -- --turnstile` points it at the local stand-in (dev/turnstile/server.ts). An https origin, or
- * an http one on this machine (the stand-in), so that a typo cannot send tokens and the secret in the clear.
+ * an http one on this machine (the stand-in).
  */
 const TurnstileOrigin = z
   .string()
   .default(TURNSTILE_ORIGIN)
   .transform((value, ctx) => {
-    let url: URL | null = null;
-    try {
-      url = new URL(value);
-    } catch {
-      // reported below
-    }
-    const ok =
-      url !== null &&
-      url.origin === value.replace(/\/$/, "") &&
-      (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(value)));
-    if (!ok) {
+    const url = secureOrLoopbackUrl(value);
+    if (url === null || url.origin !== value.replace(/\/$/, "")) {
       ctx.addIssue({ code: "custom", message: "must be an https:// origin (http:// only on this machine)" });
       return z.NEVER;
     }
-    return url!.origin;
+    return url.origin;
   });
 
 /**
  * `OPENAI_BASE_URL`: the OpenAI-compatible API the summaries are asked of (edge/summary.ts), OpenAI's unless set.
- * An https URL, or an http one on this machine (the local stand-in of `npm run dev`), so that a typo cannot send
- * the key and the conversations in the clear; no query, fragment or credentials. A trailing slash is dropped.
+ * An https URL, or an http one on this machine (the local stand-in of `npm run dev`). A trailing slash is dropped.
  */
 const OpenAIBaseUrl = z
   .string()
   .default(DEFAULT_OPENAI_BASE_URL)
   .transform((value, ctx) => {
-    let url: URL | null = null;
-    try {
-      url = new URL(value);
-    } catch {
-      // reported below
-    }
-    const ok =
-      url !== null &&
-      !url.search &&
-      !url.hash &&
-      !url.username &&
-      !url.password &&
-      !/\s/.test(value) &&
-      (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(value)));
-    if (!ok) {
+    if (secureOrLoopbackUrl(value) === null) {
       ctx.addIssue({
         code: "custom",
         message: "must be an https:// URL (http:// only on this machine), e.g. https://api.openai.com/v1",
