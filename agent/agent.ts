@@ -3,7 +3,7 @@
  * from the worker (main.ts) so that tests can run it with `voice.testing.FakeLLM` and `session.run`.
  */
 import { llm, voice } from "@livekit/agents";
-import type { DispatchMetadata, HistoryItem } from "../contract/index.ts";
+import type { DispatchMetadata, HistoryItem, SubtopicStatus } from "../contract/index.ts";
 import { localTimeLine } from "../contract/profile.ts";
 import type { SpeechPrefetch } from "./greeting.ts";
 
@@ -61,21 +61,56 @@ export type GreetingMode = Greeting["mode"];
 
 /**
  * The instructions of a job: the dispatch's `system_prompt` when there is one (a client prompt the Worker allowed),
- * else the profile's `prompt.md`; then a blank line and the visitor's local time (contract/profile.ts
- * `localTimeLine`), so that the LLM can resolve "tomorrow at 9".
+ * else the profile's `prompt.md`; then, after a blank line, the lines about the visitor (`context`, e.g.
+ * {@link visitorContext}), and last the visitor's local time (contract/profile.ts `localTimeLine`), so that the LLM
+ * can resolve "tomorrow at 9".
  * @param dispatchPrompt the dispatch metadata's `system_prompt`, when the Worker allowed one (blank counts as none)
  * @param profilePrompt the session's profile's prompt
  * @param now the instant the job starts
  * @param timeZone the dispatch's `timezone` (IANA name); absent or unknown: UTC
+ * @param context lines about the visitor, each a sentence for the LLM
  */
 export function resolveInstructions(
   dispatchPrompt: string | undefined,
   profilePrompt: string,
   now: Date,
   timeZone?: string,
+  context: readonly string[] = [],
 ): string {
   const prompt = dispatchPrompt?.trim() || profilePrompt.trim();
-  return `${prompt}\n\n${localTimeLine(now, timeZone)}`;
+  return [prompt, ...context, localTimeLine(now, timeZone)].join("\n\n");
+}
+
+/** What a tutor place's status tells the LLM to do next. */
+const PLACE_STATUS: Record<SubtopicStatus | "none", string> = {
+  none: "not started yet",
+  started: "started, not checked yet",
+  understood: "understood at the last check, so offer to move on to the next part",
+  not_understood: "not understood yet at the last check, so go over it again",
+};
+
+/**
+ * The instructions' lines about the visitor, from the dispatch: their first name (`visitor_name`) and where they
+ * stand in the tutor's curriculum (`tutor_place`), e.g. `Where the visitor stands in the curriculum: Fractions,
+ * part 2 of 4, "Equivalent fractions", started, not checked yet. Call CURRENT_SUBTOPIC for its content before you
+ * teach it.` The name is letters only (contract `VisitorName`) and the place comes from the curriculum database, so
+ * neither can carry instructions.
+ * @returns 0-2 lines
+ */
+export function visitorContext(metadata: Pick<DispatchMetadata, "visitor_name" | "tutor_place">): string[] {
+  const lines: string[] = [];
+  if (metadata.visitor_name)
+    lines.push(`The visitor's first name is ${metadata.visitor_name}. Use it now and then, not in every sentence.`);
+  const place = metadata.tutor_place;
+  if (place) {
+    const { subtopic } = place;
+    lines.push(
+      `Where the visitor stands in the curriculum: ${place.topic}, part ${subtopic.position} of ` +
+        `${place.subtopics.length}, "${subtopic.title}", ${PLACE_STATUS[subtopic.status ?? "none"]}. ` +
+        "Call CURRENT_SUBTOPIC for its content before you teach it.",
+    );
+  }
+  return lines;
 }
 
 /**

@@ -5,8 +5,8 @@
  * worth knowing".
  */
 import { DEFAULT_PROFILE_ID, type DispatchMetadata } from "../contract/index.ts";
-import type { Profile } from "../contract/profile.ts";
-import { type Greeting, type GreetingMode, resolveInstructions } from "./agent.ts";
+import { greetingText, type Profile } from "../contract/profile.ts";
+import { type Greeting, type GreetingMode, resolveInstructions, visitorContext } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
 import { type ProviderConfig, providerConfig } from "./pipeline.ts";
 import { toolParameters } from "./profile-tools.ts";
@@ -35,7 +35,8 @@ export interface JobSettings {
   /** How the conversation starts. */
   start: ConversationStart;
   /**
-   * `GREETING_MODE` with the profile's words: its `greeting`, or its `resume_greeting` when resumed; `none` for a
+   * `GREETING_MODE` with the profile's words: its `greeting`, its `resume_greeting` when resumed, its
+   * `continue_greeting` when the visitor has a tutor place, with their name ({@link greetingOf}); `none` for a
    * replacement.
    */
   greeting: Greeting;
@@ -46,14 +47,18 @@ export interface JobSettings {
 /**
  * Chooses a job's profile and derives its settings.
  * @param metadata the validated dispatch metadata: `profile` (absent: `DEFAULT_PROFILE_ID`), `timezone` (absent:
- *   UTC), `system_prompt`, and `history` and `resumed` (how the conversation starts: {@link conversationStart})
+ *   UTC), `system_prompt`, `history` and `resumed` (how the conversation starts: {@link conversationStart}), and
+ *   `visitor_name` and `tutor_place` (the instructions' lines about the visitor, and the greeting's words)
  * @param now the job's start, for the local time line
  * @returns the settings, or the reason the job cannot run (a profile this worker does not have; the Worker and
  *   the agent fleet then disagree on the profiles, as after a partial deploy)
  */
 export function jobSettings(
   cfg: Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel" | "greetingMode">,
-  metadata: Pick<DispatchMetadata, "profile" | "timezone" | "system_prompt" | "history" | "resumed">,
+  metadata: Pick<
+    DispatchMetadata,
+    "profile" | "timezone" | "system_prompt" | "history" | "resumed" | "visitor_name" | "tutor_place"
+  >,
   profiles: Profiles,
   now: Date = new Date(),
 ): { ok: true; settings: JobSettings } | { ok: false; reason: string } {
@@ -68,9 +73,22 @@ export function jobSettings(
     ok: true,
     settings: {
       profile,
-      instructions: resolveInstructions(metadata.system_prompt, profile.prompt, now, metadata.timezone),
+      instructions: resolveInstructions(
+        metadata.system_prompt,
+        profile.prompt,
+        now,
+        metadata.timezone,
+        visitorContext(metadata),
+      ),
       start,
-      greeting: start === "replacement" ? { mode: "none" } : greetingOf(cfg.greetingMode, profile, start === "resumed"),
+      greeting:
+        start === "replacement"
+          ? { mode: "none" }
+          : greetingOf(cfg.greetingMode, profile, {
+              resumed: start === "resumed",
+              name: metadata.visitor_name,
+              topic: metadata.tutor_place?.topic,
+            }),
       providers: providerConfig(cfg, profile),
     },
   };
@@ -78,15 +96,16 @@ export function jobSettings(
 
 /**
  * `GREETING_MODE` with a profile's words.
- * @param resumed whether the visitor resumed an earlier conversation: `fixed` then says the profile's
- *   `resume_greeting` instead of its `greeting`
+ * @param place for `fixed`, which of the profile's lines it says and how it fills it (contract/profile.ts
+ *   `greetingText`): `resumed` (the visitor resumed an earlier conversation: its `resume_greeting`), `topic` (their
+ *   tutor topic: its `continue_greeting`, when it has one) and `name` (the visitor's first name)
  */
 export function greetingOf(
   mode: GreetingMode,
-  profile: Pick<Profile, "greeting" | "resume_greeting">,
-  resumed = false,
+  profile: Pick<Profile, "greeting" | "resume_greeting" | "continue_greeting">,
+  place: { resumed: boolean; name?: string | undefined; topic?: string | undefined } = { resumed: false },
 ): Greeting {
-  return mode === "fixed" ? { mode, text: resumed ? profile.resume_greeting : profile.greeting } : { mode };
+  return mode === "fixed" ? { mode, text: greetingText(profile, place) } : { mode };
 }
 
 /**

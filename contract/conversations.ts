@@ -9,7 +9,7 @@
  */
 import * as z from "zod/mini";
 import { EndReason, SessionStatus } from "./events.ts";
-import { ProfileId, SessionId } from "./rest.ts";
+import { ProfileId, SessionId, VisitorName } from "./rest.ts";
 import { SUMMARY_MAX } from "./defaults.ts";
 
 export { SUMMARY_MAX };
@@ -55,7 +55,8 @@ export type ConversationsQuery = z.infer<typeof ConversationsQuery>;
 /**
  * One conversation in the visitor's list. `status` is `ended` or the running session's; `reason` is how it ended;
  * `summary` is null until one is made (and for a conversation without a visitor turn); `preview` is its first lines
- * (null while nothing has been said); `resumed_from` the conversation it continues.
+ * (null while nothing has been said); `resumed_from` the conversation it continues; `visitor_name` the first name the
+ * visitor had given when it started (`PUT /visitor/name`), absent when none.
  */
 export const ConversationEntry = z.object({
   session_id: SessionId,
@@ -67,6 +68,7 @@ export const ConversationEntry = z.object({
   summary: z.nullable(Summary),
   preview: z.nullable(z.string().check(z.maxLength(PREVIEW_MAX))),
   resumed_from: z.nullable(SessionId),
+  visitor_name: z.optional(VisitorName),
 });
 export type ConversationEntry = z.infer<typeof ConversationEntry>;
 

@@ -9,7 +9,8 @@
 import * as z from "zod/mini";
 import { ActionFieldError, ActionStatus, CallId, IntentName } from "./actions.ts";
 import { SUMMARY_MAX } from "./defaults.ts";
-import { ProfileId, RoomName, SessionId, SystemPrompt, TimeZone } from "./rest.ts";
+import { ProfileId, RoomName, SessionId, SystemPrompt, TimeZone, VisitorName } from "./rest.ts";
+import { TutorPlace } from "./tutor.ts";
 
 export const Role = z.enum(["user", "agent"]);
 export type Role = z.infer<typeof Role>;
@@ -244,5 +245,12 @@ export const DispatchMetadata = z.object({
   resumed: z.optional(
     z.strictObject({ summary: z.optional(z.string().check(z.minLength(1), z.maxLength(SUMMARY_MAX))) }),
   ),
+  /** The first name the visitor gave (contract/rest.ts `VisitorName`), for the greeting; absent: none given. */
+  visitor_name: z.optional(VisitorName),
+  /**
+   * Where the visitor stands in the tutor's curriculum (contract/tutor.ts), for a profile with tutor actions once
+   * they started a topic: the agent greets with its profile's `continue_greeting` and continues there.
+   */
+  tutor_place: z.optional(TutorPlace),
 });
 export type DispatchMetadata = z.infer<typeof DispatchMetadata>;

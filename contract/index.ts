@@ -9,5 +9,6 @@ export * from "./events.ts";
 export * from "./actions.ts";
 export * from "./messages.ts";
 export * from "./conversations.ts";
+export * from "./tutor.ts";
 export * from "./signature.ts";
 export * from "./defaults.ts";

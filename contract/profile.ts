@@ -19,7 +19,17 @@ import { ProfileId } from "./rest.ts";
  * The intents the Worker has backend handlers for (worker/actions/): a profile's intent must be named after one
  * of them (profiles/load.ts refuses others), since the Worker routes each call to its intent's handler.
  */
-export const ACTION_HANDLERS = ["GOAL", "NEW_TASK", "RESCHEDULE_TASK"] as const;
+export const ACTION_HANDLERS = [
+  "GOAL",
+  "NEW_TASK",
+  "RESCHEDULE_TASK",
+  "LIST_TOPICS",
+  "START_TOPIC",
+  "CURRENT_SUBTOPIC",
+  "CHECK_UNDERSTANDING",
+  "NEXT_SUBTOPIC",
+  "TUTOR_PROGRESS",
+] as const;
 export type ActionHandlerName = (typeof ACTION_HANDLERS)[number];
 
 /** Formats a string parameter may declare (JSON Schema 2020-12 `format`, checked by the Worker). */
@@ -182,17 +192,48 @@ export const TTS_VOICES = [
  */
 export const DEFAULT_RESUME_GREETING = "Welcome back. Shall we pick up where we left off?";
 
+/**
+ * A greeting line: 1-500 characters, whose only `{…}` placeholders are among `placeholders` (filled by
+ * {@link greetingText}).
+ */
+function greetingLine(...placeholders: readonly string[]) {
+  return z
+    .string()
+    .min(1)
+    .max(500)
+    .superRefine((line, ctx) => {
+      for (const [whole, name] of line.matchAll(/\{([^{}]*)\}/g)) {
+        if (!placeholders.includes(name!))
+          ctx.addIssue({
+            code: "custom",
+            message: `${whole} is not a placeholder here (allowed: ${placeholders.map((p) => `{${p}}`).join(", ")})`,
+          });
+      }
+    });
+}
+
 /** `profiles/<id>/profile.yaml`. */
 export const ProfileFile = z.strictObject({
   /** Shown to the visitor (page title, history). */
   display_name: z.string().min(1).max(64),
-  /** What the agent says first in a new conversation (spoken as written). */
-  greeting: z.string().min(1).max(500),
+  /** What the agent says first in a new conversation (spoken as written; `{name}`: see {@link greetingText}). */
+  greeting: greetingLine("name"),
   /**
    * What the agent says first when the visitor continues an earlier conversation (`POST /session {resume_from}`;
    * spoken as written); absent: {@link DEFAULT_RESUME_GREETING}.
    */
-  resume_greeting: z.string().min(1).max(500).default(DEFAULT_RESUME_GREETING),
+  resume_greeting: greetingLine("name").default(DEFAULT_RESUME_GREETING),
+  /**
+   * What the agent says first, new or resumed conversation, when the visitor has a place in the tutor's curriculum
+   * (dispatch `tutor_place`, for a profile with tutor actions), e.g. "Hi {name}, ready to continue with {topic}?";
+   * absent: `greeting` or `resume_greeting` as usual. See {@link greetingText} for the placeholders.
+   */
+  continue_greeting: greetingLine("name", "topic").optional(),
+  /**
+   * Whether the page asks the visitor's first name before their first Start (the name step; "Skip" is always
+   * offered). The name goes on the LiveKit token and into the greetings' `{name}`.
+   */
+  ask_name: z.boolean().default(false),
   /** The TTS voice. */
   voice: z.enum(TTS_VOICES),
   /** The conversation's language, a BCP 47 tag (e.g. `en`, `en-GB`): the STT's and the prompt's. */
@@ -296,3 +337,28 @@ export function zoneOffsetAt(zone: string, instantMs: number): number | undefine
 /** Finds {@link localTimeLine}'s line in a prompt: group 1 is the date-time with offset, group 2 the zone. */
 export const LOCAL_TIME_LINE =
   /The visitor's current local time is (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}) \(([^)]+)\)\./;
+
+/**
+ * The line the agent greets with, its placeholders filled:
+ * - `continue_greeting` when the profile has one and `topic` is known, else `resume_greeting` for a resumed
+ *   conversation, else `greeting`;
+ * - `{name}` is the visitor's first name; without one, it goes with the space or comma before it ("Hi {name}, ready"
+ *   → "Hi, ready"; "Hi {name}!" → "Hi!");
+ * - `{topic}` is the tutor topic the visitor is on (only `continue_greeting` is used with it).
+ * @param place `name`: the visitor's first name (dispatch `visitor_name`); `topic`: their tutor topic
+ *   (dispatch `tutor_place.topic`); `resumed`: the visitor continues an earlier conversation
+ */
+export function greetingText(
+  profile: Pick<ProfileFile, "greeting" | "resume_greeting" | "continue_greeting">,
+  place: { name?: string | undefined; topic?: string | undefined; resumed: boolean },
+): string {
+  const template =
+    profile.continue_greeting !== undefined && place.topic !== undefined
+      ? profile.continue_greeting
+      : place.resumed
+        ? profile.resume_greeting
+        : profile.greeting;
+  const named =
+    place.name !== undefined ? template.replaceAll("{name}", place.name) : template.replace(/[ ,]*\{name\}/g, "");
+  return named.replaceAll("{topic}", place.topic ?? "");
+}

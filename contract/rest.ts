@@ -37,6 +37,36 @@ export const DisplayName = z
     z.regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, "name must be printable characters"),
   );
 
+/** Longest {@link VisitorName}, in characters. */
+export const VISITOR_NAME_MAX = 40;
+
+/**
+ * The first name a visitor gives the page (the name step, `POST /visitor/name`): trimmed, inner runs of spaces made
+ * one, then 1 to {@link VISITOR_NAME_MAX} characters of letters (any script) with their combining marks, spaces,
+ * hyphens, apostrophes and full stops, starting with a letter: "Alice", "Jean-Luc", "O'Brien", "Zoë", "李". No
+ * markup, digits, symbols or control characters. It becomes the participant's name on the visitor's LiveKit token
+ * and the agent's greeting ("Hi Alice, …"); it is never logged.
+ */
+export const VisitorName = z.string().check(
+  z.trim(),
+  z.overwrite((s) => s.replace(/\s+/gu, " ")),
+  z.minLength(1, "name is empty"),
+  z.maxLength(VISITOR_NAME_MAX, `name must be at most ${VISITOR_NAME_MAX} characters`),
+  z.regex(/^\p{L}[\p{L}\p{M} .'’-]*$/u, "name must be letters, with spaces, hyphens, apostrophes or full stops"),
+);
+export type VisitorName = z.infer<typeof VisitorName>;
+
+/** `PUT /visitor/name` body: the visitor's first name, or null to go without one ("Skip", or forgetting it). */
+export const VisitorNameRequest = z.strictObject({ name: z.nullable(VisitorName) });
+export type VisitorNameRequest = z.infer<typeof VisitorNameRequest>;
+
+/**
+ * `GET /visitor/name` and `PUT /visitor/name` 200 body: the visitor's first name (null: none), and whether they have
+ * answered the name step at all (false: never asked, so a profile with `ask_name` asks before the first Start).
+ */
+export const VisitorNameResponse = z.object({ name: z.nullable(VisitorName), asked: z.boolean() });
+export type VisitorNameResponse = z.infer<typeof VisitorNameResponse>;
+
 /** A system prompt: 1 to {@link SYSTEM_PROMPT_MAX} characters (from `POST /session` or the dispatch metadata). */
 export const SystemPrompt = z.string().check(z.minLength(1), z.maxLength(SYSTEM_PROMPT_MAX));
 

@@ -2,14 +2,15 @@
  * The visitor's conversation index, in the `VisitorDO`'s SQLite: one row per conversation (a session), written by
  * the session's own `SessionDO` (started, ended, summarised, purged) and read by `GET /conversations` and `/history`,
  * newest first. The conversation itself (its events, its summary) lives in its `SessionDO`; a row here only lists
- * it. See docs/architecture.md, "Conversations".
+ * it. `visitor_name` (the visitor's first name when the conversation started) was added after the table: a table
+ * without it gets the column on first use. See docs/architecture.md, "Conversations".
  */
 import { ConversationEntry } from "../contract/index.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS conversations (
   session_id TEXT PRIMARY KEY, profile TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
-  started_at INTEGER NOT NULL, ended_at INTEGER, summary TEXT, preview TEXT, resumed_from TEXT
+  started_at INTEGER NOT NULL, ended_at INTEGER, summary TEXT, preview TEXT, resumed_from TEXT, visitor_name TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_newest ON conversations (started_at DESC, session_id DESC);
 `;
@@ -27,6 +28,8 @@ export type ConversationChange = Partial<
 
 export class ConversationsStore {
   readonly #sql: SqlStorage;
+  /** Whether this instance has made sure the table (when there is one) has every column of {@link SCHEMA}. */
+  #columnsChecked = false;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -43,8 +46,8 @@ export class ConversationsStore {
     this.#create();
     this.#sql.exec(
       `INSERT OR REPLACE INTO conversations
-        (session_id, profile, status, reason, started_at, ended_at, summary, preview, resumed_from)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        (session_id, profile, status, reason, started_at, ended_at, summary, preview, resumed_from, visitor_name)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.session_id,
       entry.profile,
       entry.status,
@@ -54,6 +57,7 @@ export class ConversationsStore {
       entry.summary,
       entry.preview,
       entry.resumed_from,
+      entry.visitor_name ?? null,
     );
   }
 
@@ -121,20 +125,37 @@ export class ConversationsStore {
     if (this.#table()) this.#sql.exec("DELETE FROM conversations WHERE session_id = ?", sessionId);
   }
 
-  /** Whether the table exists (not cached: the object's storage may be deleted whole when it holds nothing). */
+  /**
+   * Whether the table exists (not cached: the object's storage may be deleted whole when it holds nothing). An
+   * existing table gets the columns added since it was made ({@link #addColumns}).
+   */
   #table(): boolean {
-    return (
-      this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conversations'").toArray().length > 0
-    );
+    const found = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conversations'");
+    const exists = found.toArray().length > 0;
+    if (exists) this.#addColumns();
+    return exists;
   }
 
   #create(): void {
     this.#sql.exec(SCHEMA);
+    this.#addColumns();
+  }
+
+  /** Adds `visitor_name` to a table made before it (once per instance; a table made by {@link SCHEMA} has it). */
+  #addColumns(): void {
+    if (this.#columnsChecked) return;
+    const columns = this.#sql.exec<{ name: string }>("PRAGMA table_info(conversations)").toArray();
+    if (!columns.some((c) => c.name === "visitor_name")) {
+      this.#sql.exec("ALTER TABLE conversations ADD COLUMN visitor_name TEXT");
+    }
+    this.#columnsChecked = true;
   }
 }
 
+/** A stored row as the contract's entry (a null `visitor_name` is left out). */
 function checked(row: Record<string, SqlStorageValue>): ConversationEntry {
-  const parsed = ConversationEntry.safeParse(row);
+  const { visitor_name, ...rest } = row;
+  const parsed = ConversationEntry.safeParse(visitor_name === null || visitor_name === undefined ? rest : row);
   if (!parsed.success) throw new Error(`stored conversation ${String(row.session_id)} does not match the contract`);
   return parsed.data;
 }

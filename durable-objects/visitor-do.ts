@@ -3,27 +3,67 @@
  * `POST /session` can enforce `MAX_ACTIVE_SESSIONS_PER_VISITOR` (the shared {@link CappedReservations}), and keeps
  * the visitor's planner: goals and tasks (planner-store.ts), written by the planner's action handlers
  * (worker/actions/planner.ts) and read by `GET /planner`, and the list of the visitor's conversations
- * (conversations-store.ts), kept by their `SessionDO`s and read by `GET /conversations` and `/history`. One object per
- * visitor is the isolation: a visitor's calls reach only its own object.
+ * (conversations-store.ts), kept by their `SessionDO`s and read by `GET /conversations` and `/history`, and the
+ * visitor's first name (visitor-name-store.ts: `GET`/`PUT /visitor/name`, the page's name step), which goes on their
+ * LiveKit token, into the agent's dispatch and into each conversation they start. One object per visitor is the
+ * isolation: a visitor's calls reach only its own object.
  *
- * See docs/architecture.md, "Security model" (a cap on concurrently active sessions per visitor), and
- * docs/actions.md (the planner).
+ * See docs/architecture.md, "Security model" (a cap on concurrently active sessions per visitor), docs/actions.md
+ * (the planner) and docs/edge.md, "Visitor name".
  */
 import type { PlannerGoal, PlannerResponse, PlannerTask } from "../contract/actions.ts";
-import type { ConversationEntry } from "../contract/index.ts";
+import type { ConversationEntry, VisitorNameResponse } from "../contract/index.ts";
 import { CappedReservations } from "./capped-reservations.ts";
 import { type ConversationChange, type ConversationPosition, ConversationsStore } from "./conversations-store.ts";
 import { type Added, type Moved, PlannerStore } from "./planner-store.ts";
+import { VisitorNameStore } from "./visitor-name-store.ts";
 
 export type { Added, ConversationChange, ConversationPosition, Moved };
 
 export class VisitorDO extends CappedReservations {
   readonly #planner = new PlannerStore(this.ctx.storage.sql);
   readonly #conversations = new ConversationsStore(this.ctx.storage.sql);
+  readonly #name = new VisitorNameStore(this.ctx.storage.sql);
 
-  /** Lists a new conversation of the visitor (its `SessionDO`, when it starts); replaces a row with its id. */
+  /**
+   * Lists a new conversation of the visitor (its `SessionDO`, when it starts); replaces a row with its id. An entry
+   * without `visitor_name` gets the visitor's current name, so that the conversation keeps the name it was held with.
+   */
   async noteConversation(entry: ConversationEntry): Promise<void> {
-    this.#conversations.put(entry);
+    const name = entry.visitor_name ?? this.#name.get().name;
+    this.#conversations.put(name === null ? entry : { ...entry, visitor_name: name });
+  }
+
+  /** The visitor's first name (null: none) and whether they have answered the name step: `GET /visitor/name`. */
+  async visitorName(): Promise<VisitorNameResponse> {
+    return this.#name.get();
+  }
+
+  /**
+   * Records the visitor's answer to the name step: a first name, or null (skipped, or forgotten). Conversations
+   * listed already keep the name they were held with.
+   * @param name a contract `VisitorName` (normalised), or null
+   * @param nowMs epoch ms
+   * @returns the stored answer
+   * @throws Error when `name` is not a `VisitorName` (the Worker validates it first)
+   */
+  async setVisitorName(name: string | null, nowMs: number): Promise<VisitorNameResponse> {
+    return this.#name.set(name, nowMs);
+  }
+
+  /**
+   * {@link CappedReservations.reserve} for a session start, answering the visitor's first name in the same call
+   * (the dispatch's `visitor_name`), so that the start makes no extra round trip for it.
+   * @returns whether the slot was reserved (false: the cap is reached), and the visitor's name (null: none)
+   */
+  async reserveSession(
+    sessionId: string,
+    cap: number,
+    nowMs: number,
+    expiresAtMs: number,
+  ): Promise<{ reserved: boolean; name: string | null }> {
+    const reserved = await this.reserve(sessionId, cap, nowMs, expiresAtMs);
+    return { reserved, name: this.#name.get().name };
   }
 
   /**
@@ -97,11 +137,13 @@ export class VisitorDO extends CappedReservations {
   }
 
   /**
-   * The last reservation is gone: drop only the reservations when the planner or the conversation list holds data,
-   * else everything.
+   * The last reservation is gone: drop only the reservations when the planner, the conversation list or the name
+   * holds data, else everything.
    */
   protected override async forgetReservations(): Promise<void> {
-    if (!this.#planner.exists() && !this.#conversations.exists()) return super.forgetReservations();
+    if (!this.#planner.exists() && !this.#conversations.exists() && !this.#name.exists()) {
+      return super.forgetReservations();
+    }
     this.ctx.storage.sql.exec("DROP TABLE IF EXISTS reservations");
     await this.ctx.storage.deleteAlarm();
   }

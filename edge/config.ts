@@ -35,7 +35,7 @@ export { ConfigError };
  * Default `ALLOWED_PROFILES`: the profiles shipped in `profiles/` (the plain assistant, the default, and the
  * planner). See docs/actions.md.
  */
-export const DEFAULT_ALLOWED_PROFILES = `${DEFAULT_PROFILE_ID},planner`;
+export const DEFAULT_ALLOWED_PROFILES = `${DEFAULT_PROFILE_ID},planner,tutor`;
 
 /**
  * Default `HSTS_MAX_AGE_S`: one year, the `max-age` MDN and the HSTS preload list ask for; no `includeSubDomains`,

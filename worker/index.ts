@@ -20,6 +20,8 @@ import { sessionRoutes } from "./routes/session.ts";
 import { socketRoutes } from "./routes/socket.ts";
 import { tokenRoutes } from "./routes/token.ts";
 import { transcriptRoutes } from "./routes/transcripts.ts";
+import { visitorRoutes } from "./routes/visitor.ts";
+import { tutorRoutes } from "./routes/tutor.ts";
 import { webhookRoutes } from "./routes/webhook.ts";
 import { rateLimit } from "./rate-limit.ts";
 import { apiCors, requireAllowedOrigin, securityHeaders } from "./security.ts";
@@ -69,8 +71,11 @@ for (const path of [
   "/session/*",
   "/transcripts/*",
   "/planner",
+  "/tutor",
+  "/tutor/*",
   "/conversations",
   "/conversations/*",
+  "/visitor/*",
 ])
   app.use(path, apiCors);
 const stopLimit = rateLimit((env) => env.STOP_LIMITER);
@@ -81,6 +86,8 @@ app.route("/", messageRoutes);
 app.route("/", transcriptRoutes);
 app.route("/", conversationRoutes);
 app.route("/", plannerRoutes);
+app.route("/", visitorRoutes);
+app.route("/", tutorRoutes);
 app.route("/", socketRoutes);
 app.route("/", pageRoutes);
 

@@ -45,6 +45,32 @@ export function profileById(id: string): ProfileFile | undefined {
   return Object.hasOwn(registry.profiles, id) ? registry.profiles[id] : undefined;
 }
 
+/** The intents of the planner backend (worker/actions/planner.ts): a profile with any of them gets the plan panel. */
+const PLANNER_INTENTS: ReadonlySet<string> = new Set(["GOAL", "NEW_TASK", "RESCHEDULE_TASK"]);
+
+/**
+ * The intents of the tutor backend (worker/actions/tutor.ts): a profile with any of them gets the lesson panel and,
+ * once the visitor has a place in the curriculum, that place in its dispatch (`tutor_place`).
+ */
+const TUTOR_INTENTS: ReadonlySet<string> = new Set([
+  "LIST_TOPICS",
+  "START_TOPIC",
+  "CURRENT_SUBTOPIC",
+  "CHECK_UNDERSTANDING",
+  "NEXT_SUBTOPIC",
+  "TUTOR_PROGRESS",
+]);
+
+/** Whether the profile has planner intents. */
+export function hasPlanner(profile: Pick<ProfileFile, "intents">): boolean {
+  return profile.intents.some((i) => PLANNER_INTENTS.has(i.name));
+}
+
+/** Whether the profile has tutor intents. */
+export function hasTutor(profile: Pick<ProfileFile, "intents">): boolean {
+  return profile.intents.some((i) => TUTOR_INTENTS.has(i.name));
+}
+
 /** An intent with its compiled argument validator. */
 export interface CompiledIntent {
   intent: Intent;

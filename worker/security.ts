@@ -106,7 +106,7 @@ export const apiCors: MiddlewareHandler<AppEnv> = (c, next) =>
   cors({
     origin: (origin) => (originAllowed(c, origin) ? origin : null),
     credentials: true,
-    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
     allowHeaders: ["Content-Type"],
     maxAge: 600,
   })(c, next);

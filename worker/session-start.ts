@@ -10,19 +10,22 @@
  *     (worker/turnstile.ts): the Turnstile token, checked with siteverify when the deployment has Turnstile on
  *     (after the rate limit, so that a flood of junk tokens costs no siteverify call beyond the limit);
  *  3. {@link reserveRoom}: the room's one active session (`RoomDO`), clearing a stale one first;
- *  4. {@link reserveVisitorSlot}: one of the visitor's `MAX_ACTIVE_SESSIONS_PER_VISITOR` slots (`VisitorDO`);
+ *  4. {@link reserveVisitorSlot}: one of the visitor's `MAX_ACTIVE_SESSIONS_PER_VISITOR` slots (`VisitorDO`), which
+ *     answers the visitor's first name in the same call (`PUT /visitor/name`; never logged);
  *  5. {@link reserveIpSlot}: one of the client address's `MAX_SESSIONS_PER_IP` slots (`SessionCapDO`; an IPv4
  *     address, or an IPv6 /64: worker/client-ip.ts), which a script that drops its cookie cannot shed;
  *  6. {@link reserveTotalSlot}: one of the deployment's `MAX_SESSIONS_TOTAL` slots (`SessionCapDO` "total");
  *  7. {@link createSessionObject}: the `SessionDO` in state `starting`;
  *  8. {@link dispatchSessionAgent}: LiveKit `CreateDispatch` of `AGENT_NAME` into the room, with the session's
- *     profile and the visitor's time zone in the metadata, and a resumed conversation's earlier turns and summary.
+ *     profile, the visitor's time zone and first name in the metadata, their place in the tutor's curriculum for a
+ *     tutor profile (read from D1 during steps 3-7: {@link tutorPlaceOf}), and a resumed conversation's earlier
+ *     turns and summary.
  *
  * Each step that reserves something registers its undo in a {@link Rollback}; when a later step fails,
  * the undos of the steps done so far run in reverse order, so that no half-made session stays behind and
  * the visitor can simply retry. See docs/architecture.md, "Flows" and "Dispatch"; docs/edge.md.
  */
-import type { SessionCreateRequest, SessionCreateResponse } from "../contract/index.ts";
+import type { SessionCreateRequest, SessionCreateResponse, TutorPlace } from "../contract/index.ts";
 import { errorSummary, type Logger } from "../contract/log.ts";
 import { reservationExpiresAt } from "../durable-objects/reservation.ts";
 import { ipCapId, ipCapStub, totalCapStub } from "../durable-objects/session-cap-do.ts";
@@ -30,7 +33,9 @@ import type { EdgeConfig } from "../edge/config.ts";
 import { dispatchAgent } from "../edge/livekit.ts";
 import { log as edgeLog } from "../edge/log.ts";
 import { clientIpKey } from "./client-ip.ts";
+import { tutorPlace } from "./curriculum.ts";
 import { HttpError } from "./errors.ts";
+import { hasTutor, profileById } from "./profiles.ts";
 import { type Caller, limitCaller } from "./rate-limit.ts";
 import { type Resumption, resumption } from "./session-resume.ts";
 import { roomStub, sessionStub, visitorStub } from "./sessions.ts";
@@ -76,7 +81,30 @@ export interface StartingSession {
   timezone?: string;
   /** The conversation it continues, when it resumes one. */
   resume?: Resumption;
+  /** The visitor's first name (contract `VisitorName`), when they gave one: set by {@link reserveVisitorSlot}. */
+  visitorName?: string;
+  /**
+   * Where the visitor stands in the tutor's curriculum, for a profile with tutor actions once they started a topic:
+   * read from D1 while the session starts ({@link tutorPlaceOf}), for the dispatch.
+   */
+  tutorPlace?: Promise<TutorPlace | null>;
   nowMs: number;
+}
+
+/**
+ * The visitor's place in the curriculum (worker/curriculum.ts `tutorPlace`, one D1 query), for a profile with tutor
+ * actions; null for another profile, before any topic, or when D1 fails (logged as `tutor_place_failed`: the
+ * conversation then starts without it, as a first one would).
+ */
+export async function tutorPlaceOf(deps: SessionStartDeps, session: StartingSession): Promise<TutorPlace | null> {
+  const profile = profileById(session.profile);
+  if (!profile || !hasTutor(profile)) return null;
+  try {
+    return await tutorPlace(deps.env.CURRICULUM, session.visitorId);
+  } catch (err) {
+    loggerOf(deps).warn("tutor_place_failed", { session_id: session.sessionId, error: errorSummary(err) });
+    return null;
+  }
 }
 
 /**
@@ -163,6 +191,8 @@ export async function runSessionStart(
     ...(resume ? { resume } : {}),
     nowMs: Date.now(),
   };
+  // Read while the session's objects are reserved; the dispatch waits for it.
+  session.tutorPlace = tutorPlaceOf(deps, session);
   const rollback = new Rollback(log.child({ session_id: session.sessionId, room: session.room }));
   try {
     await reserveRoom(deps, session, rollback);
@@ -251,7 +281,8 @@ async function sessionHasEnded(env: Env, sessionId: string): Promise<boolean> {
 
 /**
  * Step 4: one of the visitor's `MAX_ACTIVE_SESSIONS_PER_VISITOR` slots, lapsing on its own at
- * `reservationExpiresAt`. Registers the undo `visitor_slot`.
+ * `reservationExpiresAt`; the same call answers the visitor's first name, which it sets as `session.visitorName`
+ * (for the dispatch). Registers the undo `visitor_slot`.
  * @throws HttpError 429 `too_many_sessions` with `Retry-After` {@link TOO_MANY_SESSIONS_RETRY_AFTER_S}
  */
 export async function reserveVisitorSlot(
@@ -262,12 +293,19 @@ export async function reserveVisitorSlot(
   const visitor = visitorStub(deps.env, session.visitorId);
   const { maxActiveSessionsPerVisitor, maxSessionS } = deps.config;
   const expiresAt = reservationExpiresAt(maxSessionS, session.nowMs);
-  if (!(await visitor.reserve(session.sessionId, maxActiveSessionsPerVisitor, session.nowMs, expiresAt))) {
+  const { reserved, name } = await visitor.reserveSession(
+    session.sessionId,
+    maxActiveSessionsPerVisitor,
+    session.nowMs,
+    expiresAt,
+  );
+  if (!reserved) {
     throw new HttpError(429, "too_many_sessions", "You have too many active sessions; stop one first.", {
       "Retry-After": String(TOO_MANY_SESSIONS_RETRY_AFTER_S),
     });
   }
   rollback.register("visitor_slot", () => visitor.release(session.sessionId));
+  if (name !== null) session.visitorName = name;
 }
 
 /**
@@ -358,12 +396,15 @@ export async function createSessionObject(
  * @throws HttpError 502 `dispatch_failed` when LiveKit refuses or cannot be reached (logged)
  */
 export async function dispatchSessionAgent(deps: SessionStartDeps, session: StartingSession): Promise<void> {
+  const place = await session.tutorPlace;
   try {
     await dispatchAgent(deps.config, session.room, {
       session_id: session.sessionId,
       profile: session.profile,
       ...(session.timezone !== undefined ? { timezone: session.timezone } : {}),
       ...(session.systemPrompt !== undefined ? { system_prompt: session.systemPrompt } : {}),
+      ...(session.visitorName !== undefined ? { visitor_name: session.visitorName } : {}),
+      ...(place ? { tutor_place: place } : {}),
       ...(session.resume
         ? {
             history: session.resume.history,

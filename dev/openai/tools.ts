@@ -207,11 +207,21 @@ export function scoreTool(text: string, tool: FunctionTool, nouns: Set<string> =
   return score + 2 * coverage;
 }
 
+/** A text as compared with examples whole: lower-case words (letters, digits, apostrophes) joined by one space. */
+function wholeWords(text: string): string {
+  return (text.toLowerCase().match(/[\p{L}\p{N}'’]+/gu) ?? []).join(" ").replaceAll("’", "'");
+}
+
 /**
- * The tool a text asks for: the best {@link scoreTool} (the first offered on a tie) when it reaches
- * {@link SCORE_THRESHOLD}, or at any score when `force` (tool_choice `required`).
+ * The tool a text asks for: the first tool one of whose examples the text is, word for word (case and punctuation
+ * aside: "How am I doing?" for the example "how am I doing", whose words score too little alone); else the best
+ * {@link scoreTool} (the first offered on a tie) when it reaches {@link SCORE_THRESHOLD}, or at any score when
+ * `force` (tool_choice `required`).
  */
 export function pickTool(text: string, tools: FunctionTool[], force = false): FunctionTool | undefined {
+  const said = wholeWords(text);
+  const exact = tools.find((t) => parseExamples(t.function.description).examples.some((e) => wholeWords(e) === said));
+  if (exact && said) return exact;
   const nouns = new Set(tools.flatMap((t) => nameWords(t.function.name).map(stem)));
   let best: FunctionTool | undefined;
   let bestScore = -1;
@@ -227,6 +237,9 @@ export function pickTool(text: string, tools: FunctionTool[], force = false): Fu
 
 const OBJECT_NAMES = ["title", "task", "goal", "name", "subject"];
 
+/** String properties that take the visitor's words as they were said (a note about the answer they gave). */
+const NOTE_NAMES = ["note"];
+
 /**
  * The property that names the object of a request ("call the dentist" in "add a task to call the dentist"): the
  * first required plain string (no `format`, no `enum`) among `title`, `task`, `goal`, `name`, `subject`, else the first
@@ -234,7 +247,8 @@ const OBJECT_NAMES = ["title", "task", "goal", "name", "subject"];
  */
 export function objectProperty(schema: JsonSchema | undefined): string | undefined {
   const props = schema?.properties ?? {};
-  const plain = (n: string) => props[n]?.type === "string" && !props[n]!.format && !props[n]!.enum;
+  const plain = (n: string) =>
+    props[n]?.type === "string" && !props[n]!.format && !props[n]!.enum && !NOTE_NAMES.includes(n);
   const required = (schema?.required ?? []).filter(plain);
   return (
     required.find((n) => OBJECT_NAMES.includes(n)) ?? required[0] ?? OBJECT_NAMES.find((n) => n in props && plain(n))
@@ -375,6 +389,14 @@ export function isNo(text: string): boolean {
 }
 
 /**
+ * Whether the visitor's words are negative anywhere: "no", "not", "never", a "n't" ("I don't get it"), "confused",
+ * "lost", "no idea", "not sure".
+ */
+export function isNegative(text: string): boolean {
+  return /\b(?:no|not|never|nope|confused|lost|wrong)\b|n[’']t\b/i.test(text);
+}
+
+/**
  * Whether an assistant text ends with a yes/no question: its last sentence ends with "?" and starts with an auxiliary
  * ("Shall I move …?", "Do you want …?", "Is that right?"), not a wh-word ("Which task: A or B?").
  */
@@ -443,7 +465,9 @@ function withPreposition(text: string, start: number, end: number): [number, num
  * - another plain string property named N: the words in "for my <words> N" ("for my marathon goal" → "marathon");
  * - an `enum` string: the value the text mentions; a number/integer: the first number in range;
  * - a boolean named `confirmed`: true only when the previous assistant message asked a yes/no question and the text
- *   is a yes ({@link isYes}); any other boolean: false;
+ *   is a yes ({@link isYes}); any other boolean (e.g. `understood`): true unless the words are negative
+ *   ({@link isNegative}: "I don't get it");
+ * - a string property named `note`: the visitor's words as said, cut to `maxLength`;
  * - anything else (arrays, objects) is left out.
  * @returns the arguments and the names of the required properties left unfilled (in schema order)
  */
@@ -469,7 +493,11 @@ export function fillArguments(text: string, tool: FunctionTool, ctx: TurnContext
       args[name] =
         name === "confirmed"
           ? Boolean(ctx.previousAssistant && askedYesNo(ctx.previousAssistant) && isYes(text))
-          : false;
+          : !isNegative(text);
+    } else if (p.type === "string" && NOTE_NAMES.includes(name)) {
+      const said = text.trim().replace(/\s+/g, " ");
+      const note = p.maxLength !== undefined ? said.slice(0, p.maxLength).trim() : said;
+      if (note) args[name] = note;
     } else if (p.type === "number" || p.type === "integer") {
       const found = numberIn(text, p, spans);
       if (found) {
@@ -515,7 +543,21 @@ export function fillArguments(text: string, tool: FunctionTool, ctx: TurnContext
 interface ActionLike {
   status: string;
   message?: string;
+  /** A tutor action's `content` (the text to teach) and `check_question` (worker/actions/tutor.ts). */
+  result?: { content?: unknown; check_question?: unknown };
   errors?: { path?: string; message?: string }[];
+}
+
+/** Sentences the stand-in teaches from a `content` (a model would teach all of it, a few sentences at a time). */
+export const TEACH_SENTENCES = 2;
+
+/** The first {@link TEACH_SENTENCES} sentences of a text (sentences end with . ! or ? before a space). */
+export function firstSentences(text: string, n = TEACH_SENTENCES): string {
+  return text
+    .trim()
+    .split(/(?<=[.!?])\s+/)
+    .slice(0, n)
+    .join(" ");
 }
 
 /** The tool output as a value: a tool's return value arrives JSON-encoded (LiveKit Agents stringifies it). */
@@ -537,12 +579,25 @@ const endSentence = (s: string) => (/[.!?]$/.test(s) ? s : `${s}.`);
 const lowerFirst = (s: string) => (/^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s);
 
 /**
- * A sentence built from an Action response: ok → "Done. <message>." ("Done. Task added: Call the dentist."),
+ * A sentence built from an Action response: ok with a `result.content` to teach → "<message>. <its first
+ * {@link TEACH_SENTENCES} sentences> Here is a question for you: <result.check_question>"; other ok → "Done.
+ * <message>." ("Done. Task added: Call the dentist."),
  * ambiguous → the message (the Worker phrases it as the question: `Which task: "A" or "B"?`), refused → "Sorry,
  * <message>", invalid → "That did not work: <message>. <path>: <error>." (no retry).
  */
 export function replyToAction(r: ActionLike): string {
   const message = (r.message ?? "").trim();
+  const content = r.result?.content;
+  if (r.status === "ok" && typeof content === "string" && content.trim()) {
+    const question = r.result?.check_question;
+    return [
+      message && endSentence(message),
+      firstSentences(content),
+      typeof question === "string" && question.trim() ? `Here is a question for you: ${question.trim()}` : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
+  }
   if (r.status === "ok") return message ? `Done. ${endSentence(message)}` : "Done.";
   if (r.status === "ambiguous") return message || "Which one do you mean?";
   if (r.status === "refused") return `Sorry, ${endSentence(lowerFirst(message || "I cannot do that"))}`;

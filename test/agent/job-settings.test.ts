@@ -37,6 +37,7 @@ function profile(id: string, extra: Partial<Profile> = {}): Profile {
     language: "en-GB",
     model: { name: "gpt-4.1-mini", temperature: 0.2 },
     intents: [],
+    ask_name: false,
     prompt: `You are ${id}.\n`,
     ...extra,
   };
@@ -147,10 +148,52 @@ describe("a job's profile", () => {
     expect(conversationStart({ history })).toBe("replacement");
   });
 
+  it("greets the visitor by name, and a tutor's visitor where they stopped, and tells the LLM both", () => {
+    const tutor = shipped.get("tutor")!;
+    const place = {
+      topic: "Fractions",
+      subtopic: { id: 2, title: "Equivalent fractions", position: 2, status: "started" as const },
+      subtopics: [
+        { id: 1, title: "What a fraction is", position: 1, status: "understood" as const },
+        { id: 2, title: "Equivalent fractions", position: 2, status: "started" as const },
+        { id: 3, title: "Adding and subtracting fractions", position: 3, status: null },
+      ],
+    };
+    const first = settingsOf({ profile: "tutor", visitor_name: "Alice" });
+    expect(first.greeting).toEqual({ mode: "fixed", text: tutor.greeting.replace("{name}", "Alice") });
+    expect(first.greeting).toMatchObject({ text: expect.stringMatching(/^Hi Alice! /) });
+    expect(first.instructions).toContain("The visitor's first name is Alice.");
+    // Without a name, the placeholder goes with the space before it.
+    expect(settingsOf({ profile: "tutor" }).greeting).toMatchObject({ text: expect.stringMatching(/^Hi! I'm your/) });
+
+    const back = settingsOf({ profile: "tutor", visitor_name: "Alice", tutor_place: place });
+    expect(back.greeting).toEqual({ mode: "fixed", text: "Hi Alice, ready to continue with Fractions?" });
+    expect(back.instructions).toContain(
+      'Where the visitor stands in the curriculum: Fractions, part 2 of 3, "Equivalent fractions", started',
+    );
+    // The local time stays the last line (the stand-in LLM and a real one read it there).
+    expect(back.instructions.split("\n\n").at(-1)).toMatch(/^The visitor's current local time/);
+    const resumed = settingsOf({ profile: "tutor", resumed: {}, tutor_place: place });
+    expect(resumed.greeting).toEqual({ mode: "fixed", text: "Hi, ready to continue with Fractions?" });
+    expect(settingsOf({ profile: "tutor", resumed: {} }).greeting).toMatchObject({
+      text: expect.stringMatching(/^Welcome back! /),
+    });
+    // A profile without a continue line greets as usual, with or without a place.
+    expect(settingsOf({ profile: "planner", tutor_place: place }).greeting).toEqual({
+      mode: "fixed",
+      text: shipped.get("planner")!.greeting,
+    });
+    // A generated greeting learns the name from the instructions.
+    const generated = { ...CFG, greetingMode: "generated" as never };
+    expect(settingsOf({ profile: "tutor", visitor_name: "Alice" }, shipped, generated).greeting).toEqual({
+      mode: "generated",
+    });
+  });
+
   it("is refused when the worker does not have it, naming it and the ones it has", () => {
-    expect(jobSettings(CFG, { profile: "tutor" }, shipped, NOW)).toEqual({
+    expect(jobSettings(CFG, { profile: "coach" }, shipped, NOW)).toEqual({
       ok: false,
-      reason: `unknown profile "tutor" (this agent has: ${[...shipped.keys()].sort().join(", ")})`,
+      reason: `unknown profile "coach" (this agent has: ${[...shipped.keys()].sort().join(", ")})`,
     });
     expect(jobSettings(CFG, {}, new Map(), NOW)).toMatchObject({ ok: false, reason: /unknown profile "assistant"/ });
   });

@@ -143,9 +143,30 @@ function expectClosed(schema: ValueSchema): void {
 describe("the shipped profiles", () => {
   const profiles = loadProfiles();
 
-  it("are the default assistant and the planner", () => {
-    expect([...profiles.keys()]).toEqual(["assistant", "planner"]);
+  it("are the default assistant, the planner and the tutor", () => {
+    expect([...profiles.keys()]).toEqual(["assistant", "planner", "tutor"]);
     expect(profiles.has(DEFAULT_PROFILE_ID)).toBe(true);
+  });
+
+  it("tutor asks the name, greets with it, continues a topic, and teaches only from its six curriculum tools", () => {
+    const tutor = profiles.get("tutor")!;
+    expect(tutor.ask_name).toBe(true);
+    expect(tutor.greeting).toContain("{name}");
+    expect(tutor.continue_greeting).toBe("Hi {name}, ready to continue with {topic}?");
+    expect(tutor.intents.map((i) => i.name)).toEqual([
+      "LIST_TOPICS",
+      "START_TOPIC",
+      "CURRENT_SUBTOPIC",
+      "CHECK_UNDERSTANDING",
+      "NEXT_SUBTOPIC",
+      "TUTOR_PROGRESS",
+    ]);
+    const check = tutor.intents.find((i) => i.name === "CHECK_UNDERSTANDING")!;
+    expect(check.parameters.required).toEqual(expect.arrayContaining(["understood", "note"]));
+    expect(check.parameters.properties.understood).toMatchObject({ type: "boolean" });
+    expect(tutor.prompt).toMatch(/only from the curriculum your tools give you, never from your own memory/);
+    for (const intent of tutor.intents) expect(tutor.prompt, intent.name).toContain(intent.name);
+    expect(profiles.get("planner")!.ask_name).toBe(false);
   });
 
   it("assistant is today's behaviour: the default prompt and greeting, alloy, en, gpt-4o-mini, no intents", () => {
@@ -227,7 +248,7 @@ describe("the registry build", () => {
   it("holds every profile's file in id order, with defaults applied and without prompts", () => {
     const registry = buildRegistry();
     expect(ProfileRegistry.parse(registry)).toEqual(registry);
-    expect(Object.keys(registry.profiles)).toEqual(["assistant", "planner"]);
+    expect(Object.keys(registry.profiles)).toEqual(["assistant", "planner", "tutor"]);
     for (const [id, file] of Object.entries(registry.profiles)) {
       expect(file).not.toHaveProperty("prompt");
       expect(file).not.toHaveProperty("id");
@@ -311,6 +332,28 @@ describe("loadProfiles finds", () => {
       path: "resume_greeting",
       line: 3,
       message: /^must be a string, not a list$/,
+    });
+  });
+
+  it("greeting placeholders: {name} in every greeting, {topic} only in continue_greeting", () => {
+    const lines = (extra: string) => withYaml(good("greeting: Hello there.\n", `greeting: Hello there.\n${extra}`));
+    const ok = loadProfiles(
+      lines("resume_greeting: Back, {name}?\ncontinue_greeting: Hi {name}, on with {topic}?\nask_name: true\n"),
+    ).get("test")!;
+    expect(ok).toMatchObject({ continue_greeting: "Hi {name}, on with {topic}?", ask_name: true });
+    expect(loadProfiles(withYaml(GOOD_YAML)).get("test")).toMatchObject({ ask_name: false });
+    expect(loadProfiles(withYaml(GOOD_YAML)).get("test")!.continue_greeting).toBeUndefined();
+    expectProblem(lines("resume_greeting: Back to {topic}?\n"), {
+      file,
+      path: "resume_greeting",
+      line: 3,
+      message: /^\{topic\} is not a placeholder here \(allowed: \{name\}\)$/,
+    });
+    expectProblem(lines("continue_greeting: Hi {visitor}!\n"), {
+      file,
+      path: "continue_greeting",
+      line: 3,
+      message: /^\{visitor\} is not a placeholder here \(allowed: \{name\}, \{topic\}\)$/,
     });
   });
 
@@ -454,7 +497,7 @@ describe("loadProfiles finds", () => {
       path: "intents[0].name",
       line: 8,
       message:
-        /^"BOOK_FLIGHT" has no backend handler \(worker\/actions\/\); known intents: GOAL, NEW_TASK, RESCHEDULE_TASK$/,
+        /^"BOOK_FLIGHT" has no backend handler \(worker\/actions\/\); known intents: GOAL, NEW_TASK, RESCHEDULE_TASK, LIST_TOPICS, START_TOPIC, CURRENT_SUBTOPIC, CHECK_UNDERSTANDING, NEXT_SUBTOPIC, TUTOR_PROGRESS$/,
     });
   });
 

@@ -20,7 +20,11 @@ describe("curriculum (D1)", () => {
   it("applies the migrations and records them", async () => {
     const applied = await env.CURRICULUM.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{ name: string }>();
     expect(applied.results.map((r) => r.name)).toEqual(env.TEST_MIGRATIONS.map((m) => m.name));
-    expect(applied.results.map((r) => r.name)).toEqual(["0001_curriculum.sql", "0002_seed_curriculum.sql"]);
+    expect(applied.results.map((r) => r.name)).toEqual([
+      "0001_curriculum.sql",
+      "0002_seed_curriculum.sql",
+      "0003_progress_op_id.sql",
+    ]);
   });
 
   it("seeds at least two topics of three or more subtopics, in order, each taught in a few paragraphs", async () => {

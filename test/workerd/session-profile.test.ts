@@ -66,9 +66,9 @@ describe("POST /session {profile, timezone}", () => {
   it("refuses an unknown profile with 400 unknown_profile, reserving nothing", async () => {
     const cookie = await newVisitor();
     const room = uniqueRoom();
-    const res = await post(cookie, { room, profile: "tutor" });
+    const res = await post(cookie, { room, profile: "coach" });
     const body = await expectError(res, 400, "unknown_profile");
-    expect(body.error.message).toBe('There is no profile "tutor" here; choose one of: assistant, planner.');
+    expect(body.error.message).toBe('There is no profile "coach" here; choose one of: assistant, planner, tutor.');
     expect(await env.ROOMS.get(env.ROOMS.idFromName(room)).activeSession(Date.now())).toBeNull();
     expect(await liveKitCalls(room)).toEqual([]);
   });
@@ -159,14 +159,14 @@ describe("ALLOWED_PROFILES and DEFAULT_PROFILE", () => {
     expect([...read.allowedProfiles]).toEqual(["planner", "assistant"]);
     expect(read.defaultProfile).toBe("planner");
     const blank = readEdgeConfig(envWith({ ALLOWED_PROFILES: "", DEFAULT_PROFILE: "" }));
-    expect([...blank.allowedProfiles]).toEqual(["assistant", "planner"]);
+    expect([...blank.allowedProfiles]).toEqual(["assistant", "planner", "tutor"]);
     expect(blank.defaultProfile).toBe("assistant");
     expect(fault({ ALLOWED_PROFILES: "assistant" })).toBeNull();
   });
 
   it("refuse a profile the registry does not have, naming it", () => {
-    expect(fault({ ALLOWED_PROFILES: "assistant,tutor" })).toBe(
-      'invalid Worker configuration: ALLOWED_PROFILES names "tutor", which is not in the profile registry (profiles/tutor/, built by npx node profiles/build.ts)',
+    expect(fault({ ALLOWED_PROFILES: "assistant,coach" })).toBe(
+      'invalid Worker configuration: ALLOWED_PROFILES names "coach", which is not in the profile registry (profiles/coach/, built by npx node profiles/build.ts)',
     );
   });
 
@@ -182,9 +182,9 @@ describe("ALLOWED_PROFILES and DEFAULT_PROFILE", () => {
 
   it("make a request answer 500 server_misconfigured, logging configuration_error", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const res = await app.fetch(new Request(`${ORIGIN}/health`), envWith({ ALLOWED_PROFILES: "assistant,tutor" }));
+    const res = await app.fetch(new Request(`${ORIGIN}/health`), envWith({ ALLOWED_PROFILES: "assistant,coach" }));
     await expectError(res, 500, "server_misconfigured");
     const lines = errors.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, string>);
-    expect(lines.find((l) => l.msg === "configuration_error")?.error).toContain('ALLOWED_PROFILES names "tutor"');
+    expect(lines.find((l) => l.msg === "configuration_error")?.error).toContain('ALLOWED_PROFILES names "coach"');
   });
 });

@@ -4,11 +4,22 @@
  * enables it while the session is active, and without the script it does nothing. `/chat?resume=<id>` shows the
  * earlier conversation's captions above the live ones and carries its id in `#chat[data-resume]`; the visitor's
  * last conversation is offered under the lede, so that it survives a reload (server-rendered, no script).
+ *
+ * The name step (`#name-step`, a form posting to `/chat/name`, no script) asks the visitor's first name before their
+ * first Start on a profile with `ask_name`, or when they follow "Change name" (`?name=edit`); while it is shown the
+ * controls (`.controls`, with `#start`) are `hidden`, which hides Start whatever the page script sets on the button.
+ * Once they answered, "Hi <name> · Change name" (or "Add your name" after a skip) sits under the heading.
  */
 import { html, raw } from "hono/html";
 import { TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_PATH } from "../../contract/defaults.ts";
 import { TYPED_TEXT_MAX } from "../../contract/messages.ts";
-import type { ConversationEntry, TranscriptResponse } from "../../contract/index.ts";
+import {
+  VISITOR_NAME_MAX,
+  type ConversationEntry,
+  type TranscriptResponse,
+  type TutorPlace,
+  type VisitorNameResponse,
+} from "../../contract/index.ts";
 import { transcriptItem, when } from "./history.ts";
 import { layout, type Html } from "./layout.ts";
 
@@ -57,6 +68,32 @@ export interface ChatPageOptions {
    * Not shown when it is the one `resume` continues.
    */
   last?: ConversationEntry | null | undefined;
+  /**
+   * The visitor's first name and whether they answered the name step (`GET /visitor/name`): with a name, "Hi <name>
+   * · Change name" under the heading (`#visitor-greeting`, a link to `?name=edit`); without one after answering, on
+   * a profile that asks (`profile.askName`), "Add your name". Absent: neither.
+   */
+  visitorName?: VisitorNameResponse | undefined;
+  /**
+   * The name step, when the page shows it (the Worker decides: a profile with `ask_name` the visitor has not answered
+   * yet, or `?name=edit`): a form (`#name-step`) posting `name`, `agent` (the profile's id) and `resume` (the id
+   * `resume` continues) to `/chat/name`, with Continue and Skip (`skip`); the controls with Start are hidden meanwhile.
+   */
+  nameStep?: NameStep | undefined;
+  /**
+   * For a profile with tutor intents (`profile.tutor`), the visitor's place in the curriculum (worker/curriculum.ts
+   * `tutorPlace`), null before any topic: the lesson panel `#tutor` carries it as JSON in `data-place`, and
+   * web/src/tutor.ts shows it and follows the tutor's actions.
+   */
+  tutorPlace?: TutorPlace | null | undefined;
+}
+
+/** The name step's state. */
+export interface NameStep {
+  /** What the input holds: the visitor's name when they change it, what they typed when it was refused, else "". */
+  value: string;
+  /** Why the typed name was refused, one sentence (`#name-error`); absent: nothing refused. */
+  error?: string | undefined;
 }
 
 /** What the chat page shows of a profile. */
@@ -67,6 +104,23 @@ export interface ChatProfile {
   name: string;
   /** Whether it has planner intents (GOAL, NEW_TASK, RESCHEDULE_TASK): the page shows the plan panel. */
   planner: boolean;
+  /** Whether it has tutor intents (START_TOPIC, …): the page shows the lesson panel. Default false. */
+  tutor?: boolean | undefined;
+  /** Its `ask_name`: the page asks the visitor's first name before their first Start. Default false. */
+  askName?: boolean | undefined;
+}
+
+/**
+ * The lesson panel (web/src/tutor.ts fills it from `data-place` and the tutor's action frames): the topic, its parts
+ * in order with the current one marked, and how many the visitor understood.
+ */
+function lessonPanel(place: TutorPlace | null | undefined): Html {
+  return html`<section class="plan tutor" id="tutor" aria-labelledby="tutor-title"${place ? html` data-place="${JSON.stringify(place)}"` : ""}>
+<h2 id="tutor-title">Your lesson</h2>
+<p class="tutor__topic" id="tutor-topic" aria-live="polite">No topic yet: ask the tutor to teach you one.</p>
+<ol class="tutor__parts" id="tutor-parts"></ol>
+<p class="plan__note" id="tutor-progress"></p>
+</section>`;
 }
 
 /** The plan panel (web/src/plan.ts fills it): goals and upcoming tasks, from `GET /planner`. */
@@ -103,6 +157,69 @@ function lastConversation(e: ConversationEntry): Html {
 `;
 }
 
+/** This page's own address: `/chat?resume=<id>`, `/chat?agent=<id>`, or `/chat`. */
+function chatPath(options: ChatPageOptions): string {
+  if (options.resume) return `/chat?resume=${encodeURIComponent(options.resume.session_id)}`;
+  return options.profile ? `/chat?agent=${encodeURIComponent(options.profile.id)}` : "/chat";
+}
+
+/** This page with `?name=edit`: the name step, to give, change or forget the name. */
+function editNamePath(options: ChatPageOptions): string {
+  const path = chatPath(options);
+  return `${path}${path.includes("?") ? "&" : "?"}name=edit`;
+}
+
+/** "Hi Alice · Change name" once the visitor gave a name; "Add your name" after a skip on a profile that asks. */
+function visitorGreeting(options: ChatPageOptions): Html | "" {
+  const { visitorName, nameStep, profile } = options;
+  if (nameStep || !visitorName) return "";
+  if (visitorName.name !== null) {
+    return html`<p class="visitor-greeting" id="visitor-greeting">Hi ${visitorName.name} · <a href="${editNamePath(options)}">Change name</a></p>
+`;
+  }
+  if (visitorName.asked && profile?.askName) {
+    return html`<p class="visitor-greeting" id="visitor-greeting"><a href="${editNamePath(options)}">Add your name</a></p>
+`;
+  }
+  return "";
+}
+
+/**
+ * The name step: a first-name form posting to `/chat/name` (no script). "Skip" submits without the browser's
+ * `required` check; after an earlier answer it reads "Forget my name" (with a name) and there is a way back.
+ */
+function nameStepForm(step: NameStep, options: ChatPageOptions, agentName: string): Html {
+  const answered = options.visitorName?.asked === true;
+  const hasName = options.visitorName?.name != null;
+  const invalid = step.error !== undefined;
+  return html`<form class="name-step" id="name-step" method="post" action="/chat/name" aria-labelledby="name-step-title">
+<h2 id="name-step-title">What should ${agentName} call you?</h2>
+<p class="name-step__note">Your first name is enough: the agent greets you with it, and your conversation history shows it. You can change it later, or skip this.</p>
+${options.profile ? html`<input type="hidden" name="agent" value="${options.profile.id}">` : ""}${
+    options.resume ? html`<input type="hidden" name="resume" value="${options.resume.session_id}">` : ""
+  }
+<label for="name-input">First name</label>
+<div class="typed">
+<input class="typed__text" id="name-input" name="name" type="text" value="${step.value}" maxlength="${VISITOR_NAME_MAX}" autocomplete="given-name" autocapitalize="words" spellcheck="false" required${
+    invalid ? html` aria-invalid="true" aria-describedby="name-error"` : ""
+  }${invalid || answered ? html` autofocus` : ""}>
+<button class="btn btn--primary" id="name-continue" type="submit">Continue</button>
+<button class="btn" id="name-skip" type="submit" name="skip" value="1" formnovalidate>${hasName ? "Forget my name" : "Skip"}</button>
+</div>
+${
+  invalid
+    ? html`<p class="notice" id="name-error" role="alert">${step.error}</p>
+`
+    : ""
+}${
+    answered
+      ? html`<p><a href="${chatPath(options)}">${hasName ? "Keep my name as it is" : "Go on without a name"}</a></p>
+`
+      : ""
+  }</form>
+`;
+}
+
 /** The chat page body. */
 export function chatPage(options: ChatPageOptions = {}): Html {
   const siteKey = options.turnstileSiteKey;
@@ -129,7 +246,7 @@ export function chatPage(options: ChatPageOptions = {}): Html {
       resume ? html` data-resume="${resume.session_id}"` : ""
     }>
 <h1>Talk with ${name}</h1>
-<p class="lede">${
+${visitorGreeting(options)}<p class="lede">${
       resume
         ? "You're continuing an earlier conversation: press Start, and the agent picks up where you left off."
         : "Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time."
@@ -139,7 +256,7 @@ ${
     ? html`<p class="notice" id="notice">${options.notice}</p>
 `
     : ""
-}${last ? lastConversation(last) : ""}<section class="stage" aria-label="Participants">
+}${options.nameStep ? nameStepForm(options.nameStep, options, name) : ""}${last ? lastConversation(last) : ""}<section class="stage" aria-label="Participants">
 <div class="party party--user" id="party-user" data-speaking="false">
 <div class="party__avatar">${MIC}</div>
 <div class="party__text"><p class="party__name">You</p><p class="party__state" id="user-state">Mic off</p>
@@ -155,7 +272,7 @@ ${
 <p class="alert__message" id="alert-message"></p>
 <p class="alert__detail" id="alert-detail" hidden></p>
 </div>
-<div class="controls">
+<div class="controls"${options.nameStep ? html` hidden` : ""}>
 <button class="btn btn--primary" id="start" type="button">Start</button>
 <button class="btn btn--toggle" id="mute" type="button" aria-pressed="false" hidden>Mute</button>
 <button class="btn btn--danger" id="stop" type="button" hidden>Stop</button>
@@ -179,7 +296,7 @@ ${
 <div class="captions__log" id="captions" role="log" aria-live="polite" aria-labelledby="captions-title"></div>
 </div>
 </section>
-${profile?.planner ? PLAN : ""}<noscript><p class="alert">The voice chat needs JavaScript. Past conversations can still be read without it.</p></noscript>
+${profile?.planner ? PLAN : ""}${profile?.tutor ? lessonPanel(options.tutorPlace) : ""}<noscript><p class="alert">The voice chat needs JavaScript. Past conversations can still be read without it.</p></noscript>
 </div>`,
   });
 }

@@ -2,7 +2,8 @@
  * `/history`: the visitor's conversations, newest first, a page at a time (`GET /conversations` of the JSON API,
  * contract/conversations.ts), rendered on the server so it works without JavaScript. Each entry says when it
  * started (UTC, like the transcript page: the server does not know the visitor's zone), how long it lasted, with
- * which agent, what it was about (the summary, else its first lines) and how it ended; it links to its transcript
+ * which agent (and with which first name of the visitor's, when they had given one), what it was about (the summary,
+ * else its first lines) and how it ended; it links to its transcript
  * (`/history/{id}`) and, once ended, to `/chat?resume={id}`; a form deletes it (`POST /history/{id}/delete`), and
  * one inside a `<details>` deletes them all (`POST /history/delete-all`). Forms, not scripts: the CSP allows no
  * inline script, and `form-action 'self'` allows these.
@@ -68,7 +69,9 @@ function entry(e: ConversationEntry, names: Readonly<Record<string, string>>): H
   const label = html`<span class="visually-hidden"> the conversation of ${when(e.started_at)}</span>`;
   return html`<li class="conversation" data-session-id="${id}" data-status="${e.status}">
 <h2 class="conversation__title"><a href="/history/${id}">${when(e.started_at)}</a></h2>
-<p class="conversation__meta"><span>${Object.hasOwn(names, e.profile) ? names[e.profile] : e.profile}</span><span>${length}</span>${ended ? html`<span>${statusText(e.status, e.reason)}</span>` : ""}${
+<p class="conversation__meta"><span>${Object.hasOwn(names, e.profile) ? names[e.profile] : e.profile}${
+    e.visitor_name ? html` with ${e.visitor_name}` : ""
+  }</span><span>${length}</span>${ended ? html`<span>${statusText(e.status, e.reason)}</span>` : ""}${
     e.resumed_from ? html`<span>continues <a href="/history/${e.resumed_from}">an earlier conversation</a></span>` : ""
   }</p>
 ${about(e)}

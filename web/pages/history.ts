@@ -3,7 +3,8 @@
  * JavaScript. Final transcripts are shown, and the agent's actions as cards (web/src/actions.ts says what a card
  * shows, as on `/chat`; due times in UTC, since the server does not know the visitor's zone); speech events only
  * mark timing. With its summary, a link to the conversation it continues, and, once it has ended, "Continue this
- * conversation" (`/chat?resume=<id>`).
+ * conversation" (`/chat?resume=<id>`). The visitor's captions are labelled with the first name they had given when
+ * the conversation started (its list entry's `visitor_name`), else "You".
  */
 import { html } from "hono/html";
 import type { ActionMessage, EndReason, SessionStatus, StoredEvent, TranscriptResponse } from "../../contract/index.ts";
@@ -73,19 +74,28 @@ function card(e: ActionMessage, at: Html): Html {
  * One stored event as a list item (`li.caption`, or an action card `li.caption.action`), with its time as an
  * offset from `t.started_at`; null for events that only mark timing (speech, empty finals). The transcript page
  * and `/chat?resume=` (the earlier captions) render with it.
+ * @param visitorName the label of the visitor's captions (their first name); default "You"
  */
-export function transcriptItem(e: StoredEvent, t: Pick<TranscriptResponse, "started_at">): Html | null {
+export function transcriptItem(
+  e: StoredEvent,
+  t: Pick<TranscriptResponse, "started_at">,
+  visitorName?: string,
+): Html | null {
   const at = html`<time class="caption__time" datetime="${new Date(e.ts).toISOString()}">${offset(e.ts - t.started_at)}</time>`;
   if ("call_id" in e) return card(e, at);
   if (!("text" in e) || e.text.trim() === "") return null;
   return html`<li class="caption caption--${e.role}${e.typed ? " caption--typed" : ""}">
-<span class="caption__meta"><span class="caption__who">${LABEL[e.role]}</span>${at}</span>
+<span class="caption__meta"><span class="caption__who">${e.role === "user" && visitorName ? visitorName : LABEL[e.role]}</span>${at}</span>
 <p class="caption__text">${e.text}</p></li>`;
 }
 
-/** The history page body for one transcript. */
-export function historyPage(t: TranscriptResponse): Html {
-  const items = t.events.map((e) => transcriptItem(e, t)).filter((i) => i !== null);
+/**
+ * The history page body for one transcript.
+ * @param visitorName the visitor's first name when the conversation started (its entry's `visitor_name`): the
+ *   label of their captions instead of "You"
+ */
+export function historyPage(t: TranscriptResponse, visitorName?: string): Html {
+  const items = t.events.map((e) => transcriptItem(e, t, visitorName)).filter((i) => i !== null);
   return layout({
     title: "Conversation transcript · Voice agent",
     pageClass: "page--history",

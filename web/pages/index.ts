@@ -5,7 +5,7 @@
  * (built by `npm run build:web`).
  */
 import type { TranscriptResponse } from "../../contract/index.ts";
-import { chatPage, type ChatPageOptions, type ChatProfile } from "./chat.ts";
+import { chatPage, type ChatPageOptions, type ChatProfile, type NameStep } from "./chat.ts";
 import { conversationsPage, type ConversationsPageOptions } from "./conversations.ts";
 import { errorPage } from "./error.ts";
 import { historyPage } from "./history.ts";
@@ -21,7 +21,7 @@ export function renderHome(retentionDays?: number): string {
   return toHtml(homePage(retentionDays));
 }
 
-export type { ChatPageOptions, ChatProfile, ConversationsPageOptions };
+export type { ChatPageOptions, ChatProfile, ConversationsPageOptions, NameStep };
 
 /**
  * `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`).
@@ -30,7 +30,8 @@ export type { ChatPageOptions, ChatProfile, ConversationsPageOptions };
  *   is allowed): its id goes with `POST /session`, its display name titles the page ("Talk with <name>"), and
  *   `planner` (it has planner intents) adds the plan panel; `resume` (`/chat?resume=<id>`: the earlier conversation,
  *   the visitor's and ended) its captions above the live ones and `#chat[data-resume]`; `notice` a short sentence
- *   under the lede; `last` the visitor's newest conversation, offered with Read / Continue links
+ *   under the lede; `last` the visitor's newest conversation, offered with Read / Continue links; `visitorName` the
+ *   visitor's first name ("Hi <name> · Change name"); `nameStep` the name step's form (Start hidden meanwhile)
  */
 export function renderChat(options: ChatPageOptions = {}): string {
   return toHtml(chatPage(options));
@@ -40,9 +41,11 @@ export function renderChat(options: ChatPageOptions = {}): string {
  * `GET /history/:session_id`: one stored conversation, readable without JavaScript: the finals and the
  * actions (as cards; their times in UTC, since the server does not know the visitor's zone).
  * @param transcript the `GET /transcripts/{session_id}` body (contract `TranscriptResponse`)
+ * @param visitorName the visitor's first name when it started (its list entry's `visitor_name`), which labels their
+ *   captions instead of "You"
  */
-export function renderHistory(transcript: TranscriptResponse): string {
-  return toHtml(historyPage(transcript));
+export function renderHistory(transcript: TranscriptResponse, visitorName?: string): string {
+  return toHtml(historyPage(transcript, visitorName));
 }
 
 /**

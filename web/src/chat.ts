@@ -27,6 +27,7 @@ import { DisconnectReason } from "livekit-client";
 import { VoiceError, VoiceRoom } from "./livekit.ts";
 import { LevelMeter } from "./meter.ts";
 import { PlanPanel } from "./plan.ts";
+import { TutorPanel } from "./tutor.ts";
 import { canType, initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
 import { TranscriptSocket } from "./transcript-socket.ts";
 import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
@@ -44,6 +45,8 @@ const meter = new LevelMeter(el.meter);
 const turnstile = renderTurnstile();
 const planRoot = document.getElementById("plan");
 const plan = planRoot && new PlanPanel(planRoot);
+const tutorRoot = document.getElementById("tutor");
+const tutor = tutorRoot && new TutorPanel(tutorRoot);
 let state: ChatState = initialState;
 let voice: VoiceRoom | null = null;
 let socket: TranscriptSocket | null = null;
@@ -132,6 +135,7 @@ function openSocket(sessionId: string): void {
       if (captions.apply(message)) {
         dispatch({ type: "server", message });
         plan?.onFrame(message);
+        tutor?.onFrame(message);
       }
       if ("type" in message && message.status === "ended")
         void teardown(false).then(() => dispatch({ type: "stopped" }));

@@ -5,13 +5,14 @@
  *
  * A handler is named after its intent (`contract/profile.ts` `ACTION_HANDLERS` lists the names, and
  * profiles/load.ts refuses an intent no handler serves). To add a backend action: write the handler (here or in a
- * file of its own, like planner.ts), add its name to `ACTION_HANDLERS` and to {@link HANDLERS}, and declare the
- * intent in a profile's `profile.yaml`. See docs/actions.md.
+ * file of its own, like planner.ts and tutor.ts), add its name to `ACTION_HANDLERS` and to {@link HANDLERS}, and
+ * declare the intent in a profile's `profile.yaml`. See docs/actions.md.
  */
 import type { ActionFieldError, ActionRequest, ActionResponse, ActionStatus } from "../../contract/actions.ts";
 import type { ActionHandlerName } from "../../contract/profile.ts";
 import { intentOf } from "../profiles.ts";
 import { goal, newTask, rescheduleTask } from "./planner.ts";
+import { checkUnderstanding, currentSubtopic, listTopics, nextSubtopic, startTopic, tutorProgress } from "./tutor.ts";
 
 /** What a handler works with. */
 export interface ActionContext {
@@ -47,6 +48,12 @@ export const HANDLERS: Record<ActionHandlerName, ActionHandler> = {
   GOAL: goal,
   NEW_TASK: newTask,
   RESCHEDULE_TASK: rescheduleTask,
+  LIST_TOPICS: listTopics,
+  START_TOPIC: startTopic,
+  CURRENT_SUBTOPIC: currentSubtopic,
+  CHECK_UNDERSTANDING: checkUnderstanding,
+  NEXT_SUBTOPIC: nextSubtopic,
+  TUTOR_PROGRESS: tutorProgress,
 };
 
 /** The handler of intent `name`, or undefined when no handler has that name. */

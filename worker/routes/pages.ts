@@ -9,9 +9,17 @@
  * (the list's forms; `STOP_LIMITER`, like `DELETE /session/{id}`) delete and answer 303 to `/history`. Browser
  * forms carry `Origin`, so the Worker's origin check (worker/security.ts `requireAllowedOrigin`) refuses them from
  * other sites. Errors are HTML pages here, never JSON.
+ *
+ * The name step: `/chat` shows it (a form, Start hidden) on a profile with `ask_name` until the visitor has answered
+ * (a name, or Skip), and on `/chat?name=edit`; it posts to `POST /chat/name` (`name`, `skip`, `agent`, `resume`;
+ * `STOP_LIMITER`, like the other writes), which stores the answer in the visitor's `VisitorDO` and answers 303 back
+ * to `/chat?agent=<agent>` (or `?resume=<id>`); a name the contract's `VisitorName` refuses gets the page again with
+ * the name step, the typed value and why (400). The same origin check and SameSite=Lax cookie as the `/history`
+ * forms protect it. See docs/edge.md, "Visitor name".
  */
 import { Hono, type Context } from "hono";
-import { SessionId, type TranscriptResponse } from "../../contract/index.ts";
+import { bodyLimit } from "hono/body-limit";
+import { ProfileId, SessionId, type TranscriptResponse, VISITOR_NAME_MAX, VisitorName } from "../../contract/index.ts";
 import type { AppEnv } from "../app-env.ts";
 import { deleteAllConversations, deleteConversation, lastConversation, listConversations } from "../conversations.ts";
 import { HttpError } from "../errors.ts";
@@ -22,10 +30,12 @@ import {
   renderHistory,
   renderHome,
   type ChatProfile,
+  type NameStep,
 } from "../../web/pages/index.ts";
-import { profileById } from "../profiles.ts";
+import { tutorPlace } from "../curriculum.ts";
+import { hasPlanner, hasTutor, profileById } from "../profiles.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
-import { ownedSession, sessionStub } from "../sessions.ts";
+import { ownedSession, sessionStub, visitorStub } from "../sessions.ts";
 
 export const pageRoutes = new Hono<AppEnv>();
 
@@ -52,14 +62,17 @@ async function htmlErrors(c: Context<AppEnv>, handler: () => Promise<Response>):
 
 pageRoutes.get("/", (c) => c.html(renderHome(c.var.config.retentionDays)));
 
-/** The intents of the planner backend (worker/actions/): a profile with any of them gets the plan panel. */
-const PLANNER_INTENTS: ReadonlySet<string> = new Set(["GOAL", "NEW_TASK", "RESCHEDULE_TASK"]);
-
 /** What `/chat` shows of profile `id`, or undefined when a visitor may not talk with it (not allowed, or unknown). */
 function chatProfile(allowed: ReadonlySet<string>, id: string): ChatProfile | undefined {
   const profile = allowed.has(id) ? profileById(id) : undefined;
   if (!profile) return undefined;
-  return { id, name: profile.display_name, planner: profile.intents.some((i) => PLANNER_INTENTS.has(i.name)) };
+  return {
+    id,
+    name: profile.display_name,
+    planner: hasPlanner(profile),
+    tutor: hasTutor(profile),
+    askName: profile.ask_name,
+  };
 }
 
 /**
@@ -83,32 +96,127 @@ async function resumable(c: Context<AppEnv>, id: string): Promise<TranscriptResp
 
 const CANNOT_RESUME = "That conversation can't be continued.";
 
+/** What `/chat` is asked to show. */
+interface ChatRequest {
+  /** `?agent=`: the profile to talk with (absent or empty: `DEFAULT_PROFILE`). */
+  agent: string | undefined;
+  /** `?resume=`: the conversation to continue. */
+  resume: string | undefined;
+  /** `?name=edit`: the name step, whatever the visitor answered before. */
+  editName: boolean;
+  /** The name step as `POST /chat/name` refused it: what was typed and why. */
+  refused?: NameStep;
+}
+
+/**
+ * The `/chat` page for `request`: the profile (`agent`, or the conversation `resume` continues), the visitor's last
+ * conversation, their first name and, when due, the name step, and for a tutor profile their place in the curriculum
+ * (one D1 query).
+ * @param status the response's status (400 for a refused name)
+ * @throws HttpError 429 `rate_limited` (`READ_LIMITER`, with `resume`)
+ */
+async function chatResponse(c: Context<AppEnv>, request: ChatRequest, status: 200 | 400 = 200): Promise<Response> {
+  const { turnstile, allowedProfiles, defaultProfile } = c.var.config;
+  const resumeId = request.resume;
+  let resume: TranscriptResponse | undefined;
+  let profile: ChatProfile | undefined;
+  if (resumeId) {
+    // Reads a stored transcript, like /history/{id}.
+    await enforceRateLimit(c, c.env.READ_LIMITER);
+    resume = await resumable(c, resumeId);
+    // The earlier conversation's profile, whatever `agent` says; one no longer allowed cannot be continued.
+    profile = resume ? chatProfile(allowedProfiles, resume.profile ?? defaultProfile) : undefined;
+    if (!profile) resume = undefined;
+  }
+  profile ??= chatProfile(allowedProfiles, request.agent || defaultProfile);
+  if (!profile) return c.html(renderErrorPage(404, "There is no agent by that name to talk with here."), 404);
+  const [last, visitorName, place] = await Promise.all([
+    lastConversation(c.env, c.var.visitorId),
+    visitorStub(c.env, c.var.visitorId).visitorName(),
+    profile.tutor ? tutorPlace(c.env.CURRICULUM, c.var.visitorId) : null,
+  ]);
+  const asking = request.editName || (profile.askName === true && !visitorName.asked);
+  const nameStep = request.refused ?? (asking ? { value: visitorName.name ?? "" } : undefined);
+  return c.html(
+    renderChat({
+      turnstileSiteKey: turnstile?.siteKey,
+      turnstileOrigin: turnstile?.origin,
+      profile,
+      resume,
+      notice: resumeId && !resume ? CANNOT_RESUME : undefined,
+      last,
+      visitorName,
+      nameStep,
+      tutorPlace: place,
+    }),
+    status,
+  );
+}
+
 pageRoutes.get("/chat", (c) =>
+  htmlErrors(c, () =>
+    chatResponse(c, {
+      agent: c.req.query("agent"),
+      resume: c.req.query("resume"),
+      editName: c.req.query("name") === "edit",
+    }),
+  ),
+);
+
+/** Largest `POST /chat/name` body, bytes: the form's few fields with a name fit many times over. */
+const NAME_FORM_MAX_BYTES = 2048;
+
+const limitNameForm = bodyLimit({
+  maxSize: NAME_FORM_MAX_BYTES,
+  onError: (c) => c.html(renderErrorPage(413, "That form was too large to take."), 413),
+});
+
+/** A form field's text, or undefined when it is absent or not text (a file). */
+function field(form: Record<string, string | File>, key: string): string | undefined {
+  const value = form[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * The sentence the name step shows for a name `VisitorName` refused (never the name itself).
+ * @param code the zod issue code of the first problem (`too_small`: empty, `too_big`: too long, else not letters)
+ */
+function nameProblem(code: string | undefined): string {
+  if (code === "too_small") return "Type your first name, or choose Skip.";
+  if (code === "too_big") return `A first name here is at most ${VISITOR_NAME_MAX} characters.`;
+  return "Use letters for your first name (spaces, hyphens and apostrophes are fine), without digits or symbols.";
+}
+
+/** Where `POST /chat/name` sends the visitor back: `/chat?resume=<id>`, `/chat?agent=<id>`, or `/chat`. */
+function chatPathFor(agent: string | undefined, resume: string | undefined): string {
+  if (resume !== undefined && SessionId.safeParse(resume).success) return `/chat?resume=${resume}`;
+  if (agent !== undefined && ProfileId.safeParse(agent).success) return `/chat?agent=${agent}`;
+  return "/chat";
+}
+
+/**
+ * `POST /chat/name` (application/x-www-form-urlencoded or multipart/form-data: `name`, `skip`, `agent`, `resume`):
+ * the name step's answer. `skip` present: no name (null); else `name` must be a `VisitorName`. Stored, then 303 back
+ * to the chat page; a refused name: the chat page with the name step, the typed value and why, 400.
+ */
+pageRoutes.post("/chat/name", limitNameForm, (c) =>
   htmlErrors(c, async () => {
-    const { turnstile, allowedProfiles, defaultProfile } = c.var.config;
-    const resumeId = c.req.query("resume");
-    let resume: TranscriptResponse | undefined;
-    let profile: ChatProfile | undefined;
-    if (resumeId) {
-      // Reads a stored transcript, like /history/{id}.
-      await enforceRateLimit(c, c.env.READ_LIMITER);
-      resume = await resumable(c, resumeId);
-      // The earlier conversation's profile, whatever `agent` says; one no longer allowed cannot be continued.
-      profile = resume ? chatProfile(allowedProfiles, resume.profile ?? defaultProfile) : undefined;
-      if (!profile) resume = undefined;
+    await enforceRateLimit(c, c.env.STOP_LIMITER);
+    const form = await c.req.parseBody();
+    const agent = field(form, "agent");
+    const resume = field(form, "resume");
+    let name: string | null = null;
+    if (field(form, "skip") === undefined) {
+      const typed = field(form, "name") ?? "";
+      const parsed = VisitorName.safeParse(typed);
+      if (!parsed.success) {
+        const refused = { value: typed, error: nameProblem(parsed.error.issues[0]?.code) };
+        return chatResponse(c, { agent, resume, editName: true, refused }, 400);
+      }
+      name = parsed.data;
     }
-    profile ??= chatProfile(allowedProfiles, c.req.query("agent") || defaultProfile);
-    if (!profile) return c.html(renderErrorPage(404, "There is no agent by that name to talk with here."), 404);
-    return c.html(
-      renderChat({
-        turnstileSiteKey: turnstile?.siteKey,
-        turnstileOrigin: turnstile?.origin,
-        profile,
-        resume,
-        notice: resumeId && !resume ? CANNOT_RESUME : undefined,
-        last: await lastConversation(c.env, c.var.visitorId),
-      }),
-    );
+    await visitorStub(c.env, c.var.visitorId).setVisitorName(name, Date.now());
+    return c.redirect(chatPathFor(agent, resume), 303);
   }),
 );
 
@@ -175,9 +283,12 @@ pageRoutes.get("/history/:session_id", async (c) => {
   if (info.owner !== c.var.visitorId) {
     return c.html(renderErrorPage(403, "This conversation belongs to someone else."), 403);
   }
-  const transcript = await stub.transcript();
+  const [transcript, entry] = await Promise.all([
+    stub.transcript(),
+    visitorStub(c.env, c.var.visitorId).conversation(id.data),
+  ]);
   if (!transcript) return c.html(renderErrorPage(404, "There is no conversation at this address."), 404);
-  return c.html(renderHistory(transcript));
+  return c.html(renderHistory(transcript, entry?.visitor_name));
 });
 
 /**
