@@ -2,8 +2,9 @@
  * Rate limits with the Workers rate-limiting binding (`[[ratelimits]]` in wrangler.toml: limit per period),
  * per visitor and per client IP: `TOKEN_LIMITER` (`GET /token`), `SESSION_LIMITER` (`POST /session`),
  * `READ_LIMITER` (`GET /transcripts/*`, `GET /history`, `GET /history/*`, `GET /conversations`, `GET /planner`,
- * `GET /tutor`, `GET /tutor/subtopics/*`, `GET /chat?resume=`), `SOCKET_LIMITER` (`GET /ws/transcript/*`), `STOP_LIMITER` (`DELETE /session/*`,
- * `DELETE /conversations`, `DELETE /conversations/*`, the `/history` delete forms), `MESSAGE_LIMITER`
+ * `GET /tutor`, `GET /tutor/subtopics/*`, `GET /visitor/name`, `GET /chat?resume=`), `SOCKET_LIMITER`
+ * (`GET /ws/transcript/*`), `STOP_LIMITER` (`DELETE /session/*`, `DELETE /conversations`, `DELETE /conversations/*`,
+ * the `/history` delete forms, `PUT /visitor/name`, `POST /chat/name`), `MESSAGE_LIMITER`
  * (`POST /session/{id}/messages`); and per client IP only `INGEST_REJECT_LIMITER` (refused ingest signatures). A
  * refused request gets 429 `rate_limited` with `Retry-After` equal to the binding's period.
  * The binding counts per Cloudflare location and is approximate by design.

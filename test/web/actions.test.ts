@@ -1,9 +1,10 @@
 // Action cards and the plan panel on a real DOM (Debian's Chromium, locale en-GB, time zone Asia/Tokyo): what a
 // card says for each status, where it goes among the captions, how due times read in the visitor's locale and
-// zone, and the plan panel loading from GET /planner (routed) and re-loading after `ok` action frames.
+// zone, and the plan panel loading from GET /planner (routed) and re-loading after `ok` action frames; the tutor's
+// lesson panel from the place the page was rendered with and from `ok` action frames.
 import type { Page, Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ActionMessage, PlannerResponse, ServerMessage } from "../../contract/index.ts";
+import type { ActionMessage, PlannerResponse, ServerMessage, TutorPlace, TutorSubtopic } from "../../contract/index.ts";
 import { renderChat } from "../../web/pages/index.ts";
 import { PLAN_REFRESH_MS } from "../../web/src/plan.ts";
 import { domPage, launch, type Browser } from "./support/browser.ts";
@@ -332,5 +333,100 @@ describe("the plan panel", () => {
     await expect.poll(() => shown().then((s) => s.tasks)).toEqual([["Call the dentist", ""]]);
     await page.waitForTimeout(PLAN_REFRESH_MS + 300);
     expect(fetches).toBe(1);
+  });
+});
+
+describe("the lesson panel", () => {
+  const part = (id: number, title: string, status: TutorSubtopic["status"]): TutorSubtopic => ({
+    id,
+    title,
+    position: id,
+    status,
+  });
+  const parts = (...statuses: TutorSubtopic["status"][]) =>
+    ["What a fraction is", "Equivalent fractions", "Adding and subtracting fractions"].map((t, i) =>
+      part(i + 1, t, statuses[i] ?? null),
+    );
+  const place = (current: number, ...statuses: TutorSubtopic["status"][]): TutorPlace => {
+    const subtopics = parts(...statuses);
+    return { topic: "Fractions", subtopic: subtopics[current - 1]!, subtopics };
+  };
+
+  /** A page with the tutor's chat markup rendered for `initial`, and a `TutorPanel` on it. */
+  async function panelPage(initial: TutorPlace | null): Promise<Page> {
+    const html = renderChat({
+      profile: TEST_PROFILES.tutor,
+      tutorPlace: initial,
+      visitorName: { name: "Ada", asked: true },
+    });
+    const page = await domPage(browser.context, /<body>([\s\S]*)<\/body>/.exec(html)![1]!, true, server.origin);
+    await page.evaluate(() => {
+      (window as unknown as { panel: InstanceType<typeof web.TutorPanel> }).panel = new web.TutorPanel(
+        document.getElementById("tutor")!,
+      );
+    });
+    return page;
+  }
+  const frame = (page: Page, m: ServerMessage) =>
+    page.evaluate((m) => (window as unknown as { panel: { onFrame(m: ServerMessage): void } }).panel.onFrame(m), m);
+  const shown = (page: Page) =>
+    page.evaluate(() => ({
+      heading: document.getElementById("tutor-title")!.textContent,
+      topic: document.getElementById("tutor-topic")!.textContent,
+      parts: [...document.querySelectorAll("#tutor-parts li")].map(
+        (li) => `${li.getAttribute("aria-current") === "step" ? "> " : ""}${li.textContent}`,
+      ),
+      progress: document.getElementById("tutor-progress")!.textContent,
+    }));
+
+  it("starts empty before any topic, then follows the tutor's ok actions with a place", async () => {
+    const page = await panelPage(null);
+    try {
+      expect(await shown(page)).toEqual({
+        heading: "Your lesson",
+        topic: "No topic yet: ask the tutor to teach you one.",
+        parts: [],
+        progress: "",
+      });
+      await frame(page, action(1, { intent: "START_TOPIC", result: { place: place(1, "started") } }));
+      expect(await shown(page)).toMatchObject({
+        topic: "Fractions",
+        parts: ["> What a fraction is", "Equivalent fractions", "Adding and subtracting fractions"],
+        progress: "Part 1 of 3 · 0 understood",
+      });
+      await frame(page, action(2, { intent: "CHECK_UNDERSTANDING", result: { place: place(1, "understood") } }));
+      await frame(page, action(3, { intent: "NEXT_SUBTOPIC", result: { place: place(2, "understood", "started") } }));
+      expect(await shown(page)).toMatchObject({
+        parts: ["What a fraction is (understood)", "> Equivalent fractions", "Adding and subtracting fractions"],
+        progress: "Part 2 of 3 · 1 understood",
+      });
+      // Refused calls, results without a place, malformed places and other frames change nothing.
+      const before = await shown(page);
+      await frame(page, action(4, { intent: "NEXT_SUBTOPIC", status: "refused", result: { place: place(3) } }));
+      await frame(page, action(5, { intent: "TUTOR_PROGRESS", result: { topics: [] } }));
+      await frame(page, action(6, { intent: "CURRENT_SUBTOPIC", result: { place: { topic: "X" } } }));
+      expect(await shown(page)).toEqual(before);
+      await frame(
+        page,
+        action(7, { intent: "CHECK_UNDERSTANDING", result: { place: place(2, "understood", "not_understood") } }),
+      );
+      expect((await shown(page)).parts[1]).toBe("> Equivalent fractions (not yet)");
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("shows the place the page was rendered with (a returning visitor)", async () => {
+    const page = await panelPage(place(2, "understood", "started"));
+    try {
+      expect(await shown(page)).toMatchObject({
+        topic: "Fractions",
+        parts: ["What a fraction is (understood)", "> Equivalent fractions", "Adding and subtracting fractions"],
+        progress: "Part 2 of 3 · 1 understood",
+      });
+      expect(await page.getByRole("region", { name: "Your lesson" }).count()).toBe(1);
+    } finally {
+      await page.close();
+    }
   });
 });

@@ -140,7 +140,8 @@ describe("pages", () => {
   it("home states the privacy policy: what is kept, for how long, where to delete it", () => {
     const privacy = /<p class="privacy" id="privacy">([\s\S]*?)<\/p>/.exec(pages.home)![1]!;
     expect(privacy).toContain(
-      "What is kept: the transcript of each conversation and a short summary of it, never the audio.",
+      "What is kept: the transcript of each conversation and a short summary of it, never the audio; your first " +
+        "name if you give one, and your progress in lessons.",
     );
     expect(privacy).toContain("Conversations are deleted 30 days after they end.");
     expect(privacy).toContain(
@@ -149,6 +150,17 @@ describe("pages", () => {
     expect(renderHome(1)).toContain("Conversations are deleted 1 day after they end.");
     expect(renderHome(365)).toContain("Conversations are deleted 365 days after they end.");
     expect(renderHome(0)).toContain("Conversations are kept until you delete them.");
+  });
+
+  it("home offers the deployment's other agents, each a link to /chat?agent=<id>, and no line without any", () => {
+    const html = renderHome(30, [
+      { id: "planner", name: "Planner" },
+      { id: "tutor", name: "Tutor <b>" },
+    ]);
+    expect(/<p class="agents" id="agents">([\s\S]*?)<\/p>/.exec(html)![1]).toBe(
+      'Or talk with: <a href="/chat?agent=planner">Planner</a> · <a href="/chat?agent=tutor">Tutor &lt;b&gt;</a>',
+    );
+    expect(renderHome(30)).not.toContain('id="agents"');
   });
 
   it("/history lists each conversation: date, length, profile, summary or first lines, how it ended, links", () => {

@@ -201,7 +201,7 @@ describe("/chat?resume=<id> and the last conversation", () => {
 
   it("the home page states the retention", async () => {
     const { body } = await page("/", await newVisitor());
-    expect(body).toContain("never the audio. Conversations are deleted 30 days after they end.");
+    expect(body).toContain("your progress in lessons. Conversations are deleted 30 days after they end.");
     expect(body).toContain('<a href="/history">your conversations</a>');
   });
 });

@@ -16,6 +16,14 @@ describe("pages", () => {
     expect(await res.text()).toMatch(/<html|<!doctype/i);
   });
 
+  it("/ offers the allowed profiles other than the default one", async () => {
+    const home = await (await call("/")).text();
+    expect(home).toContain(
+      'Or talk with: <a href="/chat?agent=planner">Planner</a> · <a href="/chat?agent=tutor">Tutor</a>',
+    );
+    expect(home).not.toContain('href="/chat?agent=assistant"');
+  });
+
   it("/chat talks with the default profile, and ?agent= chooses another (the planner has the plan panel)", async () => {
     const plain = await (await call("/chat")).text();
     expect(plain).toContain("<h1>Talk with Assistant</h1>");

@@ -9,19 +9,21 @@ import { chatPage, type ChatPageOptions, type ChatProfile, type NameStep } from 
 import { conversationsPage, type ConversationsPageOptions } from "./conversations.ts";
 import { errorPage } from "./error.ts";
 import { historyPage } from "./history.ts";
-import { homePage } from "./home.ts";
+import { type HomeAgent, homePage } from "./home.ts";
 import { toHtml } from "./layout.ts";
 
 /**
- * `GET /`: what this is, a way into `/chat`, and the privacy line (what is stored, for how long, where to delete it).
+ * `GET /`: what this is, a way into `/chat`, the deployment's other agents, and the privacy line (what is stored,
+ * for how long, where to delete it).
  * @param retentionDays `RETENTION_DAYS` (default `DEFAULT_RETENTION_DAYS`, 30): days an ended conversation is
  *   kept; 0 keeps them until the visitor deletes them
+ * @param agents the profiles offered besides the default one (`ALLOWED_PROFILES`), in order: id and display name
  */
-export function renderHome(retentionDays?: number): string {
-  return toHtml(homePage(retentionDays));
+export function renderHome(retentionDays?: number, agents: readonly HomeAgent[] = []): string {
+  return toHtml(homePage(retentionDays, agents));
 }
 
-export type { ChatPageOptions, ChatProfile, ConversationsPageOptions, NameStep };
+export type { ChatPageOptions, ChatProfile, ConversationsPageOptions, HomeAgent, NameStep };
 
 /**
  * `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`).

@@ -60,7 +60,14 @@ async function htmlErrors(c: Context<AppEnv>, handler: () => Promise<Response>):
   }
 }
 
-pageRoutes.get("/", (c) => c.html(renderHome(c.var.config.retentionDays)));
+pageRoutes.get("/", (c) => {
+  const { retentionDays, allowedProfiles, defaultProfile } = c.var.config;
+  const agents = [...allowedProfiles].flatMap((id) => {
+    const profile = id === defaultProfile ? undefined : profileById(id);
+    return profile ? [{ id, name: profile.display_name }] : [];
+  });
+  return c.html(renderHome(retentionDays, agents));
+});
 
 /** What `/chat` shows of profile `id`, or undefined when a visitor may not talk with it (not allowed, or unknown). */
 function chatProfile(allowed: ReadonlySet<string>, id: string): ChatProfile | undefined {

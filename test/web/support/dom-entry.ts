@@ -5,6 +5,7 @@ import { levelFromSamples } from "../../../web/src/meter.ts";
 import { PlanPanel } from "../../../web/src/plan.ts";
 import { initialState, reduce } from "../../../web/src/state.ts";
 import { TranscriptSocket } from "../../../web/src/transcript-socket.ts";
+import { TutorPanel } from "../../../web/src/tutor.ts";
 import { findElements, render } from "../../../web/src/view.ts";
 
 Object.assign(globalThis, {
@@ -17,6 +18,7 @@ Object.assign(globalThis, {
     reduce,
     PlanPanel,
     TranscriptSocket,
+    TutorPanel,
     findElements,
     render,
   },

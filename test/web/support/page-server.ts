@@ -52,6 +52,7 @@ export interface PageServerTurnstile {
 export const TEST_PROFILES: Record<string, ChatProfile> = {
   assistant: { id: "assistant", name: "Assistant", planner: false },
   planner: { id: "planner", name: "Planner", planner: true },
+  tutor: { id: "tutor", name: "Tutor", planner: false, tutor: true, askName: true },
 };
 
 /**

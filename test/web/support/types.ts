@@ -5,6 +5,7 @@ import type { levelFromSamples } from "../../../web/src/meter.ts";
 import type { PlanPanel } from "../../../web/src/plan.ts";
 import type { initialState, reduce } from "../../../web/src/state.ts";
 import type { TranscriptSocket } from "../../../web/src/transcript-socket.ts";
+import type { TutorPanel } from "../../../web/src/tutor.ts";
 import type { findElements, render } from "../../../web/src/view.ts";
 
 export interface WebModules {
@@ -16,6 +17,7 @@ export interface WebModules {
   reduce: typeof reduce;
   PlanPanel: typeof PlanPanel;
   TranscriptSocket: typeof TranscriptSocket;
+  TutorPanel: typeof TutorPanel;
   findElements: typeof findElements;
   render: typeof render;
 }
