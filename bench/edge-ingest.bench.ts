@@ -9,11 +9,10 @@
  * DeleteRoom answer 200); no traffic leaves loopback. Results: docs/edge.md, "Performance".
  * Run: `npx node bench/run.ts edge-ingest` (or `npm run bench -- edge-ingest`).
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import WebSocket from "ws";
 import { IngestClient } from "../test/support/ingest.ts";
 import { sleep } from "../test/support/wait.ts";
+import { startLiveKitApiStub } from "../test/support/livekit-api-stub.ts";
 import { startWranglerDev } from "../test/support/wrangler.ts";
 
 const LATENCY_SAMPLES = 300;
@@ -25,24 +24,15 @@ const IN_FLIGHT = 4;
 /** How long to wait for the last throughput messages before counting the rest as lost, ms. */
 const DRAIN_MS = 30_000;
 
-// A LiveKit Twirp stand-in: CreateDispatch and DeleteRoom succeed.
-const liveKit = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end("{}");
-  });
-}).listen(0, "127.0.0.1");
-await new Promise((r) => liveKit.once("listening", r));
-const liveKitPort = (liveKit.address() as AddressInfo).port;
+// LiveKit's server API: CreateDispatch, ListParticipants and DeleteRoom succeed.
+const liveKit = await startLiveKitApiStub();
 
-const worker = await startWranglerDev(
-  { LIVEKIT_URL: `ws://127.0.0.1:${liveKitPort}` },
-  { logLevel: "error", timeoutMs: 60_000 },
-).catch((err: unknown) => {
-  liveKit.close();
-  throw err;
-});
+const worker = await startWranglerDev({ LIVEKIT_URL: liveKit.url }, { logLevel: "error", timeoutMs: 60_000 }).catch(
+  (err: unknown) => {
+    liveKit.close();
+    throw err;
+  },
+);
 const base = worker.origin;
 
 try {

@@ -18,13 +18,12 @@
  * Run: `npx node bench/run.ts tutor-actions [worker-log]` (or `npm run bench -- tutor-actions`).
  */
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type ActionOutcome, ActionsClient } from "../agent/actions.ts";
 import { postSigned } from "../agent/signed-post.ts";
 import type { ActionRequest } from "../contract/index.ts";
 import { createLogger } from "../contract/log.ts";
 import { sleep } from "../test/support/wait.ts";
+import { startLiveKitApiStub } from "../test/support/livekit-api-stub.ts";
 import { startWranglerDev } from "../test/support/wrangler.ts";
 
 /** Measured rounds; each round makes one call of every intent in {@link ROUND}. */
@@ -81,21 +80,13 @@ function workerTimes(output: string): Map<string, number[]> {
   return out;
 }
 
-// A LiveKit Twirp stand-in: CreateDispatch, ListParticipants and DeleteRoom succeed.
-const liveKit = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    res.writeHead(200, { "Content-Type": "application/json" });
-    res.end("{}");
-  });
-}).listen(0, "127.0.0.1");
-await new Promise((r) => liveKit.once("listening", r));
-const liveKitPort = (liveKit.address() as AddressInfo).port;
+// LiveKit's server API: CreateDispatch, ListParticipants and DeleteRoom succeed.
+const liveKit = await startLiveKitApiStub();
 
 // No agent joins and no page opens a socket: the session's join and grace timers are pushed past the run.
 const worker = await startWranglerDev(
   {
-    LIVEKIT_URL: `ws://127.0.0.1:${liveKitPort}`,
+    LIVEKIT_URL: liveKit.url,
     AGENT_JOIN_TIMEOUT_S: "300",
     CLIENT_JOIN_TIMEOUT_S: "300",
     CLIENT_GRACE_S: "300",

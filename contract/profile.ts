@@ -15,14 +15,14 @@ import { z } from "zod";
 import { IntentName } from "./actions.ts";
 import { ProfileId } from "./rest.ts";
 
+/** The planner's backend actions (worker/actions/planner.ts): a profile with any of them gets the plan panel. */
+export const PLANNER_ACTIONS = ["GOAL", "NEW_TASK", "RESCHEDULE_TASK"] as const;
+
 /**
- * The intents the Worker has backend handlers for (worker/actions/): a profile's intent must be named after one
- * of them (profiles/load.ts refuses others), since the Worker routes each call to its intent's handler.
+ * The tutor's backend actions (worker/actions/tutor.ts): a profile with any of them gets the lesson panel and, once
+ * the visitor has a place in the curriculum, that place in its dispatch (`tutor_place`).
  */
-export const ACTION_HANDLERS = [
-  "GOAL",
-  "NEW_TASK",
-  "RESCHEDULE_TASK",
+export const TUTOR_ACTIONS = [
   "LIST_TOPICS",
   "START_TOPIC",
   "CURRENT_SUBTOPIC",
@@ -30,6 +30,12 @@ export const ACTION_HANDLERS = [
   "NEXT_SUBTOPIC",
   "TUTOR_PROGRESS",
 ] as const;
+
+/**
+ * The intents the Worker has backend handlers for (worker/actions/): a profile's intent must be named after one
+ * of them (profiles/load.ts refuses others), since the Worker routes each call to its intent's handler.
+ */
+export const ACTION_HANDLERS = [...PLANNER_ACTIONS, ...TUTOR_ACTIONS] as const;
 export type ActionHandlerName = (typeof ACTION_HANDLERS)[number];
 
 /** Formats a string parameter may declare (JSON Schema 2020-12 `format`, checked by the Worker). */

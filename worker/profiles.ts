@@ -14,7 +14,7 @@
  */
 import { type OutputUnit, type Schema, Validator } from "@cfworker/json-schema";
 import type { ActionFieldError } from "../contract/actions.ts";
-import { type Intent, type ProfileFile, ProfileRegistry } from "../contract/profile.ts";
+import { type Intent, PLANNER_ACTIONS, type ProfileFile, ProfileRegistry, TUTOR_ACTIONS } from "../contract/profile.ts";
 import { ConfigError, type EdgeConfig } from "../edge/config.ts";
 import registryJson from "../profiles/dist/registry.json";
 
@@ -45,28 +45,18 @@ export function profileById(id: string): ProfileFile | undefined {
   return Object.hasOwn(registry.profiles, id) ? registry.profiles[id] : undefined;
 }
 
-/** The intents of the planner backend (worker/actions/planner.ts): a profile with any of them gets the plan panel. */
-const PLANNER_INTENTS: ReadonlySet<string> = new Set(["GOAL", "NEW_TASK", "RESCHEDULE_TASK"]);
+const PLANNER_INTENTS: ReadonlySet<string> = new Set(PLANNER_ACTIONS);
+const TUTOR_INTENTS: ReadonlySet<string> = new Set(TUTOR_ACTIONS);
 
-/**
- * The intents of the tutor backend (worker/actions/tutor.ts): a profile with any of them gets the lesson panel and,
- * once the visitor has a place in the curriculum, that place in its dispatch (`tutor_place`).
- */
-const TUTOR_INTENTS: ReadonlySet<string> = new Set([
-  "LIST_TOPICS",
-  "START_TOPIC",
-  "CURRENT_SUBTOPIC",
-  "CHECK_UNDERSTANDING",
-  "NEXT_SUBTOPIC",
-  "TUTOR_PROGRESS",
-]);
-
-/** Whether the profile has planner intents. */
+/** Whether the profile has planner intents (contract/profile.ts `PLANNER_ACTIONS`): the plan panel. */
 export function hasPlanner(profile: Pick<ProfileFile, "intents">): boolean {
   return profile.intents.some((i) => PLANNER_INTENTS.has(i.name));
 }
 
-/** Whether the profile has tutor intents. */
+/**
+ * Whether the profile has tutor intents (contract/profile.ts `TUTOR_ACTIONS`): the lesson panel, and the visitor's
+ * place in the dispatch.
+ */
 export function hasTutor(profile: Pick<ProfileFile, "intents">): boolean {
   return profile.intents.some((i) => TUTOR_INTENTS.has(i.name));
 }

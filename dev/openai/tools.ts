@@ -544,7 +544,7 @@ interface ActionLike {
   status: string;
   message?: string;
   /** A tutor action's `content` (the text to teach) and `check_question` (worker/actions/tutor.ts). */
-  result?: { content?: unknown; check_question?: unknown };
+  result?: { content?: unknown; check_question?: unknown; [key: string]: unknown };
   errors?: { path?: string; message?: string }[];
 }
 

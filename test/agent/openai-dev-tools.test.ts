@@ -429,6 +429,59 @@ describe("the shipped planner profile, as the agent describes it", () => {
   });
 });
 
+describe("the shipped tutor profile, as the agent describes it", () => {
+  const tutor = loadProfiles().get("tutor")!;
+  const tools: FunctionTool[] = tutor.intents.map((intent) => ({
+    type: "function",
+    function: { name: intent.name, description: toolDescription(intent), parameters: toolParameters(intent) as never },
+  }));
+
+  it.each(tutor.intents.flatMap((i) => i.examples.map((e) => [i.name, e] as const)))(
+    "%s is chosen for its example %j",
+    (name, example) => {
+      expect(decide([system(), user(example)], tools)).toMatchObject({ kind: "tool", name });
+    },
+  );
+
+  it("picks a tool when the words are one of its examples, even ones that score little alone", () => {
+    // "how am I doing" leaves one word after the stop words; said as the example, it still picks the tool.
+    expect(decide([system(), user("How am I doing?")], tools)).toMatchObject({ name: "TUTOR_PROGRESS" });
+    expect(decide([system(), user("Where were we")], tools)).toMatchObject({ name: "CURRENT_SUBTOPIC" });
+    expect(decide([system(), user("what's the weather like")], tools)).toBeUndefined();
+  });
+
+  it("fills understood from whether the answer is negative, and the note with the visitor's words", () => {
+    expect(decide([system(), user("I understand, the bottom number is the denominator")], tools)).toEqual({
+      kind: "tool",
+      name: "CHECK_UNDERSTANDING",
+      arguments: { understood: true, note: "I understand, the bottom number is the denominator" },
+    });
+    expect(decide([system(), user("I don't get it")], tools)).toEqual({
+      kind: "tool",
+      name: "CHECK_UNDERSTANDING",
+      arguments: { understood: false, note: "I don't get it" },
+    });
+  });
+
+  it("teaches the first sentences of a result's content, then asks its check question", () => {
+    const content = "A fraction describes part of a whole. Imagine a pizza. The bottom number is the denominator.";
+    expect(
+      replyToAction({
+        status: "ok",
+        message: "Fractions, part 1 of 4: What a fraction is.",
+        result: { content, check_question: "which number is the denominator?" },
+      }),
+    ).toBe(
+      "Fractions, part 1 of 4: What a fraction is. A fraction describes part of a whole. Imagine a pizza. " +
+        "Here is a question for you: which number is the denominator?",
+    );
+    // Without content, an ok is "Done." as for any action.
+    expect(replyToAction({ status: "ok", message: "Noted: understood.", result: { place: {} } })).toBe(
+      "Done. Noted: understood.",
+    );
+  });
+});
+
 describe("replies after a tool result", () => {
   const response = (status: string, message: string, extra: object = {}) =>
     JSON.stringify({ call_id: "call_1", intent: "NEW_TASK", status, message, ...extra });

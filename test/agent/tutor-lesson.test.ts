@@ -10,8 +10,6 @@
  * is the one fake (the real one is paid and unreachable here).
  */
 import { initializeLogger } from "@livekit/agents";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActionsClient } from "../../agent/actions.ts";
 import { WebsiteAgent } from "../../agent/agent.ts";
@@ -24,6 +22,7 @@ import { SubtopicResponse } from "../../contract/index.ts";
 import { createLogger } from "../../contract/log.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
 import { loadProfiles } from "../../profiles/load.ts";
+import { type LiveKitApiStub, startLiveKitApiStub } from "../support/livekit-api-stub.ts";
 import { waitFor } from "../support/wait.ts";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler.ts";
 import { ClockedAudioInput, PlayoutAudioOutput } from "./pipeline-io.ts";
@@ -31,24 +30,18 @@ import { ClockedAudioInput, PlayoutAudioOutput } from "./pipeline-io.ts";
 type ChatMessage = { role: string; content?: unknown; tool_call_id?: string };
 
 let provider: DevOpenAI;
-let liveKit: Server;
+let liveKit: LiveKitApiStub;
 let worker: WranglerDev;
 const chatRequests: ChatMessage[][] = [];
 
 beforeAll(async () => {
   initializeLogger({ pretty: false, level: "error" });
-  // LiveKit's Twirp API stand-in: CreateDispatch (and anything else) succeeds.
-  liveKit = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.writeHead(200, { "Content-Type": "application/json" }).end("{}"));
-  }).listen(0, "127.0.0.1");
-  await new Promise((r) => liveKit.once("listening", r));
-  const port = (liveKit.address() as AddressInfo).port;
+  liveKit = await startLiveKitApiStub();
   [provider, worker] = await Promise.all([
     startDevOpenAI({ log: () => {}, onChatRequest: (m) => void chatRequests.push(m as ChatMessage[]) }),
     // No agent joins through LiveKit here: the session's join timers are pushed past the test.
     startWranglerDev(
-      { LIVEKIT_URL: `ws://127.0.0.1:${port}`, AGENT_JOIN_TIMEOUT_S: "300", CLIENT_JOIN_TIMEOUT_S: "300" },
+      { LIVEKIT_URL: liveKit.url, AGENT_JOIN_TIMEOUT_S: "300", CLIENT_JOIN_TIMEOUT_S: "300" },
       { logLevel: "error", timeoutMs: 90_000 },
     ),
   ]);

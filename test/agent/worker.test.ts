@@ -190,12 +190,12 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
 
     const unknown = sessionId(11);
     await dispatch.createDispatch("room-eleven", AGENT_NAME, {
-      metadata: JSON.stringify({ session_id: unknown, profile: "tutor" }),
+      metadata: JSON.stringify({ session_id: unknown, profile: "coach" }),
     });
     const agentError = () => eventsOf(unknown).find((e) => "type" in e && e.type === "agent_error");
     const error = await waitFor("agent_error", agentError, { timeoutMs: 45_000 });
     expect(error).toMatchObject({
-      detail: expect.stringMatching(/^unknown profile "tutor" \(this agent has: .*planner/),
+      detail: expect.stringMatching(/^unknown profile "coach" \(this agent has: .*planner/),
     });
     expect(logLines(unknown, "job_refused")[0]).toMatchObject({ reason: expect.stringMatching(/unknown profile/) });
     expect(types(unknown)).not.toContain("agent_joined");

@@ -206,6 +206,77 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     await page.close();
   });
 
+  it("the tutor: the name step, then the lesson panel follows the tutor's actions on the real D1 curriculum", async () => {
+    const page = await openChat(browser.context, `${worker.origin}/chat?agent=tutor`);
+    // A fresh visitor: the name step comes first, and Start waits behind it.
+    expect(await page.locator("#start").isVisible()).toBe(false);
+    await page.getByLabel("First name").fill("Ada");
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.waitForURL("**/chat?agent=tutor");
+    expect(await page.locator("#visitor-greeting").textContent()).toContain("Hi Ada");
+    expect(await page.locator("#tutor-topic").textContent()).toBe("No topic yet: ask the tutor to teach you one.");
+    const sessionId = await start(page);
+    await waitForPhase(page, "live", 30_000);
+    const agent = agentFor(sessionId);
+    await agent.send(
+      { type: "agent_joined" },
+      { role: "agent", text: "Hi Ada! I'm your tutor. Which topic would you like?", final: true },
+      { role: "user", text: "Teach me fractions", final: true },
+    );
+    const act = async (callId: string, intent: string, args: Record<string, unknown>) => {
+      const body = JSON.stringify({ call_id: callId, intent, arguments: args });
+      const res = await fetch(`${worker.origin}/session/${sessionId}/actions`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          [SIGNATURE_HEADER]: await signIngest(worker.ingestSecret, sessionId, body),
+        },
+        body,
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { status: string; message: string };
+    };
+    expect(await act("call_1", "START_TOPIC", { topic: "fractions" })).toMatchObject({
+      status: "ok",
+      message: "Fractions, part 1 of 4: What a fraction is.",
+    });
+    await page.locator("#tutor-topic", { hasText: "Fractions" }).waitFor();
+    await agent.send(
+      {
+        role: "agent",
+        text: "A fraction describes part of a whole. If a pizza is cut into four equal slices and you eat three, you ate three quarters. A chocolate bar has 6 equal pieces and you eat 1: what fraction did you eat?",
+        final: true,
+      },
+      { role: "user", text: "One sixth, and 6 is the denominator", final: true },
+    );
+    await act("call_2", "CHECK_UNDERSTANDING", { understood: true, note: "One sixth, named the denominator" });
+    await act("call_3", "NEXT_SUBTOPIC", {});
+    await expect.poll(() => page.locator("#tutor-progress").textContent()).toBe("Part 2 of 4 · 1 understood");
+    expect(await page.locator("#tutor-parts li").allTextContents()).toEqual([
+      "What a fraction is (understood)",
+      "Equivalent fractions",
+      "Adding and subtracting fractions",
+      "Multiplying and dividing fractions",
+    ]);
+    expect(await page.locator('#tutor-parts [aria-current="step"]').textContent()).toBe("Equivalent fractions");
+    await agent.send({
+      role: "agent",
+      text: "Right! Next, equivalent fractions look different but stand for the same amount.",
+      final: true,
+    });
+    expect(await problems(page)).toEqual([]);
+    await page.setViewportSize({ width: 960, height: 1280 }); // the lesson panel in the picture too
+    await screenshot(page, "chat-tutor");
+    await page.setViewportSize({ width: 960, height: 900 });
+
+    // After a reload the panel starts where the visitor is.
+    await page.getByRole("button", { name: "Stop" }).click();
+    await waitForPhase(page, "idle");
+    await page.reload();
+    expect(await page.locator('#tutor-parts [aria-current="step"]').textContent()).toBe("Equivalent fractions");
+    await page.close();
+  });
+
   it("a dropped transcript socket reconnects with ?after= and the SessionDO's replay loses and repeats nothing", async () => {
     const page = await openChat(browser.context, `${worker.origin}/chat`);
     const urls: string[] = [];
