@@ -1,6 +1,7 @@
 /**
  * Builds the page script and stylesheet into `web/dist/static/` (served by Workers static assets at
- * `/static/`): `chat.js` (+ map) and `chat.css`.
+ * `/static/`): `chat.js` (+ map) and `chat.css`; and copies the icons and the web app manifest there from
+ * `web/icons/`, with `favicon.ico` made from the 32 px icon (served at `/favicon.ico` by the Worker).
  * Usage: `node web/build.ts [--watch] [--metafile]`.
  *
  * livekit-client is bundled from its published TypeScript sources (`livekit-client/src`, shipped in the
@@ -10,7 +11,7 @@
  * left out: the page never shows a schema message, it only tells a valid frame or body from an invalid one.
  */
 import * as esbuild from "esbuild";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -85,6 +86,40 @@ const options: esbuild.BuildOptions = {
   plugins: [liveKitFromSource, withoutLocale, pureContract],
 };
 
+/** The icons web/icons/ holds (web/icons/render.ts draws the PNGs from icon.svg), served from `/static/`. */
+const ICONS = ["icon.svg", "apple-touch-icon.png", "icon-192.png", "icon-512.png", "manifest.webmanifest"];
+
+/**
+ * An ICO file holding one PNG image (the format allows PNG entries since Windows Vista; every current browser reads
+ * them): a 6-byte ICONDIR, one 16-byte ICONDIRENTRY, then the PNG.
+ * Source: https://learn.microsoft.com/en-us/previous-versions/ms997538(v=msdn.10) ("Icons"), and PNG in ICO:
+ * https://devblogs.microsoft.com/oldnewthing/20101022-00/?p=12473
+ * @param png a PNG of `size` × `size` pixels (1-256)
+ */
+function icoOf(png: Buffer, size: number): Buffer {
+  const header = Buffer.alloc(22);
+  header.writeUInt16LE(0, 0); // reserved
+  header.writeUInt16LE(1, 2); // type: icon
+  header.writeUInt16LE(1, 4); // one image
+  header.writeUInt8(size % 256, 6); // width (0 means 256)
+  header.writeUInt8(size % 256, 7); // height
+  header.writeUInt8(0, 8); // no palette
+  header.writeUInt8(0, 9); // reserved
+  header.writeUInt16LE(1, 10); // colour planes
+  header.writeUInt16LE(32, 12); // bits per pixel
+  header.writeUInt32LE(png.length, 14); // image size
+  header.writeUInt32LE(22, 18); // image offset
+  return Buffer.concat([header, png]);
+}
+
+/** Copies the icons and the manifest to `dist/static/`, and writes `favicon.ico` from the 32 px PNG. */
+function writeIcons(): void {
+  mkdirSync(`${root}dist/static`, { recursive: true });
+  for (const name of ICONS) copyFileSync(`${root}icons/${name}`, `${root}dist/static/${name}`);
+  writeFileSync(`${root}dist/static/favicon.ico`, icoOf(readFileSync(`${root}icons/icon-32.png`), 32));
+}
+
+writeIcons();
 if (process.argv.includes("--watch")) {
   const ctx = await esbuild.context(options);
   await ctx.watch();

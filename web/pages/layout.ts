@@ -1,7 +1,8 @@
 /**
  * The document shell shared by every page: head, skip link, header, footer. No inline script or
- * style (the Worker's CSP is `script-src 'self'; style-src 'self'`): the stylesheet and the optional
- * module script come from `/static/` (built by `npm run build:web`).
+ * style (the Worker's CSP is `script-src 'self'; style-src 'self'`): the stylesheet, the optional
+ * module script, the icons and the web app manifest come from `/static/` (built by `npm run build:web` from
+ * web/src/ and web/icons/), and `/favicon.ico` from the Worker.
  */
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
@@ -43,6 +44,11 @@ export function layout(options: LayoutOptions): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${options.title}</title>
+<link rel="icon" href="/favicon.ico" sizes="32x32">
+<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
+<link rel="apple-touch-icon" href="/static/apple-touch-icon.png">
+<link rel="manifest" href="/static/manifest.webmanifest">
+<meta name="theme-color" content="#4f46e5">
 <link rel="stylesheet" href="/static/chat.css">
 ${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}${options.head ?? ""}
 </head>

@@ -299,8 +299,8 @@ pageRoutes.get("/history/:session_id", async (c) => {
 });
 
 /**
- * `/static/*`: the page script and stylesheet from Workers static assets. wrangler.toml runs the Worker first for
- * these paths (`run_worker_first`), so that they carry the security headers; they keep the assets layer's own
+ * `/static/*`: the page script and stylesheet, the icons and the manifest from Workers static assets, and
+ * `/favicon.ico`. wrangler.toml runs the Worker first for these paths (`run_worker_first`), so that they carry the security headers; they keep the assets layer's own
  * caching (`ETag`, revalidation) and get no visitor cookie. Mounted before the visitor and no-store middleware.
  * Source: https://developers.cloudflare.com/workers/static-assets/binding/#run_worker_first
  */
@@ -309,5 +309,11 @@ export const staticRoutes = new Hono<AppEnv>();
 staticRoutes.get("/static/*", async (c) => {
   const asset = await c.env.ASSETS.fetch(c.req.raw);
   // A fetched response has immutable headers; copy it so the security middleware can add its own.
+  return new Response(asset.body, asset);
+});
+
+/** `/favicon.ico`, where browsers look for it whatever the page links: `/static/favicon.ico` (web/build.ts). */
+staticRoutes.get("/favicon.ico", async (c) => {
+  const asset = await c.env.ASSETS.fetch(new Request(new URL("/static/favicon.ico", c.req.url), c.req.raw));
   return new Response(asset.body, asset);
 });
