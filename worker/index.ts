@@ -9,6 +9,7 @@ import type { HealthResponse } from "../contract/index.ts";
 import { readEdgeConfig } from "../edge/config.ts";
 import type { AppEnv } from "./app-env.ts";
 import { notFound, onError } from "./errors.ts";
+import { requestLog } from "./request-log.ts";
 import { checkProfileConfig } from "./profiles.ts";
 import { actionRoutes } from "./routes/actions.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
@@ -50,7 +51,7 @@ const app = new Hono<AppEnv>();
 app.onError(onError);
 app.notFound(notFound);
 
-app.use(configMiddleware, securityHeaders);
+app.use(requestLog(), configMiddleware, securityHeaders);
 // Static files (wrangler.toml runs the Worker first for them): security headers, but the assets layer's own
 // caching and no visitor cookie.
 app.route("/", staticRoutes);
