@@ -59,6 +59,21 @@ async function captions(page: Page): Promise<string[]> {
   return page.locator("#captions .caption__text").allTextContents();
 }
 
+/** An action call as the agent posts it (signed like ingest); expects a 200 and returns the answer. */
+async function signedAction(sessionId: string, callId: string, intent: string, args: Record<string, unknown>) {
+  const body = JSON.stringify({ call_id: callId, intent, arguments: args });
+  const res = await fetch(`${worker.origin}/session/${sessionId}/actions`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      [SIGNATURE_HEADER]: await signIngest(worker.ingestSecret, sessionId, body),
+    },
+    body,
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { status: string; message: string };
+}
+
 describe("pages on wrangler dev", () => {
   it("serves /, /chat and /static with the CSP, and /chat runs under it", async () => {
     const home = await fetch(`${worker.origin}/`);
@@ -161,17 +176,10 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
     // The browser is fresh (a new visitor), so the plan holds only this task.
     const title = "Call the dentist";
     const due = `${new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10)}T09:00:00Z`;
-    const body = JSON.stringify({ call_id: "call_1", intent: "NEW_TASK", arguments: { title, due } });
-    const res = await fetch(`${worker.origin}/session/${sessionId}/actions`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        [SIGNATURE_HEADER]: await signIngest(worker.ingestSecret, sessionId, body),
-      },
-      body,
+    expect(await signedAction(sessionId, "call_1", "NEW_TASK", { title, due })).toMatchObject({
+      status: "ok",
+      message: `Task added: ${title}`,
     });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: "ok", message: `Task added: ${title}` });
 
     const card = page.locator("#captions .action--ok");
     await card.waitFor();
@@ -223,19 +231,8 @@ describe.skipIf(!address)("a conversation on wrangler dev + dev LiveKit", () => 
       { role: "agent", text: "Hi Ada! I'm your tutor. Which topic would you like?", final: true },
       { role: "user", text: "Teach me fractions", final: true },
     );
-    const act = async (callId: string, intent: string, args: Record<string, unknown>) => {
-      const body = JSON.stringify({ call_id: callId, intent, arguments: args });
-      const res = await fetch(`${worker.origin}/session/${sessionId}/actions`, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          [SIGNATURE_HEADER]: await signIngest(worker.ingestSecret, sessionId, body),
-        },
-        body,
-      });
-      expect(res.status).toBe(200);
-      return (await res.json()) as { status: string; message: string };
-    };
+    const act = (callId: string, intent: string, args: Record<string, unknown>) =>
+      signedAction(sessionId, callId, intent, args);
     expect(await act("call_1", "START_TOPIC", { topic: "fractions" })).toMatchObject({
       status: "ok",
       message: "Fractions, part 1 of 4: What a fraction is.",
