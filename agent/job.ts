@@ -38,13 +38,14 @@ import { SpeechPrefetch } from "./greeting.ts";
 import { IngestForwarder, type IngestRefusal } from "./ingest-forwarder.ts";
 import { type JobLimit, JobLimits } from "./job-limits.ts";
 import { jobSettings, type Profiles } from "./job-settings.ts";
-import { createAgentSession } from "./pipeline.ts";
+import { createAgentSession, sttAudioSentMs } from "./pipeline.ts";
 import { adaptJobProcess } from "./framework/index.ts";
 import { intentTools } from "./profile-tools.ts";
+import { type JobMetrics, observeJob } from "./job-metrics.ts";
+import { reportJobMetric } from "./metrics.ts";
 import { refuseVisitorStreams, type RoomGuard } from "./room-guard.ts";
 import { forwardSessionEvents } from "./session-events.ts";
 import { acceptTypedInput, type TypedInput } from "./typed-input.ts";
-import { logTurnMetrics } from "./turn-metrics.ts";
 
 /** Longest wait for the last events to reach ingest when a job ends, in ms (inside the session's closing window). */
 const FLUSH_DEADLINE_MS = 5000;
@@ -154,6 +155,7 @@ export async function runJob(
   let session: voice.AgentSession | undefined;
   let guard: RoomGuard | undefined;
   let typed: TypedInput | undefined;
+  let observed: JobMetrics | undefined;
   // agent_left goes out as soon as the agent is done, not after the framework's own (possibly slow) session
   // close: the session's Durable Object should not wait for a lease to expire. When the room went away (Stop),
   // the agent session is closed first, for at most TRAILING_EVENTS_MS, so that a reply cut short still arrives
@@ -173,14 +175,18 @@ export async function runJob(
           log.info("agent_session_close_slow", { waited_ms: TRAILING_EVENTS_MS });
         }
       }
+      observed?.flush(); // what the job used since its last answered turn, for the session's summary
+      observed?.stop();
       departed = true;
       forwarder.push({ type: "agent_left", reason, detail: detail.slice(0, 1000) });
+      reportJobMetric({ kind: "job_ended", reason });
       const delivered = await forwarder.close(FLUSH_DEADLINE_MS);
       const refusal = forwarder.refusal;
       log.info("job_ended", {
         reason,
         detail,
         ...forwarder.stats,
+        turns: observed?.turns ?? 0,
         flushed: delivered,
         streams_refused: guard?.refused() ?? 0,
         typed_messages: typed?.taken() ?? 0,
@@ -248,10 +254,14 @@ export async function runJob(
       }
       forwarder.push(e);
     });
-    logTurnMetrics(session, log);
-    session.on(voice.AgentSessionEventTypes.Error, (ev) => {
-      const error = ev.error as { type?: string; recoverable?: boolean };
-      log.warn("provider_error", { type: error.type, recoverable: error.recoverable });
+    // The `turn` line, provider errors, the worker's metrics and the session's usage summary (job-metrics.ts).
+    observed = observeJob(session, {
+      profile: settings.profile.id,
+      log,
+      sttAudioMs: () => (session ? sttAudioSentMs(session) : null),
+      send: (e) => {
+        if (!departed) forwarder.push(e);
+      },
     });
     session.on(voice.AgentSessionEventTypes.Close, (ev) => {
       log.info("agent_session_closed", { reason: ev.reason });

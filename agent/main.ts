@@ -3,7 +3,7 @@
  *
  * Registers with the LiveKit server for explicit dispatch under `AGENT_NAME`, serves the health
  * endpoint on `AGENT_HEALTH_PORT` (`GET /` → 200 when connected to LiveKit, else 503; `GET /worker`
- * → JSON), and runs each job in a child process (LiveKit Agents `ProcPool`) whose `prewarm` loads
+ * → JSON; `GET /metrics` → Prometheus metrics, agent/metrics.ts), and runs each job in a child process (LiveKit Agents `ProcPool`) whose `prewarm` loads
  * Silero and the profiles once per process. The framework adaptations (agent/framework/) are applied before the
  * server is built.
  *
@@ -44,6 +44,7 @@ import { drainOnSignals } from "./drain.ts";
 import { adapt, adaptWorker, JOB_PROCESS_INITIALIZE_TIMEOUT_MS, redactFrameworkLogs } from "./framework/index.ts";
 import { runJob } from "./job.ts";
 import { checkProfiles, type Profiles } from "./job-settings.ts";
+import { WorkerMetrics } from "./metrics.ts";
 import { logProcessFaults } from "./process-faults.ts";
 
 const logSettings = readLogSettings();
@@ -99,7 +100,12 @@ async function start(): Promise<void> {
     log.warn("agent_config_obsolete", { variables: obsolete, use: "the profile's prompt.md and profile.yaml" });
   }
   initializeLogger({ pretty: false, level: logLevel });
-  await adaptWorker(log);
+  // Read at scrape time, once the server below serves the health port.
+  const metrics = new WorkerMetrics(() => server.activeJobs.length);
+  await adaptWorker(log, {
+    routes: { "/metrics": (req, res) => metrics.serve(req, res) },
+    onJobMessage: (message) => metrics.receive(message),
+  });
   const server = new AgentServer(
     new ServerOptions({
       agent: fileURLToPath(import.meta.url),

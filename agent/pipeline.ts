@@ -79,14 +79,15 @@ export function usesRealtimeStt(model: string): boolean {
 export function createAgentSession(cfg: ProviderConfig, vad: VAD, log: Logger): voice.AgentSession {
   const auth = { apiKey: cfg.openaiApiKey, baseURL: cfg.openaiBaseUrl };
   const realtime = usesRealtimeStt(cfg.sttModel);
+  const sttVad = realtime ? new SttVad(vad, log) : undefined;
   const stt = new openai.STT({
     ...auth,
     model: cfg.sttModel,
     language: sttLanguage(cfg.language),
     useRealtime: realtime,
-    ...(realtime ? { turnDetection: null, vad: new SttVad(vad, log) } : {}),
+    ...(sttVad ? { turnDetection: null, vad: sttVad } : {}),
   });
-  return new voice.AgentSession({
+  const session = new voice.AgentSession({
     vad,
     stt,
     llm: new openai.LLM({
@@ -99,4 +100,16 @@ export function createAgentSession(cfg: ProviderConfig, vad: VAD, log: Logger): 
     turnHandling: { turnDetection: "vad", interruption: { mode: "vad" } },
     aecWarmupDuration: null,
   });
+  if (sttVad) sttAudio.set(session, sttVad);
+  return session;
+}
+
+const sttAudio = new WeakMap<voice.AgentSession, SttVad>();
+
+/**
+ * The visitor audio a session's realtime STT has sent to the provider so far, ms; null when its STT reports that
+ * itself (HTTP transcription: the framework's `stt_metrics`). See {@link SttVad.audioMs}.
+ */
+export function sttAudioSentMs(session: voice.AgentSession): number | null {
+  return sttAudio.get(session)?.audioMs ?? null;
 }

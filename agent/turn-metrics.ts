@@ -1,9 +1,9 @@
 /**
- * One log line per answered turn, built from LiveKit Agents' `metrics_collected` events: how long the visitor
- * waited from the end of their speech to the first audio of the reply, and where that time went. It carries
- * no transcript text.
+ * Each answered turn's timings, built from LiveKit Agents' `metrics_collected` events: how long the visitor
+ * waited from the end of their speech to the first audio of the reply, and where that time went. No transcript
+ * text. agent/job-metrics.ts logs them (the `turn` line), reports them as metrics and sums them per session.
  *
- * Fields of the `turn` line, all in ms (meanings from @livekit/agents 1.9.0 `metrics/base.ts`):
+ * Fields of a {@link TurnTiming}, all in ms (meanings from @livekit/agents 1.9.0 `metrics/base.ts`):
  * - `speech_end_to_playout_ms`: the visitor's last speaking time (`EOUMetrics.lastSpeakingTimeMs`) → the
  *   first frame of the reply handed to the room (`agent_state_changed` → `speaking`);
  * - `end_of_utterance_ms`: last speaking time → the turn was committed (`endOfUtteranceDelayMs`; includes the
@@ -14,7 +14,6 @@
  * A field whose metric did not arrive (e.g. a reply interrupted before its audio) is null.
  */
 import { type metrics, voice } from "@livekit/agents";
-import type { Logger } from "../contract/log.ts";
 
 interface Turn {
   speechId: string;
@@ -28,13 +27,23 @@ interface Turn {
 
 const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
 
+/** One answered turn's timings, ms: see the module comment for each field. */
+export interface TurnTiming {
+  speech_id: string;
+  speech_end_to_playout_ms: number;
+  end_of_utterance_ms: number;
+  transcription_ms: number;
+  llm_ttft_ms: number | null;
+  tts_ttfb_ms: number | null;
+}
+
 /**
- * Logs a `turn` line (info) for each user turn the agent answered, when the reply's playout ends or is
- * interrupted.
+ * Calls `onTurn` for each user turn the agent answered, when the reply's playout ends or is interrupted (so that
+ * the reply's LLM and TTS metrics have arrived).
  * @param session an `AgentSession` (before or after `start`)
  * @returns a function that unsubscribes
  */
-export function logTurnMetrics(session: voice.AgentSession, log: Logger): () => void {
+export function watchTurns(session: voice.AgentSession, onTurn: (turn: TurnTiming) => void): () => void {
   const E = voice.AgentSessionEventTypes;
   const turns = new Map<string, Turn>();
   /** The latest committed turn, whose reply's playout has not started yet. */
@@ -73,11 +82,11 @@ export function logTurnMetrics(session: voice.AgentSession, log: Logger): () => 
       for (const turn of turns.values()) {
         if (turn.playoutAt === null) continue;
         turns.delete(turn.speechId);
-        log.info("turn", {
+        onTurn({
           speech_id: turn.speechId,
-          speech_end_to_playout_ms: round(turn.playoutAt - turn.lastSpeakingAt),
-          end_of_utterance_ms: round(turn.endOfUtterance),
-          transcription_ms: round(turn.transcription),
+          speech_end_to_playout_ms: Math.max(0, Math.round(turn.playoutAt - turn.lastSpeakingAt)),
+          end_of_utterance_ms: Math.round(turn.endOfUtterance),
+          transcription_ms: Math.round(turn.transcription),
           llm_ttft_ms: round(turn.llmTtft),
           tts_ttfb_ms: round(turn.ttsTtfb),
         });

@@ -11,7 +11,11 @@
  * "Played out" is the first 50 ms sample in which the page's received audio energy grew (webrtc-stats
  * `totalAudioEnergy`), so every audio figure is late by up to 50 ms. Sessions run one after another, each in
  * a fresh browser. Prints one line per session and a JSON summary; asserts nothing.
- * Usage: `npm run bench -- voice [sessions=5]` (inside the network namespace: bench/run.ts sees to it).
+ * The local provider runs in its instant mode by default (dev/openai/instant.ts: the recording's words by
+ * fingerprint at the commit, replies at once, a buzz for speech), so that "this project's share" is measured without
+ * pocketsphinx and espeak-ng taking the same two cores; `engines` as the second argument runs them instead.
+ * Usage: `npm run bench -- voice [sessions=5] [instant|engines]` (inside the network namespace: bench/run.ts sees
+ * to it).
  */
 import { readFileSync } from "node:fs";
 import { goForwardVoiceEndMs } from "../test/agent/audio.ts";
@@ -36,7 +40,9 @@ if (!process.env.NETNS_ADDR)
   throw new Error("run through `npm run bench` (WebRTC media needs the test network namespace)");
 
 const voiceMs = goForwardVoiceEndMs();
-const stack = await startStack();
+const MODE = process.argv[3] === "engines" ? "engines" : "instant";
+console.log(`provider mode: ${MODE}`);
+const stack = await startStack({ providerMode: MODE });
 const wav = microphoneWav(stack.dir, "goforward", LEAD_S, 40);
 
 type LogLine = {
@@ -192,6 +198,7 @@ console.log(
   JSON.stringify({
     sessions: rows.length,
     click_to_greeting_heard_ms_p50: pct(col("greeting"), 0.5),
+    click_to_greeting_heard_ms_p95: pct(col("greeting"), 0.95),
     click_to_greeting_heard_ms_max: pct(col("greeting"), 1),
     click_to_microphone_ms_p50: path("microphone"),
     click_to_session_created_ms_p50: path("session"),
@@ -205,7 +212,9 @@ console.log(
     provider_decode_ms_p50: pct(col("decode"), 0.5),
     provider_chat_ms_p50: pct(col("chat"), 0.5),
     provider_first_tts_ms_p50: pct(col("tts"), 0.5),
+    provider_mode: MODE,
     added_by_this_project_ms_p50: pct(col("added"), 0.5),
+    added_by_this_project_ms_p95: pct(col("added"), 0.95),
     added_by_this_project_ms_max: pct(col("added"), 1),
     browser_jitter_buffer_ms_p50: pct(col("jitterBuffer"), 0.5),
     end_of_voice_to_agent_final_transcript_ms_p50: pct(

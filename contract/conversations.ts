@@ -11,6 +11,7 @@ import * as z from "zod/mini";
 import { EndReason, SessionStatus } from "./events.ts";
 import { ProfileId, SessionId, VisitorName } from "./rest.ts";
 import { SUMMARY_MAX } from "./defaults.ts";
+import { SessionUsage } from "./usage.ts";
 
 export { SUMMARY_MAX };
 
@@ -56,7 +57,9 @@ export type ConversationsQuery = z.infer<typeof ConversationsQuery>;
  * One conversation in the visitor's list. `status` is `ended` or the running session's; `reason` is how it ended;
  * `summary` is null until one is made (and for a conversation without a visitor turn); `preview` is its first lines
  * (null while nothing has been said); `resumed_from` the conversation it continues; `visitor_name` the first name the
- * visitor had given when it started (`PUT /visitor/name`), absent when none.
+ * visitor had given when it started (`PUT /visitor/name`), absent when none; `usage` its usage and latency summary
+ * (contract/usage.ts: turns, median reply latency, summed usage counts; `/history` adds the estimated cost), absent
+ * while the agent has reported none. A running conversation's `usage` is as of its agent's latest `usage` event.
  */
 export const ConversationEntry = z.object({
   session_id: SessionId,
@@ -69,6 +72,7 @@ export const ConversationEntry = z.object({
   preview: z.nullable(z.string().check(z.maxLength(PREVIEW_MAX))),
   resumed_from: z.nullable(SessionId),
   visitor_name: z.optional(VisitorName),
+  usage: z.optional(SessionUsage),
 });
 export type ConversationEntry = z.infer<typeof ConversationEntry>;
 

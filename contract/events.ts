@@ -11,6 +11,7 @@ import { ActionFieldError, ActionStatus, CallId, IntentName } from "./actions.ts
 import { SUMMARY_MAX } from "./defaults.ts";
 import { ProfileId, RoomName, SessionId, SystemPrompt, TimeZone, VisitorName } from "./rest.ts";
 import { TutorPlace } from "./tutor.ts";
+import { SessionUsage, TurnLatencyMs, USAGE_TURNS_MAX, UsageCounts } from "./usage.ts";
 
 export const Role = z.enum(["user", "agent"]);
 export type Role = z.infer<typeof Role>;
@@ -149,8 +150,23 @@ export const AgentLifecycleEvent = z.strictObject({
   reason: z.optional(AgentLeaveReason),
 });
 
+/**
+ * What the agent job used since its previous `usage` event (contract/usage.ts): the turns it answered since then,
+ * each as its latency (the visitor's end of speech → the reply's first audio handed to the room, ms), and the usage
+ * counts its framework reported meanwhile. Sent after each answered turn and once more just before `agent_left`;
+ * the session adds them up into the conversation's {@link SessionUsage}. Never broadcast or stored as an event.
+ */
+export const AgentUsageEvent = z.strictObject({
+  id: EventId,
+  ts: EpochMs,
+  type: z.literal("usage"),
+  turn_latencies_ms: z.array(TurnLatencyMs).check(z.maxLength(USAGE_TURNS_MAX)),
+  usage: UsageCounts,
+});
+export type AgentUsageEvent = z.infer<typeof AgentUsageEvent>;
+
 /** One event posted by the agent. */
-export const AgentEvent = z.union([AgentTranscriptEvent, AgentSpeechEvent, AgentLifecycleEvent]);
+export const AgentEvent = z.union([AgentTranscriptEvent, AgentSpeechEvent, AgentLifecycleEvent, AgentUsageEvent]);
 export type AgentEvent = z.infer<typeof AgentEvent>;
 
 /** An agent event before its sender numbers it (`id`) and stamps it (`ts`, when missing). */
@@ -198,7 +214,8 @@ export type StoredEvent = z.infer<typeof StoredEvent>;
 /**
  * `GET /transcripts/{session_id}` 200 body. Times are epoch ms; `ended_at` is null while running. `profile` is the
  * session's profile (absent for a session stored before profiles existed: the default assistant). `resumed_from`
- * is the conversation this one continues; `summary` its summary once made (contract/conversations.ts).
+ * is the conversation this one continues; `summary` its summary once made (contract/conversations.ts); `usage` its
+ * usage and latency summary (contract/usage.ts), absent while the agent has reported none.
  */
 export const TranscriptResponse = z.object({
   session_id: SessionId,
@@ -210,6 +227,7 @@ export const TranscriptResponse = z.object({
   reason: z.optional(EndReason),
   started_at: EpochMs,
   ended_at: z.nullable(EpochMs),
+  usage: z.optional(SessionUsage),
   events: z.array(StoredEvent),
 });
 export type TranscriptResponse = z.infer<typeof TranscriptResponse>;

@@ -10,5 +10,6 @@ export * from "./actions.ts";
 export * from "./messages.ts";
 export * from "./conversations.ts";
 export * from "./tutor.ts";
+export * from "./usage.ts";
 export * from "./signature.ts";
 export * from "./defaults.ts";

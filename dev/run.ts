@@ -84,6 +84,13 @@ const WorkerPassThrough = z.object({
   RETENTION_DAYS: count(DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX, 0),
   SUMMARY_MODEL: z.string().optional(),
   ...sessionSettings(),
+  // The usage estimate's prices on /history (docs/edge.md, "Usage and latency"); the Worker checks them.
+  PRICE_LLM_INPUT_USD_PER_MTOK: z.string().optional(),
+  PRICE_LLM_CACHED_INPUT_USD_PER_MTOK: z.string().optional(),
+  PRICE_LLM_OUTPUT_USD_PER_MTOK: z.string().optional(),
+  PRICE_STT_USD_PER_MINUTE: z.string().optional(),
+  PRICE_TTS_USD_PER_MINUTE: z.string().optional(),
+  PRICE_TTS_USD_PER_MCHARS: z.string().optional(),
 });
 
 const Config = DevEnv.extend(WorkerPassThrough.shape);
@@ -98,6 +105,8 @@ try {
 const WORKER_PORT = config.WORKER_PORT;
 const LIVEKIT_PORT = config.LIVEKIT_DEV_PORT;
 const AGENT_HEALTH_PORT = config.AGENT_HEALTH_PORT;
+/** `AGENT_LOAD_THRESHOLD` of the dev stack's worker unless .env sets one: never full (load is 0-1). */
+const DEV_LOAD_THRESHOLD = "2";
 const workerUrl = `http://localhost:${WORKER_PORT}`;
 
 const liveKitStandIn = config.LIVEKIT_URL === undefined;
@@ -248,6 +257,10 @@ try {
       OPENAI_API_KEY: config.OPENAI_API_KEY ?? STAND_IN_OPENAI_KEY,
       OPENAI_BASE_URL: openAIBaseURL,
       AGENT_HEALTH_PORT: String(AGENT_HEALTH_PORT),
+      // One machine runs the whole stack and the developer's browser: the CPU the stack takes while it starts (the
+      // worker saw load 0.99 over the default 0.7) must not make the first visitor wait for a worker that reports
+      // itself full. Above 1 the worker is never full; a value in .env still wins.
+      AGENT_LOAD_THRESHOLD: env.AGENT_LOAD_THRESHOLD ?? DEV_LOAD_THRESHOLD,
     },
     url: `http://localhost:${AGENT_HEALTH_PORT}`,
     ready: () => httpReady(`http://localhost:${AGENT_HEALTH_PORT}/`),

@@ -2,15 +2,17 @@
  * The visitor's conversation index, in the `VisitorDO`'s SQLite: one row per conversation (a session), written by
  * the session's own `SessionDO` (started, ended, summarised, purged) and read by `GET /conversations` and `/history`,
  * newest first. The conversation itself (its events, its summary) lives in its `SessionDO`; a row here only lists
- * it. `visitor_name` (the visitor's first name when the conversation started) was added after the table: a table
- * without it gets the column on first use. See docs/architecture.md, "Conversations".
+ * it. `visitor_name` (the visitor's first name when the conversation started) and `usage` (its usage summary, JSON of
+ * the contract's `SessionUsage`, null while the agent has reported none) were added after the table: a table without
+ * them gets the columns on first use. See docs/architecture.md, "Conversations".
  */
 import { ConversationEntry } from "../contract/index.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS conversations (
   session_id TEXT PRIMARY KEY, profile TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
-  started_at INTEGER NOT NULL, ended_at INTEGER, summary TEXT, preview TEXT, resumed_from TEXT, visitor_name TEXT
+  started_at INTEGER NOT NULL, ended_at INTEGER, summary TEXT, preview TEXT, resumed_from TEXT, visitor_name TEXT,
+  usage TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_newest ON conversations (started_at DESC, session_id DESC);
 `;
@@ -21,9 +23,12 @@ export interface ConversationPosition {
   session_id: string;
 }
 
+/** Columns added to the table after it was made, with their declarations (added on first use). */
+const ADDED_COLUMNS: Record<string, string> = { visitor_name: "TEXT", usage: "TEXT" };
+
 /** The fields of a conversation that change after it started. */
 export type ConversationChange = Partial<
-  Pick<ConversationEntry, "status" | "reason" | "ended_at" | "summary" | "preview">
+  Pick<ConversationEntry, "status" | "reason" | "ended_at" | "summary" | "preview" | "usage">
 >;
 
 export class ConversationsStore {
@@ -46,8 +51,8 @@ export class ConversationsStore {
     this.#create();
     this.#sql.exec(
       `INSERT OR REPLACE INTO conversations
-        (session_id, profile, status, reason, started_at, ended_at, summary, preview, resumed_from, visitor_name)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        (session_id, profile, status, reason, started_at, ended_at, summary, preview, resumed_from, visitor_name, usage)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.session_id,
       entry.profile,
       entry.status,
@@ -58,6 +63,7 @@ export class ConversationsStore {
       entry.preview,
       entry.resumed_from,
       entry.visitor_name ?? null,
+      entry.usage === undefined ? null : JSON.stringify(entry.usage),
     );
   }
 
@@ -70,7 +76,9 @@ export class ConversationsStore {
     const keys = Object.keys(change) as (keyof ConversationChange)[];
     if (keys.length === 0) return this.get(sessionId) !== null;
     const sets = keys.map((k) => `${k} = ?`).join(", ");
-    const values = keys.map((k) => change[k] ?? null);
+    const values = keys.map((k) =>
+      k === "usage" ? (change.usage === undefined ? null : JSON.stringify(change.usage)) : (change[k] ?? null),
+    );
     const rows = this.#sql
       .exec(`UPDATE conversations SET ${sets} WHERE session_id = ? RETURNING session_id`, ...values, sessionId)
       .toArray();
@@ -141,21 +149,48 @@ export class ConversationsStore {
     this.#addColumns();
   }
 
-  /** Adds `visitor_name` to a table made before it (once per instance; a table made by {@link SCHEMA} has it). */
+  /**
+   * Adds the {@link ADDED_COLUMNS} a table made before them lacks (once per instance; a table made by {@link SCHEMA}
+   * has them).
+   */
   #addColumns(): void {
     if (this.#columnsChecked) return;
-    const columns = this.#sql.exec<{ name: string }>("PRAGMA table_info(conversations)").toArray();
-    if (!columns.some((c) => c.name === "visitor_name")) {
-      this.#sql.exec("ALTER TABLE conversations ADD COLUMN visitor_name TEXT");
+    const have = new Set(
+      this.#sql
+        .exec<{ name: string }>("PRAGMA table_info(conversations)")
+        .toArray()
+        .map((c) => c.name),
+    );
+    for (const [name, declaration] of Object.entries(ADDED_COLUMNS)) {
+      if (!have.has(name)) this.#sql.exec(`ALTER TABLE conversations ADD COLUMN ${name} ${declaration}`);
     }
     this.#columnsChecked = true;
   }
 }
 
-/** A stored row as the contract's entry (a null `visitor_name` is left out). */
+/**
+ * A stored row as the contract's entry: a null `visitor_name` or `usage` is left out, and `usage` is parsed from its
+ * JSON.
+ * @throws Error naming the conversation when the row does not match the contract
+ */
 function checked(row: Record<string, SqlStorageValue>): ConversationEntry {
-  const { visitor_name, ...rest } = row;
-  const parsed = ConversationEntry.safeParse(visitor_name === null || visitor_name === undefined ? rest : row);
-  if (!parsed.success) throw new Error(`stored conversation ${String(row.session_id)} does not match the contract`);
+  const { visitor_name, usage, ...rest } = row;
+  const fault = () => new Error(`stored conversation ${String(row.session_id)} does not match the contract`);
+  let parsedUsage: unknown;
+  if (typeof usage === "string") {
+    try {
+      parsedUsage = JSON.parse(usage);
+    } catch {
+      throw fault();
+    }
+  } else if (usage !== null && usage !== undefined) {
+    throw fault();
+  }
+  const parsed = ConversationEntry.safeParse({
+    ...rest,
+    ...(visitor_name === null || visitor_name === undefined ? {} : { visitor_name }),
+    ...(parsedUsage === undefined || parsedUsage === null ? {} : { usage: parsedUsage }),
+  });
+  if (!parsed.success) throw fault();
   return parsed.data;
 }

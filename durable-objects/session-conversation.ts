@@ -1,8 +1,8 @@
 /**
  * The `SessionDO`'s side of conversations that last (docs/architecture.md, "Conversations"): its entry in the
- * visitor's conversation list, its first lines, and its summary, made by the LLM once it has ended (edge/summary.ts)
- * and retried a bounded number of times. The alarm runs {@link runSummary} (session-deadlines.ts, `summarize`); a
- * summary never holds up the end.
+ * visitor's conversation list (with its usage summary once the agent reported one), its first lines, and its
+ * summary, made by the LLM once it has ended (edge/summary.ts) and retried a bounded number of times. The alarm runs
+ * {@link runSummary} (session-deadlines.ts, `summarize`); a summary never holds up the end.
  */
 import {
   type ConversationEntry,
@@ -10,6 +10,7 @@ import {
   type HistoryItem,
   PREVIEW_MAX,
   SUMMARY_ATTEMPTS_MAX,
+  type SessionUsage,
 } from "../contract/index.ts";
 import { errorSummary } from "../contract/log.ts";
 import type { EdgeConfig } from "../edge/config.ts";
@@ -20,8 +21,16 @@ import type { SessionRow, SessionStore } from "./session-store.ts";
 /** Wait before the second and the third summary attempt, ms. */
 export const SUMMARY_RETRY_MS = [30_000, 5 * 60_000] as const;
 
-/** The session's entry in its owner's conversation list, as it stands in `row`. */
-export function conversationEntry(row: SessionRow, firstLines: string | null): ConversationEntry {
+/**
+ * The session's entry in its owner's conversation list, as it stands in `row`.
+ * @param firstLines its first lines ({@link preview}), or null
+ * @param usage its usage summary (`SessionStore.usage()`); null or absent leaves `usage` out
+ */
+export function conversationEntry(
+  row: SessionRow,
+  firstLines: string | null,
+  usage: SessionUsage | null = null,
+): ConversationEntry {
   return {
     session_id: row.session_id,
     profile: row.profile ?? DEFAULT_PROFILE_ID,
@@ -32,6 +41,7 @@ export function conversationEntry(row: SessionRow, firstLines: string | null): C
     summary: row.summary,
     preview: firstLines,
     resumed_from: row.resumed_from,
+    ...(usage !== null ? { usage } : {}),
   };
 }
 

@@ -4,8 +4,8 @@
  * alarms. It tracks the room's participants from LiveKit's webhooks (session-presence.ts: a visitor who never
  * joins ends the session), replaces a lost agent once, keeps an ended session open to its agent's last events for
  * a closing window, retries deleting the room until it is gone, and releases the session's reservations. It takes
- * the agent's events (session-ingest.ts) and actions (session-actions.ts), and the visitor's typed messages
- * (session-messages.ts).
+ * the agent's events (session-ingest.ts: its `usage` events make the conversation's usage summary, kept in its
+ * listing) and actions (session-actions.ts), and the visitor's typed messages (session-messages.ts).
  * The Worker calls it over RPC after it has checked the caller; the upgrade arrives via `fetch`.
  *
  * See docs/architecture.md, "Flows", "Transcript socket", "Agent ingest" and "Session lifecycle".
@@ -122,6 +122,9 @@ export class SessionDO extends DurableObject<Env> {
   readonly #sockets: TranscriptSockets;
   /** Typed messages being relayed now, by id (session-messages.ts). */
   readonly #typedInFlight = new Set<string>();
+  /** The usage push to the listing under way ({@link SessionDO.#pushUsage}), and whether a newer summary awaits. */
+  #usagePush: Promise<void> | null = null;
+  #usageDirty = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -194,6 +197,7 @@ export class SessionDO extends DurableObject<Env> {
   async transcript(): Promise<TranscriptResponse | null> {
     const row = this.#store.row();
     if (!row) return null;
+    const usage = this.#store.usage();
     return {
       session_id: row.session_id,
       room: row.room,
@@ -204,6 +208,7 @@ export class SessionDO extends DurableObject<Env> {
       ...(row.reason ? { reason: row.reason } : {}),
       started_at: row.started_at,
       ended_at: row.ended_at,
+      ...(usage !== null ? { usage } : {}),
       events: this.#store.transcript(),
     };
   }
@@ -211,7 +216,8 @@ export class SessionDO extends DurableObject<Env> {
   /**
    * Applies an ingest batch (validated by the Worker) and broadcasts what it produced. An ended session
    * still takes its current agent's events during the closing window; an `agent_left` closes the window,
-   * and on a running session it counts as the agent lost (replaced once, see {@link SessionDO.roomEvent}).
+   * and on a running session it counts as the agent lost (replaced once, see {@link SessionDO.roomEvent}). `usage`
+   * events add to the usage summary, which then goes into the visitor's list (never on the sockets).
    * @param jobId `IngestBatch.job_id`, null when the agent did not send one
    */
   async ingest(events: AgentEvent[], jobId: string | null = null): Promise<IngestResult> {
@@ -227,6 +233,7 @@ export class SessionDO extends DurableObject<Env> {
     const outcome = this.ctx.storage.transactionSync(() => applyBatch(this.#store, events, now, jobId));
     for (const message of outcome.broadcast) this.#broadcast(message);
     for (const detail of outcome.errors) log.warn("agent_error", { session_id: row.session_id, detail });
+    if (outcome.usage) await this.#pushUsage();
     if (outcome.agentLeft !== null) await this.#agentLeft(outcome.agentLeft);
     else if (outcome.accepted) await this.#armAlarm();
     return { status: "ok", accepted: outcome.accepted, duplicates: outcome.duplicates };
@@ -419,6 +426,8 @@ export class SessionDO extends DurableObject<Env> {
     await this.#deleteRoom(this.#store.row()!);
     await this.#releaseReservations(row, now);
     await this.#updateListing({ status: "ended", reason, ended_at: now, preview: preview(this.#store.finals()) });
+    // Again at the end, should an earlier push have failed.
+    if (this.#store.usage() !== null) await this.#pushUsage();
     await this.#armAlarm();
     return true;
   }
@@ -437,6 +446,28 @@ export class SessionDO extends DurableObject<Env> {
       await this.#visitor(row.owner).updateConversation(row.session_id, change);
     } catch (err) {
       log.warn("conversation_index_failed", { session_id: row.session_id, step: "update", error: errorSummary(err) });
+    }
+  }
+
+  /**
+   * Puts the session's current usage summary into its listing. Pushes never overlap: one asked for while another is
+   * under way joins it, and it sends the newest summary once more when it is done, so the last one written is the
+   * newest whatever the order of the calls. A failure is logged (by {@link SessionDO.#updateListing}), not thrown.
+   */
+  #pushUsage(): Promise<void> {
+    this.#usageDirty = true;
+    this.#usagePush ??= this.#drainUsage().finally(() => {
+      this.#usagePush = null;
+    });
+    return this.#usagePush;
+  }
+
+  /** Sends the newest usage summary to the listing until no newer one is waiting. */
+  async #drainUsage(): Promise<void> {
+    while (this.#usageDirty) {
+      this.#usageDirty = false;
+      const usage = this.#store.usage();
+      if (usage !== null) await this.#updateListing({ usage });
     }
   }
 

@@ -1,13 +1,14 @@
 /**
  * Applies one agent ingest batch to a session's storage: de-duplicates by event `id`, numbers
  * every broadcast message with the next `seq`, stores finals, speech events and session-state
- * messages (never interims), and turns lifecycle events into state changes. After the session ended (its
- * closing window), transcripts, speech events and `agent_left` still apply; `agent_joined` and heartbeats
- * change nothing.
+ * messages (never interims), turns lifecycle events into state changes, and adds `usage` events to the
+ * conversation's usage summary (never broadcast, never stored as events, and they take no `seq`). After the session
+ * ended (its closing window), transcripts, speech events, `usage` and `agent_left` still apply; `agent_joined` and
+ * heartbeats change nothing.
  *
  * See docs/architecture.md, "Agent ingest" and "Transcript socket".
  */
-import type { AgentEvent, AgentLeaveReason, ServerMessage } from "../contract/index.ts";
+import type { AgentEvent, AgentLeaveReason, AgentLifecycleEvent, ServerMessage } from "../contract/index.ts";
 import type { SessionStore } from "./session-store.ts";
 
 /** What a batch did: counts for the response, messages to broadcast, and an end to carry out. */
@@ -20,6 +21,8 @@ export interface IngestOutcome {
   agentLeft: { reason: AgentLeaveReason | null; detail: string } | null;
   /** `agent_error` details, for the log. */
   errors: string[];
+  /** Whether a `usage` event changed the conversation's usage summary (its listing is then updated). */
+  usage: boolean;
 }
 
 /**
@@ -33,14 +36,17 @@ export function applyBatch(
   nowMs: number,
   jobId: string | null,
 ): IngestOutcome {
-  const out: IngestOutcome = { accepted: 0, duplicates: 0, broadcast: [], agentLeft: null, errors: [] };
+  const out: IngestOutcome = { accepted: 0, duplicates: 0, broadcast: [], agentLeft: null, errors: [], usage: false };
   for (const event of events) {
     if (!store.markSeen(event.id)) {
       out.duplicates++;
       continue;
     }
     out.accepted++;
-    if ("type" in event) {
+    if ("type" in event && event.type === "usage") {
+      store.addUsage(event.turn_latencies_ms, event.usage);
+      out.usage = true;
+    } else if ("type" in event) {
       applyLifecycle(store, event, nowMs, jobId, out);
     } else if ("event" in event) {
       const message = { role: event.role, event: event.event, seq: store.nextSeq(), ts: event.ts };
@@ -57,7 +63,7 @@ export function applyBatch(
 
 function applyLifecycle(
   store: SessionStore,
-  event: Extract<AgentEvent, { type: string }>,
+  event: AgentLifecycleEvent,
   nowMs: number,
   jobId: string | null,
   out: IngestOutcome,

@@ -1,7 +1,9 @@
 /**
  * The `SessionDO`'s SQLite storage: one session row, the event log (finals, speech events, actions and
- * session-state messages, keyed by `seq`), the ids of every ingested event (de-duplication) and the answers of the
- * agent's action calls by `call_id` (idempotency, session-actions.ts).
+ * session-state messages, keyed by `seq`), the ids of every ingested event (de-duplication), the answers of the
+ * agent's action calls by `call_id` (idempotency, session-actions.ts), and the conversation's usage summary (the
+ * agent's `usage` events summed in `usage_totals`, and the newest `SESSION_LATENCIES_MAX` turn latencies in
+ * `turn_latencies` for the median; contract/usage.ts).
  * All calls are synchronous (`ctx.storage.sql`), so a batch runs inside one `transactionSync`.
  *
  * What is read back is checked: the session row against {@link SessionRowSchema}, stored messages
@@ -12,12 +14,19 @@
 import * as z from "zod/mini";
 import {
   ActionResponse,
+  addUsage,
   EndReason,
   type HistoryItem,
+  medianOf,
+  NO_USAGE,
   ServerMessage,
+  SESSION_LATENCIES_MAX,
   SessionStatus,
+  type SessionUsage,
   StoredEvent,
   TranscriptMessage,
+  USAGE_KEYS,
+  UsageCounts,
 } from "../contract/index.ts";
 
 const EpochMs = z.number().check(z.int());
@@ -138,6 +147,12 @@ function checkedMessage<S extends z.ZodMiniType>(schema: S, seq: number, text: s
   throw new Error(`stored message seq ${seq} does not match the contract${where}: ${issue?.message ?? "invalid"}`);
 }
 
+/** The `usage_totals` row as stored: the summed counts and the turns answered; extra columns (`id`) are dropped. */
+const UsageTotalsSchema = z.object({ turns: z.number().check(z.int(), z.nonnegative()), ...UsageCounts.shape });
+
+/** Largest value a usage count or `turns` keeps (contract/usage.ts `Count`); a sum stops there. */
+const COUNT_CAP = 1e12;
+
 /** What kind of message a stored row holds. Interims are never stored. */
 export type StoredKind = "transcript" | "speech" | "state" | "action";
 
@@ -153,11 +168,17 @@ CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS action_answers (call_id TEXT PRIMARY KEY, response TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS typed_messages (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_totals (
+  id INTEGER PRIMARY KEY CHECK (id = 1), turns INTEGER NOT NULL,
+  ${USAGE_KEYS.map((k) => `${k} INTEGER NOT NULL`).join(", ")}
+);
+CREATE TABLE IF NOT EXISTS turn_latencies (n INTEGER PRIMARY KEY, ms INTEGER NOT NULL);
 `;
 
 /**
  * Columns added after the first release, with their declarations: `migrate()` adds the missing ones, so a
- * session stored by an older version (its row lives on after the end, for the transcript) still reads.
+ * session stored by an older version (its row lives on after the end, for the transcript) still reads. Tables added
+ * later (`usage_totals`, `turn_latencies`) are made by `migrate()`'s `CREATE TABLE IF NOT EXISTS` the same way.
  */
 const ADDED_COLUMNS: Record<string, string> = {
   system_prompt: "TEXT",
@@ -360,6 +381,61 @@ export class SessionStore {
       )
       .toArray();
     return rows.length === 1;
+  }
+
+  /**
+   * Adds one `usage` event to the conversation's summary: its counts to the sums (contract `addUsage`), its turns to
+   * `turns`, and its latencies to the newest {@link SESSION_LATENCIES_MAX} kept for the median (older ones dropped).
+   * Call inside the batch's `transactionSync`.
+   * @param latenciesMs the event's `turn_latencies_ms` (contract `TurnLatencyMs`, oldest first)
+   * @param counts the event's `usage` (contract `UsageCounts`)
+   * @throws Error when the stored sums do not match their schema
+   */
+  addUsage(latenciesMs: readonly number[], counts: UsageCounts): void {
+    const before = this.#usageTotals();
+    const sums = addUsage(before ?? NO_USAGE, counts);
+    const turns = Math.min((before?.turns ?? 0) + latenciesMs.length, COUNT_CAP);
+    this.#sql.exec(
+      `INSERT OR REPLACE INTO usage_totals (id, turns, ${USAGE_KEYS.join(", ")})
+        VALUES (1, ?, ${USAGE_KEYS.map(() => "?").join(", ")})`,
+      turns,
+      ...USAGE_KEYS.map((k) => sums[k]),
+    );
+    for (const ms of latenciesMs) this.#sql.exec("INSERT INTO turn_latencies (ms) VALUES (?)", ms);
+    if (latenciesMs.length > 0) {
+      this.#sql.exec(
+        "DELETE FROM turn_latencies WHERE n <= (SELECT MAX(n) FROM turn_latencies) - ?",
+        SESSION_LATENCIES_MAX,
+      );
+    }
+  }
+
+  /**
+   * The conversation's usage summary (contract `SessionUsage`): the sums of every `usage` event, `turns`, and the
+   * median of the newest {@link SESSION_LATENCIES_MAX} turn latencies (null before the first); null while the agent
+   * has reported none.
+   * @throws Error when the stored sums do not match their schema
+   */
+  usage(): SessionUsage | null {
+    const totals = this.#usageTotals();
+    if (totals === null) return null;
+    const latencies = this.#sql
+      .exec<{ ms: number }>("SELECT ms FROM turn_latencies")
+      .toArray()
+      .map((r) => r.ms);
+    const { turns, ...counts } = totals;
+    return { turns, median_latency_ms: medianOf(latencies), ...counts };
+  }
+
+  /** The `usage_totals` row, checked, or null when no `usage` event has been applied. */
+  #usageTotals(): (UsageCounts & { turns: number }) | null {
+    if (!this.#ready) return null;
+    const raw = this.#sql.exec("SELECT * FROM usage_totals WHERE id = 1").toArray()[0];
+    if (raw === undefined) return null;
+    const parsed = UsageTotalsSchema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    throw new Error(`usage totals: column ${String(issue?.path[0] ?? "(row)")}: ${issue?.message ?? "invalid"}`);
   }
 
   /** The `seq` under which typed message `id` was stored, or null when it was not. */

@@ -27,6 +27,7 @@ import {
   TURNSTILE_ORIGIN,
 } from "../contract/defaults.ts";
 import { ProfileId } from "../contract/rest.ts";
+import { DEFAULT_USAGE_PRICES, type UsagePrices } from "../contract/usage.ts";
 import { DEFAULT_OPENAI_BASE_URL, DEFAULT_SUMMARY_MODEL, type SummarySettings } from "./summary.ts";
 
 export { ConfigError };
@@ -166,6 +167,18 @@ const OpenAIApiKey = z
   .regex(/^\S{1,512}$/, "must be an API key (no spaces, at most 512 characters)")
   .optional();
 
+/**
+ * A price in US dollars for the usage estimate (`PRICE_*`): a non-negative decimal written out, e.g. `0.15` or `2`
+ * (no sign, exponent or thousands separator; at most 6 digits before the point and 9 after).
+ */
+function price(fallback: number) {
+  return z.coerce
+    .string()
+    .regex(/^\d{1,6}(\.\d{1,9})?$/, "must be a price in US dollars: a non-negative decimal number, e.g. 0.15")
+    .transform(Number)
+    .default(fallback);
+}
+
 /** The Worker's variables (wrangler.toml `[vars]`) and secrets (`[secrets]`). */
 const EdgeEnv = z
   .object({
@@ -189,6 +202,12 @@ const EdgeEnv = z
     OPENAI_API_KEY: OpenAIApiKey,
     OPENAI_BASE_URL: OpenAIBaseUrl,
     SUMMARY_MODEL: SummaryModel,
+    PRICE_LLM_INPUT_USD_PER_MTOK: price(DEFAULT_USAGE_PRICES.llmInputPerMTok),
+    PRICE_LLM_CACHED_INPUT_USD_PER_MTOK: price(DEFAULT_USAGE_PRICES.llmCachedInputPerMTok),
+    PRICE_LLM_OUTPUT_USD_PER_MTOK: price(DEFAULT_USAGE_PRICES.llmOutputPerMTok),
+    PRICE_STT_USD_PER_MINUTE: price(DEFAULT_USAGE_PRICES.sttPerMinute),
+    PRICE_TTS_USD_PER_MINUTE: price(DEFAULT_USAGE_PRICES.ttsPerMinute),
+    PRICE_TTS_USD_PER_MCHARS: price(DEFAULT_USAGE_PRICES.ttsPerMChars),
     ...sessionSettings(),
   })
   .superRefine(
@@ -295,6 +314,14 @@ export interface EdgeConfig {
    * `SUMMARY_MODEL`; null when `OPENAI_API_KEY` is unset, which turns summaries off.
    */
   summary: SummarySettings | null;
+  /**
+   * The prices `/history` estimates a conversation's cost with (contract/usage.ts `estimateCostUsd`), US dollars:
+   * `PRICE_LLM_INPUT_USD_PER_MTOK`, `PRICE_LLM_CACHED_INPUT_USD_PER_MTOK`, `PRICE_LLM_OUTPUT_USD_PER_MTOK` (per million
+   * tokens), `PRICE_STT_USD_PER_MINUTE`, `PRICE_TTS_USD_PER_MINUTE` (per minute of audio) and
+   * `PRICE_TTS_USD_PER_MCHARS` (per million characters); each defaults to `DEFAULT_USAGE_PRICES` (the default models'
+   * prices on https://platform.openai.com/docs/pricing).
+   */
+  usagePrices: Readonly<UsagePrices>;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -343,6 +370,14 @@ export function readEdgeConfig(env: Env): EdgeConfig {
       c.OPENAI_API_KEY !== undefined
         ? { apiKey: c.OPENAI_API_KEY, baseUrl: c.OPENAI_BASE_URL, model: c.SUMMARY_MODEL }
         : null,
+    usagePrices: Object.freeze({
+      llmInputPerMTok: c.PRICE_LLM_INPUT_USD_PER_MTOK,
+      llmCachedInputPerMTok: c.PRICE_LLM_CACHED_INPUT_USD_PER_MTOK,
+      llmOutputPerMTok: c.PRICE_LLM_OUTPUT_USD_PER_MTOK,
+      sttPerMinute: c.PRICE_STT_USD_PER_MINUTE,
+      ttsPerMinute: c.PRICE_TTS_USD_PER_MINUTE,
+      ttsPerMChars: c.PRICE_TTS_USD_PER_MCHARS,
+    }),
   };
   cache.set(env, config);
   return config;

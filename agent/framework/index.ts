@@ -8,6 +8,8 @@
  * | --- | --- | --- |
  * | `defer_idle_refill` | idle-refill.ts | worker main process, by {@link adaptWorker} |
  * | `skip_local_eot_runner` | eot-runner.ts | worker main process, by {@link adaptWorker}, before `new AgentServer` |
+ * | `serve_extra_routes` | http-routes.ts | worker main process, by {@link adaptWorker}: `GET /metrics` on the health port |
+ * | `listen_to_job_processes` | job-channel.ts | worker main process, by {@link adaptWorker}: job processes' metrics |
  * | `vad_stream_end_input` | stt-vad.ts | each stream of the realtime STT's VAD ({@link SttVad}, agent/pipeline.ts) |
  * | `no_remote_session` | remote-session.ts | each job process, by {@link adaptJobProcess}, before the session starts |
  * | `redact_framework_logs` | log-redaction.ts | every process, by {@link redactFrameworkLogs} (agent/main.ts) |
@@ -27,7 +29,9 @@ import { InferenceRunner, version, voice } from "@livekit/agents";
 import type { Logger } from "../../contract/log.ts";
 import { adapt } from "./adaptation.ts";
 import { skipLocalEotRunner } from "./eot-runner.ts";
+import { loadHttpServer, type RouteHandler, serveExtraRoutes } from "./http-routes.ts";
 import { deferIdleRefill, loadProcPool } from "./idle-refill.ts";
+import { listenToJobProcesses, loadJobProcExecutor } from "./job-channel.ts";
 import { closeRemoteSession } from "./remote-session.ts";
 
 export { adapt, type Adaptation } from "./adaptation.ts";
@@ -35,6 +39,7 @@ export { JOB_PROCESS_INITIALIZE_TIMEOUT_MS } from "./server-options.ts";
 export { TOPIC_SESSION_MESSAGES } from "./remote-session.ts";
 export { redactFrameworkLogs } from "./log-redaction.ts";
 export { SttVad } from "./stt-vad.ts";
+export type { RouteHandler } from "./http-routes.ts";
 
 /** The LiveKit Agents version every adaptation here was written for (the three packages share it). */
 export const FRAMEWORK_VERSION = "1.9.0";
@@ -47,7 +52,16 @@ export const FRAMEWORK_PACKAGES = [
 ] as const;
 
 /** The adaptations of the worker's main process. */
-export type WorkerAdaptation = "defer_idle_refill" | "skip_local_eot_runner";
+export type WorkerAdaptation =
+  "defer_idle_refill" | "skip_local_eot_runner" | "serve_extra_routes" | "listen_to_job_processes";
+
+/** What the worker's main process adds to the framework: routes on its health port, a listener of its jobs. */
+export interface WorkerHooks {
+  /** Exact paths served on the health port besides the framework's `/` and `/worker`, e.g. `/metrics`. */
+  routes: Readonly<Record<string, RouteHandler>>;
+  /** Gets every IPC message of every job process (the framework's own included: ignore what is not yours). */
+  onJobMessage: (message: unknown) => void;
+}
 
 /**
  * Applies the adaptations of the worker's main process: call once, before `new AgentServer(...)`.
@@ -57,13 +71,15 @@ export type WorkerAdaptation = "defer_idle_refill" | "skip_local_eot_runner";
  *   `job_process_refill_deferred` (debug) whenever a refill is deferred
  * @returns per adaptation name, whether it is in place
  */
-export async function adaptWorker(log: Logger): Promise<Record<WorkerAdaptation, boolean>> {
+export async function adaptWorker(log: Logger, hooks: WorkerHooks): Promise<Record<WorkerAdaptation, boolean>> {
   if (version !== FRAMEWORK_VERSION) {
     log.warn("framework_version_unexpected", { installed: version, expected: FRAMEWORK_VERSION });
   }
   return {
     defer_idle_refill: adapt(deferIdleRefill({ log }), await loadProcPool(), log),
     skip_local_eot_runner: adapt(skipLocalEotRunner(), InferenceRunner, log),
+    serve_extra_routes: adapt(serveExtraRoutes(hooks.routes), await loadHttpServer(), log),
+    listen_to_job_processes: adapt(listenToJobProcesses(hooks.onJobMessage), await loadJobProcExecutor(), log),
   };
 }
 

@@ -56,11 +56,17 @@ export function repairEndInput(): Adaptation<VADStream> {
 /** One adaptation per process: its warning, if the shape differs, is logged once. */
 const endInputRepair = repairEndInput();
 
-/** Delegates to another VAD (the process's Silero) and repairs `endInput()` on every stream it makes. */
+/**
+ * Delegates to another VAD (the process's Silero) and repairs `endInput()` on every stream it makes. It also counts
+ * the audio its streams are given ({@link audioMs}): the realtime STT feeds its VAD every frame it sends to the
+ * provider, and with client-side commits (`turnDetection: null`) the plugin reports no STT audio duration of its own
+ * (@livekit/agents-plugin-openai 1.9.0 `stt.ts` takes it from the server VAD's `speech_started`/`speech_stopped`).
+ */
 export class SttVad extends VAD {
   label: string;
   readonly #inner: VAD;
   readonly #log: Logger;
+  #audioMs = 0;
 
   /**
    * @param inner the VAD that does the work (the process's Silero, loaded once in `prewarm`)
@@ -77,9 +83,19 @@ export class SttVad extends VAD {
     return this.#inner.minSilenceDuration;
   }
 
+  /** Audio pushed into this VAD's streams so far, ms: the visitor audio the realtime STT sent to the provider. */
+  get audioMs(): number {
+    return this.#audioMs;
+  }
+
   stream(): VADStream {
     const stream = this.#inner.stream();
     adapt(endInputRepair, stream, this.#log);
+    const pushFrame = stream.pushFrame.bind(stream);
+    stream.pushFrame = (frame) => {
+      this.#audioMs += (frame.samplesPerChannel / frame.sampleRate) * 1000;
+      pushFrame(frame);
+    };
     return stream;
   }
 }

@@ -91,7 +91,12 @@ const asReply = (r: string | Reply): Reply => (typeof r === "string" ? { kind: "
  *   `delta.tool_calls: [{index: 0, id, type: "function", function: {name, arguments: ""}}]`, chunks with
  *   `{index: 0, function: {arguments: <fragment>}}`, then `finish_reason: "tool_calls"`
  */
-export function completionEvents(model: string, reply: string | Reply, includeUsage: boolean): string[] {
+export function completionEvents(
+  model: string,
+  reply: string | Reply,
+  includeUsage: boolean,
+  promptTokens = 0,
+): string[] {
   const r = asReply(reply);
   const id = `chatcmpl-dev-${Date.now().toString(36)}`;
   const created = Math.floor(Date.now() / 1000);
@@ -128,13 +133,20 @@ export function completionEvents(model: string, reply: string | Reply, includeUs
     events.push(chunk({}, "stop"));
   }
   if (includeUsage) {
-    events.push({ id, object: "chat.completion.chunk", created, model, choices: [], usage: usage(count) });
+    events.push({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      choices: [],
+      usage: usage(promptTokens, count),
+    });
   }
   return [...events.map((e) => `data: ${JSON.stringify(e)}\n\n`), "data: [DONE]\n\n"];
 }
 
 /** A non-streamed completion body (`message.tool_calls` and `finish_reason: "tool_calls"` for a tool call). */
-export function completionBody(model: string, reply: string | Reply): object {
+export function completionBody(model: string, reply: string | Reply, promptTokens = 0): object {
   const r = asReply(reply);
   const message =
     r.kind === "tool"
@@ -152,10 +164,23 @@ export function completionBody(model: string, reply: string | Reply): object {
     created: Math.floor(Date.now() / 1000),
     model,
     choices: [{ index: 0, message, finish_reason: r.kind === "tool" ? "tool_calls" : "stop" }],
-    usage: usage(count),
+    usage: usage(promptTokens, count),
   };
 }
 
-function usage(completionTokens: number) {
-  return { prompt_tokens: 0, completion_tokens: completionTokens, total_tokens: completionTokens };
+function usage(promptTokens: number, completionTokens: number) {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
+}
+
+/**
+ * The stand-in's count of a request's prompt tokens: about one per 4 characters of its messages (OpenAI's rule of
+ * thumb for English, https://help.openai.com/en/articles/4936856), at least 1. A real tokenizer is not needed: the
+ * count only feeds usage figures (tokens and estimated cost) with a plausible, repeatable number.
+ */
+export function promptTokensOf(messages: unknown[]): number {
+  return Math.max(1, Math.ceil(JSON.stringify(messages).length / 4));
 }

@@ -30,10 +30,16 @@
  * Each final is logged as `stand_in_transcription` with `audio_ms` (appended since the previous commit),
  * `utterance_ms` (decoded for the final), `decode_ms`, `words`, `interims` (interim decodes started for the
  * item), `interim_audio_ms` (audio they decoded, in all) and `interim_decode_ms` (their wall time, in all).
+ *
+ * Instant mode (a catalog given, instant.ts): no pocketsphinx at all. There are no interims; on commit the kept
+ * audio is matched against the catalog's known recordings, and the matched transcript (or "" for none) goes out
+ * at once as one delta and `completed`. The log line then also says `match` (the recording's name, or null)
+ * and `score` (the best recording's), and `decode_ms` is the matching's wall time (0.1 ms resolution).
  */
 import type { WebSocket } from "ws";
 import type { Logger } from "../../contract/log.ts";
 import { PCM_RATE, resample, transcribe } from "./engines.ts";
+import { type InstantCatalog, samplesOf } from "./instant.ts";
 
 /** One frame: 20 ms of PCM16 mono at {@link PCM_RATE}, in bytes. */
 const FRAME_BYTES = (PCM_RATE / 50) * 2;
@@ -207,8 +213,12 @@ async function decode(pcm: Buffer, signal: AbortSignal, fast: boolean): Promise<
   return transcribe(await resample(pcm, PCM_RATE, 16_000, signal), { fast, signal });
 }
 
-/** Serves one realtime transcription connection until it closes; `log` is the provider's logger. */
-export function serveRealtimeTranscription(ws: WebSocket, log: Logger): void {
+/**
+ * Serves one realtime transcription connection until it closes.
+ * @param log the provider's logger
+ * @param catalog instant mode: the known recordings that stand in for speech recognition (see the module comment)
+ */
+export function serveRealtimeTranscription(ws: WebSocket, log: Logger, catalog?: InstantCatalog): void {
   const utterance = new UtteranceBuffer();
   const closed = new AbortController();
   let item: Item | null = null;
@@ -247,7 +257,7 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger): void {
 
   const maybeInterim = () => {
     const it = item;
-    if (!it || waiting > 0 || closed.signal.aborted) return;
+    if (!it || catalog || waiting > 0 || closed.signal.aborted) return;
     const { keptFrames, voicedFrames } = utterance;
     if (voicedFrames === it.voicedAtInterim || keptFrames - it.keptAtInterim < INTERIM_EVERY_FRAMES) return;
     it.keptAtInterim = keptFrames;
@@ -271,6 +281,7 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger): void {
 
   const finish = async (it: Item, audio: Buffer, audioMs: number) => {
     if (closed.signal.aborted) return;
+    if (catalog) return finishInstant(it, audio, audioMs, catalog);
     const started = Date.now();
     let transcript: string;
     try {
@@ -297,6 +308,29 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger): void {
       interims: it.interims,
       interim_audio_ms: it.interimAudioMs,
       interim_decode_ms: it.interimDecodeMs,
+    });
+  };
+
+  const finishInstant = (it: Item, audio: Buffer, audioMs: number, known: InstantCatalog) => {
+    const match = known.match(samplesOf(audio), PCM_RATE);
+    sendNewWords(match.transcript, it);
+    send({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: it.id,
+      content_index: 0,
+      transcript: match.transcript,
+      usage: { type: "duration", seconds: audioMs / 1000 },
+    });
+    log.info("stand_in_transcription", {
+      audio_ms: audioMs,
+      utterance_ms: durationMs(audio.length),
+      decode_ms: Math.round(match.ms * 10) / 10,
+      words: match.transcript.split(" ").filter(Boolean).length,
+      interims: 0,
+      interim_audio_ms: 0,
+      interim_decode_ms: 0,
+      match: match.name,
+      score: Math.round(match.score * 1000) / 1000,
     });
   };
 

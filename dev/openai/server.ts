@@ -12,13 +12,18 @@
  *
  * Errors use OpenAI's shape `{"error":{"message","type","code"}}`; a missing engine answers 503 with
  * the apt packages to install.
+ *
+ * Instant mode (option `instant`, instant.ts), for benchmarks: transcriptions (HTTP and realtime) match the audio
+ * against known recordings by fingerprint instead of running pocketsphinx, speech is a buzz instead of espeak-ng,
+ * chat is unchanged (it never waits); every log line then says `mode: "instant"`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import { createLogger } from "../../contract/log.ts";
-import { completionBody, completionEvents, respond } from "./chat.ts";
+import { completionBody, completionEvents, promptTokensOf, respond } from "./chat.ts";
 import { EngineMissingError, synthesize, toPcm16k, transcribe } from "./engines.ts";
+import { buzz, InstantCatalog, readWav, samplesOf } from "./instant.ts";
 import { serveRealtimeTranscription } from "./realtime.ts";
 import { isSummaryRequest } from "./summary.ts";
 import type { FunctionTool, ToolChoice } from "./tools.ts";
@@ -47,6 +52,12 @@ export interface DevOpenAIOptions {
    * exactly what context the agent sent; the stand-in never logs message text).
    */
   onChatRequest?: (messages: unknown[]) => void;
+  /**
+   * Instant mode, for benchmarks (instant.ts): `true` for the default catalog of known recordings
+   * (`DEFAULT_RECORDINGS`, read and fingerprinted at start), or a catalog of one's own. Default: off
+   * (pocketsphinx and espeak-ng).
+   */
+  instant?: InstantCatalog | true;
 }
 
 export interface DevOpenAI {
@@ -91,7 +102,17 @@ function parseJson(raw: Buffer): Record<string, unknown> {
   throw new HttpError(400, "body must be a JSON object");
 }
 
-async function transcriptions(req: IncomingMessage, raw: Buffer): Promise<object> {
+/**
+ * Answers `POST /v1/audio/transcriptions`.
+ * @param catalog instant mode: match the audio against these recordings (a PCM16 WAV file is read without sox)
+ * @returns the response body `{text}` and, in instant mode, the log line's `match`, `score` and `decode_ms`
+ * @throws HttpError 400 for a body that is not multipart with a `file`
+ */
+async function transcriptions(
+  req: IncomingMessage,
+  raw: Buffer,
+  catalog: InstantCatalog | null,
+): Promise<{ body: object; fields: object }> {
   const form = await new Response(new Uint8Array(raw), {
     headers: { "content-type": req.headers["content-type"] ?? "" },
   })
@@ -103,8 +124,22 @@ async function transcriptions(req: IncomingMessage, raw: Buffer): Promise<object
   if (!(file instanceof Blob)) throw new HttpError(400, "missing `file`");
   const name = file instanceof File ? file.name : "audio.wav";
   const ext = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase() ?? "wav";
-  const pcm = await toPcm16k(Buffer.from(await file.arrayBuffer()), ext === "raw" ? "wav" : ext);
-  return { text: await transcribe(pcm) };
+  const bytes = Buffer.from(await file.arrayBuffer());
+  if (catalog) {
+    const audio = readWav(bytes) ?? {
+      samples: samplesOf(await toPcm16k(bytes, ext === "raw" ? "wav" : ext)),
+      rate: 16_000,
+    };
+    const match = catalog.match(audio.samples, audio.rate);
+    const fields = {
+      match: match.name,
+      score: Math.round(match.score * 1000) / 1000,
+      decode_ms: Math.round(match.ms * 10) / 10,
+    };
+    return { body: { text: match.transcript }, fields };
+  }
+  const pcm = await toPcm16k(bytes, ext === "raw" ? "wav" : ext);
+  return { body: { text: await transcribe(pcm) }, fields: {} };
 }
 
 /**
@@ -165,17 +200,25 @@ async function chat(
       ? { reply: "tool_call", tool: reply.name }
       : { reply: isSummaryRequest(body.messages) ? "summary" : "text" };
   if (!body.stream) {
-    json(res, 200, completionBody(model, reply));
+    json(res, 200, completionBody(model, reply, promptTokensOf(body.messages)));
     return fields;
   }
   const includeUsage = Boolean((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage);
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  for (const event of completionEvents(model, reply, includeUsage)) res.write(event);
+  for (const event of completionEvents(model, reply, includeUsage, promptTokensOf(body.messages))) {
+    res.write(event);
+  }
   res.end();
   return fields;
 }
 
-async function speech(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+/**
+ * Answers `POST /v1/audio/speech` with PCM16 mono 24 kHz: espeak-ng, or in instant mode a buzz as long as the
+ * speech would be (instant.ts `buzz`).
+ * @throws HttpError 400 for an empty `input` or a `response_format` other than "pcm"; the status of a model named
+ *   `error-<status>`
+ */
+async function speech(res: ServerResponse, body: Record<string, unknown>, instant: boolean): Promise<void> {
   if (typeof body.input !== "string" || !body.input.trim()) throw new HttpError(400, "`input` must be non-empty text");
   const failure = /^error-(\d{3})$/.exec(typeof body.model === "string" ? body.model : "");
   if (failure)
@@ -183,7 +226,7 @@ async function speech(res: ServerResponse, body: Record<string, unknown>): Promi
   const format = body.response_format ?? "mp3";
   if (format !== "pcm")
     throw new HttpError(400, `response_format ${String(format)} is not supported by the stand-in; use "pcm"`);
-  const pcm = await synthesize(body.input);
+  const pcm = instant ? buzz(body.input) : await synthesize(body.input);
   res.writeHead(200, { "content-type": "audio/pcm", "content-length": pcm.length });
   res.end(pcm);
 }
@@ -191,12 +234,14 @@ async function speech(res: ServerResponse, body: Record<string, unknown>): Promi
 /**
  * Starts the provider.
  * @returns its `/v1` base URL and a `close()` that stops it (and its sockets)
- * @throws the listen error (e.g. EADDRINUSE)
+ * @throws the listen error (e.g. EADDRINUSE); in instant mode with the default catalog, an Error naming a missing
+ *   recording (apt-get install pocketsphinx-testdata)
  */
 export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOpenAI> {
+  const catalog = opts.instant === true ? InstantCatalog.load() : (opts.instant ?? null);
   const log = createLogger({
     component: "openai-dev",
-    fields: { stand_in: true },
+    fields: { stand_in: true, ...(catalog ? { mode: "instant" } : {}) },
     write: opts.log ?? ((line) => void process.stdout.write(line + "\n")),
   });
 
@@ -213,9 +258,12 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
       if (req.method !== "POST") throw new HttpError(404, `no route ${req.method} ${path}`);
       const raw = await readBody(req);
       let fields: object = {};
-      if (path === "/v1/audio/transcriptions") json(res, 200, await transcriptions(req, raw));
-      else if (path === "/v1/chat/completions") fields = await chat(res, parseJson(raw), opts.onChatRequest);
-      else if (path === "/v1/audio/speech") await speech(res, parseJson(raw));
+      if (path === "/v1/audio/transcriptions") {
+        const answer = await transcriptions(req, raw, catalog);
+        json(res, 200, answer.body);
+        fields = answer.fields;
+      } else if (path === "/v1/chat/completions") fields = await chat(res, parseJson(raw), opts.onChatRequest);
+      else if (path === "/v1/audio/speech") await speech(res, parseJson(raw), catalog !== null);
       else throw new HttpError(404, `no route POST ${path}`);
       log.info("stand_in_reply", { route: path, ms: Date.now() - started, ...fields });
     } catch (err) {
@@ -240,7 +288,7 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       log.info("stand_in_realtime_connected", { model: url.searchParams.get("model") });
-      serveRealtimeTranscription(ws, log);
+      serveRealtimeTranscription(ws, log, catalog ?? undefined);
     });
   });
 
@@ -252,8 +300,9 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
   const { port } = server.address() as AddressInfo;
   const shown = host.includes(":") ? `[${host}]` : host;
   const baseURL = `http://${shown}:${port}/v1`;
-  const note =
-    "not the OpenAI API: pocketsphinx, espeak-ng, scripted replies, rule-based tool calls and deterministic summaries";
+  const note = catalog
+    ? `not the OpenAI API: instant mode: known recordings (${catalog.names.join(", ")}) by fingerprint, a buzz for speech, scripted replies, rule-based tool calls and deterministic summaries`
+    : "not the OpenAI API: pocketsphinx, espeak-ng, scripted replies, rule-based tool calls and deterministic summaries";
   log.info("stand_in_listening", { base_url: baseURL, note });
   return {
     baseURL,

@@ -10,9 +10,10 @@ import * as silero from "@livekit/agents-plugin-silero";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Greeting, WebsiteAgent } from "../../agent/agent.ts";
 import type { PendingEvent } from "../../agent/ingest-forwarder.ts";
-import { createAgentSession } from "../../agent/pipeline.ts";
+import { createAgentSession, sttAudioSentMs } from "../../agent/pipeline.ts";
 import { forwardSessionEvents } from "../../agent/session-events.ts";
-import { logTurnMetrics } from "../../agent/turn-metrics.ts";
+import { observeJob } from "../../agent/job-metrics.ts";
+import type { JobMetric } from "../../agent/metrics.ts";
 import { createLogger, type Logger } from "../../contract/log.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
 import { sleep, waitFor } from "../support/wait.ts";
@@ -51,7 +52,14 @@ async function runSession(greeting: Greeting, llmModel = "gpt-4o-mini") {
   const session = createAgentSession(providers, vad, log);
   const events: Seen[] = [];
   forwardSessionEvents(session, (e) => events.push({ ...e, at: Date.now() }));
-  logTurnMetrics(session, log);
+  const reported: JobMetric[] = [];
+  const observed = observeJob(session, {
+    profile: "assistant",
+    log,
+    send: (e) => events.push({ ...e, at: Date.now() }),
+    report: (m) => reported.push(m),
+    sttAudioMs: () => sttAudioSentMs(session),
+  });
   const input = new ClockedAudioInput();
   const output = new PlayoutAudioOutput();
   session.input.audio = input;
@@ -61,7 +69,7 @@ async function runSession(greeting: Greeting, llmModel = "gpt-4o-mini") {
     input.stop();
     await session.close();
   });
-  return { session, events, input, output, logLines };
+  return { session, events, input, output, logLines, reported, observed };
 }
 
 /** Wait options: give up after `timeoutMs`, probing every 20 ms. */
@@ -75,7 +83,7 @@ const indexOf = (events: Seen[], name: string, from = 0) => events.findIndex((e,
 
 describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible provider)", () => {
   it("hears the user, transcribes interim and final, answers by voice", async () => {
-    const { events, input, output, logLines } = await runSession({ mode: "none" }); // latency figures: bench/agent-latency.bench.ts
+    const { events, input, output, logLines, reported, observed } = await runSession({ mode: "none" }); // latency figures: bench/agent-latency.bench.ts
     await sleep(500); // a little silence first, as from a real microphone
     await input.say(goForward());
     await waitFor("agent speech_ended", () => indexOf(events, "agent speech_ended") >= 0, within(30_000));
@@ -122,6 +130,41 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     expect(turn.speech_end_to_playout_ms! - sinceUserEnded).toBeGreaterThanOrEqual(500);
     expect(turn.speech_end_to_playout_ms! - sinceUserEnded).toBeLessThanOrEqual(1000);
     expect(JSON.stringify(turns)).not.toMatch(/forward|meters/);
+
+    // The same turn, as the worker's metrics (job-metrics.ts → metrics.ts) and as the session's usage summary:
+    // one `usage` event with the turn's latency and what the framework counted (the stand-in reports tokens).
+    const turnMetrics = reported.filter((m) => m.kind === "turn");
+    expect(turnMetrics).toEqual([
+      {
+        kind: "turn",
+        profile: "assistant",
+        seconds: {
+          total: turn.speech_end_to_playout_ms! / 1000,
+          end_of_utterance: turn.end_of_utterance_ms! / 1000,
+          transcription: turn.transcription_ms! / 1000,
+          llm_ttft: turn.llm_ttft_ms! / 1000,
+          tts_ttfb: turn.tts_ttfb_ms! / 1000,
+        },
+      },
+    ]);
+    const usageEvents = events.filter((e) => "type" in e && e.type === "usage");
+    expect(usageEvents).toHaveLength(1);
+    const usage = usageEvents[0] as unknown as { turn_latencies_ms: number[]; usage: Record<string, number> };
+    expect(usage.turn_latencies_ms).toEqual([turn.speech_end_to_playout_ms]);
+    expect(usage.usage.llm_input_tokens).toBeGreaterThan(0);
+    expect(usage.usage.llm_output_tokens).toBeGreaterThan(0);
+    expect(usage.usage.stt_audio_ms).toBeGreaterThan(1000); // at least the recording's voiced part
+    expect(usage.usage.tts_characters).toBeGreaterThan("go forward ten meters".length);
+    expect(usage.usage.tts_audio_ms).toBeGreaterThan(1000);
+    expect(reported.filter((m) => m.kind === "usage")).toEqual([
+      { kind: "usage", profile: "assistant", usage: usage.usage },
+    ]);
+    expect(observed.turns).toBe(1);
+    // Nothing new since: a flush sends nothing.
+    const before = events.length;
+    observed.flush();
+    expect(events.filter((e) => "type" in e && e.type === "usage").length).toBe(1);
+    expect(events.length).toBe(before);
     // The STT VAD's endInput repair applied to the real streams (agent/framework/stt-vad.ts).
     expect(logLines.filter((l) => l.msg === "framework_adaptation_skipped")).toEqual([]);
   });
@@ -152,10 +195,16 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
   });
 
   it("reports a provider error as agent_error and keeps listening", async () => {
-    const { events, input } = await runSession({ mode: "generated" }, "error-503"); // the stand-in's LLM answers 503
+    const { events, input, reported } = await runSession({ mode: "generated" }, "error-503"); // the stand-in's LLM answers 503
     const agentError = () => events.find((e) => "type" in e && e.type === "agent_error");
     const error = await waitFor("agent_error", agentError, within(30_000));
     expect((error as { detail: string }).detail).toMatch(/llm_error/);
+    // …and as the worker's provider error counter (job-metrics.ts), labelled with its provider.
+    expect(reported.filter((m) => m.kind === "provider_error")[0]).toMatchObject({
+      kind: "provider_error",
+      profile: "assistant",
+      provider: "llm",
+    });
     await input.say(goForward());
     const userFinal = () => events.find((e) => "final" in e && e.final);
     const final = await waitFor("a final transcript after the error", userFinal, within(30_000));

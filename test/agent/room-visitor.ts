@@ -37,8 +37,12 @@ export function visitorToken(apiKey: string, apiSecret: string, room: string, id
 
 /** A visitor's microphone: `say` queues speech, silence otherwise. */
 export interface Microphone {
-  /** Queues 48 kHz mono samples, replacing whatever was still queued. */
-  say(samples: Int16Array): void;
+  /**
+   * Queues 48 kHz mono samples, replacing whatever was still queued.
+   * @returns ms of audio (silence) still ahead of them in the audio source's own queue: the speech starts that much
+   *   after the call
+   */
+  say(samples: Int16Array): number;
   stop(): void;
 }
 
@@ -57,7 +61,13 @@ export async function publishMicrophone(room: Room): Promise<Microphone> {
       await source.captureFrame(new AudioFrame(frame, 48_000, 1, 480)).catch(() => (running = false));
     }
   })();
-  return { say: (samples) => void (queue = samples), stop: () => void (running = false) };
+  return {
+    say: (samples) => {
+      queue = samples;
+      return source.queuedDuration;
+    },
+    stop: () => void (running = false),
+  };
 }
 
 /** Loudest RMS (full scale 0..1) over 100 ms windows of a remote track, listened to for `ms`. */

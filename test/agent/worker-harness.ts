@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { AgentDispatchClient, DataPacket_Kind, RoomServiceClient } from "livekit-server-sdk";
 import { type AgentEvent } from "../../contract/index.ts";
 import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
-import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
+import { type DevOpenAI, type DevOpenAIOptions, startDevOpenAI } from "../../dev/openai/server.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
 import { type IngestServer, startIngestServer } from "./ingest-server.ts";
@@ -82,11 +82,13 @@ export interface WorkerHarness {
  * Starts the servers and the worker, and waits until the worker has registered with LiveKit.
  * @param env extra environment for the worker (e.g. `LOG_LEVEL`); the connection settings are the harness's
  * @param mediaAddress the network namespace's address (test/support/netns.ts)
+ * @param providerOptions options of the local provider (e.g. its instant mode, for benchmarks)
  * @throws when the worker does not register within 60 s
  */
 export async function startWorkerHarness(
   mediaAddress: string,
   env: Record<string, string> = {},
+  providerOptions: Omit<DevOpenAIOptions, "log" | "onChatRequest"> = {},
 ): Promise<WorkerHarness> {
   const secrets: HarnessSecrets = {
     livekitApiKey: `key${randomBytes(6).toString("hex")}`,
@@ -104,7 +106,11 @@ export async function startWorkerHarness(
       apiKey: secrets.livekitApiKey,
       apiSecret: secrets.livekitApiSecret,
     }),
-    startDevOpenAI({ log: (line) => (output += line + "\n"), onChatRequest: (m) => void chatRequests.push(m) }),
+    startDevOpenAI({
+      ...providerOptions,
+      log: (line) => (output += line + "\n"),
+      onChatRequest: (m) => void chatRequests.push(m),
+    }),
     startIngestServer(secrets.ingestSecret),
   ]);
   const agentName = `voice-agent-${randomBytes(3).toString("hex")}`;

@@ -16,7 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
 import { mediaAddress } from "../support/netns.ts";
+import type { AgentUsageEvent } from "../../contract/index.ts";
 import { freePort } from "../support/ports.ts";
+import { sampleValue } from "../support/prometheus.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 import { GOFORWARD_RATE, goForward, resampleLinear } from "./audio.ts";
 import { type IngestServer, startIngestServer } from "./ingest-server.ts";
@@ -27,6 +29,11 @@ const SECRET = "worker-test-ingest-secret-0123456789abcdef";
 const AGENT_NAME = "voice-agent-test";
 const main = fileURLToPath(new URL("../../agent/main.ts", import.meta.url));
 const VISITOR_JOIN_TIMEOUT_S = 6;
+/** The labels of the default profile's whole-turn latency series. */
+const TOTAL = { profile: "assistant", stage: "total" };
+/** A sample of a `/metrics` scrape; 0 when the series has no sample yet. */
+const metric = (text: string, name: string, labels: Record<string, string> = {}) =>
+  sampleValue(text, name, labels) ?? 0;
 
 /** The parent process id of `pid` (Linux /proc), or null when it is gone. */
 function parentOf(pid: number): number | null {
@@ -116,6 +123,7 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   const leftDetail = (sid: string) =>
     (eventsOf(sid).find((e) => "type" in e && e.type === "agent_left") as { detail?: string } | undefined)?.detail;
+  const scrape = async () => (await fetch(`${healthUrl}/metrics`)).text();
   const eventsOf = (sid: string) => ingest.requests.filter((r) => r.sessionId === sid).flatMap((r) => r.events);
   const types = (sid: string) =>
     eventsOf(sid).map((e) =>
@@ -239,25 +247,47 @@ describe.skipIf(!addr)("agent worker with the development LiveKit server", () =>
     await waitFor("agent_left", () => types(sid).includes("agent_left"), { timeoutMs: 30_000 });
   });
 
-  it("answers by voice through the room, and the visitor hears it", async () => {
+  it("answers by voice through the room, the visitor hears it, and the turn shows in usage events and /metrics", async () => {
     // LiveKit Agents plays nothing until its track has a subscriber (rtc-node waitForSubscription, fed by
     // the server's SignalResponse.trackSubscribed; dev/livekit sends it, test/livekit/subscription.test.ts).
     const sid = sessionId(6);
+    const turnsBefore = metric(await scrape(), "voice_agent_turn_latency_seconds_count", TOTAL);
     const { visitor, agentTrack, mic } = await visitorIn("room-six", "visitor-6");
     try {
       await dispatch.createDispatch("room-six", AGENT_NAME, { metadata: JSON.stringify({ session_id: sid }) });
       const greeting = loudness(await agentTrack, 10_000);
       await waitFor("the greeting to end", () => types(sid).includes("agent speech_ended"), { timeoutMs: 45_000 });
       expect(await greeting).toBeGreaterThan(0.01); // the visitor heard the greeting
+      expect(metric(await scrape(), "voice_agent_active_jobs")).toBeGreaterThanOrEqual(1);
       mic.say(resampleLinear(goForward(), GOFORWARD_RATE, 48_000));
       const answer = () =>
         eventsOf(sid).find((e) => "text" in e && e.role === "agent" && e.text.includes("go forward ten meters"));
       await waitFor("the agent's answer", answer, { timeoutMs: 45_000 });
+      // The job process's turn reached the worker's main process (agent/framework/job-channel.ts) and its scrape.
+      const scraped = await waitFor(
+        "the turn in /metrics",
+        async () => {
+          const text = await scrape();
+          return metric(text, "voice_agent_turn_latency_seconds_count", TOTAL) > turnsBefore ? text : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect(metric(scraped, "voice_agent_llm_tokens_total", { profile: "assistant", kind: "output" })).toBeGreaterThan(
+        0,
+      );
+      expect(metric(scraped, "voice_agent_tts_characters_total", { profile: "assistant" })).toBeGreaterThan(0);
+      // …and the session's summary got the turn's latency (contract/usage.ts).
+      const usage = eventsOf(sid).filter((e) => "type" in e && e.type === "usage") as AgentUsageEvent[];
+      expect(usage.flatMap((e) => e.turn_latencies_ms)).toHaveLength(1);
+      expect(usage.reduce((n, e) => n + e.usage.llm_output_tokens, 0)).toBeGreaterThan(0);
     } finally {
       mic.stop();
       await visitor.disconnect();
       await rooms.deleteRoom("room-six").catch(() => {});
     }
+    await waitFor("agent_left", () => types(sid).includes("agent_left"), { timeoutMs: 30_000 });
+    const ended = metric(await scrape(), "voice_agent_jobs_ended_total", { reason: "room_disconnected" });
+    expect(ended).toBeGreaterThanOrEqual(1);
   });
 
   it("ends its job when ingest refuses the session (409 session_ended): leaves the room", async () => {

@@ -64,6 +64,11 @@ export interface Stack {
 export interface StackOptions {
   /** The agent's ingest URL (`AGENT_INGEST_URL`); default the Worker's URL. */
   agentIngestUrl?: string;
+  /**
+   * The local OpenAI-compatible provider's mode (`OPENAI_STAND_IN_MODE`): `engines` (default: pocketsphinx and
+   * espeak-ng) or `instant` (known recordings by fingerprint, a buzz for speech: benchmarks of this project's share).
+   */
+  providerMode?: "engines" | "instant";
 }
 
 /**
@@ -94,6 +99,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // Its own Durable Object state, not the checkout's .wrangler/state that `npm run dev` uses.
       DEV_STATE_DIR: join(dir, "wrangler-state"),
       COOKIE_SECRET: secrets.cookieSecret,
+      OPENAI_STAND_IN_MODE: options.providerMode ?? "engines",
     },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: teardown signals the whole group, as Ctrl-C in a terminal does, so that no

@@ -3,15 +3,17 @@
  * contract/conversations.ts), rendered on the server so it works without JavaScript. Each entry says when it
  * started (UTC, like the transcript page: the server does not know the visitor's zone), how long it lasted, with
  * which agent (and with which first name of the visitor's, when they had given one), what it was about (the summary,
- * else its first lines) and how it ended; it links to its transcript
+ * else its first lines), how it ended, and, once the agent reported its usage, its turns, median reply latency and
+ * estimated cost (usage.ts); it links to its transcript
  * (`/history/{id}`) and, once ended, to `/chat?resume={id}`; a form deletes it (`POST /history/{id}/delete`), and
  * one inside a `<details>` deletes them all (`POST /history/delete-all`). Forms, not scripts: the CSP allows no
  * inline script, and `form-action 'self'` allows these.
  */
 import { html } from "hono/html";
-import type { ConversationEntry } from "../../contract/index.ts";
+import { type ConversationEntry, DEFAULT_USAGE_PRICES, type UsagePrices } from "../../contract/index.ts";
 import { statusText, when } from "./history.ts";
 import { layout, type Html } from "./layout.ts";
+import { usageParts } from "./usage.ts";
 
 /** What the `/history` page shows. */
 export interface ConversationsPageOptions {
@@ -28,6 +30,11 @@ export interface ConversationsPageOptions {
   retentionDays: number;
   /** Display names of profiles by id (e.g. `planner` → "Planner"); an id without one is shown as is. */
   profileNames?: Readonly<Record<string, string>>;
+  /**
+   * The prices a conversation's cost is estimated with (the Worker's `PRICE_*`, edge/config.ts `usagePrices`);
+   * default `DEFAULT_USAGE_PRICES`.
+   */
+  prices?: Readonly<UsagePrices>;
 }
 
 /**
@@ -61,7 +68,7 @@ function about(e: ConversationEntry): Html {
 }
 
 /** One conversation of the list. */
-function entry(e: ConversationEntry, names: Readonly<Record<string, string>>): Html {
+function entry(e: ConversationEntry, names: Readonly<Record<string, string>>, prices: UsagePrices): Html {
   const id = e.session_id;
   const ended = e.status === "ended";
   const length = ended && e.ended_at !== null ? duration(e.ended_at - e.started_at) : "in progress";
@@ -74,7 +81,12 @@ function entry(e: ConversationEntry, names: Readonly<Record<string, string>>): H
   }</span><span>${length}</span>${ended ? html`<span>${statusText(e.status, e.reason)}</span>` : ""}${
     e.resumed_from ? html`<span>continues <a href="/history/${e.resumed_from}">an earlier conversation</a></span>` : ""
   }</p>
-${about(e)}
+${
+  e.usage
+    ? html`<p class="conversation__meta conversation__usage">${usageParts(e.usage, prices)}</p>
+`
+    : ""
+}${about(e)}
 <div class="conversation__actions">
 <a class="btn" href="/history/${id}">Read${label}</a>${ended ? html`<a class="btn btn--primary" href="/chat?resume=${id}">Continue${label}</a>` : ""}
 <form method="post" action="/history/${id}/delete"><button class="btn btn--danger" type="submit">Delete${label}</button></form>
@@ -85,6 +97,7 @@ ${about(e)}
 /** The `/history` page body. */
 export function conversationsPage(options: ConversationsPageOptions): Html {
   const names = options.profileNames ?? {};
+  const prices = options.prices ?? DEFAULT_USAGE_PRICES;
   const list = options.conversations;
   const nav =
     options.nextCursor || options.older
@@ -102,7 +115,7 @@ export function conversationsPage(options: ConversationsPageOptions): Html {
 <p class="lede">Only you can see them. ${retentionText(options.retentionDays)} No audio is kept.</p>
 ${
   list.length > 0
-    ? html`<ol class="conversations__list">${list.map((e) => entry(e, names))}</ol>
+    ? html`<ol class="conversations__list">${list.map((e) => entry(e, names, prices))}</ol>
 ${nav}
 <details class="delete-all">
 <summary>Delete all conversations</summary>

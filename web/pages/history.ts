@@ -4,12 +4,22 @@
  * shows, as on `/chat`; due times in UTC, since the server does not know the visitor's zone); speech events only
  * mark timing. With its summary, a link to the conversation it continues, and, once it has ended, "Continue this
  * conversation" (`/chat?resume=<id>`). The visitor's captions are labelled with the first name they had given when
- * the conversation started (its list entry's `visitor_name`), else "You".
+ * the conversation started (its list entry's `visitor_name`), else "You". Once the agent reported its usage, the
+ * details say its turns, median reply latency and estimated cost (usage.ts).
  */
 import { html } from "hono/html";
-import type { ActionMessage, EndReason, SessionStatus, StoredEvent, TranscriptResponse } from "../../contract/index.ts";
+import {
+  type ActionMessage,
+  DEFAULT_USAGE_PRICES,
+  type EndReason,
+  type SessionStatus,
+  type StoredEvent,
+  type TranscriptResponse,
+  type UsagePrices,
+} from "../../contract/index.ts";
 import { actionCard, when as dueText } from "../src/actions.ts";
 import { layout, type Html } from "./layout.ts";
+import { usageParts } from "./usage.ts";
 
 const DATE = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
 const LABEL = { user: "You", agent: "Agent" } as const;
@@ -93,9 +103,15 @@ export function transcriptItem(
  * The history page body for one transcript.
  * @param visitorName the visitor's first name when the conversation started (its entry's `visitor_name`): the
  *   label of their captions instead of "You"
+ * @param prices the prices its cost is estimated with (the Worker's `PRICE_*`); default `DEFAULT_USAGE_PRICES`
  */
-export function historyPage(t: TranscriptResponse, visitorName?: string): Html {
+export function historyPage(
+  t: TranscriptResponse,
+  visitorName?: string,
+  prices: Readonly<UsagePrices> = DEFAULT_USAGE_PRICES,
+): Html {
   const items = t.events.map((e) => transcriptItem(e, t, visitorName)).filter((i) => i !== null);
+  const usage = t.usage ? usageParts(t.usage, prices) : [];
   return layout({
     title: "Conversation transcript · Voice agent",
     pageClass: "page--history",
@@ -104,7 +120,12 @@ export function historyPage(t: TranscriptResponse, visitorName?: string): Html {
 <dl class="history__meta">
 <div><dt>Started</dt><dd>${when(t.started_at)}</dd></div>
 <div><dt>${t.ended_at === null ? "Status" : "Ended"}</dt><dd>${t.ended_at === null ? "" : when(t.ended_at)}${t.ended_at === null ? "" : " · "}${status(t)}</dd></div>
-<div><dt>Length</dt><dd>${t.ended_at === null ? "—" : offset(t.ended_at - t.started_at)}</dd></div>
+<div><dt>Length</dt><dd>${t.ended_at === null ? "—" : offset(t.ended_at - t.started_at)}</dd></div>${
+      usage.length > 0
+        ? html`
+<div><dt>Usage</dt><dd>${usage.map((p, i) => (i === 0 ? p : html`<span aria-hidden="true"> · </span>${p}`))}</dd></div>`
+        : ""
+    }
 </dl>
 ${
   t.resumed_from

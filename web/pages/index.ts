@@ -4,7 +4,7 @@
  * scripts or styles (the CSP forbids them): the page script and stylesheet come from `/static/`
  * (built by `npm run build:web`).
  */
-import type { TranscriptResponse } from "../../contract/index.ts";
+import type { TranscriptResponse, UsagePrices } from "../../contract/index.ts";
 import { chatPage, type ChatPageOptions, type ChatProfile, type NameStep } from "./chat.ts";
 import { conversationsPage, type ConversationsPageOptions } from "./conversations.ts";
 import { errorPage } from "./error.ts";
@@ -45,16 +45,22 @@ export function renderChat(options: ChatPageOptions = {}): string {
  * @param transcript the `GET /transcripts/{session_id}` body (contract `TranscriptResponse`)
  * @param visitorName the visitor's first name when it started (its list entry's `visitor_name`), which labels their
  *   captions instead of "You"
+ * @param prices the prices its estimated cost is shown with (the Worker's `PRICE_*`); default `DEFAULT_USAGE_PRICES`
  */
-export function renderHistory(transcript: TranscriptResponse, visitorName?: string): string {
-  return toHtml(historyPage(transcript, visitorName));
+export function renderHistory(
+  transcript: TranscriptResponse,
+  visitorName?: string,
+  prices?: Readonly<UsagePrices>,
+): string {
+  return toHtml(historyPage(transcript, visitorName, prices));
 }
 
 /**
  * `GET /history`: the visitor's conversations, a page at a time, newest first, readable and deletable without
  * JavaScript (forms posting to `/history/{id}/delete` and `/history/delete-all`).
  * @param options `conversations` and `nextCursor` (a `ConversationsResponse`), `older` (a later page),
- *   `retentionDays` (`RETENTION_DAYS`), `profileNames` (display names by profile id)
+ *   `retentionDays` (`RETENTION_DAYS`), `profileNames` (display names by profile id), `prices` (the `PRICE_*` each
+ *   conversation's estimated cost is shown with)
  */
 export function renderConversations(options: ConversationsPageOptions): string {
   return toHtml(conversationsPage(options));

@@ -244,6 +244,7 @@ pageRoutes.get("/history", (c) =>
         older: cursor !== undefined,
         retentionDays: c.var.config.retentionDays,
         profileNames,
+        prices: c.var.config.usagePrices,
       }),
     );
   }),
@@ -295,7 +296,7 @@ pageRoutes.get("/history/:session_id", async (c) => {
     visitorStub(c.env, c.var.visitorId).conversation(id.data),
   ]);
   if (!transcript) return c.html(renderErrorPage(404, "There is no conversation at this address."), 404);
-  return c.html(renderHistory(transcript, entry?.visitor_name));
+  return c.html(renderHistory(transcript, entry?.visitor_name, c.var.config.usagePrices));
 });
 
 /**

@@ -82,7 +82,13 @@ describe("skip_local_eot_runner", () => {
 describe("adaptWorker", () => {
   it("applies the main process's adaptations to the installed framework without a warning", async () => {
     const { log, lines } = collectingLogger();
-    expect(await adaptWorker(log)).toEqual({ defer_idle_refill: true, skip_local_eot_runner: true });
+    const hooks = { routes: {}, onJobMessage: () => {} };
+    expect(await adaptWorker(log, hooks)).toEqual({
+      defer_idle_refill: true,
+      skip_local_eot_runner: true,
+      serve_extra_routes: true,
+      listen_to_job_processes: true,
+    });
     expect(lines.filter((l) => l.level === "warn")).toEqual([]);
   });
 });
