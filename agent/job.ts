@@ -234,7 +234,7 @@ export async function runJob(
     // send"): the framework's remote-session endpoint is closed (fail closed), its streams and lk.chat refused.
     if (!adaptJobProcess(log)) throw new Error("the framework's remote-session endpoint could not be closed");
     guard = refuseVisitorStreams(ctx.room, log);
-    session = createAgentSession(settings.providers, vad, log);
+    session = createAgentSession(settings.providers, vad);
     // The fixed greeting (the profile's words: its resume line when resumed) is synthesized while the room is
     // joined, not after (greeting.ts); a replacement agent has no greeting (job-settings.ts).
     const greeting = settings.greeting;

@@ -14,18 +14,18 @@
  *   silence during the first 3 s of agent speech, so "barge-in from the first word" would be impossible.
  *   Echo of the agent's voice is removed in the visitor's browser (getUserMedia `echoCancellation`, on
  *   by default in livekit-client), so the warm-up is not needed here.
- * - The STT's VAD is wrapped in {@link SttVad}, which repairs the framework's `VADStream.endInput()` so that
- *   closing a session does not leave an unhandled rejection behind (agent/framework/stt-vad.ts).
+ * - One Silero inference for both (session-vad.ts): the session's VAD is a {@link SessionVad}, and the STT's is
+ *   its follower, whose streams repeat the session's speech events instead of running the model again on the same
+ *   frames (and whose `endInput()` does not throw, unlike the framework's).
  * - Per session, from its profile ({@link providerConfig}): the LLM model and temperature, the TTS voice, and the
  *   STT language (the primary subtag of the profile's BCP 47 tag: OpenAI's transcription takes ISO 639-1 codes,
  *   platform.openai.com/docs/api-reference/audio, "language"). The models of STT and TTS are deployment settings.
  */
 import { type VAD, voice } from "@livekit/agents";
 import * as openai from "@livekit/agents-plugin-openai";
-import type { Logger } from "../contract/log.ts";
 import type { Profile } from "../contract/profile.ts";
 import type { AgentConfig } from "./config.ts";
-import { SttVad } from "./framework/index.ts";
+import { type FollowerVad, SessionVad } from "./session-vad.ts";
 
 /** The provider settings of one session: the deployment's (config.ts) and its profile's. */
 export interface ProviderConfig extends Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel"> {
@@ -74,12 +74,12 @@ export function usesRealtimeStt(model: string): boolean {
  * Creates the agent session of one job (not started).
  * @param cfg provider settings ({@link providerConfig})
  * @param vad the process's Silero VAD (loaded once in `prewarm`)
- * @param log the job's logger: receives `framework_adaptation_skipped` if the STT VAD's repair cannot apply
  */
-export function createAgentSession(cfg: ProviderConfig, vad: VAD, log: Logger): voice.AgentSession {
+export function createAgentSession(cfg: ProviderConfig, vad: VAD): voice.AgentSession {
   const auth = { apiKey: cfg.openaiApiKey, baseURL: cfg.openaiBaseUrl };
   const realtime = usesRealtimeStt(cfg.sttModel);
-  const sttVad = realtime ? new SttVad(vad, log) : undefined;
+  const sessionVad = new SessionVad(vad);
+  const sttVad = realtime ? sessionVad.follower() : undefined;
   const stt = new openai.STT({
     ...auth,
     model: cfg.sttModel,
@@ -88,7 +88,7 @@ export function createAgentSession(cfg: ProviderConfig, vad: VAD, log: Logger): 
     ...(sttVad ? { turnDetection: null, vad: sttVad } : {}),
   });
   const session = new voice.AgentSession({
-    vad,
+    vad: sessionVad,
     stt,
     llm: new openai.LLM({
       ...auth,
@@ -104,11 +104,11 @@ export function createAgentSession(cfg: ProviderConfig, vad: VAD, log: Logger): 
   return session;
 }
 
-const sttAudio = new WeakMap<voice.AgentSession, SttVad>();
+const sttAudio = new WeakMap<voice.AgentSession, FollowerVad>();
 
 /**
  * The visitor audio a session's realtime STT has sent to the provider so far, ms; null when its STT reports that
- * itself (HTTP transcription: the framework's `stt_metrics`). See {@link SttVad.audioMs}.
+ * itself (HTTP transcription: the framework's `stt_metrics`). See {@link FollowerVad.audioMs}.
  */
 export function sttAudioSentMs(session: voice.AgentSession): number | null {
   return sttAudio.get(session)?.audioMs ?? null;

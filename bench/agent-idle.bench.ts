@@ -14,15 +14,12 @@ import { initializeLogger, type voice } from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { WebsiteAgent } from "../agent/agent.ts";
 import { createAgentSession } from "../agent/pipeline.ts";
-import { createLogger } from "../contract/log.ts";
 import { sleep } from "../test/support/wait.ts";
 import { ClockedAudioInput, PlayoutAudioOutput } from "../test/agent/pipeline-io.ts";
 
 const N = Math.min(16, Math.max(1, Number(process.argv[2] ?? 4)));
 const SECONDS = Math.min(60, Math.max(5, Number(process.argv[3] ?? 15)));
 initializeLogger({ pretty: false, level: "error" });
-/** Warnings (e.g. a skipped framework adaptation) go to stderr; the figures are the only stdout line. */
-const log = createLogger({ component: "agent", level: "warn", write: (line) => console.error(line) });
 
 function startProvider(): Promise<{ child: ChildProcess; baseURL: string }> {
   const child = spawn(process.execPath, ["dev/openai/cli.ts", "--port", "0", "--host", "127.0.0.1"], {
@@ -66,7 +63,7 @@ const cfg = {
 const running: Array<{ session: voice.AgentSession; input: ClockedAudioInput }> = [];
 async function add(count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    const session = createAgentSession(cfg, vad, log);
+    const session = createAgentSession(cfg, vad);
     const input = new ClockedAudioInput();
     session.input.audio = input;
     session.output.audio = new PlayoutAudioOutput();

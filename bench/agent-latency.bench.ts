@@ -14,7 +14,6 @@ import { WebsiteAgent } from "../agent/agent.ts";
 import type { PendingEvent } from "../agent/ingest-forwarder.ts";
 import { createAgentSession } from "../agent/pipeline.ts";
 import { forwardSessionEvents } from "../agent/session-events.ts";
-import { createLogger } from "../contract/log.ts";
 import { startDevOpenAI } from "../dev/openai/server.ts";
 import { GOFORWARD_RATE, goForward, trailingSilenceMs } from "../test/agent/audio.ts";
 import { ClockedAudioInput, PlayoutAudioOutput } from "../test/agent/pipeline-io.ts";
@@ -22,8 +21,6 @@ import { sleep, waitFor } from "../test/support/wait.ts";
 
 const TURNS = Math.min(20, Math.max(1, Number(process.argv[2] ?? 5)));
 initializeLogger({ pretty: false, level: "error" });
-/** Warnings (e.g. a skipped framework adaptation) go to stderr, apart from the figures. */
-const log = createLogger({ component: "agent", level: "warn", write: (line) => console.error(line) });
 
 const providerMs: Record<string, number[]> = { stt: [], chat: [], tts: [] };
 const provider = await startDevOpenAI({
@@ -43,7 +40,7 @@ const providers = {
   ttsModel: "gpt-4o-mini-tts",
   ttsVoice: "alloy",
 };
-const session = createAgentSession(providers, vad, log);
+const session = createAgentSession(providers, vad);
 const events: Array<PendingEvent & { at: number }> = [];
 forwardSessionEvents(session, (e) => events.push({ ...e, at: Date.now() }));
 const input = new ClockedAudioInput();

@@ -10,7 +10,6 @@
  * | `skip_local_eot_runner` | eot-runner.ts | worker main process, by {@link adaptWorker}, before `new AgentServer` |
  * | `serve_extra_routes` | http-routes.ts | worker main process, by {@link adaptWorker}: `GET /metrics` on the health port |
  * | `listen_to_job_processes` | job-channel.ts | worker main process, by {@link adaptWorker}: job processes' metrics |
- * | `vad_stream_end_input` | stt-vad.ts | each stream of the realtime STT's VAD ({@link SttVad}, agent/pipeline.ts) |
  * | `no_remote_session` | remote-session.ts | each job process, by {@link adaptJobProcess}, before the session starts |
  * | `redact_framework_logs` | log-redaction.ts | every process, by {@link redactFrameworkLogs} (agent/main.ts) |
  * | job process warm-up timeout | server-options.ts | `ServerOptions` in agent/main.ts |
@@ -38,7 +37,6 @@ export { adapt, type Adaptation } from "./adaptation.ts";
 export { JOB_PROCESS_INITIALIZE_TIMEOUT_MS } from "./server-options.ts";
 export { TOPIC_SESSION_MESSAGES } from "./remote-session.ts";
 export { redactFrameworkLogs } from "./log-redaction.ts";
-export { SttVad } from "./stt-vad.ts";
 export type { RouteHandler } from "./http-routes.ts";
 
 /** The LiveKit Agents version every adaptation here was written for (the three packages share it). */

@@ -49,7 +49,7 @@ async function runSession(greeting: Greeting, llmModel = "gpt-4o-mini") {
     ttsModel: "gpt-4o-mini-tts",
     ttsVoice: "alloy",
   };
-  const session = createAgentSession(providers, vad, log);
+  const session = createAgentSession(providers, vad);
   const events: Seen[] = [];
   forwardSessionEvents(session, (e) => events.push({ ...e, at: Date.now() }));
   const reported: JobMetric[] = [];
@@ -165,7 +165,7 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
     observed.flush();
     expect(events.filter((e) => "type" in e && e.type === "usage").length).toBe(1);
     expect(events.length).toBe(before);
-    // The STT VAD's endInput repair applied to the real streams (agent/framework/stt-vad.ts).
+    // No framework adaptation was skipped on the way.
     expect(logLines.filter((l) => l.msg === "framework_adaptation_skipped")).toEqual([]);
   });
 

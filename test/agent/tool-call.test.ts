@@ -114,7 +114,7 @@ describe("a spoken request calls the profile's intent (real Silero VAD, real spe
     );
     if (!chosen.ok) throw new Error(chosen.reason);
     const { settings } = chosen;
-    const session = createAgentSession(settings.providers, vad, log);
+    const session = createAgentSession(settings.providers, vad);
     const events: PendingEvent[] = [];
     forwardSessionEvents(session, (e) => events.push(e));
     const input = new ClockedAudioInput();

@@ -83,7 +83,7 @@ describe("the tutor agent (real Worker and D1, local provider)", () => {
     if (!chosen.ok) throw new Error(chosen.reason);
     const { settings } = chosen;
     expect(settings.greeting).toMatchObject({ mode: "fixed", text: expect.stringMatching(/^Hi Ada! /) });
-    const session = createAgentSession(settings.providers, await loadVad(), log);
+    const session = createAgentSession(settings.providers, await loadVad());
     const events: PendingEvent[] = [];
     forwardSessionEvents(session, (e) => events.push(e));
     const input = new ClockedAudioInput();
