@@ -2,7 +2,7 @@
  * agent/session-vad.ts on real Silero and real speech (goforward.raw): the STT's follower VAD repeats the session
  * VAD's speech events, runs no inference of its own, counts the audio pushed into it, and ends and closes cleanly.
  */
-import { initializeLogger, VADEventType, type VADEvent, type VADStream } from "@livekit/agents";
+import { initializeLogger, type VAD, VADEventType, type VADEvent, type VADStream } from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { AudioFrame } from "@livekit/rtc-node";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import { SessionVad } from "../../agent/session-vad.ts";
 import { waitFor } from "../support/wait.ts";
 import { GOFORWARD_RATE, goForward } from "./audio.ts";
 
-let vad: silero.VAD;
+let vad: VAD;
 beforeAll(async () => {
   initializeLogger({ pretty: false, level: "error" });
   vad = await silero.VAD.load();
