@@ -3,8 +3,8 @@
  *
  * Registers with the LiveKit server for explicit dispatch under `AGENT_NAME`, serves the health
  * endpoint on `AGENT_HEALTH_PORT` (`GET /` → 200 when connected to LiveKit, else 503; `GET /worker`
- * → JSON; `GET /metrics` → Prometheus metrics, agent/metrics.ts), and runs each job in a child process (LiveKit Agents `ProcPool`) whose `prewarm` loads
- * Silero and the profiles once per process. The framework adaptations (agent/framework/) are applied before the
+ * → JSON; `GET /metrics` → Prometheus metrics, agent/metrics.ts), and runs each job in a child process
+ * (LiveKit Agents `ProcPool`) whose `prewarm` loads Silero and the profiles once per process. The framework adaptations (agent/framework/) are applied before the
  * server is built.
  *
  * Start-up stops (exit 1) on a configuration error (`agent_config_invalid`) and on a bad profile in `PROFILES_DIR`
