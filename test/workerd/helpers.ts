@@ -199,3 +199,28 @@ export async function expectRefusedSocket(res: Response, code: string): Promise<
   expect(await closed).toBe(1011);
   expect(frames.map((f) => SocketErrorMessage.parse(f).code)).toEqual([code]);
 }
+
+/**
+ * Writes the `session` table as the first release of the `SessionDO` stored it (no column added since) with one row
+ * of session `S_old` in `status`, for the tests that check older storage still reads.
+ * @param ended true: `ended` (`stopped`, ended at 2); false: `active`
+ */
+export function writeFirstReleaseSession(sql: SqlStorage, ended: boolean): void {
+  sql.exec(
+    `CREATE TABLE IF NOT EXISTS session (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      session_id TEXT NOT NULL, room TEXT NOT NULL, identity TEXT NOT NULL, owner TEXT NOT NULL,
+      status TEXT NOT NULL, reason TEXT, started_at INTEGER NOT NULL, ended_at INTEGER,
+      last_seq INTEGER NOT NULL DEFAULT 0, agent_seen_at INTEGER, client_gone_since INTEGER,
+      join_timeout_s INTEGER NOT NULL, lease_s INTEGER NOT NULL, grace_s INTEGER NOT NULL, max_s INTEGER NOT NULL
+    )`,
+  );
+  sql.exec(
+    `INSERT INTO session (id, session_id, room, identity, owner, status, reason, started_at, ended_at,
+      join_timeout_s, lease_s, grace_s, max_s)
+      VALUES (1, 'S_old', 'room-old', 'visitor', 'v', ?, ?, 1, ?, 20, 20, 30, 900)`,
+    ended ? "ended" : "active",
+    ended ? "stopped" : null,
+    ended ? 2 : null,
+  );
+}

@@ -21,6 +21,7 @@ import {
   openSocket,
   sendWebhook,
   startSession,
+  writeFirstReleaseSession,
 } from "./helpers.ts";
 
 const stub = (sessionId: string) => env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
@@ -252,17 +253,7 @@ describe("storage written by an older version", () => {
   it("gains the new columns and still reads", async () => {
     const id = env.SESSIONS.newUniqueId();
     const row = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {
-      state.storage.sql.exec(`
-        CREATE TABLE IF NOT EXISTS session (
-          id INTEGER PRIMARY KEY CHECK (id = 1),
-          session_id TEXT NOT NULL, room TEXT NOT NULL, identity TEXT NOT NULL, owner TEXT NOT NULL,
-          status TEXT NOT NULL, reason TEXT, started_at INTEGER NOT NULL, ended_at INTEGER,
-          last_seq INTEGER NOT NULL DEFAULT 0, agent_seen_at INTEGER, client_gone_since INTEGER,
-          join_timeout_s INTEGER NOT NULL, lease_s INTEGER NOT NULL, grace_s INTEGER NOT NULL, max_s INTEGER NOT NULL
-        );
-        INSERT INTO session (id, session_id, room, identity, owner, status, reason, started_at, ended_at,
-          join_timeout_s, lease_s, grace_s, max_s)
-          VALUES (1, 'S_old', 'room-old', 'visitor', 'v', 'ended', 'stopped', 1, 2, 20, 20, 30, 900);`);
+      writeFirstReleaseSession(state.storage.sql, true);
       return new SessionStore(state.storage.sql).row();
     });
     expect(row).toMatchObject({ session_id: "S_old", status: "ended", replacements: 0, room_delete_at: null });

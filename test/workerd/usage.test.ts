@@ -36,6 +36,7 @@ import {
   ORIGIN,
   randomIp,
   startSession,
+  writeFirstReleaseSession,
 } from "./helpers.ts";
 
 const sessions = (id: string) => env.SESSIONS.get(env.SESSIONS.idFromName(id));
@@ -394,17 +395,7 @@ describe("storage written before usage summaries", () => {
   it("a session gains the usage tables: no summary, then one from the next usage event", async () => {
     const id = env.SESSIONS.newUniqueId();
     const result = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {
-      state.storage.sql.exec(`
-        CREATE TABLE IF NOT EXISTS session (
-          id INTEGER PRIMARY KEY CHECK (id = 1),
-          session_id TEXT NOT NULL, room TEXT NOT NULL, identity TEXT NOT NULL, owner TEXT NOT NULL,
-          status TEXT NOT NULL, reason TEXT, started_at INTEGER NOT NULL, ended_at INTEGER,
-          last_seq INTEGER NOT NULL DEFAULT 0, agent_seen_at INTEGER, client_gone_since INTEGER,
-          join_timeout_s INTEGER NOT NULL, lease_s INTEGER NOT NULL, grace_s INTEGER NOT NULL, max_s INTEGER NOT NULL
-        );
-        INSERT INTO session (id, session_id, room, identity, owner, status, reason, started_at, ended_at,
-          join_timeout_s, lease_s, grace_s, max_s)
-          VALUES (1, 'S_old', 'room-old', 'visitor', 'v', 'active', NULL, 1, NULL, 20, 20, 30, 900);`);
+      writeFirstReleaseSession(state.storage.sql, false);
       const store = new SessionStore(state.storage.sql);
       const before = store.usage();
       store.addUsage([400, 600], A);
