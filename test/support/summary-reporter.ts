@@ -1,8 +1,12 @@
 /**
- * Prints the plain closing line `tests: N passed, N failed, N skipped` after a vitest run, so that
- * CI reads the counts whatever vitest's own summary looks like.
+ * Prints, after a vitest run, the slowest test files (a second or more) (so that a CI log shows where `npm test`'s time goes: it must
+ * stay well under 30 minutes on a 2-core machine) and the plain closing line `tests: N passed, N failed, N skipped`,
+ * so that CI reads the counts whatever vitest's own summary looks like.
  */
 import type { Reporter, TestModule } from "vitest/node";
+
+/** How many of the slowest files are listed. */
+const SLOWEST = 10;
 
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -17,6 +21,15 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
       if (mod.state() === "failed" && mod.children.size === 0) failed++;
+    }
+    const slowest = [...testModules]
+      .map((mod) => ({ name: `${mod.project.name} ${mod.relativeModuleId}`, ms: mod.diagnostic().duration }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, SLOWEST)
+      .filter((file) => file.ms >= 1000);
+    if (slowest.length > 0) {
+      process.stdout.write(`\nslowest test files (tests and hooks, s):\n`);
+      for (const file of slowest) process.stdout.write(`  ${(file.ms / 1000).toFixed(1).padStart(7)}  ${file.name}\n`);
     }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
