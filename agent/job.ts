@@ -234,6 +234,10 @@ export async function runJob(
     // send"): the framework's remote-session endpoint is closed (fail closed), its streams and lk.chat refused.
     if (!adaptJobProcess(log)) throw new Error("the framework's remote-session endpoint could not be closed");
     guard = refuseVisitorStreams(ctx.room, log);
+    // The room join first: its request leaves at once, and the agent session is made and the greeting synthesized
+    // while it runs (on the busy 2-core VM the join takes about a second: docs/agent.md, "Tests and figures").
+    const joining = ctx.connect();
+    joining.catch(() => undefined); // awaited below: a failure meanwhile is reported there, not as unhandled
     session = createAgentSession(settings.providers, vad);
     // The fixed greeting (the profile's words: its resume line when resumed) is synthesized while the room is
     // joined, not after (greeting.ts); a replacement agent has no greeting (job-settings.ts).
@@ -244,7 +248,7 @@ export async function runJob(
         if (!ok && !closing) log.warn("greeting_prefetch_failed", { error: errorSummary(p.error) });
       });
     }
-    await ctx.connect();
+    await joining;
     const connectedAt = Date.now();
     limits.watchRoom(ctx.room);
     forwardSessionEvents(session, (e) => {

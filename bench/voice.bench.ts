@@ -75,8 +75,20 @@ function logLines(component: string): Array<LogLine & { at: number }> {
 }
 
 interface Row {
-  /** The greeting path, ms after the click: microphone open, POST /session answered, agent job started, agent session started (room joined), agent track published. */
-  path: { microphone: number; session: number; job: number; joined: number; published: number };
+  /**
+   * The greeting path, ms after the click: microphone open, GET /token sent and answered, POST /session sent and
+   * answered, agent job started, agent session started (room joined), agent track published.
+   */
+  path: {
+    microphone: number;
+    tokenSent: number;
+    tokenAnswered: number;
+    sessionSent: number;
+    session: number;
+    job: number;
+    joined: number;
+    published: number;
+  };
   greeting: number;
   greetingFirstPacket: number;
   connect: number;
@@ -101,7 +113,18 @@ try {
     const b = await launchWithMicrophone(wav);
     try {
       const { page } = b;
-      await page.goto(`${stack.workerUrl}/chat`);
+      // A visitor reads the page before Start: its Turnstile widget (on in this stack) has issued its token by then,
+      // and POST /session does not wait for it.
+      await page.goto(`${stack.workerUrl}/chat`, { waitUntil: "networkidle" });
+      // When the page got the click (epoch ms): Playwright's click first waits for the button to be visible,
+      // stable and hit, and that wait is no part of the product's latency.
+      await page.evaluate(() =>
+        document.addEventListener(
+          "click",
+          (e) => ((window as unknown as { clickedAt: number }).clickedAt = performance.timeOrigin + e.timeStamp),
+          { capture: true, once: true },
+        ),
+      );
       let sessionAt = NaN;
       const created = page.waitForResponse(
         (r) => r.url().endsWith("/session") && r.request().method() === "POST" && ((sessionAt = Date.now()), true),
@@ -111,6 +134,22 @@ try {
       const sessionId = ((await (await created).json()) as { session_id: string }).session_id;
       const greeting = async () => audioOnset((await observed(page)).energy, clickAt, HEARD);
       const greetingAt = await waitFor("the greeting's audio", greeting, poll(30_000));
+      // The page's own view of its requests (W3C Resource Timing), epoch ms: when each left and was answered.
+      const requests = await page.evaluate(() =>
+        performance.getEntriesByType("resource").map((e) => {
+          const r = e as PerformanceResourceTiming;
+          return {
+            path: new URL(r.name).pathname,
+            sent: performance.timeOrigin + r.requestStart,
+            end: performance.timeOrigin + r.responseEnd,
+          };
+        }),
+      );
+      const request = (path: string) => requests.find((r) => r.path === path && r.sent >= clickAt);
+      const clicked = await page.evaluate(() => (window as unknown as { clickedAt?: number }).clickedAt);
+      console.log(
+        `  page got the click ${clicked === undefined ? "?" : Math.round(clicked - clickAt)} ms after Playwright was asked`,
+      );
 
       const finalCaption = async () => (await observed(page)).captions.find((c) => c.role === "user" && c.final);
       const final = await waitFor("the visitor's final caption", finalCaption, poll(60_000));
@@ -147,6 +186,9 @@ try {
       const row: Row = {
         path: {
           microphone: since(seen.microphoneAt ?? undefined),
+          tokenSent: since(request("/token")?.sent),
+          tokenAnswered: since(request("/token")?.end),
+          sessionSent: since(request("/session")?.sent),
           session: since(sessionAt),
           job: since(jobStarted?.at),
           joined: since(joined?.at),
@@ -168,7 +210,7 @@ try {
       };
       rows.push(row);
       console.log(
-        `session ${i + 1}: click → greeting heard ${row.greeting} ms (microphone ${row.path.microphone}, session ${row.path.session}, ` +
+        `session ${i + 1}: click → greeting heard ${row.greeting} ms (microphone ${row.path.microphone}, GET /token sent ${r(row.path.tokenSent)} answered ${r(row.path.tokenAnswered)}, POST /session sent ${r(row.path.sessionSent)} answered ${row.path.session}, ` +
           `job ${row.path.job}, agent session started ${row.path.joined} (room join took ${row.connect}), track ${row.path.published}, first packet ${row.greetingFirstPacket}); ` +
           `end of voice → reply heard ${row.reply} ms = ${VAD_SILENCE_MS} VAD window + ${decode} decode + ${chat} chat + ${tts} TTS + ${row.added} this project (of which ${row.jitterBuffer} in the browser's jitter buffer); ` +
           `the agent had the final transcript at ${row.agent.final} and started playing the reply at ${row.agent.playout}`,
@@ -182,6 +224,11 @@ try {
   }
 } finally {
   await stack.stop();
+}
+
+/** Rounded for the log line. */
+function r(ms: number): number {
+  return Math.round(ms);
 }
 
 const pct = (xs: number[], q: number) => {
@@ -201,6 +248,9 @@ console.log(
     click_to_greeting_heard_ms_p95: pct(col("greeting"), 0.95),
     click_to_greeting_heard_ms_max: pct(col("greeting"), 1),
     click_to_microphone_ms_p50: path("microphone"),
+    click_to_token_sent_ms_p50: Math.round(path("tokenSent")),
+    click_to_token_answered_ms_p50: Math.round(path("tokenAnswered")),
+    click_to_session_sent_ms_p50: Math.round(path("sessionSent")),
     click_to_session_created_ms_p50: path("session"),
     click_to_job_started_ms_p50: path("job"),
     click_to_agent_session_started_ms_p50: path("joined"),

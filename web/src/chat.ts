@@ -210,12 +210,13 @@ async function start(): Promise<void> {
     onAudioBlocked: (blocked) => voice === room && dispatch({ type: "audio_blocked", blocked }),
   });
   voice = room;
+  // The request and the microphone first: creating the page's first AudioContext (below) can hold the main thread
+  // for a few hundred ms (headless Chromium: 370-600 ms), and what is already on its way meanwhile is not delayed.
+  const tokenFetch = fetchToken(newIdentity());
+  const micOpening = room.openMicrophone();
   // Both must run inside the click's user activation, before any await.
   room.startAudio().catch(() => undefined);
   meter.prepare();
-
-  const micOpening = room.openMicrophone();
-  const tokenFetch = fetchToken(newIdentity());
   // Usually ready since page load, so the start does not wait for it.
   const verified = turnstile ? turnstile.token() : Promise.resolve(undefined);
   // Settled below; a rejection seen only there must not be reported as unhandled meanwhile.
