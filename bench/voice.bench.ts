@@ -76,13 +76,11 @@ function logLines(component: string): Array<LogLine & { at: number }> {
 
 interface Row {
   /**
-   * The greeting path, ms after the click: microphone open, GET /token sent and answered, POST /session sent and
-   * answered, agent job started, agent session started (room joined), agent track published.
+   * The greeting path, ms after the click: microphone open, POST /session sent and answered (one request: the session
+   * and the room's token), agent job started, agent session started (room joined), agent track published.
    */
   path: {
     microphone: number;
-    tokenSent: number;
-    tokenAnswered: number;
     sessionSent: number;
     session: number;
     job: number;
@@ -186,8 +184,6 @@ try {
       const row: Row = {
         path: {
           microphone: since(seen.microphoneAt ?? undefined),
-          tokenSent: since(request("/token")?.sent),
-          tokenAnswered: since(request("/token")?.end),
           sessionSent: since(request("/session")?.sent),
           session: since(sessionAt),
           job: since(jobStarted?.at),
@@ -210,7 +206,7 @@ try {
       };
       rows.push(row);
       console.log(
-        `session ${i + 1}: click → greeting heard ${row.greeting} ms (microphone ${row.path.microphone}, GET /token sent ${r(row.path.tokenSent)} answered ${r(row.path.tokenAnswered)}, POST /session sent ${r(row.path.sessionSent)} answered ${row.path.session}, ` +
+        `session ${i + 1}: click → greeting heard ${row.greeting} ms (microphone ${row.path.microphone}, POST /session sent ${r(row.path.sessionSent)} answered ${row.path.session}, ` +
           `job ${row.path.job}, agent session started ${row.path.joined} (room join took ${row.connect}), track ${row.path.published}, first packet ${row.greetingFirstPacket}); ` +
           `end of voice → reply heard ${row.reply} ms = ${VAD_SILENCE_MS} VAD window + ${decode} decode + ${chat} chat + ${tts} TTS + ${row.added} this project (of which ${row.jitterBuffer} in the browser's jitter buffer); ` +
           `the agent had the final transcript at ${row.agent.final} and started playing the reply at ${row.agent.playout}`,
@@ -248,8 +244,6 @@ console.log(
     click_to_greeting_heard_ms_p95: pct(col("greeting"), 0.95),
     click_to_greeting_heard_ms_max: pct(col("greeting"), 1),
     click_to_microphone_ms_p50: path("microphone"),
-    click_to_token_sent_ms_p50: Math.round(path("tokenSent")),
-    click_to_token_answered_ms_p50: Math.round(path("tokenAnswered")),
     click_to_session_sent_ms_p50: Math.round(path("sessionSent")),
     click_to_session_created_ms_p50: path("session"),
     click_to_job_started_ms_p50: path("job"),

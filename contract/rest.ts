@@ -128,10 +128,12 @@ export const TurnstileToken = z.string().check(z.minLength(1), z.maxLength(TURNS
  * agent's profile among those the operator allows (`ALLOWED_PROFILES`; else 400 `unknown_profile`); absent:
  * the default profile. `timezone` is the visitor's (absent: UTC), for the agent's sense of "today".
  * `resume_from` continues one of the visitor's ended conversations (contract/conversations.ts): the new session
- * takes that conversation's profile (a different `profile` is a 400 `profile_mismatch`).
+ * takes that conversation's profile (a different `profile` is a 400 `profile_mismatch`). `room` is one the visitor
+ * got from `GET /token`; absent, the Worker picks a fresh room and claims it for the visitor, as `GET /token` does
+ * without `room`, so that Start takes one request (the response carries the token to join it).
  */
 export const SessionCreateRequest = z.strictObject({
-  room: RoomName,
+  room: z.optional(RoomName),
   identity: VisitorIdentity,
   system_prompt: z.optional(SystemPrompt),
   turnstile_token: z.optional(TurnstileToken),
@@ -141,8 +143,11 @@ export const SessionCreateRequest = z.strictObject({
 });
 export type SessionCreateRequest = z.infer<typeof SessionCreateRequest>;
 
-/** `POST /session` 201 body. */
-export const SessionCreateResponse = z.object({ session_id: SessionId });
+/**
+ * `POST /session` 201 body: the session, and `livekit`, what joins its room as the request's identity (the
+ * `GET /token` body: a token valid `TOKEN_TTL_S`, the room, the identity, the LiveKit URL).
+ */
+export const SessionCreateResponse = z.object({ session_id: SessionId, livekit: TokenResponse });
 export type SessionCreateResponse = z.infer<typeof SessionCreateResponse>;
 
 /** `DELETE /session/{id}` 200 body; idempotent. */

@@ -9,7 +9,8 @@
  *  2. the rate limit (`SESSION_LIMITER`, per visitor and per client IP), then {@link verifyTurnstile}
  *     (worker/turnstile.ts): the Turnstile token, checked with siteverify when the deployment has Turnstile on
  *     (after the rate limit, so that a flood of junk tokens costs no siteverify call beyond the limit);
- *  3. {@link reserveRoom}: the room's one active session (`RoomDO`), clearing a stale one first;
+ *  3. {@link reserveRoom}: the room's one active session (`RoomDO`), clearing a stale one first: the request's room, or
+ *     a fresh one when it names none (claimed for the visitor as `GET /token` would);
  *  4. {@link reserveVisitorSlot}: one of the visitor's `MAX_ACTIVE_SESSIONS_PER_VISITOR` slots (`VisitorDO`), which
  *     answers the visitor's first name in the same call (`PUT /visitor/name`; never logged);
  *  5. {@link reserveIpSlot}: one of the client address's `MAX_SESSIONS_PER_IP` slots (`SessionCapDO`; an IPv4
@@ -21,16 +22,19 @@
  *     tutor profile (read from D1 during steps 3-7: {@link tutorPlaceOf}), and a resumed conversation's earlier
  *     turns and summary.
  *
+ * The answer carries the session id and the token that joins its room as the request's identity, so that a page
+ * starts with one request.
+ *
  * Each step that reserves something registers its undo in a {@link Rollback}; when a later step fails,
  * the undos of the steps done so far run in reverse order, so that no half-made session stays behind and
  * the visitor can simply retry. See docs/architecture.md, "Flows" and "Dispatch"; docs/edge.md.
  */
-import type { SessionCreateRequest, SessionCreateResponse, TutorPlace } from "../contract/index.ts";
+import type { SessionCreateRequest, SessionCreateResponse, TokenResponse, TutorPlace } from "../contract/index.ts";
 import { errorSummary, type Logger } from "../contract/log.ts";
 import { reservationExpiresAt } from "../durable-objects/reservation.ts";
 import { ipCapId, ipCapStub, totalCapStub } from "../durable-objects/session-cap-do.ts";
 import type { EdgeConfig } from "../edge/config.ts";
-import { dispatchAgent } from "../edge/livekit.ts";
+import { dispatchAgent, mintToken } from "../edge/livekit.ts";
 import { log as edgeLog } from "../edge/log.ts";
 import { clientIpKey } from "./client-ip.ts";
 import { tutorPlace } from "./curriculum.ts";
@@ -40,7 +44,7 @@ import { type Caller, limitCaller } from "./rate-limit.ts";
 import { type Resumption, resumption } from "./session-resume.ts";
 import { roomStub, sessionStub, visitorStub } from "./sessions.ts";
 import { verifyTurnstile } from "./turnstile.ts";
-import { randomId } from "./visitor.ts";
+import { newRoomName, randomId } from "./visitor.ts";
 
 /**
  * Seconds a client at a session cap (its visitor's, its address's, or the deployment's) is asked to wait
@@ -181,7 +185,7 @@ export async function runSessionStart(
   const profile = resume?.profile ?? chooseProfile(deps.config, request);
   const session: StartingSession = {
     sessionId: randomId(),
-    room: request.room,
+    room: request.room ?? newRoomName(),
     identity: request.identity,
     visitorId: caller.visitorId,
     clientIpKey: clientIpKey(caller.clientIp),
@@ -206,7 +210,20 @@ export async function runSessionStart(
     throw err;
   }
   log.info("session_started", { session_id: session.sessionId, room: session.room });
-  return { session_id: session.sessionId };
+  return { session_id: session.sessionId, livekit: await joinToken(deps.config, session) };
+}
+
+/**
+ * What joins the started session's room as its identity: the `GET /token` body, the participant named with the
+ * visitor's first name when they gave one (worker/routes/token.ts).
+ */
+async function joinToken(config: EdgeConfig, session: StartingSession): Promise<TokenResponse> {
+  return {
+    token: await mintToken(config, session.room, session.identity, session.visitorName),
+    room: session.room,
+    identity: session.identity,
+    url: config.liveKitUrl,
+  };
 }
 
 /**

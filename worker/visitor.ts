@@ -28,6 +28,11 @@ export function randomId(): string {
     .replace(/=+$/, "");
 }
 
+/** A fresh LiveKit room name, `room-` and {@link randomId} (`GET /token` and `POST /session` without `room`). */
+export function newRoomName(): string {
+  return `room-${randomId()}`;
+}
+
 /**
  * The visitor id in the request's cookie when it is signed with `secret` and well formed, else null.
  * @param prefix "host" reads `__Host-vid`, undefined reads `vid`

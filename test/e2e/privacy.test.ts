@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { SessionCreateResponse } from "../../contract/index.ts";
 import { JWT, linesWith, SIGNATURE } from "../agent/log-search.ts";
 import { waitFor } from "../support/wait.ts";
 import { microphoneWav } from "./audio.ts";
@@ -24,13 +25,14 @@ describe.skipIf(!process.env.NETNS_ADDR)("conversation text and secrets in the s
     b = await launchWithMicrophone(microphoneWav(inject("stackDir"), "goforward", 8));
     const { page } = b;
     await page.goto(`${inject("workerUrl")}/chat`);
-    const tokenRes = page.waitForResponse((r) => new URL(r.url()).pathname === "/token");
     const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
     await page.getByRole("button", { name: "Start" }).click();
-    const { token } = (await (await tokenRes).json()) as { token: string };
     const res = await created;
     expect(res.status()).toBe(201);
-    const { session_id: sessionId } = (await res.json()) as { session_id: string };
+    const {
+      session_id: sessionId,
+      livekit: { token },
+    } = SessionCreateResponse.parse(await res.json());
 
     // The visitor's words, and the agent's answer to them.
     const finals = async () => (await observed(page)).captions.filter((c) => c.final);

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { expect, inject } from "vitest";
+import { SessionCreateResponse } from "../../contract/index.ts";
 import { launchWithMicrophone, observed, type MicBrowser, type Observed } from "./browser.ts";
 import { waitFor } from "../support/wait.ts";
 import { poll } from "./support.ts";
@@ -26,13 +27,14 @@ export async function startVisit(wav: string): Promise<Visit> {
   const browser = await launchWithMicrophone(wav);
   const { page, context } = browser;
   await page.goto(`${inject("workerUrl")}/chat`);
-  const token = page.waitForResponse((r) => new URL(r.url()).pathname === "/token");
   const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
   await page.getByRole("button", { name: "Start" }).click();
   const res = await created;
   expect(res.status(), "POST /session creates the session").toBe(201);
-  const { session_id: sessionId } = (await res.json()) as { session_id: string };
-  const { room, identity } = (await (await token).json()) as { room: string; identity: string };
+  const {
+    session_id: sessionId,
+    livekit: { room, identity },
+  } = SessionCreateResponse.parse(await res.json());
   const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
   return { browser, sessionId, room, identity, cookie };
 }

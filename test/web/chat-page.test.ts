@@ -24,7 +24,7 @@ import {
   openChat,
   problems,
   shown,
-  tokenHandler,
+  sessionHandler,
   waitForPhase,
   type ApiCall,
 } from "./support/chat-page.ts";
@@ -129,7 +129,7 @@ describe("/chat", () => {
     const denied = await launch({ grantMicrophone: false });
     try {
       const p = await openChat(denied.context, `${server.origin}/chat`);
-      const calls = await interceptApi(p, { "GET /token": tokenHandler(DEAD_LIVEKIT) });
+      const calls = await interceptApi(p, { "POST /session": sessionHandler(DEAD_LIVEKIT, SESSION_ID) });
       await p.getByRole("button", { name: "Start" }).click();
       await waitForPhase(p, "error");
       const s = await shown(p);
@@ -148,7 +148,7 @@ describe("/chat", () => {
     const none = await launch({ microphone: false });
     try {
       const p = await openChat(none.context, `${server.origin}/chat`);
-      await interceptApi(p, { "GET /token": tokenHandler(DEAD_LIVEKIT) });
+      await interceptApi(p, { "POST /session": sessionHandler(DEAD_LIVEKIT, SESSION_ID) });
       await p.getByRole("button", { name: "Start" }).click();
       await waitForPhase(p, "error");
       expect((await shown(p)).alert).toContain("No microphone found");
@@ -171,8 +171,7 @@ describe("/chat", () => {
       });
       const p = await openChat(held.context, `${server.origin}/chat`);
       const calls = await interceptApi(p, {
-        "GET /token": tokenHandler(DEAD_LIVEKIT),
-        "POST /session": (route) => route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
+        "POST /session": sessionHandler(DEAD_LIVEKIT, SESSION_ID),
         "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
       });
       await p.getByRole("button", { name: "Start" }).click();
@@ -193,7 +192,6 @@ describe("/chat", () => {
   it("session refused with 429: shows the wait and holds Start until it has passed", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     const calls = await interceptApi(page, {
-      "GET /token": tokenHandler(DEAD_LIVEKIT),
       "POST /session": (route) =>
         route.fulfill({
           status: 429,
@@ -210,7 +208,7 @@ describe("/chat", () => {
     expect(await start.isDisabled()).toBe(true);
     expect(await start.textContent()).toMatch(/^Start \((29|30) s\)$/);
     const session = calls.find((c) => c.method === "POST" && c.path === "/session");
-    expect(session?.body).toMatchObject({ room: "room-abc" });
+    expect(session?.body).not.toHaveProperty("room"); // the Worker picks the room (one request for Start)
     const identity = (session?.body as { identity: string }).identity;
     expect(identity).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
     expect(identity.toLowerCase().startsWith("agent")).toBe(false);
@@ -221,7 +219,6 @@ describe("/chat", () => {
   it("session refused with 403: names it and shows the server's reason", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     await interceptApi(page, {
-      "GET /token": tokenHandler(DEAD_LIVEKIT),
       "POST /session": (route) =>
         route.fulfill({
           status: 403,
@@ -238,8 +235,7 @@ describe("/chat", () => {
   it("LiveKit unreachable: says so and deletes the session that was created", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     const calls = await interceptApi(page, {
-      "GET /token": tokenHandler(DEAD_LIVEKIT),
-      "POST /session": (route) => route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
+      "POST /session": sessionHandler(DEAD_LIVEKIT, SESSION_ID),
       "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
     });
     await page.getByRole("button", { name: "Start" }).click();
@@ -248,31 +244,26 @@ describe("/chat", () => {
     await expect.poll(() => calls.some((c) => c.method === "DELETE" && c.path === `/session/${SESSION_ID}`)).toBe(true);
   });
 
-  it("a token that expires within 10 s (a permission prompt left open) is replaced before joining", async () => {
+  it("Start takes one request: POST /session without a room, then joins the room its answer names", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
-    const jwt = (expS: number) => `e30.${Buffer.from(JSON.stringify({ exp: expS })).toString("base64url")}.signature`;
-    const nowS = Math.floor(Date.now() / 1000);
-    let tokens = 0;
     const calls = await interceptApi(page, {
-      "GET /token": (route, request) => {
-        const identity = new URL(request.url()).searchParams.get("identity")!;
-        tokens++;
-        const [token, room] = tokens === 1 ? [jwt(nowS + 5), "room-stale"] : [jwt(nowS + 60), "room-fresh"];
-        return route.fulfill({ json: { token, room, identity, url: DEAD_LIVEKIT } });
-      },
-      "POST /session": (route) => route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
+      "POST /session": sessionHandler(DEAD_LIVEKIT, SESSION_ID),
       "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
     });
     await page.getByRole("button", { name: "Start" }).click();
+    // The answer's LiveKit URL is the one the page tried: nothing listens there.
     await waitForPhase(page, "error", 30_000);
+    expect((await shown(page)).alert).toContain("Can't reach the voice service");
+    expect(calls.filter((c) => c.path === "/token")).toEqual([]);
     const sessions = calls.filter((c) => c.method === "POST" && c.path === "/session");
-    expect(calls.filter((c) => c.path === "/token")).toHaveLength(2);
-    expect(sessions.map((c) => (c.body as { room: string }).room)).toEqual(["room-fresh"]);
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]!.body).toMatchObject({ identity: expect.stringMatching(/^v_/) });
+    expect(sessions[0]!.body).not.toHaveProperty("room");
   });
 
   it("server unreachable: says so", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
-    await interceptApi(page, { "GET /token": (route) => route.abort("connectionrefused") });
+    await interceptApi(page, { "POST /session": (route) => route.abort("connectionrefused") });
     await page.getByRole("button", { name: "Start" }).click();
     await waitForPhase(page, "error");
     expect((await shown(page)).alert).toContain("Can't reach the server");
@@ -282,8 +273,9 @@ describe("/chat", () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     let release: () => void = () => undefined;
     const calls = await interceptApi(page, {
-      "GET /token": (route, request) =>
-        new Promise<void>((r) => (release = r)).then(() => tokenHandler(DEAD_LIVEKIT)(route, request)),
+      "POST /session": (route, request) =>
+        new Promise<void>((r) => (release = r)).then(() => sessionHandler(DEAD_LIVEKIT, SESSION_ID)(route, request)),
+      "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
     });
     await page.locator("#start").focus();
     await page.keyboard.press("Enter");
@@ -293,9 +285,9 @@ describe("/chat", () => {
     await page.keyboard.press("Enter");
     await waitForPhase(page, "idle");
     release();
-    await page.waitForTimeout(300);
+    // The session the held request created is deleted once it exists, and the page stays at its start.
+    await expect.poll(() => calls.some((c) => c.method === "DELETE" && c.path === `/session/${SESSION_ID}`)).toBe(true);
     expect(await shown(page)).toMatchObject({ phase: "idle", alert: null, buttons: ["Start"] });
-    expect(calls.filter((c) => c.path === "/session")).toEqual([]);
     expect(await problems(page)).toEqual([]);
   });
 
@@ -303,11 +295,8 @@ describe("/chat", () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     let release: () => void = () => undefined;
     const calls = await interceptApi(page, {
-      "GET /token": tokenHandler(DEAD_LIVEKIT),
-      "POST /session": (route) =>
-        new Promise<void>((r) => (release = r)).then(() =>
-          route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
-        ),
+      "POST /session": (route, request) =>
+        new Promise<void>((r) => (release = r)).then(() => sessionHandler(DEAD_LIVEKIT, SESSION_ID)(route, request)),
       "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
     });
     await page.getByRole("button", { name: "Start" }).click();
@@ -378,13 +367,14 @@ describe.skipIf(!address)("/chat typed input (dev LiveKit)", () => {
     await liveKit?.close();
   });
 
-  /** A `GET /token` answer the dev LiveKit takes: a fresh room for each conversation. */
-  async function liveKitToken(route: Route, request: Request): Promise<void> {
-    const identity = new URL(request.url()).searchParams.get("identity")!;
+  /** A `POST /session` answer whose token the dev LiveKit takes: a fresh room for each conversation. */
+  async function liveKitSession(route: Route, request: Request): Promise<void> {
+    const { identity } = JSON.parse(request.postData()!) as { identity: string };
     const room = `room-typed-${++rooms}`;
     const at = new AccessToken("devkey", "secret", { identity, ttl: "10m" });
     at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
-    await route.fulfill({ json: { token: await at.toJwt(), room, identity, url: liveKit.url } });
+    const livekit = { token: await at.toJwt(), room, identity, url: liveKit.url };
+    await route.fulfill({ status: 201, json: { session_id: SESSION_ID, livekit } });
   }
 
   /**
@@ -399,8 +389,7 @@ describe.skipIf(!address)("/chat typed input (dev LiveKit)", () => {
       ws.onMessage((m) => m === SOCKET_PING && ws.send(SOCKET_PONG));
     });
     const calls = await interceptApi(p, {
-      "GET /token": liveKitToken,
-      "POST /session": (route) => route.fulfill({ status: 201, json: { session_id: SESSION_ID } }),
+      "POST /session": liveKitSession,
       "DELETE /session/:id": (route) => route.fulfill({ json: { stopped: true } }),
       "POST /session/:id/messages": messages,
     });
@@ -591,7 +580,6 @@ describe("/chat?agent=<profile>", () => {
       const p = await openChat(tokyo.context, `${server.origin}/chat?agent=planner`, async (p) => {
         calls = await interceptApi(p, {
           "GET /planner": (route) => route.fulfill({ json: { goals: [], tasks: [] } }),
-          "GET /token": tokenHandler(DEAD_LIVEKIT),
           "POST /session": (route) =>
             route.fulfill({ status: 400, json: { error: { code: "unknown_profile", message: "No such agent." } } }),
         });
@@ -600,7 +588,7 @@ describe("/chat?agent=<profile>", () => {
       await p.getByRole("button", { name: "Start" }).click();
       await waitForPhase(p, "error");
       const session = calls.find((c) => c.method === "POST" && c.path === "/session");
-      expect(session?.body).toMatchObject({ room: "room-abc", profile: "planner", timezone: "Asia/Tokyo" });
+      expect(session?.body).toMatchObject({ profile: "planner", timezone: "Asia/Tokyo" });
       expect(session?.body).not.toHaveProperty("resume_from");
       expect((await shown(p)).alert).toContain("No such agent.");
       expect(await problems(p)).toEqual([]);
@@ -728,7 +716,6 @@ describe("/chat?resume=<id>", () => {
         await serveHtml(p, `/chat?resume=${HISTORY_ID}`, resumePage);
         calls = await interceptApi(p, {
           "GET /planner": (route) => route.fulfill({ json: PLAN }),
-          "GET /token": tokenHandler(DEAD_LIVEKIT),
           "POST /session": (route) =>
             route.fulfill({ status: 403, json: { error: { code: "forbidden", message: "Not yours." } } }),
         });
@@ -750,7 +737,7 @@ describe("/chat?resume=<id>", () => {
       await p.getByRole("button", { name: "Start" }).click();
       await waitForPhase(p, "error");
       const session = calls.find((c) => c.method === "POST" && c.path === "/session");
-      expect(session?.body).toMatchObject({ room: "room-abc", profile: "planner", resume_from: HISTORY_ID });
+      expect(session?.body).toMatchObject({ profile: "planner", resume_from: HISTORY_ID });
       expect((await shown(p)).alert).toContain("Not yours.");
       expect(await problems(p)).toEqual([]);
     } finally {

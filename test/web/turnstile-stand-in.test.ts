@@ -12,7 +12,7 @@ import {
   type TurnstileStandIn,
 } from "../../dev/turnstile/server.ts";
 import { launch, type Browser } from "./support/browser.ts";
-import { interceptApi, openChat, problems, tokenHandler, waitForPhase } from "./support/chat-page.ts";
+import { interceptApi, openChat, problems, waitForPhase } from "./support/chat-page.ts";
 import { startPageServer, type PageServer } from "./support/page-server.ts";
 
 /** Nothing listens here: LiveKit is unreachable. */
@@ -151,7 +151,6 @@ describe("/chat in Chromium with Turnstile on against the stand-in", () => {
   it("each Start sends a fresh token that siteverify accepts for this page and the session-start action", async () => {
     page = await openChat(browser.context, `${server.origin}/chat`);
     const calls = await interceptApi(page, {
-      "GET /token": tokenHandler(DEAD_LIVEKIT),
       "POST /session": (route) =>
         route.fulfill({ status: 503, json: { error: { code: "agent_unavailable", message: "No agent (test)." } } }),
     });

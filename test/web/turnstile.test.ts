@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TURNSTILE_ACTION, TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_URL } from "../../contract/index.ts";
 import { renderChat } from "../../web/pages/index.ts";
 import { launch, type Browser } from "./support/browser.ts";
-import { interceptApi, openChat, problems, shown, tokenHandler, waitForPhase } from "./support/chat-page.ts";
+import { interceptApi, openChat, problems, shown, waitForPhase } from "./support/chat-page.ts";
 import { startPageServer, type PageServer } from "./support/page-server.ts";
 
 const SITE_KEY = "0x4AAAAAAAstand-in";
@@ -115,7 +115,6 @@ describe("/chat in Chromium with Turnstile on", () => {
   it("renders the widget on load, sends its token with POST /session, and a fresh token on the next Start", async () => {
     page = await openChat(browser.context, `${origin}/chat`);
     const calls = await interceptApi(page, {
-      "GET /token": tokenHandler(DEAD_LIVEKIT),
       "POST /session": (route) =>
         route.fulfill({
           status: 403,
@@ -151,7 +150,7 @@ describe("/chat in Chromium with Turnstile on", () => {
   it("widget script blocked: Start says the browser check failed and sends no POST /session", async () => {
     turnstileOrigin = "blocked";
     page = await openChat(browser.context, `${origin}/chat`);
-    const calls = await interceptApi(page, { "GET /token": tokenHandler(DEAD_LIVEKIT) });
+    const calls = await interceptApi(page, {});
     await page.getByRole("button", { name: "Start" }).click();
     await waitForPhase(page, "error");
     expect((await shown(page)).alert).toContain("The browser check didn't go through");

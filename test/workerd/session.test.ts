@@ -1,7 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { DispatchMetadata, TranscriptResponse } from "../../contract/index.ts";
+import { TokenVerifier } from "livekit-server-sdk";
+import { DispatchMetadata, SessionCreateResponse, TranscriptResponse } from "../../contract/index.ts";
 import worker from "../../worker/index.ts";
 import {
   call,
@@ -44,6 +45,42 @@ describe("POST /session", () => {
       ended_at: null,
       events: [],
     });
+  });
+
+  it("without a room, picks and claims a fresh one and answers the token that joins it (one request for Start)", async () => {
+    const cookie = await newVisitor();
+    const res = await post(cookie, { identity: "v_start" });
+    expect(res.status).toBe(201);
+    const body = SessionCreateResponse.parse(await res.json());
+    const { room, identity, url, token } = body.livekit;
+    expect(room).toMatch(/^room-[A-Za-z0-9_-]{22}$/);
+    expect(identity).toBe("v_start");
+    expect(url).toBe("ws://livekit.test");
+    // The token GET /token would mint (verified like LiveKit does): this room, this identity, microphone only.
+    const claims = await new TokenVerifier(env.LIVEKIT_API_KEY, env.LIVEKIT_API_SECRET).verify(token);
+    expect(claims.sub).toBe("v_start");
+    expect(claims.exp! - claims.nbf!).toBe(Number(env.TOKEN_TTL_S));
+    expect(claims.video).toMatchObject({ roomJoin: true, room, canPublishSources: ["microphone"] });
+    // The agent went into that room, and the room is the visitor's: with another identity, or for another visitor, no.
+    const [dispatch] = await liveKitCalls(room);
+    expect(dispatch).toMatchObject({ method: "CreateDispatch" });
+    expect(DispatchMetadata.parse(JSON.parse(String(dispatch!.body.metadata)))).toMatchObject({
+      session_id: body.session_id,
+    });
+    await expectError(await call(`/token?room=${room}&identity=v_other`, { cookie }), 403, "identity_mismatch");
+    await expectError(await call(`/token?room=${room}&identity=v_start`, { cookie: await newVisitor() }), 403);
+    // Two Starts get two rooms.
+    const again = SessionCreateResponse.parse(await (await post(cookie, { identity: "v_start" })).json());
+    expect(again.livekit.room).not.toBe(room);
+  });
+
+  it("answers the join token for the room a request names, too", async () => {
+    const cookie = await newVisitor();
+    const room = uniqueRoom();
+    const body = SessionCreateResponse.parse(await (await post(cookie, { room, identity: "visitor" })).json());
+    expect(body.livekit).toMatchObject({ room, identity: "visitor" });
+    const claims = await new TokenVerifier(env.LIVEKIT_API_KEY, env.LIVEKIT_API_SECRET).verify(body.livekit.token);
+    expect(claims.video).toMatchObject({ room });
   });
 
   it("claims an unclaimed room without a prior token", async () => {

@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   ConversationsResponse,
   DispatchMetadata,
+  SessionCreateResponse,
   TokenResponse,
   VISITOR_NAME_MAX,
   VisitorNameResponse,
@@ -312,6 +313,24 @@ describe("where the name goes", () => {
     await setName(cookie, null);
     expect((await tokenClaims(cookie, "&name=Bob")).name).toBe("Bob");
     expect((await tokenClaims(cookie)).name).toBeUndefined();
+  });
+
+  it("is the participant's name on the token POST /session answers; none without a name", async () => {
+    const start = async (cookie: string) => {
+      const res = await call("/session", {
+        method: "POST",
+        cookie,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ identity: "visitor" }),
+      });
+      expect(res.status).toBe(201);
+      const { token } = SessionCreateResponse.parse(await res.json()).livekit;
+      return new TokenVerifier(env.LIVEKIT_API_KEY, env.LIVEKIT_API_SECRET).verify(token);
+    };
+    const cookie = await newVisitor();
+    expect((await start(cookie)).name).toBeUndefined();
+    await setName(cookie, "Alice");
+    expect((await start(cookie)).name).toBe("Alice");
   });
 
   it("goes into the dispatch metadata as visitor_name; none without a name", async () => {

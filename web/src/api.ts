@@ -9,7 +9,6 @@ import {
   type SessionCreateRequest,
   SessionCreateResponse,
   TimeZone,
-  TokenResponse,
   type TypedMessageRequest,
 } from "../../contract/index.ts";
 
@@ -59,53 +58,29 @@ async function call<T>(path: string, init: RequestInit, schema: z.ZodMiniType<T>
   return parsed.data;
 }
 
-/**
- * `GET /token`: a LiveKit token for a fresh room. It must be used to join within the Worker's `TOKEN_TTL_S`
- * (60 s by default; LiveKit allows 60 s more): once joined, LiveKit keeps the client's token fresh.
- * @param identity the visitor's participant identity (`^[A-Za-z0-9_-]{1,64}$`, not starting with `agent`)
- * @throws RequestError on a refusal (4xx), a fault (5xx) or a network failure
- */
-export function fetchToken(identity: string): Promise<z.infer<typeof TokenResponse>> {
-  return call(`/token?identity=${encodeURIComponent(identity)}`, { method: "GET" }, TokenResponse);
-}
-
-/**
- * When a LiveKit token stops admitting a join: its JWT `exp` claim (RFC 7519 §4.1.4), read without verifying
- * anything (the page only decides whether to ask for a fresher one).
- * @returns epoch ms, or null when the token carries no readable `exp`
- */
-export function tokenExpiresAt(jwt: string): number | null {
-  try {
-    const payload = jwt.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/");
-    const exp = (JSON.parse(atob(payload)) as { exp?: unknown }).exp;
-    return typeof exp === "number" ? exp * 1000 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** What `POST /session` carries besides the room and the identity (contract `SessionCreateRequest`). */
+/** What `POST /session` carries besides the identity (contract `SessionCreateRequest`). */
 export type SessionOptions = Pick<SessionCreateRequest, "turnstile_token" | "profile" | "timezone" | "resume_from">;
 
 /**
- * `POST /session`: creates the session and dispatches the agent into `room`.
+ * `POST /session` without a room: the Worker picks a fresh room, claims it for this visitor, creates the session,
+ * dispatches the agent into the room, and answers the token that joins it as `identity` (one request for Start).
+ * @param identity the visitor's participant identity (`^[A-Za-z0-9_-]{1,64}$`, not starting with `agent`)
  * @param options `turnstile_token`: the Turnstile widget's token when the deployment has Turnstile on
  *   (single-use); `profile`: the agent's profile (`/chat?agent=`); `timezone`: the visitor's IANA zone;
  *   `resume_from`: the ended conversation this one continues (`/chat?resume=`). Keys whose value is undefined
  *   are left out.
- * @returns the `session_id`
- * @throws RequestError (429 carries `retryAfterS`; 403 when the room is not this visitor's, or 403
- *   `turnstile_failed` / 503 `turnstile_unavailable` when the browser check is refused or cannot be verified;
- *   400 `unknown_profile` when the profile is not allowed)
+ * @returns the `session_id` and `livekit`: the room's LiveKit URL, token (to be used within the Worker's
+ *   `TOKEN_TTL_S`, 60 s by default; once joined, LiveKit keeps the client's token fresh), room and identity
+ * @throws RequestError (429 carries `retryAfterS`; 403 `turnstile_failed` / 503 `turnstile_unavailable` when the
+ *   browser check is refused or cannot be verified; 400 `unknown_profile` when the profile is not allowed)
  */
-export async function startSession(room: string, identity: string, options: SessionOptions = {}): Promise<string> {
-  const request: SessionCreateRequest = { room, identity, ...options };
-  const res = await call(
+export function startSession(identity: string, options: SessionOptions = {}): Promise<SessionCreateResponse> {
+  const request: SessionCreateRequest = { identity, ...options };
+  return call(
     "/session",
     { method: "POST", body: JSON.stringify(request), headers: { "Content-Type": "application/json" } },
     SessionCreateResponse,
   );
-  return res.session_id;
 }
 
 /**

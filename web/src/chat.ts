@@ -10,17 +10,8 @@
  * While the session is active the visitor may also type (`#typed`): each message is posted to the Worker
  * (`POST /session/{id}/messages`) and comes back on the transcript socket as their turn (`typed: true`).
  */
-import {
-  browserTimeZone,
-  fetchToken,
-  newIdentity,
-  randomId,
-  RequestError,
-  sendMessage,
-  startSession,
-  stopSession,
-  tokenExpiresAt,
-} from "./api.ts";
+import type { SessionCreateResponse } from "../../contract/index.ts";
+import { browserTimeZone, newIdentity, randomId, RequestError, sendMessage, startSession, stopSession } from "./api.ts";
 import { CaptionLog } from "./captions.ts";
 import { sendErrorText } from "./errors.ts";
 import { DisconnectReason } from "livekit-client";
@@ -32,9 +23,6 @@ import { canType, initialState, reduce, type Action, type ChatError, type ChatSt
 import { TranscriptSocket } from "./transcript-socket.ts";
 import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
 import { findElements, render } from "./view.ts";
-
-/** A token with less left than this before its `exp` is replaced before joining, ms. */
-const TOKEN_MARGIN_MS = 10_000;
 
 /** How long the session's "ended" frame may trail the deletion of its LiveKit room, ms. */
 const ENDED_FRAME_GRACE_MS = 3000;
@@ -150,20 +138,15 @@ function openSocket(sessionId: string): void {
 }
 
 /**
- * `POST /session`, with the Turnstile token once the widget has one (`verified`: undefined when Turnstile
- * is off). A start abandoned meanwhile sends nothing and leaves the token to the next; a token that was
- * sent is spent, whatever the answer.
+ * `POST /session`, with the Turnstile token once the widget has one. When the widget has it already (or Turnstile is
+ * off) the request is sent before this returns, so that nothing the caller does next delays it. A start abandoned
+ * meanwhile sends nothing and leaves the token to the next; a token that was sent is spent, whatever the answer.
  */
-async function createSession(
-  mine: number,
-  room: string,
-  identity: string,
-  verified: Promise<string | undefined>,
-): Promise<string> {
-  const token = await verified;
+async function createSession(mine: number, identity: string): Promise<SessionCreateResponse> {
+  const token = turnstile ? (turnstile.current ?? (await turnstile.token())) : undefined;
   if (mine !== generation) throw new Error("start abandoned");
   try {
-    return await startSession(room, identity, {
+    return await startSession(identity, {
       turnstile_token: token,
       profile: el.root.dataset.profile,
       timezone: browserTimeZone(),
@@ -180,16 +163,22 @@ async function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
 }
 
 /**
- * Whether the browser opens the microphone without asking (Permissions API, "microphone"). False when it
- * would ask or was refused, and when the browser cannot tell (Firefox before 121 throws a TypeError).
+ * The microphone permission as the Permissions API last told it: "granted" when the browser opens the microphone
+ * without asking. Read at page load and kept current; "prompt" until then, and where the browser cannot tell (Firefox
+ * before 121 throws a TypeError).
  */
-async function microphoneGranted(): Promise<boolean> {
-  try {
-    return (await navigator.permissions.query({ name: "microphone" as PermissionName })).state === "granted";
-  } catch {
-    return false;
-  }
-}
+let microphonePermission: PermissionState = "prompt";
+/** Settles once {@link microphonePermission} holds what the browser said (or that it cannot tell). */
+const microphonePermissionRead: Promise<unknown> = Promise.resolve(
+  navigator.permissions?.query({ name: "microphone" as PermissionName }),
+).then(
+  (status) => {
+    if (!status) return;
+    microphonePermission = status.state;
+    status.addEventListener("change", () => (microphonePermission = status.state));
+  },
+  () => undefined,
+);
 
 async function start(): Promise<void> {
   if (state.phase === "starting" || state.phase === "live" || state.phase === "stopping" || retryInS() > 0) return;
@@ -210,61 +199,56 @@ async function start(): Promise<void> {
     onAudioBlocked: (blocked) => voice === room && dispatch({ type: "audio_blocked", blocked }),
   });
   voice = room;
-  // The request and the microphone first: creating the page's first AudioContext (below) can hold the main thread
-  // for a few hundred ms (headless Chromium: 370-600 ms), and what is already on its way meanwhile is not delayed.
-  const tokenFetch = fetchToken(newIdentity());
+  const identity = newIdentity();
+  // One request starts the session and answers the room's token (POST /session without a room). When the browser
+  // will not ask for the microphone, it is sent at once, while the device opens (getUserMedia is slow: docs/web.md,
+  // "How the page script works"); when it asks, the visitor answers first: no agent is dispatched to greet a
+  // permission prompt. The request and the microphone come before the AudioContexts below: a page's first one can
+  // hold the main thread for a few hundred ms, and what is already on its way meanwhile is not delayed.
+  let creating = microphonePermission === "granted" ? createSession(mine, identity) : null;
   const micOpening = room.openMicrophone();
   // Both must run inside the click's user activation, before any await.
   room.startAudio().catch(() => undefined);
   meter.prepare();
-  // Usually ready since page load, so the start does not wait for it.
-  const verified = turnstile ? turnstile.token() : Promise.resolve(undefined);
   // Settled below; a rejection seen only there must not be reported as unhandled meanwhile.
-  tokenFetch.catch(() => undefined);
-  verified.catch(() => undefined);
+  creating?.catch(() => undefined);
   micOpening.then(
     (track) => mine === generation && meter.attach(track.mediaStreamTrack),
     () => undefined,
   );
-  // When the browser will not ask, the session is created while the microphone opens (getUserMedia is slow:
-  // docs/web.md, "How the page script works"). When it asks, the visitor answers first: no agent is
-  // dispatched to greet a permission prompt.
-  if (!(await microphoneGranted())) {
+  if (!creating) {
     const mic = await settle(micOpening);
     if (mine !== generation) return void room.disconnect();
     if (mic.status === "rejected") return fail(mic.reason);
+    creating = createSession(mine, identity);
   }
-  let token = await settle(tokenFetch);
-  if (mine !== generation) return void room.disconnect();
-  // A permission prompt the visitor left open can outlast the token (TOKEN_TTL_S): then a fresh one first.
-  if (token.status === "fulfilled" && (tokenExpiresAt(token.value.token) ?? Infinity) - Date.now() < TOKEN_MARGIN_MS) {
-    token = await settle(fetchToken(token.value.identity));
-    if (mine !== generation) return void room.disconnect();
-  }
-  if (token.status === "rejected") return fail(token.reason);
-
-  const { url, token: jwt, room: roomName, identity } = token.value;
-  const joining = (async () => {
-    await room.connect(url, jwt);
-    const track = await micOpening.catch(() => null); // a microphone failure is reported as such, below
-    if (track) await room.publishMicrophone(track);
-  })();
-  const creating = createSession(mine, roomName, identity, verified);
-  const [media, session, mic] = await Promise.allSettled([joining, creating, micOpening]);
+  const session = await settle(creating);
   if (mine !== generation) {
     // Stopped (or failed) meanwhile: the session created in parallel must not outlive the page's intent.
-    if (session.status === "fulfilled") void stopSession(session.value).catch(() => undefined);
+    if (session.status === "fulfilled") void stopSession(session.value.session_id).catch(() => undefined);
     return void room.disconnect();
   }
-  if (session.status === "fulfilled") dispatch({ type: "session_created", sessionId: session.value });
+  let joining = Promise.resolve();
+  if (session.status === "fulfilled") {
+    // From here a Stop, a failure or leaving the page deletes the session.
+    dispatch({ type: "session_created", sessionId: session.value.session_id });
+    const { url, token } = session.value.livekit;
+    joining = (async () => {
+      await room.connect(url, token);
+      const track = await micOpening.catch(() => null); // a microphone failure is reported as such, below
+      if (track) await room.publishMicrophone(track);
+    })();
+  }
+  const [media, mic] = await Promise.allSettled([joining, micOpening]);
+  if (mine !== generation) return void room.disconnect();
   // The microphone first (the session just created is deleted by fail), then a refused session, which
-  // explains more than a failed media connection that may follow from it.
+  // explains more than a failed media connection.
   if (mic.status === "rejected") return fail(mic.reason);
   if (session.status === "rejected") return fail(session.reason);
   if (media.status === "rejected") return fail(media.reason);
   dispatch({ type: "media_connected" });
   dispatch({ type: "audio_blocked", blocked: !room.room.canPlaybackAudio });
-  openSocket(session.value);
+  openSocket(session.value.session_id);
 }
 
 /**
@@ -326,6 +310,7 @@ addEventListener("pagehide", () => {
   }
 });
 
-el.root.dataset.ready = "true";
+// Ready once the microphone permission is known, so that a Start creates the session at once when it may.
+void microphonePermissionRead.then(() => (el.root.dataset.ready = "true"));
 render(el, state);
 void plan?.load();

@@ -100,7 +100,7 @@ export class VoiceRoom {
 
   /**
    * Joins the room.
-   * @param url the LiveKit signal URL (`ws:`/`wss:`) from `GET /token`
+   * @param url the LiveKit signal URL (`ws:`/`wss:`) from `POST /session` (or `GET /token`)
    * @throws VoiceError `livekit_unreachable` when the room cannot be joined
    */
   async connect(url: string, token: string): Promise<void> {

@@ -69,6 +69,11 @@ export class TurnstileWidget {
     document.head.append(script);
   }
 
+  /** The current unspent, unexpired token, or null when the widget has none yet (then {@link token} waits for it). */
+  get current(): string | null {
+    return this.#token;
+  }
+
   /**
    * The current token, else the next one the widget produces (it may ask the visitor to interact). The
    * token stays current until {@link spend}: a start that is abandoned before sending it leaves it to the

@@ -1,6 +1,6 @@
 /**
- * `POST /session` (start: the session-start service creates the `SessionDO` and dispatches the agent;
- * a failure leaves nothing behind) and `DELETE /session/{id}` (stop; idempotent).
+ * `POST /session` (start: the session-start service creates the `SessionDO` and dispatches the agent, and answers
+ * the token that joins the room; a failure leaves nothing behind) and `DELETE /session/{id}` (stop; idempotent).
  *
  * See docs/architecture.md, "Flows", "REST API" and "Dispatch"; worker/session-start.ts.
  */

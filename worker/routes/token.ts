@@ -16,14 +16,14 @@ import { enforceRateLimit } from "../rate-limit.ts";
 import { mintToken } from "../../edge/livekit.ts";
 import { roomStub, visitorStub } from "../sessions.ts";
 import { parseWith } from "../validate.ts";
-import { randomId } from "../visitor.ts";
+import { newRoomName } from "../visitor.ts";
 
 export const tokenRoutes = new Hono<AppEnv>();
 
 tokenRoutes.get("/token", async (c) => {
   const query = parseWith(TokenQuery, c.req.query());
   await enforceRateLimit(c, c.env.TOKEN_LIMITER);
-  const room = query.room ?? `room-${randomId()}`;
+  const room = query.room ?? newRoomName();
   // The visitor's name is read alongside the claim (a refused claim discards it).
   const [verdict, { name }] = await Promise.all([
     roomStub(c.env, room).claim(c.var.visitorId, Date.now(), query.identity),

@@ -59,11 +59,15 @@ export async function interceptApi(page: Page, handlers: Record<string, Handler>
   return calls;
 }
 
-/** A `GET /token` answer pointing at `liveKitUrl`. */
-export function tokenHandler(liveKitUrl: string): Handler {
+/**
+ * A `POST /session` 201 answer: session `sessionId` and the join token of room `room-abc` for the request's identity
+ * (contract `SessionCreateResponse`), at `liveKitUrl`.
+ */
+export function sessionHandler(liveKitUrl: string, sessionId: string): Handler {
   return (route, request) => {
-    const identity = new URL(request.url()).searchParams.get("identity")!;
-    return route.fulfill({ json: { token: "header.payload.signature", room: "room-abc", identity, url: liveKitUrl } });
+    const { identity } = JSON.parse(request.postData()!) as { identity: string };
+    const livekit = { token: "header.payload.signature", room: "room-abc", identity, url: liveKitUrl };
+    return route.fulfill({ status: 201, json: { session_id: sessionId, livekit } });
   };
 }
 
