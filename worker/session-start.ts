@@ -204,13 +204,15 @@ export async function runSessionStart(
     await reserveIpSlot(deps, session, rollback);
     await reserveTotalSlot(deps, session, rollback);
     await createSessionObject(deps, session, rollback);
+    // Minted before the dispatch: nothing is left dispatched when it fails (it does not, short of a broken runtime).
+    const livekit = await joinToken(deps.config, session);
     await dispatchSessionAgent(deps, session);
+    log.info("session_started", { session_id: session.sessionId, room: session.room });
+    return { session_id: session.sessionId, livekit };
   } catch (err) {
     await rollback.run();
     throw err;
   }
-  log.info("session_started", { session_id: session.sessionId, room: session.room });
-  return { session_id: session.sessionId, livekit: await joinToken(deps.config, session) };
 }
 
 /**
