@@ -160,10 +160,11 @@ describe("voice pipeline (real Silero VAD, real speech, local OpenAI-compatible 
       { kind: "usage", profile: "assistant", usage: usage.usage },
     ]);
     expect(observed.turns).toBe(1);
-    // Nothing new since: a flush sends nothing.
+    // A flush sends what was counted since the turn (the STT goes on hearing the input's silence, so there may be
+    // some), and one right after it, with nothing new, sends nothing.
+    observed.flush();
     const before = events.length;
     observed.flush();
-    expect(events.filter((e) => "type" in e && e.type === "usage").length).toBe(1);
     expect(events.length).toBe(before);
     // No framework adaptation was skipped on the way.
     expect(logLines.filter((l) => l.msg === "framework_adaptation_skipped")).toEqual([]);
