@@ -3,7 +3,8 @@
  * (what `npm run dev` runs: wrangler dev, the dev LiveKit server, the agent worker, the local
  * OpenAI-compatible provider) and real Chromium whose microphone plays real recorded speech (goforward.raw):
  *
- * - Start click (when the page got it, after Playwright's own actionability wait) → the greeting's first audio played out in the page;
+ * - Start click (when the page got it, after Playwright's own actionability wait) → the greeting's first audio
+ *   played out in the page;
  * - end of the visitor's voice → the reply's first audio played out in the page, and the share of it this
  *   project adds: that minus the VAD's silence window and the provider's own time (speech decode, chat
  *   completion, first TTS request, read from the provider's log).
@@ -125,10 +126,7 @@ try {
           { capture: true, once: true },
         ),
       );
-      let sessionAt = NaN;
-      const created = page.waitForResponse(
-        (r) => r.url().endsWith("/session") && r.request().method() === "POST" && ((sessionAt = Date.now()), true),
-      );
+      const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
       const askedAt = Date.now();
       await page.getByRole("button", { name: "Start" }).click();
       // The visitor's click is when the page got it: the wait before it is Playwright's, no part of the product.
@@ -187,7 +185,7 @@ try {
         path: {
           microphone: since(seen.microphoneAt ?? undefined),
           sessionSent: since(request("/session")?.sent),
-          session: since(sessionAt),
+          session: since(request("/session")?.end),
           job: since(jobStarted?.at),
           joined: since(joined?.at),
           published: since(published?.at),
@@ -208,7 +206,7 @@ try {
       };
       rows.push(row);
       console.log(
-        `session ${i + 1}: click → greeting heard ${row.greeting} ms (microphone ${row.path.microphone}, POST /session sent ${r(row.path.sessionSent)} answered ${row.path.session}, ` +
+        `session ${i + 1}: click → greeting heard ${row.greeting} ms (microphone ${row.path.microphone}, POST /session sent ${r(row.path.sessionSent)} answered ${r(row.path.session)}, ` +
           `job ${row.path.job}, agent session started ${row.path.joined} (room join took ${row.connect}), track ${row.path.published}, first packet ${row.greetingFirstPacket}); ` +
           `end of voice → reply heard ${row.reply} ms = ${VAD_SILENCE_MS} VAD window + ${decode} decode + ${chat} chat + ${tts} TTS + ${row.added} this project (of which ${row.jitterBuffer} in the browser's jitter buffer); ` +
           `the agent had the final transcript at ${row.agent.final} and started playing the reply at ${row.agent.playout}`,
