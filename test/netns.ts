@@ -27,6 +27,12 @@ const SETUP = [
   'exec "$@"',
 ].join("\n");
 
+/**
+ * The suite reads nothing from standard input, so it gets none (as under `< /dev/null`): no tool in it can wait on a
+ * terminal or on a CI runner's open pipe. Output goes to the terminal or the runner as is.
+ */
+const STDIO: ["ignore", "inherit", "inherit"] = ["ignore", "inherit", "inherit"];
+
 function unshareArgs(): string[] | null {
   if (process.platform !== "linux") return null;
   const asRoot = process.getuid?.() === 0;
@@ -44,10 +50,10 @@ function main(): void {
   const flags = process.env.NETNS_ADDR ? null : unshareArgs();
   const child = flags
     ? spawn("unshare", [...flags, "sh", "-c", SETUP, "netns", cmd, ...args], {
-        stdio: "inherit",
+        stdio: STDIO,
         env: { ...process.env, NETNS_ADDR, ...WRANGLER_ENV },
       })
-    : spawn(cmd, args, { stdio: "inherit", shell: process.platform === "win32" });
+    : spawn(cmd, args, { stdio: STDIO, shell: process.platform === "win32" });
   if (!flags && !process.env.NETNS_ADDR) {
     console.warn("[netns] no network namespace could be created: media tests will be skipped");
   }

@@ -9,6 +9,7 @@ export default defineProject({
     environment: "node",
     globalSetup: ["./stack.ts"],
     fileParallelism: false,
+    sequence: { groupOrder: 3 },
     testTimeout: 180_000,
     hookTimeout: 300_000,
   },

@@ -12,6 +12,7 @@ export default defineProject({
     include: ["**/*.test.ts"],
     environment: "node",
     fileParallelism: false,
+    sequence: { groupOrder: 2 },
     testTimeout: 120_000,
     hookTimeout: 60_000,
     env: { LIVEKIT_DEV_LOG_LEVEL: process.env.LIVEKIT_DEV_LOG_LEVEL ?? "warn" },

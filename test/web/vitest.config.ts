@@ -5,6 +5,9 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   test: {
     name: "web",
+    // With contract and workerd: two files at a time (vitest.config.ts).
+    sequence: { groupOrder: 0 },
+    maxWorkers: 2,
     include: ["**/*.test.ts"],
     environment: "node",
     globalSetup: ["./support/build.ts"],

@@ -42,8 +42,16 @@ export default defineProject({
   ],
   test: {
     name: "workerd",
+    // With contract and web: two files at a time (vitest.config.ts).
+    sequence: { groupOrder: 0 },
+    maxWorkers: 2,
     include: ["**/*.test.ts"],
     setupFiles: ["./apply-migrations.ts"],
+    // The Worker's and its Durable Objects' log lines go straight to workerd's output, not through vitest's console
+    // RPC: a line logged from another I/O context (a Durable Object, a waitUntil) as a file ends is parked by
+    // @cloudflare/vitest-plugin until a next message that never comes, and `vitest run` then waits forever (it did,
+    // once in 6 runs of 5 files here; cloudflare/workers-sdk#15719 and #15498). Tests that read log lines spy on console.
+    disableConsoleIntercept: true,
     testTimeout: 30_000,
   },
 });
