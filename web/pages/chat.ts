@@ -9,6 +9,11 @@
  * first Start on a profile with `ask_name`, or when they follow "Change name" (`?name=edit`); while it is shown the
  * controls (`.controls`, with `#start`) are `hidden`, which hides Start whatever the page script sets on the button.
  * Once they answered, "Hi <name> · Change name" (or "Add your name" after a skip) sits under the heading.
+ *
+ * The agent's voice visualizer (`#visualizer`, five bars, `aria-hidden`: the agent's state is the text next to it)
+ * sits under the agent's state; the bars are flat until web/src/visualizer.ts sets their heights. The microphone
+ * choice (`#microphones`, a labelled `<select id="microphone">`) follows the controls, `hidden` until
+ * web/src/microphones.ts finds two or more inputs, and hidden by CSS with the controls during the name step.
  */
 import { html, raw } from "hono/html";
 import { TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_PATH } from "../../contract/defaults.ts";
@@ -264,7 +269,8 @@ ${
 </div>
 <div class="party party--agent" id="party-agent" data-speaking="false" data-state="offline">
 <div class="party__avatar">${AGENT}</div>
-<div class="party__text"><p class="party__name">${profile?.name ?? "Agent"}</p><p class="party__state" id="agent-state">Offline</p></div>
+<div class="party__text"><p class="party__name">${profile?.name ?? "Agent"}</p><p class="party__state" id="agent-state">Offline</p>
+<div class="visualizer" id="visualizer" aria-hidden="true"><span></span><span></span><span></span><span></span><span></span></div></div>
 </div>
 </section>
 <div class="alert" id="alert" role="alert" hidden>
@@ -279,6 +285,7 @@ ${
 <button class="btn" id="play-audio" type="button" hidden>Play agent audio</button>
 <p class="status" id="status" role="status">Ready when you are.</p>
 </div>
+<div class="microphones" id="microphones" hidden><label for="microphone">Microphone</label><select class="microphones__select" id="microphone"></select></div>
 <form class="typed" id="typed">
 <label class="visually-hidden" for="message">Type a message</label>
 <input class="typed__text" id="message" type="text" maxlength="${TYPED_TEXT_MAX}" autocomplete="off" enterkeyhint="send" placeholder="Press Start to type" disabled>

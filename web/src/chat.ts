@@ -9,6 +9,8 @@
  * `resume_from` (the Worker rendered the earlier captions; the agent gets their context from the Worker).
  * While the session is active the visitor may also type (`#typed`): each message is posted to the Worker
  * (`POST /session/{id}/messages`) and comes back on the transcript socket as their turn (`typed: true`).
+ * The agent's audio drives the voice visualizer (web/src/visualizer.ts); with more than one audio input the visitor
+ * picks the microphone (web/src/microphones.ts), opened on Start and switched at once during a conversation.
  */
 import type { SessionCreateResponse } from "../../contract/index.ts";
 import { browserTimeZone, newIdentity, randomId, RequestError, sendMessage, startSession, stopSession } from "./api.ts";
@@ -17,12 +19,14 @@ import { sendErrorText } from "./errors.ts";
 import { DisconnectReason } from "livekit-client";
 import { VoiceError, VoiceRoom } from "./livekit.ts";
 import { LevelMeter } from "./meter.ts";
+import { MicrophonePicker } from "./microphones.ts";
 import { PlanPanel } from "./plan.ts";
 import { TutorPanel } from "./tutor.ts";
 import { canType, initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
 import { TranscriptSocket } from "./transcript-socket.ts";
 import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
 import { findElements, render } from "./view.ts";
+import { Visualizer } from "./visualizer.ts";
 
 /** How long the session's "ended" frame may trail the deletion of its LiveKit room, ms. */
 const ENDED_FRAME_GRACE_MS = 3000;
@@ -30,6 +34,12 @@ const ENDED_FRAME_GRACE_MS = 3000;
 const el = findElements();
 const captions = new CaptionLog(el.log, el.captionsBox);
 const meter = new LevelMeter(el.meter);
+const visualizer = new Visualizer(el.visualizer);
+const microphones = new MicrophonePicker(
+  el.microphones,
+  el.microphone,
+  (deviceId) => void voice?.switchMicrophone(deviceId),
+);
 const turnstile = renderTurnstile();
 const planRoot = document.getElementById("plan");
 const plan = planRoot && new PlanPanel(planRoot);
@@ -92,6 +102,8 @@ async function teardown(deleteSession: boolean): Promise<void> {
   socket?.close();
   socket = null;
   meter.detach();
+  visualizer.detach();
+  microphones.inUse = undefined;
   const room = voice;
   voice = null;
   const sessionId = state.sessionId;
@@ -180,6 +192,12 @@ const microphonePermissionRead: Promise<unknown> = Promise.resolve(
   () => undefined,
 );
 
+/** Shows the open microphone's level, and which input it is. */
+function showMicrophone(track: MediaStreamTrack): void {
+  meter.attach(track);
+  microphones.inUse = track.getSettings().deviceId;
+}
+
 async function start(): Promise<void> {
   if (state.phase === "starting" || state.phase === "live" || state.phase === "stopping" || retryInS() > 0) return;
   const mine = ++generation;
@@ -197,6 +215,9 @@ async function start(): Promise<void> {
       else lost();
     },
     onAudioBlocked: (blocked) => voice === room && dispatch({ type: "audio_blocked", blocked }),
+    onRemoteAudio: (track, subscribed) =>
+      voice === room && (subscribed ? visualizer.attach(track) : visualizer.detach(track)),
+    onMicrophoneRestarted: (track) => voice === room && showMicrophone(track),
   });
   voice = room;
   const identity = newIdentity();
@@ -206,14 +227,19 @@ async function start(): Promise<void> {
   // permission prompt. The request and the microphone come before the AudioContexts below: a page's first one can
   // hold the main thread for a few hundred ms, and what is already on its way meanwhile is not delayed.
   let creating = microphonePermission === "granted" ? createSession(mine, identity) : null;
-  const micOpening = room.openMicrophone();
+  const micOpening = room.openMicrophone(microphones.preferred);
   // Both must run inside the click's user activation, before any await.
   room.startAudio().catch(() => undefined);
   meter.prepare();
   // Settled below; a rejection seen only there must not be reported as unhandled meanwhile.
   creating?.catch(() => undefined);
   micOpening.then(
-    (track) => mine === generation && meter.attach(track.mediaStreamTrack),
+    (track) => {
+      if (mine !== generation) return;
+      showMicrophone(track.mediaStreamTrack);
+      // Now that the page may use the microphone, the browser names the inputs.
+      void microphones.refresh();
+    },
     () => undefined,
   );
   if (!creating) {
@@ -314,3 +340,5 @@ addEventListener("pagehide", () => {
 void microphonePermissionRead.then(() => (el.root.dataset.ready = "true"));
 render(el, state);
 void plan?.load();
+// Shown before Start when the browser already names the inputs (the microphone permission is granted).
+void microphones.refresh();

@@ -9,6 +9,7 @@ import {
   Room,
   RoomEvent,
   Track,
+  TrackEvent,
   type LocalAudioTrack,
   type RemoteTrack,
 } from "livekit-client";
@@ -19,6 +20,16 @@ export interface VoiceRoomHandlers {
   onDisconnected(reason: DisconnectReason | undefined): void;
   /** Whether the browser currently blocks the agent's audio (call `startAudio()` from a click). */
   onAudioBlocked(blocked: boolean): void;
+  /**
+   * A remote audio track (the agent's voice) was subscribed (`subscribed` true; it plays in a media element the room
+   * added to the page) or unsubscribed (false). Optional.
+   */
+  onRemoteAudio?(track: MediaStreamTrack, subscribed: boolean): void;
+  /**
+   * The microphone's MediaStreamTrack was replaced (`switchMicrophone()`, or an unmute that applied a device change
+   * made while muted): the new one, e.g. for the level meter. Optional.
+   */
+  onMicrophoneRestarted?(track: MediaStreamTrack): void;
 }
 
 /** A failure of the start flow with the error kind the page shows for it. */
@@ -29,6 +40,12 @@ export class VoiceError extends Error {
     this.name = "VoiceError";
     this.kind = kind;
   }
+}
+
+/** Whether a getUserMedia failure says that the input asked for is not there (rather than refused or busy). */
+function isMissingDevice(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === "OverconstrainedError" || name === "NotFoundError";
 }
 
 const MIC_ERRORS: Record<MediaDeviceFailure, ErrorKind> = {
@@ -44,7 +61,10 @@ export class VoiceRoom {
   #leaving = false;
   readonly #audio = new Set<HTMLMediaElement>();
 
+  readonly #handlers: VoiceRoomHandlers;
+
   constructor(handlers: VoiceRoomHandlers) {
+    this.#handlers = handlers;
     this.room = new Room({ adaptiveStream: false, dynacast: false, disconnectOnPageLeave: true });
     this.room
       .on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
@@ -53,12 +73,14 @@ export class VoiceRoom {
         el.classList.add("agent-audio");
         this.#audio.add(el);
         document.body.append(el);
+        handlers.onRemoteAudio?.(track.mediaStreamTrack, true);
       })
       .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
         for (const el of track.detach()) {
           this.#audio.delete(el);
           el.remove();
         }
+        if (track.kind === Track.Kind.Audio) handlers.onRemoteAudio?.(track.mediaStreamTrack, false);
       })
       .on(RoomEvent.AudioPlaybackStatusChanged, () => handlers.onAudioBlocked(!this.room.canPlaybackAudio))
       .on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
@@ -77,14 +99,24 @@ export class VoiceRoom {
 
   /**
    * Opens the microphone (echo cancellation, noise suppression and auto gain on).
+   * @param deviceId the input to open (a `MediaDeviceInfo.deviceId`), asked for as `exact` (Chromium ignores an
+   *   `ideal` audio deviceId and opens its default); when that input is not there (unplugged since it was chosen:
+   *   `OverconstrainedError` or `NotFoundError`), the browser's default opens instead, without an error. Absent: the
+   *   default.
    * @throws VoiceError `mic_denied` | `mic_missing` | `mic_busy` | `mic_failed`
    */
-  async openMicrophone(): Promise<LocalAudioTrack> {
-    try {
-      const track = await createLocalAudioTrack({
+  async openMicrophone(deviceId?: string): Promise<LocalAudioTrack> {
+    const open = (id?: string) =>
+      createLocalAudioTrack({
         echoCancellation: true,
         noiseSuppression: true,
         autoGainControl: true,
+        ...(id ? { deviceId: { exact: id } } : {}),
+      });
+    try {
+      const track = await open(deviceId).catch((err: unknown) => {
+        if (deviceId && isMissingDevice(err)) return open();
+        throw err;
       });
       if (this.#leaving) {
         // disconnect() ran while the device opened: release it at once.
@@ -92,6 +124,7 @@ export class VoiceRoom {
         throw new Error("the room was left while the microphone opened");
       }
       this.#microphone = track;
+      track.on(TrackEvent.Restarted, () => this.#handlers.onMicrophoneRestarted?.(track.mediaStreamTrack));
       return track;
     } catch (err) {
       throw new VoiceError(MIC_ERRORS[MediaDeviceFailure.getFailure(err) ?? MediaDeviceFailure.Other], err);
@@ -127,6 +160,24 @@ export class VoiceRoom {
   /** The microphone's MediaStreamTrack, for the level meter (null before `openMicrophone()`). */
   get microphoneTrack(): MediaStreamTrack | null {
     return this.#microphone?.mediaStreamTrack ?? null;
+  }
+
+  /**
+   * Moves the open microphone to another input, published or not (livekit-client `LocalTrack.setDeviceId`: the
+   * track is restarted on that device and the sender's track replaced, so the agent hears the new one without a
+   * renegotiation; while muted, the move happens on unmute). Reported through `onMicrophoneRestarted`. Does nothing
+   * before `openMicrophone()` has resolved. Never throws: when that input cannot be opened (unplugged meanwhile), the
+   * browser's default is opened instead; a failure of that too is ignored (the page's microphone then stays silent
+   * until the next Start).
+   * @param deviceId a `MediaDeviceInfo.deviceId` of an `audioinput`
+   */
+  async switchMicrophone(deviceId: string): Promise<void> {
+    const track = this.#microphone;
+    // A bare "default" is only `ideal`: Chromium's default input, and elsewhere (no such id) the browser's choice.
+    await track
+      ?.setDeviceId({ exact: deviceId })
+      .catch(() => track.setDeviceId("default"))
+      .catch(() => undefined);
   }
 
   /** Mutes or unmutes the published microphone (LiveKit tells the other participants). */

@@ -21,6 +21,11 @@ export interface ChatElements {
   alertMessage: HTMLElement;
   alertDetail: HTMLElement;
   meter: HTMLElement;
+  /** The agent's voice visualizer (web/src/visualizer.ts writes its `--bar-i`). */
+  visualizer: HTMLElement;
+  /** The microphone choice: its row (shown by web/src/microphones.ts when there is a choice) and its select. */
+  microphones: HTMLElement;
+  microphone: HTMLSelectElement;
   captionsEmpty: HTMLElement;
   log: HTMLElement;
   captionsBox: HTMLElement;
@@ -57,6 +62,9 @@ export function findElements(doc: Document = document): ChatElements {
     alertMessage: get("alert-message"),
     alertDetail: get("alert-detail"),
     meter: get("meter"),
+    visualizer: get("visualizer"),
+    microphones: get("microphones"),
+    microphone: get("microphone"),
     captionsEmpty: get("captions-empty"),
     log: get("captions"),
     captionsBox: get("captions-box"),
