@@ -33,10 +33,10 @@ import { DEFAULT_OPENAI_BASE_URL, DEFAULT_SUMMARY_MODEL, type SummarySettings } 
 export { ConfigError };
 
 /**
- * Default `ALLOWED_PROFILES`: the profiles shipped in `profiles/` (the plain assistant, the default, and the
- * planner). See docs/actions.md.
+ * Default `ALLOWED_PROFILES`: the profiles shipped in `profiles/` (the plain assistant, the default, the planner, the
+ * tutor, and `asistente`, the assistant in Spanish). See docs/actions.md.
  */
-export const DEFAULT_ALLOWED_PROFILES = `${DEFAULT_PROFILE_ID},planner,tutor`;
+export const DEFAULT_ALLOWED_PROFILES = `${DEFAULT_PROFILE_ID},planner,tutor,asistente`;
 
 /**
  * Default `HSTS_MAX_AGE_S`: one year, the `max-age` MDN and the HSTS preload list ask for; no `includeSubDomains`,

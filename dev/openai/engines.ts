@@ -3,6 +3,10 @@
  * text-to-speech. Both run as child processes; a missing binary is reported with the Debian packages
  * to install.
  *
+ * Languages: pocketsphinx decodes English only (Debian ships no other model); espeak-ng speaks English, or Spanish
+ * when {@link speechLanguage} guesses the text is Spanish (OpenAI's speech API has no language parameter: it speaks
+ * the text's language, so the stand-in guesses it from the text too).
+ *
  * Facts: the pocketsphinx model paths are those of Debian's `pocketsphinx-en-us`
  * (`/usr/share/pocketsphinx/model/en-us`); with them `pocketsphinx_continuous -infile` decodes
  * `pocketsphinx-testdata`'s goforward.raw (16 kHz mono s16le) to "go forward ten meters".
@@ -158,13 +162,55 @@ export function toPcm16k(file: Buffer, ext: string): Promise<Buffer> {
   return sox(["-t", ext, "-", ...SOX_RAW(16_000), "-"], file);
 }
 
+/** The languages the stand-in speaks: {@link speechLanguage}'s answers. */
+export type SpeechLanguage = "en" | "es";
+
+/**
+ * The espeak-ng voice of each language the stand-in speaks (`espeak-ng --voices`): English is espeak-ng's default
+ * voice (`en`, no `-v`), Spanish its `es` voice (Spanish of Spain, in the `espeak-ng-data` package).
+ */
+export const ESPEAK_VOICES: Readonly<Record<SpeechLanguage, string>> = { en: "en", es: "es" };
+
+/** Letters and marks that English text does not use and Spanish does; each counts twice in {@link speechLanguage}. */
+const SPANISH_MARKS = /[¿¡ñáéíóúü]/giu;
+/** Common Spanish words that are not English words (so not "a", "no", "me", "he"). */
+const SPANISH_WORDS = new Set(
+  "el la los las que qué de del y en un una es está por para con hola gracias cómo como puedo ayudarte tu tú yo lo se su al muy pero más".split(
+    " ",
+  ),
+);
+/** Common English words that are not Spanish words. */
+const ENGLISH_WORDS = new Set(
+  "the and is are you i to of it what how can help this that with for your hello hi do not from".split(" "),
+);
+
+/**
+ * Guesses the language of a text to speak, between English and Spanish (the stand-in's voices): Spanish when its
+ * Spanish marks (`¿ ¡ ñ á é í ó ú ü`, two points each) and common Spanish words ("el", "la", "que", "hola", …, one
+ * point each) outscore its common English words ("the", "you", "is", …); else English. A heuristic for development
+ * only: the real API speaks whatever language the text is in.
+ * @param text the text to speak
+ * @returns `es` or `en`
+ */
+export function speechLanguage(text: string): SpeechLanguage {
+  let spanish = (text.match(SPANISH_MARKS)?.length ?? 0) * 2;
+  let english = 0;
+  for (const word of text.toLowerCase().match(/\p{L}+/gu) ?? []) {
+    if (SPANISH_WORDS.has(word)) spanish++;
+    else if (ENGLISH_WORDS.has(word)) english++;
+  }
+  return spanish > english ? "es" : "en";
+}
+
 /**
  * Speaks text with espeak-ng.
  * @param text what to say (read from stdin, so no text is taken for an option)
+ * @param language the voice's language ({@link ESPEAK_VOICES}); default English
  * @returns PCM16 mono at {@link PCM_RATE} Hz
  * @throws EngineMissingError when espeak-ng or sox is not installed
  */
-export async function synthesize(text: string, signal?: AbortSignal): Promise<Buffer> {
-  const wav = await run("espeak-ng", ["--stdin", "--stdout", "-s", "175"], Buffer.from(text, "utf8"), signal);
+export async function synthesize(text: string, signal?: AbortSignal, language: SpeechLanguage = "en"): Promise<Buffer> {
+  const voice = language === "en" ? [] : ["-v", ESPEAK_VOICES[language]];
+  const wav = await run("espeak-ng", [...voice, "--stdin", "--stdout", "-s", "175"], Buffer.from(text, "utf8"), signal);
   return sox(["-t", "wav", "-", ...SOX_RAW(PCM_RATE), "-"], wav, signal);
 }

@@ -31,6 +31,10 @@
  * `utterance_ms` (decoded for the final), `decode_ms`, `words`, `interims` (interim decodes started for the
  * item), `interim_audio_ms` (audio they decoded, in all) and `interim_decode_ms` (their wall time, in all).
  *
+ * Language: the session's `audio.input.transcription.language` (or the first of its `languages`) is what the real API
+ * transcribes in. pocketsphinx has only its English model, so every language is decoded as English; a language other
+ * than English is logged once per socket, as `stand_in_unsupported_language` with `language` and `decoded_as: "en"`.
+ *
  * Instant mode (a catalog given, instant.ts): no pocketsphinx at all. There are no interims; on commit the kept
  * audio is matched against the catalog's known recordings, and the matched transcript (or "" for none) goes out
  * at once as one delta and `completed`. The log line then also says `match` (the recording's name, or null)
@@ -225,6 +229,7 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger, catalog?:
   let interim: AbortController | null = null;
   let decodes: Promise<void> = Promise.resolve();
   let waiting = 0; // decodes running or queued; they run one at a time, in order
+  let unsupportedLogged = false;
 
   const send = (event: object) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
@@ -245,6 +250,13 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger, catalog?:
     const delta = (it.sent.length ? " " : "") + words.slice(it.sent.length).join(" ");
     send({ type: "conversation.item.input_audio_transcription.delta", item_id: it.id, content_index: 0, delta });
     it.sent = words;
+  };
+  /** Logs, once per socket, a transcription language other than English: it is decoded as English all the same. */
+  const noteLanguage = (asked: { language?: unknown; languages?: unknown } | undefined) => {
+    const language = asked?.language ?? (Array.isArray(asked?.languages) ? asked.languages[0] : undefined);
+    if (unsupportedLogged || typeof language !== "string" || /^en(-|$)/i.test(language)) return;
+    unsupportedLogged = true;
+    log.warn("stand_in_unsupported_language", { language, decoded_as: "en", route: "/v1/realtime" });
   };
   /** Runs `job` after the decodes before it; `job` must not reject. */
   const schedule = (job: () => Promise<void>) => {
@@ -346,7 +358,13 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger, catalog?:
 
   send({ type: "session.created", session: { type: "transcription", object: "realtime.transcription_session" } });
   ws.on("message", (data) => {
-    let event: { type?: string; audio?: string; session?: { audio?: { input?: { turn_detection?: unknown } } } };
+    let event: {
+      type?: string;
+      audio?: string;
+      session?: {
+        audio?: { input?: { turn_detection?: unknown; transcription?: { language?: unknown; languages?: unknown } } };
+      };
+    };
     try {
       event = JSON.parse(data.toString());
     } catch {
@@ -357,6 +375,7 @@ export function serveRealtimeTranscription(ws: WebSocket, log: Logger, catalog?:
         if (event.session?.audio?.input?.turn_detection) {
           log.warn("turn_detection_not_implemented", { hint: "commit from the client (turn_detection: null)" });
         }
+        noteLanguage(event.session?.audio?.input?.transcription);
         return send({ type: "session.updated", session: event.session ?? {} });
       case "input_audio_buffer.append":
         if (!item) newItem();

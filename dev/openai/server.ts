@@ -10,6 +10,12 @@
  * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts), function tools by rules (tools.ts), the edge's summary request answered with a deterministic summary (summary.ts); model `error-<status>` fails |
  * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz; model `error-<status>` fails |
  *
+ * Languages: speech is English or Spanish, guessed from the text (engines.ts `speechLanguage`; OpenAI's speech API
+ * has no language field either), logged as `language` and `espeak_voice` on the `stand_in_reply` line. Transcription
+ * is English only (pocketsphinx's one model): a request for another language (`language`, e.g. `es`, of a
+ * transcription or of the realtime session) is still decoded with the English model, and logged once as
+ * `stand_in_unsupported_language` (per server for HTTP, per socket for realtime.ts).
+ *
  * Errors use OpenAI's shape `{"error":{"message","type","code"}}`; a missing engine answers 503 with
  * the apt packages to install.
  *
@@ -22,7 +28,7 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import { createLogger } from "../../contract/log.ts";
 import { completionBody, completionEvents, promptTokensOf, respond } from "./chat.ts";
-import { EngineMissingError, synthesize, toPcm16k, transcribe } from "./engines.ts";
+import { ESPEAK_VOICES, EngineMissingError, speechLanguage, synthesize, toPcm16k, transcribe } from "./engines.ts";
 import { buzz, InstantCatalog, readWav, samplesOf } from "./instant.ts";
 import { serveRealtimeTranscription } from "./realtime.ts";
 import { isSummaryRequest } from "./summary.ts";
@@ -103,15 +109,19 @@ function parseJson(raw: Buffer): Record<string, unknown> {
 }
 
 /**
- * Answers `POST /v1/audio/transcriptions`.
+ * Answers `POST /v1/audio/transcriptions`. A `language` other than English is decoded with the English model all the
+ * same (the one pocketsphinx has), and `unsupported` is told about it (the caller logs it once).
  * @param catalog instant mode: match the audio against these recordings (a PCM16 WAV file is read without sox)
- * @returns the response body `{text}` and, in instant mode, the log line's `match`, `score` and `decode_ms`
+ * @param unsupported called with the request's `language` when it is not English
+ * @returns the response body `{text}`, and the log line's `language` (when given) and, in instant mode, `match`,
+ *   `score` and `decode_ms`
  * @throws HttpError 400 for a body that is not multipart with a `file`
  */
 async function transcriptions(
   req: IncomingMessage,
   raw: Buffer,
   catalog: InstantCatalog | null,
+  unsupported: (language: string) => void,
 ): Promise<{ body: object; fields: object }> {
   const form = await new Response(new Uint8Array(raw), {
     headers: { "content-type": req.headers["content-type"] ?? "" },
@@ -125,6 +135,9 @@ async function transcriptions(
   const name = file instanceof File ? file.name : "audio.wav";
   const ext = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase() ?? "wav";
   const bytes = Buffer.from(await file.arrayBuffer());
+  const language = form.get("language");
+  const given = typeof language === "string" && language ? { language } : {};
+  if (given.language && !/^en(-|$)/i.test(given.language)) unsupported(given.language);
   if (catalog) {
     const audio = readWav(bytes) ?? {
       samples: samplesOf(await toPcm16k(bytes, ext === "raw" ? "wav" : ext)),
@@ -132,6 +145,7 @@ async function transcriptions(
     };
     const match = catalog.match(audio.samples, audio.rate);
     const fields = {
+      ...given,
       match: match.name,
       score: Math.round(match.score * 1000) / 1000,
       decode_ms: Math.round(match.ms * 10) / 10,
@@ -139,7 +153,7 @@ async function transcriptions(
     return { body: { text: match.transcript }, fields };
   }
   const pcm = await toPcm16k(bytes, ext === "raw" ? "wav" : ext);
-  return { body: { text: await transcribe(pcm) }, fields: {} };
+  return { body: { text: await transcribe(pcm) }, fields: given };
 }
 
 /**
@@ -213,12 +227,14 @@ async function chat(
 }
 
 /**
- * Answers `POST /v1/audio/speech` with PCM16 mono 24 kHz: espeak-ng, or in instant mode a buzz as long as the
- * speech would be (instant.ts `buzz`).
+ * Answers `POST /v1/audio/speech` with PCM16 mono 24 kHz: espeak-ng, in the voice of the language the text seems to
+ * be in (engines.ts `speechLanguage`: English or Spanish), or in instant mode a buzz as long as the speech would be
+ * (instant.ts `buzz`).
+ * @returns the log line's `language` and `espeak_voice` (the voice chosen, also in instant mode)
  * @throws HttpError 400 for an empty `input` or a `response_format` other than "pcm"; the status of a model named
  *   `error-<status>`
  */
-async function speech(res: ServerResponse, body: Record<string, unknown>, instant: boolean): Promise<void> {
+async function speech(res: ServerResponse, body: Record<string, unknown>, instant: boolean): Promise<object> {
   if (typeof body.input !== "string" || !body.input.trim()) throw new HttpError(400, "`input` must be non-empty text");
   const failure = /^error-(\d{3})$/.exec(typeof body.model === "string" ? body.model : "");
   if (failure)
@@ -226,9 +242,11 @@ async function speech(res: ServerResponse, body: Record<string, unknown>, instan
   const format = body.response_format ?? "mp3";
   if (format !== "pcm")
     throw new HttpError(400, `response_format ${String(format)} is not supported by the stand-in; use "pcm"`);
-  const pcm = instant ? buzz(body.input) : await synthesize(body.input);
+  const language = speechLanguage(body.input);
+  const pcm = instant ? buzz(body.input) : await synthesize(body.input, undefined, language);
   res.writeHead(200, { "content-type": "audio/pcm", "content-length": pcm.length });
   res.end(pcm);
+  return { language, espeak_voice: ESPEAK_VOICES[language] };
 }
 
 /**
@@ -244,6 +262,13 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
     fields: { stand_in: true, ...(catalog ? { mode: "instant" } : {}) },
     write: opts.log ?? ((line) => void process.stdout.write(line + "\n")),
   });
+  /** The transcription languages already logged as unsupported (once each). */
+  const unsupportedLanguages = new Set<string>();
+  const unsupported = (language: string) => {
+    if (unsupportedLanguages.has(language)) return;
+    unsupportedLanguages.add(language);
+    log.warn("stand_in_unsupported_language", { language, decoded_as: "en", route: "/v1/audio/transcriptions" });
+  };
 
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname.replace(/\/+$/, "");
@@ -259,11 +284,11 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
       const raw = await readBody(req);
       let fields: object = {};
       if (path === "/v1/audio/transcriptions") {
-        const answer = await transcriptions(req, raw, catalog);
+        const answer = await transcriptions(req, raw, catalog, unsupported);
         json(res, 200, answer.body);
         fields = answer.fields;
       } else if (path === "/v1/chat/completions") fields = await chat(res, parseJson(raw), opts.onChatRequest);
-      else if (path === "/v1/audio/speech") await speech(res, parseJson(raw), catalog !== null);
+      else if (path === "/v1/audio/speech") fields = await speech(res, parseJson(raw), catalog !== null);
       else throw new HttpError(404, `no route POST ${path}`);
       log.info("stand_in_reply", { route: path, ms: Date.now() - started, ...fields });
     } catch (err) {

@@ -143,8 +143,8 @@ function expectClosed(schema: ValueSchema): void {
 describe("the shipped profiles", () => {
   const profiles = loadProfiles();
 
-  it("are the default assistant, the planner and the tutor", () => {
-    expect([...profiles.keys()]).toEqual(["assistant", "planner", "tutor"]);
+  it("are the default assistant, the planner, the tutor and the Spanish asistente", () => {
+    expect([...profiles.keys()]).toEqual(["asistente", "assistant", "planner", "tutor"]);
     expect(profiles.has(DEFAULT_PROFILE_ID)).toBe(true);
   });
 
@@ -187,8 +187,25 @@ describe("the shipped profiles", () => {
       expect(profile.resume_greeting, profile.id).not.toBe(profile.greeting);
       expect(profile.resume_greeting, profile.id).not.toBe(DEFAULT_RESUME_GREETING);
       expect(profile.resume_greeting.length, profile.id).toBeLessThanOrEqual(100);
-      expect(profile.resume_greeting, profile.id).toMatch(/back/i);
+      // "Welcome back", or "de nuevo" ("again") in Spanish.
+      expect(profile.resume_greeting, profile.id).toMatch(profile.language === "es" ? /de nuevo/i : /back/i);
     }
+  });
+
+  it("asistente is the assistant in Spanish: language es, Spanish words, no intents", () => {
+    const asistente = profiles.get("asistente")!;
+    expect(asistente).toMatchObject({
+      display_name: "Asistente",
+      greeting: "¡Hola! ¿En qué puedo ayudarte hoy?",
+      resume_greeting: "¡Hola de nuevo! ¿En qué más puedo ayudarte?",
+      voice: "alloy",
+      language: "es",
+      model: { name: "gpt-4o-mini" },
+      ask_name: false,
+      intents: [],
+    });
+    expect(asistente.prompt).toMatch(/^Eres un asistente de voz/);
+    expect(asistente.prompt).toMatch(/Habla siempre en español/);
   });
 
   it("planner has GOAL, NEW_TASK and RESCHEDULE_TASK with the agreed parameters and confirmation", () => {
@@ -248,7 +265,7 @@ describe("the registry build", () => {
   it("holds every profile's file in id order, with defaults applied and without prompts", () => {
     const registry = buildRegistry();
     expect(ProfileRegistry.parse(registry)).toEqual(registry);
-    expect(Object.keys(registry.profiles)).toEqual(["assistant", "planner", "tutor"]);
+    expect(Object.keys(registry.profiles)).toEqual(["asistente", "assistant", "planner", "tutor"]);
     for (const [id, file] of Object.entries(registry.profiles)) {
       expect(file).not.toHaveProperty("prompt");
       expect(file).not.toHaveProperty("id");

@@ -19,7 +19,7 @@ describe("pages", () => {
   it("/ offers the allowed profiles other than the default one", async () => {
     const home = await (await call("/")).text();
     expect(home).toContain(
-      'Or talk with: <a href="/chat?agent=planner">Planner</a> · <a href="/chat?agent=tutor">Tutor</a>',
+      'Or talk with: <a href="/chat?agent=planner">Planner</a> · <a href="/chat?agent=tutor">Tutor</a> · <a href="/chat?agent=asistente" lang="es" hreflang="es">Asistente</a>',
     );
     expect(home).not.toContain('href="/chat?agent=assistant"');
   });

@@ -68,7 +68,9 @@ describe("POST /session {profile, timezone}", () => {
     const room = uniqueRoom();
     const res = await post(cookie, { room, profile: "coach" });
     const body = await expectError(res, 400, "unknown_profile");
-    expect(body.error.message).toBe('There is no profile "coach" here; choose one of: assistant, planner, tutor.');
+    expect(body.error.message).toBe(
+      'There is no profile "coach" here; choose one of: assistant, planner, tutor, asistente.',
+    );
     expect(await env.ROOMS.get(env.ROOMS.idFromName(room)).activeSession(Date.now())).toBeNull();
     expect(await liveKitCalls(room)).toEqual([]);
   });
@@ -159,7 +161,7 @@ describe("ALLOWED_PROFILES and DEFAULT_PROFILE", () => {
     expect([...read.allowedProfiles]).toEqual(["planner", "assistant"]);
     expect(read.defaultProfile).toBe("planner");
     const blank = readEdgeConfig(envWith({ ALLOWED_PROFILES: "", DEFAULT_PROFILE: "" }));
-    expect([...blank.allowedProfiles]).toEqual(["assistant", "planner", "tutor"]);
+    expect([...blank.allowedProfiles]).toEqual(["assistant", "planner", "tutor", "asistente"]);
     expect(blank.defaultProfile).toBe("assistant");
     expect(fault({ ALLOWED_PROFILES: "assistant" })).toBeNull();
   });

@@ -14,6 +14,12 @@
  * sits under the agent's state; the bars are flat until web/src/visualizer.ts sets their heights. The microphone
  * choice (`#microphones`, a labelled `<select id="microphone">`) follows the controls, `hidden` until
  * web/src/microphones.ts finds two or more inputs, and hidden by CSS with the controls during the name step.
+ *
+ * The page speaks its profile's language (web/i18n/index.ts `pageLanguage`): `<html lang>`, every text here and in
+ * the shell, and, unless English, the page script's texts, rendered as a JSON data block (`#texts`, read by
+ * web/src/texts.ts, whose defaults are English). The
+ * plan and lesson panels and the action cards are English whatever the language (no shipped non-English profile has
+ * intents).
  */
 import { html, raw } from "hono/html";
 import { TURNSTILE_ORIGIN, TURNSTILE_SCRIPT_PATH } from "../../contract/defaults.ts";
@@ -25,6 +31,8 @@ import {
   type TutorPlace,
   type VisitorNameResponse,
 } from "../../contract/index.ts";
+import { script as english } from "../i18n/en.ts";
+import { fill, pageLanguage, type PageLanguage, type PageTexts, type ScriptTexts } from "../i18n/index.ts";
 import { transcriptItem, when } from "./history.ts";
 import { layout, type Html } from "./layout.ts";
 
@@ -65,8 +73,13 @@ export interface ChatPageOptions {
    * `profile`.
    */
   resume?: TranscriptResponse | undefined;
-  /** A short notice under the lede, e.g. "That conversation can't be continued." (`#notice`). */
+  /** A short notice under the lede (`#notice`), as written. */
   notice?: string | undefined;
+  /**
+   * `/chat?resume=<id>` named a conversation that cannot be continued: the notice says so ("That conversation can't
+   * be continued.", in the page's language), unless `notice` is given.
+   */
+  resumeRefused?: boolean | undefined;
   /**
    * The visitor's newest conversation (the Worker's `lastConversation`), so that it is still offered after a
    * reload: "Your last conversation: <date> — Read / Continue" (`#last-conversation`; Continue once it ended).
@@ -93,12 +106,20 @@ export interface ChatPageOptions {
   tutorPlace?: TutorPlace | null | undefined;
 }
 
+/**
+ * Why a typed name was refused: `empty` (nothing but spaces), `too_long` (over `VISITOR_NAME_MAX`), `invalid` (not
+ * letters).
+ */
+export type NameProblem = "empty" | "too_long" | "invalid";
+
 /** The name step's state. */
 export interface NameStep {
   /** What the input holds: the visitor's name when they change it, what they typed when it was refused, else "". */
   value: string;
-  /** Why the typed name was refused, one sentence (`#name-error`); absent: nothing refused. */
+  /** Why the typed name was refused, one sentence as written (`#name-error`); absent: `problem`'s sentence, if any. */
   error?: string | undefined;
+  /** Why the typed name was refused, said in the page's language (`#name-error`); absent: nothing refused. */
+  problem?: NameProblem | undefined;
 }
 
 /** What the chat page shows of a profile. */
@@ -113,6 +134,11 @@ export interface ChatProfile {
   tutor?: boolean | undefined;
   /** Its `ask_name`: the page asks the visitor's first name before their first Start. Default false. */
   askName?: boolean | undefined;
+  /**
+   * Its `language` (BCP 47, e.g. `es`): the page's language when web/i18n/ has a catalog for it (else English), and
+   * the captions' always. Default `en`.
+   */
+  language?: string | undefined;
 }
 
 /**
@@ -141,24 +167,44 @@ const PLAN = html`<section class="plan" id="plan" aria-labelledby="plan-title">
  * The earlier conversation's captions and actions (`/chat?resume=`), in a scrollable region that starts at its end
  * (CSS `column-reverse`, no script), with its summary.
  */
-function earlier(t: TranscriptResponse): Html {
-  const items = t.events.map((e) => transcriptItem(e, t)).filter((i) => i !== null);
+function earlier(t: TranscriptResponse, language: PageLanguage): Html {
+  const { page: p, script: s } = language;
+  const labels = { user: s.you, agent: s.agentLabel };
+  const items = t.events.map((e) => transcriptItem(e, t, undefined, labels)).filter((i) => i !== null);
   return html`<section class="earlier" id="earlier" aria-labelledby="earlier-title">
-<div class="transcript__head"><h2 id="earlier-title">Earlier in this conversation</h2><a class="transcript__link" href="/history/${t.session_id}">Transcript</a></div>
+<div class="transcript__head"><h2 id="earlier-title">${p.earlier}</h2><a class="transcript__link" href="/history/${t.session_id}">${p.transcript}</a></div>
 ${t.summary ? html`<p class="earlier__summary">${t.summary}</p>` : ""}${
     items.length > 0
-      ? html`<div class="earlier__box" role="region" aria-label="Earlier in this conversation, scrollable" tabindex="0"><ol class="history__list earlier__list">${items}</ol></div>`
-      : html`<p class="history__empty">Nothing was said in that conversation.</p>`
+      ? html`<div class="earlier__box" role="region" aria-label="${p.earlierScrollable}" tabindex="0"><ol class="history__list earlier__list"${conversationLang(language)}>${items}</ol></div>`
+      : html`<p class="history__empty">${p.earlierEmpty}</p>`
   }
 </section>
 `;
 }
 
+/**
+ * ` lang="<tag>"` for what is said in the conversation (captions, the earlier conversation) when its language is not
+ * the page's (a profile language without a catalog: English texts around, e.g., German captions); else nothing.
+ */
+function conversationLang(language: PageLanguage): Html | "" {
+  return language.conversation !== language.lang ? html` lang="${language.conversation}"` : "";
+}
+
+/**
+ * The page script's texts as a JSON data block (`#texts`, web/src/texts.ts), for a page in another language than
+ * English (the script's defaults, bundled with it: an English page has no block). A data block is not run, so the
+ * CSP's `script-src 'self'` allows it; its `<` are escaped (`\u003c`), so no text can close the element or open a
+ * comment.
+ */
+function textsBlock(texts: ScriptTexts): Html {
+  return raw(`<script type="application/json" id="texts">${JSON.stringify(texts).replace(/</g, "\\u003c")}</script>`);
+}
+
 /** "Your last conversation: <date> — Read · Continue" (Continue once it ended). */
-function lastConversation(e: ConversationEntry): Html {
-  return html`<p class="last-conversation" id="last-conversation">Your last conversation: ${when(e.started_at)} — <a href="/history/${e.session_id}">Read</a>${
-    e.status === "ended" ? html` · <a href="/chat?resume=${e.session_id}">Continue</a>` : ""
-  } · <a href="/history">All conversations</a></p>
+function lastConversation(e: ConversationEntry, t: PageTexts): Html {
+  return html`<p class="last-conversation" id="last-conversation">${t.lastConversation} ${when(e.started_at, t.dateLocale)} — <a href="/history/${e.session_id}">${t.read}</a>${
+    e.status === "ended" ? html` · <a href="/chat?resume=${e.session_id}">${t.continue}</a>` : ""
+  } · <a href="/history">${t.allConversations}</a></p>
 `;
 }
 
@@ -175,50 +221,66 @@ function editNamePath(options: ChatPageOptions): string {
 }
 
 /** "Hi Alice · Change name" once the visitor gave a name; "Add your name" after a skip on a profile that asks. */
-function visitorGreeting(options: ChatPageOptions): Html | "" {
+function visitorGreeting(options: ChatPageOptions, t: PageTexts): Html | "" {
   const { visitorName, nameStep, profile } = options;
   if (nameStep || !visitorName) return "";
   if (visitorName.name !== null) {
-    return html`<p class="visitor-greeting" id="visitor-greeting">Hi ${visitorName.name} · <a href="${editNamePath(options)}">Change name</a></p>
+    return html`<p class="visitor-greeting" id="visitor-greeting">${fill(t.hiName, { name: visitorName.name })} · <a href="${editNamePath(options)}">${t.changeName}</a></p>
 `;
   }
   if (visitorName.asked && profile?.askName) {
-    return html`<p class="visitor-greeting" id="visitor-greeting"><a href="${editNamePath(options)}">Add your name</a></p>
+    return html`<p class="visitor-greeting" id="visitor-greeting"><a href="${editNamePath(options)}">${t.addName}</a></p>
 `;
   }
   return "";
+}
+
+/** The sentence of a refused name: the one given as written, else the page language's for its problem. */
+function nameError(step: NameStep, t: PageTexts): string | undefined {
+  if (step.error !== undefined) return step.error;
+  switch (step.problem) {
+    case "empty":
+      return t.nameEmpty;
+    case "too_long":
+      return fill(t.nameTooLong, { max: VISITOR_NAME_MAX });
+    case "invalid":
+      return t.nameInvalid;
+    default:
+      return undefined;
+  }
 }
 
 /**
  * The name step: a first-name form posting to `/chat/name` (no script). "Skip" submits without the browser's
  * `required` check; after an earlier answer it reads "Forget my name" (with a name) and there is a way back.
  */
-function nameStepForm(step: NameStep, options: ChatPageOptions, agentName: string): Html {
+function nameStepForm(step: NameStep, options: ChatPageOptions, agentName: string, t: PageTexts): Html {
   const answered = options.visitorName?.asked === true;
   const hasName = options.visitorName?.name != null;
-  const invalid = step.error !== undefined;
+  const error = nameError(step, t);
+  const invalid = error !== undefined;
   return html`<form class="name-step" id="name-step" method="post" action="/chat/name" aria-labelledby="name-step-title">
-<h2 id="name-step-title">What should ${agentName} call you?</h2>
-<p class="name-step__note">Your first name is enough: the agent greets you with it, and your conversation history shows it. You can change it later, or skip this.</p>
+<h2 id="name-step-title">${fill(t.nameTitle, { agent: agentName })}</h2>
+<p class="name-step__note">${t.nameNote}</p>
 ${options.profile ? html`<input type="hidden" name="agent" value="${options.profile.id}">` : ""}${
     options.resume ? html`<input type="hidden" name="resume" value="${options.resume.session_id}">` : ""
   }
-<label for="name-input">First name</label>
+<label for="name-input">${t.nameLabel}</label>
 <div class="typed">
 <input class="typed__text" id="name-input" name="name" type="text" value="${step.value}" maxlength="${VISITOR_NAME_MAX}" autocomplete="given-name" autocapitalize="words" spellcheck="false" required${
     invalid ? html` aria-invalid="true" aria-describedby="name-error"` : ""
   }${invalid || answered ? html` autofocus` : ""}>
-<button class="btn btn--primary" id="name-continue" type="submit">Continue</button>
-<button class="btn" id="name-skip" type="submit" name="skip" value="1" formnovalidate>${hasName ? "Forget my name" : "Skip"}</button>
+<button class="btn btn--primary" id="name-continue" type="submit">${t.nameContinue}</button>
+<button class="btn" id="name-skip" type="submit" name="skip" value="1" formnovalidate>${hasName ? t.nameForget : t.nameSkip}</button>
 </div>
 ${
   invalid
-    ? html`<p class="notice" id="name-error" role="alert">${step.error}</p>
+    ? html`<p class="notice" id="name-error" role="alert">${error}</p>
 `
     : ""
 }${
     answered
-      ? html`<p><a href="${chatPath(options)}">${hasName ? "Keep my name as it is" : "Go on without a name"}</a></p>
+      ? html`<p><a href="${chatPath(options)}">${hasName ? t.nameKeep : t.nameWithout}</a></p>
 `
       : ""
   }</form>
@@ -232,11 +294,17 @@ export function chatPage(options: ChatPageOptions = {}): Html {
   const last = options.last && options.last.session_id !== resume?.session_id ? options.last : undefined;
   const script = `${options.turnstileOrigin ?? TURNSTILE_ORIGIN}${TURNSTILE_SCRIPT_PATH}`;
   const profile = options.profile;
-  const name = profile?.name ?? "the agent";
+  const language = pageLanguage(profile?.language);
+  const { page: t, script: s } = language;
+  const name = profile?.name ?? t.theAgent;
+  const talkWith = fill(t.talkWith, { name });
+  const notice = options.notice ?? (options.resumeRefused ? t.cannotResume : undefined);
   return layout({
-    title: `Talk with ${name} · Voice agent`,
+    title: `${talkWith} · ${t.brand}`,
     pageClass: "page--chat",
     script: "chat.js",
+    lang: language.lang,
+    texts: t,
     ...(siteKey
       ? {
           head: html`
@@ -250,26 +318,22 @@ export function chatPage(options: ChatPageOptions = {}): Html {
     }${siteKey ? html` data-turnstile-sitekey="${siteKey}" data-turnstile-script="${script}"` : ""}${
       resume ? html` data-resume="${resume.session_id}"` : ""
     }>
-<h1>Talk with ${name}</h1>
-${visitorGreeting(options)}<p class="lede">${
-      resume
-        ? "You're continuing an earlier conversation: press Start, and the agent picks up where you left off."
-        : "Press Start, allow the microphone, and speak naturally. You can interrupt the agent at any time."
-    }</p>
+<h1>${talkWith}</h1>
+${visitorGreeting(options, t)}<p class="lede">${resume ? t.ledeResume : t.lede}</p>
 ${
-  options.notice
-    ? html`<p class="notice" id="notice">${options.notice}</p>
+  notice
+    ? html`<p class="notice" id="notice">${notice}</p>
 `
     : ""
-}${options.nameStep ? nameStepForm(options.nameStep, options, name) : ""}${last ? lastConversation(last) : ""}<section class="stage" aria-label="Participants">
+}${options.nameStep ? nameStepForm(options.nameStep, options, name, t) : ""}${last ? lastConversation(last, t) : ""}<section class="stage" aria-label="${t.participants}">
 <div class="party party--user" id="party-user" data-speaking="false">
 <div class="party__avatar">${MIC}</div>
-<div class="party__text"><p class="party__name">You</p><p class="party__state" id="user-state">Mic off</p>
+<div class="party__text"><p class="party__name">${s.you}</p><p class="party__state" id="user-state">${s.user.off}</p>
 <div class="meter" id="meter" aria-hidden="true"><span class="meter__bar"></span></div></div>
 </div>
 <div class="party party--agent" id="party-agent" data-speaking="false" data-state="offline">
 <div class="party__avatar">${AGENT}</div>
-<div class="party__text"><p class="party__name">${profile?.name ?? "Agent"}</p><p class="party__state" id="agent-state">Offline</p>
+<div class="party__text"><p class="party__name">${profile?.name ?? s.agentLabel}</p><p class="party__state" id="agent-state">${s.agent.offline}</p>
 <div class="visualizer" id="visualizer" aria-hidden="true"><span></span><span></span><span></span><span></span><span></span></div></div>
 </div>
 </section>
@@ -279,31 +343,31 @@ ${
 <p class="alert__detail" id="alert-detail" hidden></p>
 </div>
 <div class="controls"${options.nameStep ? html` hidden` : ""}>
-<button class="btn btn--primary" id="start" type="button">Start</button>
-<button class="btn btn--toggle" id="mute" type="button" aria-pressed="false" hidden>Mute</button>
-<button class="btn btn--danger" id="stop" type="button" hidden>Stop</button>
-<button class="btn" id="play-audio" type="button" hidden>Play agent audio</button>
-<p class="status" id="status" role="status">Ready when you are.</p>
+<button class="btn btn--primary" id="start" type="button">${s.start}</button>
+<button class="btn btn--toggle" id="mute" type="button" aria-pressed="false" hidden>${t.mute}</button>
+<button class="btn btn--danger" id="stop" type="button" hidden>${t.stop}</button>
+<button class="btn" id="play-audio" type="button" hidden>${t.playAudio}</button>
+<p class="status" id="status" role="status">${s.status.ready}</p>
 </div>
-<div class="microphones" id="microphones" hidden><label for="microphone">Microphone</label><select class="microphones__select" id="microphone"></select></div>
+<div class="microphones" id="microphones" hidden><label for="microphone">${t.microphone}</label><select class="microphones__select" id="microphone"></select></div>
 <form class="typed" id="typed">
-<label class="visually-hidden" for="message">Type a message</label>
-<input class="typed__text" id="message" type="text" maxlength="${TYPED_TEXT_MAX}" autocomplete="off" enterkeyhint="send" placeholder="Press Start to type" disabled>
-<button class="btn" id="send" type="submit" disabled>Send</button>
+<label class="visually-hidden" for="message">${t.typeMessage}</label>
+<input class="typed__text" id="message" type="text" maxlength="${TYPED_TEXT_MAX}" autocomplete="off" enterkeyhint="send" placeholder="${s.placeholder.idle}" disabled>
+<button class="btn" id="send" type="submit" disabled>${t.send}</button>
 </form>
 ${
   siteKey
     ? html`<div class="turnstile" id="turnstile"></div>
 `
     : ""
-}${resume ? earlier(resume) : ""}<section class="transcript" aria-labelledby="captions-title">
-<div class="transcript__head"><h2 id="captions-title">Captions</h2><a class="transcript__link" id="history-link" href="/" hidden>Saved transcript</a></div>
-<div class="captions" id="captions-box" role="region" aria-label="Captions, scrollable" tabindex="0">
-<p class="captions__empty" id="captions-empty">What you and the agent say appears here as you speak.</p>
-<div class="captions__log" id="captions" role="log" aria-live="polite" aria-labelledby="captions-title"></div>
+}${resume ? earlier(resume, language) : ""}<section class="transcript" aria-labelledby="captions-title">
+<div class="transcript__head"><h2 id="captions-title">${t.captions}</h2><a class="transcript__link" id="history-link" href="/" hidden>${t.savedTranscript}</a></div>
+<div class="captions" id="captions-box" role="region" aria-label="${t.captionsScrollable}" tabindex="0">
+<p class="captions__empty" id="captions-empty">${t.captionsEmpty}</p>
+<div class="captions__log" id="captions" role="log" aria-live="polite" aria-labelledby="captions-title"${conversationLang(language)}></div>
 </div>
 </section>
-${profile?.planner ? PLAN : ""}${profile?.tutor ? lessonPanel(options.tutorPlace) : ""}<noscript><p class="alert">The voice chat needs JavaScript. Past conversations can still be read without it.</p></noscript>
-</div>`,
+${profile?.planner ? PLAN : ""}${profile?.tutor ? lessonPanel(options.tutorPlace) : ""}<noscript><p class="alert">${t.noScript}</p></noscript>
+${s === english ? "" : textsBlock(s)}</div>`,
   });
 }

@@ -21,7 +21,8 @@ import { actionCard, when as dueText } from "../src/actions.ts";
 import { layout, type Html } from "./layout.ts";
 import { usageParts } from "./usage.ts";
 
-const DATE = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
+/** Date formats by locale (`when`): made once each. */
+const DATES = new Map<string, Intl.DateTimeFormat>();
 const LABEL = { user: "You", agent: "Agent" } as const;
 const REASON: Record<string, string> = {
   stopped: "ended by you",
@@ -41,9 +42,17 @@ export function offset(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
-/** `<time>` of epoch ms `ms`, read in UTC ("21 Nov 2026, 09:30 UTC"): the server does not know the visitor's zone. */
-export function when(ms: number): Html {
-  return html`<time datetime="${new Date(ms).toISOString()}">${DATE.format(ms)} UTC</time>`;
+/**
+ * `<time>` of epoch ms `ms`, read in UTC ("21 Nov 2026, 09:30 UTC"): the server does not know the visitor's zone.
+ * @param locale the locale it is written in (default `en-GB`; `/chat` passes its language's, e.g. `es-ES`)
+ */
+export function when(ms: number, locale = "en-GB"): Html {
+  let format = DATES.get(locale);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
+    DATES.set(locale, format);
+  }
+  return html`<time datetime="${new Date(ms).toISOString()}">${format.format(ms)} UTC</time>`;
 }
 
 const RUNNING: Record<Exclude<TranscriptResponse["status"], "ended">, string> = {
@@ -84,18 +93,20 @@ function card(e: ActionMessage, at: Html): Html {
  * One stored event as a list item (`li.caption`, or an action card `li.caption.action`), with its time as an
  * offset from `t.started_at`; null for events that only mark timing (speech, empty finals). The transcript page
  * and `/chat?resume=` (the earlier captions) render with it.
- * @param visitorName the label of the visitor's captions (their first name); default "You"
+ * @param visitorName the label of the visitor's captions (their first name); default `labels.user`
+ * @param labels the captions' labels (default "You" and "Agent"; `/chat` passes its language's)
  */
 export function transcriptItem(
   e: StoredEvent,
   t: Pick<TranscriptResponse, "started_at">,
   visitorName?: string,
+  labels: Readonly<Record<"user" | "agent", string>> = LABEL,
 ): Html | null {
   const at = html`<time class="caption__time" datetime="${new Date(e.ts).toISOString()}">${offset(e.ts - t.started_at)}</time>`;
   if ("call_id" in e) return card(e, at);
   if (!("text" in e) || e.text.trim() === "") return null;
   return html`<li class="caption caption--${e.role}${e.typed ? " caption--typed" : ""}">
-<span class="caption__meta"><span class="caption__who">${e.role === "user" && visitorName ? visitorName : LABEL[e.role]}</span>${at}</span>
+<span class="caption__meta"><span class="caption__who">${e.role === "user" && visitorName ? visitorName : labels[e.role]}</span>${at}</span>
 <p class="caption__text">${e.text}</p></li>`;
 }
 

@@ -3,6 +3,7 @@
  */
 import { html } from "hono/html";
 import { DEFAULT_RETENTION_DAYS } from "../../contract/index.ts";
+import { primaryLanguage } from "../i18n/index.ts";
 import { retentionText } from "./conversations.ts";
 import { layout, type Html } from "./layout.ts";
 
@@ -10,6 +11,17 @@ import { layout, type Html } from "./layout.ts";
 export interface HomeAgent {
   id: string;
   name: string;
+  /**
+   * Its profile's `language` (BCP 47): a link to an agent in another language than English says so (`lang` for its
+   * name, `hreflang` for its page), e.g. "Asistente". Default `en`.
+   */
+  language?: string | undefined;
+}
+
+/** ` lang="…" hreflang="…"` for a link to an agent that speaks another language than English, else nothing. */
+function agentLang(agent: HomeAgent): Html | "" {
+  const tag = agent.language;
+  return tag && primaryLanguage(tag) !== "en" ? html` lang="${tag}" hreflang="${tag}"` : "";
 }
 
 /**
@@ -26,7 +38,7 @@ export function homePage(retentionDays: number = DEFAULT_RETENTION_DAYS, agents:
 <h1>Talk to this website</h1>
 <p class="lede">A voice assistant you can simply speak with. It listens, answers out loud, and shows what both of you say as live captions.</p>
 <p><a class="btn btn--primary btn--large" href="/chat">Start a conversation</a></p>
-${agents.length > 0 ? html`<p class="agents" id="agents">Or talk with: ${agents.map((a, i) => html`${i > 0 ? " · " : ""}<a href="/chat?agent=${a.id}">${a.name}</a>`)}</p>` : ""}
+${agents.length > 0 ? html`<p class="agents" id="agents">Or talk with: ${agents.map((a, i) => html`${i > 0 ? " · " : ""}<a href="/chat?agent=${a.id}"${agentLang(a)}>${a.name}</a>`)}</p>` : ""}
 </section>
 <ul class="features">
 <li><h2>Just talk</h2><p>Press Start, allow your microphone, and speak. Interrupt the agent whenever you like.</p></li>

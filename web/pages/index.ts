@@ -5,7 +5,7 @@
  * (built by `npm run build:web`).
  */
 import type { TranscriptResponse, UsagePrices } from "../../contract/index.ts";
-import { chatPage, type ChatPageOptions, type ChatProfile, type NameStep } from "./chat.ts";
+import { chatPage, type ChatPageOptions, type ChatProfile, type NameProblem, type NameStep } from "./chat.ts";
 import { conversationsPage, type ConversationsPageOptions } from "./conversations.ts";
 import { errorPage } from "./error.ts";
 import { historyPage } from "./history.ts";
@@ -23,16 +23,17 @@ export function renderHome(retentionDays?: number, agents: readonly HomeAgent[] 
   return toHtml(homePage(retentionDays, agents));
 }
 
-export type { ChatPageOptions, ChatProfile, ConversationsPageOptions, HomeAgent, NameStep };
+export type { ChatPageOptions, ChatProfile, ConversationsPageOptions, HomeAgent, NameProblem, NameStep };
 
 /**
  * `GET /chat`: the voice chat page (script `/static/chat.js`, stylesheet `/static/chat.css`).
  * @param options the deployment's settings the page needs: `turnstileSiteKey` (and `turnstileOrigin`) when
- *   Turnstile is on; `profile` (`{id, name, planner}`), the profile `/chat?agent=` chose (the Worker checks it
- *   is allowed): its id goes with `POST /session`, its display name titles the page ("Talk with <name>"), and
- *   `planner` (it has planner intents) adds the plan panel; `resume` (`/chat?resume=<id>`: the earlier conversation,
+ *   Turnstile is on; `profile` (`{id, name, planner, language}`), the profile `/chat?agent=` chose (the Worker checks
+ *   it is allowed): its id goes with `POST /session`, its display name titles the page ("Talk with <name>"),
+ *   `planner` (it has planner intents) adds the plan panel, and its `language` is the page's (web/i18n/: `lang` and
+ *   every text, English for a language without a catalog); `resume` (`/chat?resume=<id>`: the earlier conversation,
  *   the visitor's and ended) its captions above the live ones and `#chat[data-resume]`; `notice` a short sentence
- *   under the lede; `last` the visitor's newest conversation, offered with Read / Continue links; `visitorName` the
+ *   under the lede (`resumeRefused`: the page language's "That conversation can't be continued."); `last` the visitor's newest conversation, offered with Read / Continue links; `visitorName` the
  *   visitor's first name ("Hi <name> · Change name"); `nameStep` the name step's form (Start hidden meanwhile)
  */
 export function renderChat(options: ChatPageOptions = {}): string {

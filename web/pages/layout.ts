@@ -2,10 +2,12 @@
  * The document shell shared by every page: head, skip link, header, footer. No inline script or
  * style (the Worker's CSP is `script-src 'self'; style-src 'self'`): the stylesheet, the optional
  * module script, the icons and the web app manifest come from `/static/` (built by `npm run build:web` from
- * web/src/ and web/icons/), and `/favicon.ico` from the Worker.
+ * web/src/ and web/icons/), and `/favicon.ico` from the Worker. The shell's words and the document's `lang` are
+ * English unless a page passes its own (`/chat` follows its profile's language: web/i18n/).
  */
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
+import { page as english, type PageTexts } from "../i18n/en.ts";
 
 /** HTML produced by `html```; turned into a string with `toHtml`. */
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -21,6 +23,7 @@ export function toHtml(value: Html): string {
 }
 
 export interface LayoutOptions {
+  /** The document's `<title>`, whole. */
   title: string;
   /** The `<main>` class, e.g. `page--chat`. */
   pageClass: string;
@@ -29,6 +32,13 @@ export interface LayoutOptions {
   /** More `<head>` content (no inline script or style), e.g. a third-party script's preload. */
   head?: Html;
   body: Html;
+  /** The document's language (`<html lang>`), a BCP 47 tag; default `en`. */
+  lang?: string;
+  /** The shell's words (skip link, brand, navigation, footer) in that language; default English. */
+  texts?: Pick<
+    PageTexts,
+    "brand" | "skipLink" | "navLabel" | "navTalk" | "navHistory" | "footer" | "footerLink" | "footerEnd"
+  >;
 }
 
 const MARK = raw(
@@ -37,8 +47,9 @@ const MARK = raw(
 
 /** A complete HTML document. */
 export function layout(options: LayoutOptions): Html {
+  const t = options.texts ?? english;
   return html`<!doctype html>
-<html lang="en">
+<html lang="${options.lang ?? "en"}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -53,15 +64,15 @@ export function layout(options: LayoutOptions): Html {
 ${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}${options.head ?? ""}
 </head>
 <body>
-<a class="skip-link" href="#main">Skip to content</a>
+<a class="skip-link" href="#main">${t.skipLink}</a>
 <header class="site-header">
-<a class="brand" href="/">${MARK}<span>Voice agent</span></a>
-<nav aria-label="Main"><a href="/chat">Talk</a><a href="/history">History</a></nav>
+<a class="brand" href="/">${MARK}<span>${t.brand}</span></a>
+<nav aria-label="${t.navLabel}"><a href="/chat">${t.navTalk}</a><a href="/history">${t.navHistory}</a></nav>
 </header>
 <main id="main" class="page ${options.pageClass}">
 ${options.body}
 </main>
-<footer class="site-footer"><p>An open-source voice agent for websites. Conversations are stored so you can read them back, and <a href="/history">you can delete them</a>.</p></footer>
+<footer class="site-footer"><p>${t.footer}<a href="/history">${t.footerLink}</a>${t.footerEnd}</p></footer>
 </body>
 </html>
 `;

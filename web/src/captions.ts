@@ -7,7 +7,9 @@
  * the interim's node, so the log announces each final once.
  *
  * A turn the visitor typed (`typed: true`, contract/messages.ts) is shown like a spoken one, marked
- * `caption--typed` (the stylesheet labels it "typed"), and never replaces the words still being spoken.
+ * `caption--typed` (the stylesheet adds " · typed" to its label: `--typed`, which chat.ts sets in the page's
+ * language), and never replaces the words still being spoken. The labels ("You", "Agent") are the page's language's
+ * (texts.ts).
  *
  * Actions (contract `ActionMessage`) appear in the same list, in `seq` order with the captions, as cards
  * (actions.ts says what they show): appended whole, so the log announces each card's text once.
@@ -15,8 +17,9 @@
 import type { ActionMessage, ServerMessage, TranscriptMessage } from "../../contract/index.ts";
 import { actionCard, when } from "./actions.ts";
 import { el, time } from "./dom.ts";
+import { texts } from "./texts.ts";
 
-const LABEL = { user: "You", agent: "Agent" } as const;
+const LABEL = { user: texts.you, agent: texts.agentLabel } as const;
 /** Distance from the bottom, in CSS px, within which the log keeps following new captions. */
 const FOLLOW_PX = 48;
 

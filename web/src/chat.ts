@@ -11,6 +11,7 @@
  * (`POST /session/{id}/messages`) and comes back on the transcript socket as their turn (`typed: true`).
  * The agent's audio drives the voice visualizer (web/src/visualizer.ts); with more than one audio input the visitor
  * picks the microphone (web/src/microphones.ts), opened on Start and switched at once during a conversation.
+ * Its words are in the page's language (web/src/texts.ts reads them from the page's `#texts` block).
  */
 import type { SessionCreateResponse } from "../../contract/index.ts";
 import { browserTimeZone, newIdentity, randomId, RequestError, sendMessage, startSession, stopSession } from "./api.ts";
@@ -23,6 +24,7 @@ import { MicrophonePicker } from "./microphones.ts";
 import { PlanPanel } from "./plan.ts";
 import { TutorPanel } from "./tutor.ts";
 import { canType, initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
+import { texts } from "./texts.ts";
 import { TranscriptSocket } from "./transcript-socket.ts";
 import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
 import { findElements, render } from "./view.ts";
@@ -32,6 +34,8 @@ import { Visualizer } from "./visualizer.ts";
 const ENDED_FRAME_GRACE_MS = 3000;
 
 const el = findElements();
+// The typed turns' label (chat.css `.caption--typed`), as a CSS string, for the live and the earlier captions.
+el.root.style.setProperty("--typed", JSON.stringify(` · ${texts.typed}`));
 const captions = new CaptionLog(el.log, el.captionsBox);
 const meter = new LevelMeter(el.meter);
 const visualizer = new Visualizer(el.visualizer);

@@ -1,9 +1,11 @@
 /**
  * Renders a `ChatState` into the `/chat` page's markup (web/pages/chat.ts). Only toggles
  * attributes, `hidden` and text: no element is created here, so nothing moves while captions stream.
+ * The words are the page's language's (texts.ts: the `#texts` block, English by default).
  */
 import { errorText } from "./errors.ts";
-import { canType, isActive, type AgentState, type ChatState } from "./state.ts";
+import { canType, isActive, type ChatState } from "./state.ts";
+import { texts } from "./texts.ts";
 
 export interface ChatElements {
   root: HTMLElement;
@@ -75,31 +77,27 @@ export function findElements(doc: Document = document): ChatElements {
   };
 }
 
-const AGENT_LABEL: Record<AgentState, string> = {
-  connecting: "Connecting…",
-  listening: "Listening",
-  thinking: "Thinking…",
-  speaking: "Speaking",
-  reconnecting: "Reconnecting the agent…",
-};
-
 function statusText(state: ChatState): string {
+  const status = texts.status;
   switch (state.phase) {
     case "idle":
-      return state.endedBy ? "The conversation has ended. Press Start to talk again." : "Ready when you are.";
+      return state.endedBy ? status.ended : status.ready;
     case "starting":
-      return "Connecting…";
+      return status.starting;
     case "stopping":
-      return "Ending the conversation…";
+      return status.stopping;
     case "error":
       return "";
     case "live":
-      if (state.reconnecting) return "Connection interrupted. Reconnecting…";
+      if (state.reconnecting) return status.reconnecting;
       if (state.notice) return state.notice;
-      if (state.muted) return "Your microphone is muted.";
-      return "Connected. Speak or type whenever you like.";
+      if (state.muted) return status.muted;
+      return status.live;
   }
 }
+
+/** `template` with its `{s}` replaced by `seconds`. */
+const seconds = (template: string, s: number) => template.replace("{s}", String(s));
 
 function setText(el: HTMLElement, text: string): void {
   if (el.textContent !== text) el.textContent = text;
@@ -115,7 +113,7 @@ export function render(el: ChatElements, state: ChatState, retryInS = 0): void {
   el.root.dataset.phase = state.phase;
   el.start.hidden = active || state.phase === "stopping";
   el.start.disabled = retryInS > 0;
-  setText(el.start, retryInS > 0 ? `Start (${retryInS} s)` : "Start");
+  setText(el.start, retryInS > 0 ? seconds(texts.startIn, retryInS) : texts.start);
   el.stop.hidden = !active;
   el.mute.hidden = !live;
   el.mute.setAttribute("aria-pressed", String(state.muted));
@@ -126,21 +124,21 @@ export function render(el: ChatElements, state: ChatState, retryInS = 0): void {
   el.agentParty.dataset.speaking = String(live && state.agentSpeaking);
   el.userParty.dataset.muted = String(state.muted);
   el.agentParty.dataset.state = active ? state.agent : "offline";
-  setText(el.agentState, active ? AGENT_LABEL[state.agent] : "Offline");
-  setText(el.userState, !live ? "Mic off" : state.muted ? "Muted" : state.userSpeaking ? "Speaking" : "Mic on");
+  const { agent, user, placeholder } = texts;
+  setText(el.agentState, agent[active ? state.agent : "offline"]);
+  setText(el.userState, !live ? user.off : state.muted ? user.muted : state.userSpeaking ? user.speaking : user.on);
 
   const typing = canType(state);
   el.message.disabled = !typing;
   el.send.disabled = !typing || state.sending;
-  el.message.placeholder = typing ? "Type a message" : live ? "Waiting for the agent…" : "Press Start to type";
+  el.message.placeholder = typing ? placeholder.typing : live ? placeholder.waiting : placeholder.idle;
 
   const error = state.phase === "error" ? state.error : null;
   el.alert.hidden = !error;
   if (error) {
     const text = errorText(error);
     setText(el.alertTitle, text.title);
-    const wait =
-      retryInS > 0 ? `Please wait ${retryInS} s before starting another one.` : "You can press Start again now.";
+    const wait = retryInS > 0 ? seconds(texts.retryIn, retryInS) : texts.retryNow;
     setText(el.alertMessage, error.kind === "rate_limited" ? wait : text.message);
     setText(el.alertDetail, error.detail ?? "");
     el.alertDetail.hidden = !error.detail;

@@ -16,10 +16,14 @@
  * to `/chat?agent=<agent>` (or `?resume=<id>`); a name the contract's `VisitorName` refuses gets the page again with
  * the name step, the typed value and why (400). The same origin check and SameSite=Lax cookie as the `/history`
  * forms protect it. See docs/edge.md, "Visitor name".
+ *
+ * `/chat` speaks its profile's `language` (web/i18n/, docs/web.md "Languages"): the page gets the profile's language,
+ * and a refused name or a conversation that cannot be continued are passed as what happened, for the page to say in
+ * its language. The other pages are English.
  */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ProfileId, SessionId, type TranscriptResponse, VISITOR_NAME_MAX, VisitorName } from "../../contract/index.ts";
+import { ProfileId, SessionId, type TranscriptResponse, VisitorName } from "../../contract/index.ts";
 import type { AppEnv } from "../app-env.ts";
 import { deleteAllConversations, deleteConversation, lastConversation, listConversations } from "../conversations.ts";
 import { HttpError } from "../errors.ts";
@@ -30,7 +34,7 @@ import {
   renderHistory,
   renderHome,
   type ChatProfile,
-  type NameStep,
+  type NameProblem,
 } from "../../web/pages/index.ts";
 import { tutorPlace } from "../curriculum.ts";
 import { hasPlanner, hasTutor, profileById } from "../profiles.ts";
@@ -64,7 +68,7 @@ pageRoutes.get("/", (c) => {
   const { retentionDays, allowedProfiles, defaultProfile } = c.var.config;
   const agents = [...allowedProfiles].flatMap((id) => {
     const profile = id === defaultProfile ? undefined : profileById(id);
-    return profile ? [{ id, name: profile.display_name }] : [];
+    return profile ? [{ id, name: profile.display_name, language: profile.language }] : [];
   });
   return c.html(renderHome(retentionDays, agents));
 });
@@ -79,6 +83,7 @@ function chatProfile(allowed: ReadonlySet<string>, id: string): ChatProfile | un
     planner: hasPlanner(profile),
     tutor: hasTutor(profile),
     askName: profile.ask_name,
+    language: profile.language,
   };
 }
 
@@ -101,8 +106,6 @@ async function resumable(c: Context<AppEnv>, id: string): Promise<TranscriptResp
   return transcript;
 }
 
-const CANNOT_RESUME = "That conversation can't be continued.";
-
 /** What `/chat` is asked to show. */
 interface ChatRequest {
   /** `?agent=`: the profile to talk with (absent or empty: `DEFAULT_PROFILE`). */
@@ -111,8 +114,8 @@ interface ChatRequest {
   resume: string | undefined;
   /** `?name=edit`: the name step, whatever the visitor answered before. */
   editName: boolean;
-  /** The name step as `POST /chat/name` refused it: what was typed and why. */
-  refused?: NameStep;
+  /** The name step as `POST /chat/name` refused it: what was typed and why (said in the page's language). */
+  refused?: { value: string; problem: NameProblem };
 }
 
 /**
@@ -150,7 +153,7 @@ async function chatResponse(c: Context<AppEnv>, request: ChatRequest, status: 20
       turnstileOrigin: turnstile?.origin,
       profile,
       resume,
-      notice: resumeId && !resume ? CANNOT_RESUME : undefined,
+      resumeRefused: Boolean(resumeId && !resume),
       last,
       visitorName,
       nameStep,
@@ -185,13 +188,13 @@ function field(form: Record<string, string | File>, key: string): string | undef
 }
 
 /**
- * The sentence the name step shows for a name `VisitorName` refused (never the name itself).
+ * Why `VisitorName` refused a name (never the name itself); the name step says it in the page's language.
  * @param code the zod issue code of the first problem (`too_small`: empty, `too_big`: too long, else not letters)
  */
-function nameProblem(code: string | undefined): string {
-  if (code === "too_small") return "Type your first name, or choose Skip.";
-  if (code === "too_big") return `A first name here is at most ${VISITOR_NAME_MAX} characters.`;
-  return "Use letters for your first name (spaces, hyphens and apostrophes are fine), without digits or symbols.";
+function nameProblem(code: string | undefined): NameProblem {
+  if (code === "too_small") return "empty";
+  if (code === "too_big") return "too_long";
+  return "invalid";
 }
 
 /** Where `POST /chat/name` sends the visitor back: `/chat?resume=<id>`, `/chat?agent=<id>`, or `/chat`. */
@@ -217,7 +220,7 @@ pageRoutes.post("/chat/name", limitNameForm, (c) =>
       const typed = field(form, "name") ?? "";
       const parsed = VisitorName.safeParse(typed);
       if (!parsed.success) {
-        const refused = { value: typed, error: nameProblem(parsed.error.issues[0]?.code) };
+        const refused = { value: typed, problem: nameProblem(parsed.error.issues[0]?.code) };
         return chatResponse(c, { agent, resume, editName: true, refused }, 400);
       }
       name = parsed.data;
