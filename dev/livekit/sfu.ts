@@ -131,8 +131,24 @@ export class MediaSession {
     this.renegotiate();
   }
 
-  /** Answers a publisher offer; the answer echoes `offer.id`. */
-  async handleOffer(offer: SessionDescription): Promise<void> {
+  /** The publisher offers being answered, in arrival order (see {@link handleOffer}). */
+  private offers: Promise<void> = Promise.resolve();
+
+  /**
+   * Answers a publisher offer; the answer echoes `offer.id`. Offers are answered one at a time, in arrival order, as
+   * livekit-server does: a client may send its next offer before it has the answer to the last one (livekit-client
+   * renegotiates when a track is published while its first offer is out), and an offer applied while the last one's
+   * answer is being made would leave that answer, or its own, to be made in the wrong signalling state (werift:
+   * "createAnswer failed"; the client then waits for an answer that never comes).
+   * @throws the failure of applying or answering this offer (an earlier offer's failure does not stop it)
+   */
+  handleOffer(offer: SessionDescription): Promise<void> {
+    const answered = this.offers.then(() => this.answerOffer(offer));
+    this.offers = answered.catch(() => undefined);
+    return answered;
+  }
+
+  private async answerOffer(offer: SessionDescription): Promise<void> {
     this.publisherSections = offeredSections(offer.sdp);
     await this.publisher.setRemoteDescription({ type: "offer", sdp: offer.sdp });
     const sections = JSON.stringify([...this.publisherSections]);

@@ -1,13 +1,15 @@
 /**
  * Robustness and protocol edges, over raw HTTP/WebSocket and the server SDK: bad tokens are refused at the
  * upgrade with a reason, the v1 paths answer 404 (so both SDKs fall back to v0), bad protobuf or an unknown
- * request closes only that participant's connection, and Twirp errors are Twirp JSON with 4xx statuses.
+ * request closes only that participant's connection, publisher offers sent back to back are each answered, in order,
+ * and Twirp errors are Twirp JSON with 4xx statuses.
  * No media flows here, so no network namespace is needed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { AccessToken, RoomServiceClient, AgentDispatchClient, TwirpError } from "livekit-server-sdk";
-import { SignalRequest } from "@livekit/protocol";
+import { SessionDescription, SignalRequest } from "@livekit/protocol";
+import { RTCPeerConnection } from "werift";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { API_KEY, API_SECRET, joinToken } from "./support.ts";
 import { open, signal } from "./raw-signal.ts";
@@ -79,6 +81,41 @@ describe("robustness", () => {
     await expect.poll(async () => (await rooms.listParticipants("edge")).map((p) => p.identity)).toEqual(["good"]);
     expect(good.readyState).toBe(WebSocket.OPEN);
     good.close();
+  });
+
+  it("answers publisher offers sent back to back, each, in order (as when a track is published while the first offer is out)", async () => {
+    const ws = (await open(`${server.url}/rtc?access_token=${await joinToken("offers", "publisher")}`)) as WebSocket;
+    const s = signal(ws);
+    await s.next("join");
+    // A real client's two offers: the data channels', then one with a microphone added, made before the first answer.
+    const pc = new RTCPeerConnection();
+    try {
+      pc.createDataChannel("_reliable");
+      const first = await pc.createOffer();
+      await pc.setLocalDescription(first);
+      pc.addTransceiver("audio", { direction: "sendonly" });
+      const second = await pc.createOffer();
+      const send = (sdp: string, id: number) =>
+        ws.send(
+          new SignalRequest({
+            message: { case: "offer", value: new SessionDescription({ type: "offer", sdp, id }) },
+          }).toBinary(),
+        );
+      send(first.sdp, 1);
+      send(second.sdp, 2);
+      await expect
+        .poll(() => s.got.flatMap((m) => (m.message.case === "answer" ? [m.message.value.id] : [])), {
+          timeout: 10_000,
+        })
+        .toEqual([1, 2]);
+      const answer = s.got.findLast((m) => m.message.case === "answer")!.message.value as SessionDescription;
+      expect(answer.sdp, "the second answer accepts the microphone").toMatch(
+        /^m=audio .*\r?\n(?:.*\r?\n)*?a=recvonly/m,
+      );
+    } finally {
+      await pc.close();
+      ws.close();
+    }
   });
 
   it("drops a participant that stops pinging (a lost network) within the 15 s ping timeout", async () => {

@@ -22,8 +22,8 @@ import { MICROPHONE_KEY } from "../../web/src/microphones.ts";
 import { mediaAddress } from "../support/netns.ts";
 import { domPage, launch, type Browser } from "./support/browser.ts";
 import { interceptApi, openChat, problems, shown, waitForPhase } from "./support/chat-page.ts";
+import { dominantFrequency } from "../livekit/support.ts";
 import {
-  dominantHz,
   fakeMicrophones,
   joinAsAgent,
   mics,
@@ -427,11 +427,11 @@ describe.skipIf(!address)("/chat in a conversation (dev LiveKit)", () => {
     await expect.poll(() => bars(p), { timeout: 20_000 }).toEqual([0, 0, 0, 0, 0]);
 
     // The agent hears the default input, then the oscillator once the visitor picks it.
-    expect(dominantHz(await agent.hear(0.5))).not.toBe(OSCILLATOR_HZ);
+    expect(dominantFrequency(await agent.hear(0.5))).not.toBe(OSCILLATOR_HZ);
     expect((await mics(p)).opened).toEqual([first]);
     await p.getByRole("combobox", { name: "Microphone" }).selectOption(OSCILLATOR_ID);
     const heard = agent;
-    await expect.poll(async () => dominantHz(await heard.hear(0.5)), { timeout: 20_000 }).toBe(OSCILLATOR_HZ);
+    await expect.poll(async () => dominantFrequency(await heard.hear(0.5)), { timeout: 20_000 }).toBe(OSCILLATOR_HZ);
     expect((await mics(p)).opened).toEqual([first, OSCILLATOR_ID]);
     expect(await shown(p)).toMatchObject({ phase: "live", alert: null });
 

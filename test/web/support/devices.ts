@@ -213,29 +213,3 @@ export async function joinAsAgent(url: string, room: string, identity = "agent-s
     },
   };
 }
-
-/**
- * The frequency, Hz, with the most energy in `samples` (48 kHz), searched from 100 to 2000 Hz in 10 Hz steps
- * (Goertzel), or 0 for silence.
- */
-export function dominantHz(samples: Int16Array): number {
-  let best = 0;
-  let bestPower = 0;
-  for (let f = 100; f <= 2000; f += 10) {
-    const w = (2 * Math.PI * f) / RATE;
-    const coeff = 2 * Math.cos(w);
-    let s1 = 0;
-    let s2 = 0;
-    for (const x of samples) {
-      const s = x + coeff * s1 - s2;
-      s2 = s1;
-      s1 = s;
-    }
-    const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    if (power > bestPower) {
-      bestPower = power;
-      best = f;
-    }
-  }
-  return best;
-}
