@@ -20,6 +20,8 @@ export const DEV_PORTS = {
   agentHealth: 8081,
   /** The local Turnstile stand-in (`TURNSTILE_DEV_PORT`), with `npm run dev -- --turnstile`. */
   turnstile: 8789,
+  /** The widget's sample host page (`HOST_DEV_PORT`, dev/host/server.ts), on 127.0.0.1: another origin. */
+  host: 8790,
 } as const;
 
 /**

@@ -48,6 +48,7 @@ const DevEnv = z.object({
   OPENAI_DEV_PORT: port(DEV_PORTS.openai),
   AGENT_HEALTH_PORT: port(DEV_PORTS.agentHealth),
   TURNSTILE_DEV_PORT: port(DEV_PORTS.turnstile),
+  HOST_DEV_PORT: port(DEV_PORTS.host),
   /** Unset: the dev LiveKit server runs. */
   LIVEKIT_URL: requiredString()
     .regex(/^wss?:\/\/\S+$/, "must be a ws:// or wss:// URL")
@@ -170,6 +171,9 @@ const workerVars: Record<string, string | undefined> = {
 for (const name of Object.keys(WorkerPassThrough.shape) as (keyof typeof WorkerPassThrough.shape)[]) {
   if (env[name] !== undefined) workerVars[name] = String(config[name]);
 }
+// The widget's sample host page (dev/host/server.ts) on another origin, allowed to embed the panel.
+const hostOrigin = `http://127.0.0.1:${config.HOST_DEV_PORT}`;
+workerVars.ALLOWED_ORIGINS = [config.ALLOWED_ORIGINS, hostOrigin].filter(Boolean).join(",");
 writeWorkerEnvFile(workerEnvFile, workerVars);
 
 const node = process.execPath;
@@ -266,6 +270,13 @@ try {
     ready: () => httpReady(`http://localhost:${AGENT_HEALTH_PORT}/`),
     readyTimeoutMs: 120_000,
   });
+  await sup.start({
+    name: "host",
+    command: node,
+    args: ["dev/host/cli.ts", "--worker", workerUrl, "--port", String(config.HOST_DEV_PORT), "--host", "127.0.0.1"],
+    url: hostOrigin,
+    ready: () => httpReady(`${hostOrigin}/`),
+  });
 } catch (err) {
   console.error(`✖ ${(err as Error).message}`);
   await sup.stop(1);
@@ -277,6 +288,7 @@ function printBanner(): void {
   const line = (name: string, url: string, note = "") => console.log(`  ${name.padEnd(9)} ${url}${note}`);
   console.log("\nVoice agent is running. Open the page and click Start:\n");
   line("page", `${workerUrl}/chat`);
+  line("widget", `${hostOrigin}/`, "   (a sample host page that embeds the widget)");
   line("worker", workerUrl);
   line("livekit", liveKit.url, liveKitStandIn ? "   (local stand-in)" : "");
   line("openai", openAIBaseURL ?? "https://api.openai.com/v1", openAIStandIn ? "   (local stand-in)" : "");

@@ -278,7 +278,10 @@ export interface EdgeConfig {
   previousCookieSecret: string | null;
   /** `HSTS_MAX_AGE_S`: the `max-age` of `Strict-Transport-Security` on https responses, seconds (0: browsers forget). */
   hstsMaxAgeS: number;
-  /** Extra origins (besides the request's own) allowed for the REST API and the transcript socket. */
+  /**
+   * Extra origins (besides the request's own) allowed for the REST API and the transcript socket, and the only ones
+   * whose pages may embed the widget's panel (`/embed/chat`, CSP `frame-ancestors`).
+   */
   allowedOrigins: ReadonlySet<string>;
   allowClientSystemPrompt: boolean;
   maxSessionS: number;

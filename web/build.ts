@@ -1,6 +1,7 @@
 /**
  * Builds the page script and stylesheet into `web/dist/static/` (served by Workers static assets at
- * `/static/`): `chat.js` (+ map) and `chat.css`; and copies the icons and the web app manifest there from
+ * `/static/`): `chat.js` (+ map) and `chat.css`; the widget's loader `embed.js` (served at `/embed.js`) and its
+ * panel's bridge and stylesheet `embed-panel.js`, `embed-panel.css` (docs/widget.md); and copies the icons and the web app manifest there from
  * `web/icons/`, with `favicon.ico` made from the 32 px icon (served at `/favicon.ico` by the Worker).
  * Usage: `node web/build.ts [--watch] [--metafile]`.
  *
@@ -73,7 +74,7 @@ const pureContract: esbuild.Plugin = {
 };
 
 const options: esbuild.BuildOptions = {
-  entryPoints: [`${root}src/chat.ts`, `${root}src/chat.css`],
+  entryPoints: [`${root}src/chat.ts`, `${root}src/chat.css`, `${root}src/embed-panel.ts`, `${root}src/embed-panel.css`],
   outdir: `${root}dist/static`,
   bundle: true,
   format: "esm",
@@ -84,6 +85,23 @@ const options: esbuild.BuildOptions = {
   metafile: true,
   logLevel: "warning",
   plugins: [liveKitFromSource, withoutLocale, pureContract],
+};
+
+/**
+ * The widget's loader (`/embed.js`, web/src/embed.ts): a classic script (a host page loads it with
+ * `<script src async>`, and it reads `document.currentScript`, which a module script has not), so an IIFE, for the
+ * browsers the page supports.
+ */
+const loaderOptions: esbuild.BuildOptions = {
+  entryPoints: [`${root}src/embed.ts`],
+  outfile: `${root}dist/static/embed.js`,
+  bundle: true,
+  format: "iife",
+  target: options.target,
+  minify: true,
+  sourcemap: true,
+  legalComments: "none",
+  logLevel: "warning",
 };
 
 /** The icons web/icons/ holds (web/icons/render.ts draws the PNGs from icon.svg), served from `/static/`. */
@@ -121,9 +139,9 @@ function writeIcons(): void {
 
 writeIcons();
 if (process.argv.includes("--watch")) {
-  const ctx = await esbuild.context(options);
-  await ctx.watch();
+  const contexts = await Promise.all([esbuild.context(options), esbuild.context(loaderOptions)]);
+  await Promise.all(contexts.map((ctx) => ctx.watch()));
 } else {
-  const result = await esbuild.build(options);
+  const [result] = await Promise.all([esbuild.build(options), esbuild.build(loaderOptions)]);
   if (process.argv.includes("--metafile")) writeFileSync(`${root}dist/meta.json`, JSON.stringify(result.metafile));
 }

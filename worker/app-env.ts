@@ -8,5 +8,10 @@ export interface AppEnv {
     config: EdgeConfig;
     /** The visitor id from the signed `vid` cookie (set by `visitorMiddleware`). */
     visitorId: string;
+    /**
+     * Set by the widget panel's route (`/embed/chat`) when it renders the panel for an allowed host: the response's
+     * CSP then lets `ALLOWED_ORIGINS` frame it (worker/security.ts). Unset everywhere else.
+     */
+    framable?: true;
   };
 }

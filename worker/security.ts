@@ -12,7 +12,7 @@ import type { EdgeConfig } from "../edge/config.ts";
 import type { AppEnv } from "./app-env.ts";
 import { HttpError } from "./errors.ts";
 
-const cspCache = new WeakMap<EdgeConfig, string>();
+const cspCache = new WeakMap<EdgeConfig, { page: string; panel: string }>();
 
 /**
  * Hosts of LiveKit Cloud, as livekit-client recognises them (`isCloud()` in src/room/utils.ts: a hostname ending in
@@ -51,26 +51,34 @@ export const PERMISSIONS_POLICY =
  * the signal origin and its http(s) twin, or every LiveKit Cloud host for a Cloud project). With
  * Turnstile on (worker/turnstile.ts), also its widget script and challenge frame from its origin (`TURNSTILE_ORIGIN`)
  * (Cloudflare's "Content Security Policy" page for Turnstile: `script-src` and `frame-src`).
+ *
+ * No page may be framed (`frame-ancestors 'none'`), except the embedded panel (`panel`: `/embed/chat`,
+ * docs/widget.md), which the origins of `ALLOWED_ORIGINS` may frame, and only they ('none' when there are none).
+ * @param panel true for the embedded panel's responses
  */
-export function contentSecurityPolicy(config: EdgeConfig): string {
-  const hit = cspCache.get(config);
-  if (hit) return hit;
-  const liveKit = liveKitConnectSources(config.liveKitUrl).join(" ");
-  const turnstile = config.turnstile ? ` ${config.turnstile.origin}` : "";
-  const csp = [
-    "default-src 'self'",
-    `script-src 'self'${turnstile}`,
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "media-src 'self' blob:",
-    `connect-src 'self' ${liveKit}`,
-    ...(config.turnstile ? [`frame-src ${config.turnstile.origin}`] : []),
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-  ].join("; ");
-  cspCache.set(config, csp);
-  return csp;
+export function contentSecurityPolicy(config: EdgeConfig, panel = false): string {
+  let hit = cspCache.get(config);
+  if (!hit) {
+    const liveKit = liveKitConnectSources(config.liveKitUrl).join(" ");
+    const turnstile = config.turnstile ? ` ${config.turnstile.origin}` : "";
+    const policy = (ancestors: string) =>
+      [
+        "default-src 'self'",
+        `script-src 'self'${turnstile}`,
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' blob:",
+        `connect-src 'self' ${liveKit}`,
+        ...(config.turnstile ? [`frame-src ${config.turnstile.origin}`] : []),
+        `frame-ancestors ${ancestors}`,
+        "base-uri 'none'",
+        "form-action 'self'",
+      ].join("; ");
+    const framers = [...config.allowedOrigins].join(" ");
+    hit = { page: policy("'none'"), panel: policy(framers || "'none'") };
+    cspCache.set(config, hit);
+  }
+  return panel ? hit.panel : hit.page;
 }
 
 /**
@@ -82,7 +90,7 @@ export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   if (c.res.status === 101) return; // the socket's response comes from the Durable Object as is
   const headers = c.res.headers;
-  headers.set("Content-Security-Policy", contentSecurityPolicy(c.var.config));
+  headers.set("Content-Security-Policy", contentSecurityPolicy(c.var.config, c.var.framable === true));
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("Referrer-Policy", "strict-origin-when-cross-origin");
   headers.set("Permissions-Policy", PERMISSIONS_POLICY);

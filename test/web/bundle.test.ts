@@ -19,6 +19,16 @@ describe("page bundle", () => {
     expect(gz).toBeLessThanOrEqual(BUDGET_BYTES);
   });
 
+  it("the widget's loader (/embed.js) is at most 5 KB gzipped, and its panel bridge 1 KB", () => {
+    const loader = gzipSync(read("embed.js"), { level: 9 }).length;
+    const bridge = gzipSync(read("embed-panel.js"), { level: 9 }).length;
+    console.log(
+      JSON.stringify({ level: "info", msg: "widget_bundle", loader_gzip_bytes: loader, bridge_gzip_bytes: bridge }),
+    );
+    expect(loader).toBeLessThanOrEqual(5 * 1024);
+    expect(bridge).toBeLessThanOrEqual(1024);
+  });
+
   it("bundles livekit-client (no CDN) and loads nothing from another origin", () => {
     const js = read("chat.js").toString();
     expect(js).toContain("livekit");

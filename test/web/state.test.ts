@@ -1,7 +1,7 @@
 // The chat page's state machine (pure; no DOM needed): phases and the agent's state from events.
 import { describe, expect, it } from "vitest";
 import type { ServerMessage } from "../../contract/index.ts";
-import { canType, initialState, reduce, type Action, type ChatState } from "../../web/src/state.ts";
+import { canStart, canType, initialState, reduce, type Action, type ChatState } from "../../web/src/state.ts";
 
 let seq = 0;
 const server = (m: Omit<ServerMessage, "seq" | "ts"> & Record<string, unknown>): Action => ({
@@ -82,6 +82,17 @@ describe("reduce", () => {
   it("Start again from an error begins a fresh attempt", () => {
     const failed = reduce(live, { type: "fail", error: { kind: "connection_lost" } });
     expect(reduce(failed, { type: "start" })).toMatchObject({ phase: "starting", error: null, sessionId: null });
+  });
+
+  it("a browser without WebRTC: the error at once, and Start never begins an attempt", () => {
+    const unsupported = reduce(initialState, { type: "unsupported" });
+    expect(unsupported).toMatchObject({ phase: "error", error: { kind: "browser_unsupported" }, sessionId: null });
+    expect(canStart(unsupported)).toBe(false);
+    expect(reduce(unsupported, { type: "start" })).toBe(unsupported);
+    expect(reduce(unsupported, { type: "fail", error: { kind: "connection_lost" } })).toBe(unsupported);
+    expect(
+      [initialState, live, reduce(live, { type: "fail", error: { kind: "connection_lost" } })].map(canStart),
+    ).toEqual([true, true, true]);
   });
 
   it("shows reconnecting while the transcript socket is down, only during a conversation", () => {

@@ -112,6 +112,17 @@ describe("view", () => {
     expect(waited.alert).toContain("You can press Start again now.");
   });
 
+  it("a browser without WebRTC: the alert, Start shown but disabled, no typing", async () => {
+    expect(await view({ phase: "error", error: { kind: "browser_unsupported" } })).toMatchObject({
+      buttons: ["Start"],
+      startDisabled: true,
+      status: "",
+      alert: "This browser can't make voice calls Open this page in a recent Chrome, Edge, Firefox or Safari.",
+      agent: "Offline",
+      typing: { text: false, send: false, placeholder: "Press Start to type" },
+    });
+  });
+
   it("streaming captions move nothing else on the page", async () => {
     const moved = await page.evaluate(async () => {
       const el = web.findElements();

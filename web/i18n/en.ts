@@ -118,6 +118,10 @@ export const script = {
   retryNow: "You can press Start again now.",
   /** What each failure means to a person (errors.ts `errorText`). */
   errors: {
+    browser_unsupported: {
+      title: "This browser can't make voice calls",
+      message: "Open this page in a recent Chrome, Edge, Firefox or Safari.",
+    },
     mic_denied: {
       title: "Microphone access is blocked",
       message: "Allow this site to use your microphone (the icon in the address bar), then press Start again.",

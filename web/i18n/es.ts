@@ -85,6 +85,10 @@ export const script: ScriptTexts = {
   retryIn: "Espera {s} s antes de empezar otra.",
   retryNow: "Ya puedes volver a pulsar Empezar.",
   errors: {
+    browser_unsupported: {
+      title: "Este navegador no puede hacer llamadas de voz",
+      message: "Abre esta página en una versión reciente de Chrome, Edge, Firefox o Safari.",
+    },
     mic_denied: {
       title: "El acceso al micrófono está bloqueado",
       message:

@@ -104,6 +104,14 @@ export interface ChatPageOptions {
    * web/src/tutor.ts shows it and follows the tutor's actions.
    */
   tutorPlace?: TutorPlace | null | undefined;
+  /**
+   * The page is the widget's panel (`/embed/chat`, docs/widget.md), framed by a page of `host` (an origin the Worker
+   * allowed): the shell without header and footer (layout.ts `embedded`), `#chat[data-embed-host]` for the bridge
+   * script (web/src/embed-panel.ts, which posts its events to that origin only), its own links back to
+   * `/embed/chat?…&host=` (name step, resume), and no links to the transcript pages: the panel's visitor has another
+   * cookie than the standalone pages' (worker/visitor.ts), so those pages would not know them.
+   */
+  embed?: { host: string } | undefined;
 }
 
 /**
@@ -167,12 +175,14 @@ const PLAN = html`<section class="plan" id="plan" aria-labelledby="plan-title">
  * The earlier conversation's captions and actions (`/chat?resume=`), in a scrollable region that starts at its end
  * (CSS `column-reverse`, no script), with its summary.
  */
-function earlier(t: TranscriptResponse, language: PageLanguage): Html {
+function earlier(t: TranscriptResponse, language: PageLanguage, embedded: boolean): Html {
   const { page: p, script: s } = language;
   const labels = { user: s.you, agent: s.agentLabel };
   const items = t.events.map((e) => transcriptItem(e, t, undefined, labels)).filter((i) => i !== null);
   return html`<section class="earlier" id="earlier" aria-labelledby="earlier-title">
-<div class="transcript__head"><h2 id="earlier-title">${p.earlier}</h2><a class="transcript__link" href="/history/${t.session_id}">${p.transcript}</a></div>
+<div class="transcript__head"><h2 id="earlier-title">${p.earlier}</h2>${
+    embedded ? "" : html`<a class="transcript__link" href="/history/${t.session_id}">${p.transcript}</a>`
+  }</div>
 ${t.summary ? html`<p class="earlier__summary">${t.summary}</p>` : ""}${
     items.length > 0
       ? html`<div class="earlier__box" role="region" aria-label="${p.earlierScrollable}" tabindex="0"><ol class="history__list earlier__list"${conversationLang(language)}>${items}</ol></div>`
@@ -200,18 +210,42 @@ function textsBlock(texts: ScriptTexts): Html {
   return raw(`<script type="application/json" id="texts">${JSON.stringify(texts).replace(/</g, "\\u003c")}</script>`);
 }
 
-/** "Your last conversation: <date> — Read · Continue" (Continue once it ended). */
-function lastConversation(e: ConversationEntry, t: PageTexts): Html {
+/**
+ * "Your last conversation: <date> — Read · Continue" (Continue once it ended). In the panel, only Continue: no
+ * transcript pages there.
+ */
+function lastConversation(e: ConversationEntry, t: PageTexts, options: ChatPageOptions): Html | "" {
+  const ended = e.status === "ended";
+  const resume = pagePath({ resume: e.session_id }, options.embed);
+  if (options.embed) {
+    return ended
+      ? html`<p class="last-conversation" id="last-conversation">${t.lastConversation} ${when(e.started_at, t.dateLocale)} — <a href="${resume}">${t.continue}</a></p>
+`
+      : "";
+  }
   return html`<p class="last-conversation" id="last-conversation">${t.lastConversation} ${when(e.started_at, t.dateLocale)} — <a href="/history/${e.session_id}">${t.read}</a>${
-    e.status === "ended" ? html` · <a href="/chat?resume=${e.session_id}">${t.continue}</a>` : ""
+    ended ? html` · <a href="${resume}">${t.continue}</a>` : ""
   } · <a href="/history">${t.allConversations}</a></p>
 `;
 }
 
-/** This page's own address: `/chat?resume=<id>`, `/chat?agent=<id>`, or `/chat`. */
+/**
+ * The chat page's address for `query` (`resume` or `agent`): `/chat?…`, or in the panel `/embed/chat?…&host=<origin>`.
+ */
+function pagePath(query: { resume?: string; agent?: string }, embed: ChatPageOptions["embed"]): string {
+  const params = new URLSearchParams(query);
+  if (embed) params.set("host", embed.host);
+  const search = params.size > 0 ? `?${params.toString()}` : "";
+  return `${embed ? "/embed/chat" : "/chat"}${search}`;
+}
+
+/**
+ * This page's own address: `/chat?resume=<id>`, `/chat?agent=<id>`, or `/chat` (in the panel, `/embed/chat` with the
+ * same and `host`).
+ */
 function chatPath(options: ChatPageOptions): string {
-  if (options.resume) return `/chat?resume=${encodeURIComponent(options.resume.session_id)}`;
-  return options.profile ? `/chat?agent=${encodeURIComponent(options.profile.id)}` : "/chat";
+  if (options.resume) return pagePath({ resume: options.resume.session_id }, options.embed);
+  return pagePath(options.profile ? { agent: options.profile.id } : {}, options.embed);
 }
 
 /** This page with `?name=edit`: the name step, to give, change or forget the name. */
@@ -264,7 +298,7 @@ function nameStepForm(step: NameStep, options: ChatPageOptions, agentName: strin
 <p class="name-step__note">${t.nameNote}</p>
 ${options.profile ? html`<input type="hidden" name="agent" value="${options.profile.id}">` : ""}${
     options.resume ? html`<input type="hidden" name="resume" value="${options.resume.session_id}">` : ""
-  }
+  }${options.embed ? html`<input type="hidden" name="host" value="${options.embed.host}">` : ""}
 <label for="name-input">${t.nameLabel}</label>
 <div class="typed">
 <input class="typed__text" id="name-input" name="name" type="text" value="${step.value}" maxlength="${VISITOR_NAME_MAX}" autocomplete="given-name" autocapitalize="words" spellcheck="false" required${
@@ -303,6 +337,7 @@ export function chatPage(options: ChatPageOptions = {}): Html {
     title: `${talkWith} · ${t.brand}`,
     pageClass: "page--chat",
     script: "chat.js",
+    embedded: options.embed !== undefined,
     lang: language.lang,
     texts: t,
     ...(siteKey
@@ -317,15 +352,15 @@ export function chatPage(options: ChatPageOptions = {}): Html {
         : ""
     }${siteKey ? html` data-turnstile-sitekey="${siteKey}" data-turnstile-script="${script}"` : ""}${
       resume ? html` data-resume="${resume.session_id}"` : ""
-    }>
-<h1>${talkWith}</h1>
+    }${options.embed ? html` data-embed-host="${options.embed.host}"` : ""}>
+<h1${options.embed ? html` class="visually-hidden"` : ""}>${talkWith}</h1>
 ${visitorGreeting(options, t)}<p class="lede">${resume ? t.ledeResume : t.lede}</p>
 ${
   notice
     ? html`<p class="notice" id="notice">${notice}</p>
 `
     : ""
-}${options.nameStep ? nameStepForm(options.nameStep, options, name, t) : ""}${last ? lastConversation(last, t) : ""}<section class="stage" aria-label="${t.participants}">
+}${options.nameStep ? nameStepForm(options.nameStep, options, name, t) : ""}${last ? lastConversation(last, t, options) : ""}<section class="stage" aria-label="${t.participants}">
 <div class="party party--user" id="party-user" data-speaking="false">
 <div class="party__avatar">${MIC}</div>
 <div class="party__text"><p class="party__name">${s.you}</p><p class="party__state" id="user-state">${s.user.off}</p>
@@ -360,7 +395,7 @@ ${
     ? html`<div class="turnstile" id="turnstile"></div>
 `
     : ""
-}${resume ? earlier(resume, language) : ""}<section class="transcript" aria-labelledby="captions-title">
+}${resume ? earlier(resume, language, options.embed !== undefined) : ""}<section class="transcript" aria-labelledby="captions-title">
 <div class="transcript__head"><h2 id="captions-title">${t.captions}</h2><a class="transcript__link" id="history-link" href="/" hidden>${t.savedTranscript}</a></div>
 <div class="captions" id="captions-box" role="region" aria-label="${t.captionsScrollable}" tabindex="0">
 <p class="captions__empty" id="captions-empty">${t.captionsEmpty}</p>

@@ -29,6 +29,12 @@ export interface LayoutOptions {
   pageClass: string;
   /** The module script to load from `/static/`, e.g. `chat.js`. */
   script?: string;
+  /**
+   * The widget's panel (`/embed/chat`, framed by another site's page): no skip link, header or footer (the host page
+   * has its own; the panel is a dialog's content), and the panel's own stylesheet and bridge script
+   * (`/static/embed-panel.css`, `/static/embed-panel.js`) after the page's. Default false.
+   */
+  embedded?: boolean;
   /** More `<head>` content (no inline script or style), e.g. a third-party script's preload. */
   head?: Html;
   body: Html;
@@ -61,19 +67,37 @@ export function layout(options: LayoutOptions): Html {
 <link rel="manifest" href="/static/manifest.webmanifest">
 <meta name="theme-color" content="#4f46e5">
 <link rel="stylesheet" href="/static/chat.css">
-${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}${options.head ?? ""}
+${
+  options.embedded
+    ? html`<link rel="stylesheet" href="/static/embed-panel.css">
+`
+    : ""
+}${options.script ? html`<script type="module" src="/static/${options.script}"></script>` : ""}${
+    options.embedded
+      ? html`
+<script type="module" src="/static/embed-panel.js"></script>`
+      : ""
+  }${options.head ?? ""}
 </head>
-<body>
-<a class="skip-link" href="#main">${t.skipLink}</a>
+<body${options.embedded ? html` class="embedded"` : ""}>
+${
+  options.embedded
+    ? ""
+    : html`<a class="skip-link" href="#main">${t.skipLink}</a>
 <header class="site-header">
 <a class="brand" href="/">${MARK}<span>${t.brand}</span></a>
 <nav aria-label="${t.navLabel}"><a href="/chat">${t.navTalk}</a><a href="/history">${t.navHistory}</a></nav>
 </header>
-<main id="main" class="page ${options.pageClass}">
+`
+}<main id="main" class="page ${options.pageClass}">
 ${options.body}
 </main>
-<footer class="site-footer"><p>${t.footer}<a href="/history">${t.footerLink}</a>${t.footerEnd}</p></footer>
-</body>
+${
+  options.embedded
+    ? ""
+    : html`<footer class="site-footer"><p>${t.footer}<a href="/history">${t.footerLink}</a>${t.footerEnd}</p></footer>
+`
+}</body>
 </html>
 `;
 }

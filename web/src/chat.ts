@@ -12,18 +12,31 @@
  * The agent's audio drives the voice visualizer (web/src/visualizer.ts); with more than one audio input the visitor
  * picks the microphone (web/src/microphones.ts), opened on Start and switched at once during a conversation.
  * Its words are in the page's language (web/src/texts.ts reads them from the page's `#texts` block).
+ * A browser that cannot make voice calls (no WebRTC: livekit-client's `isBrowserSupported()`) gets the
+ * `browser_unsupported` error at page load, with Start disabled: no microphone is opened and no session created.
+ * The page tells whoever embeds it when a conversation starts, ends and acts (web/src/events.ts).
  */
-import type { SessionCreateResponse } from "../../contract/index.ts";
+import type { EndReason, SessionCreateResponse } from "../../contract/index.ts";
 import { browserTimeZone, newIdentity, randomId, RequestError, sendMessage, startSession, stopSession } from "./api.ts";
 import { CaptionLog } from "./captions.ts";
 import { sendErrorText } from "./errors.ts";
-import { DisconnectReason } from "livekit-client";
+import { emit, pageAction } from "./events.ts";
+import { DisconnectReason, isBrowserSupported } from "livekit-client";
 import { VoiceError, VoiceRoom } from "./livekit.ts";
 import { LevelMeter } from "./meter.ts";
 import { MicrophonePicker } from "./microphones.ts";
 import { PlanPanel } from "./plan.ts";
 import { TutorPanel } from "./tutor.ts";
-import { canType, initialState, reduce, type Action, type ChatError, type ChatState } from "./state.ts";
+import {
+  canStart,
+  canType,
+  initialState,
+  reduce,
+  type Action,
+  type ChatError,
+  type ChatState,
+  type ErrorKind,
+} from "./state.ts";
 import { texts } from "./texts.ts";
 import { TranscriptSocket } from "./transcript-socket.ts";
 import { TurnstileError, TurnstileWidget } from "./turnstile.ts";
@@ -57,6 +70,15 @@ let generation = 0;
 let retryUntil = 0;
 /** The last typed message that failed before the server took it for sure (network, 5xx): sent again, same id. */
 let unsent: { id: string; text: string } | null = null;
+/** The session whose `ended` page event is still due (created by the Worker, not yet reported over), else null. */
+let endDue: string | null = null;
+
+/** Reports the session over (web/src/events.ts `ended`), once: later calls for it do nothing. */
+function ended(reason: EndReason, error?: ErrorKind): void {
+  const sessionId = endDue;
+  endDue = null;
+  if (sessionId) emit({ type: "ended", sessionId, reason, ...(error && { error }) });
+}
 
 /**
  * The Turnstile widget when the deployment has Turnstile on (web/pages/chat.ts puts the sitekey and the
@@ -125,6 +147,8 @@ function fail(err: unknown): void {
     tickRetry();
   }
   dispatch({ type: "fail", error });
+  // A failure the state ignores (one after Stop, say) is not this session's end: what ended it reports it.
+  if (state.error === error) ended("error", error.kind);
   void teardown(true);
 }
 
@@ -140,9 +164,13 @@ function openSocket(sessionId: string): void {
         dispatch({ type: "server", message });
         plan?.onFrame(message);
         tutor?.onFrame(message);
+        if ("call_id" in message) emit({ type: "action", sessionId, action: pageAction(message) });
       }
-      if ("type" in message && message.status === "ended")
+      if ("type" in message && message.status === "ended") {
+        // The state shows an end it explains as an error (agent_unavailable, …): the event names that error too.
+        ended(message.reason ?? "stopped", state.phase === "error" ? state.error?.kind : undefined);
         void teardown(false).then(() => dispatch({ type: "stopped" }));
+      }
     },
     onConnection: (connected) => dispatch({ type: "socket", connected }),
     onFatal(code, message) {
@@ -203,6 +231,8 @@ function showMicrophone(track: MediaStreamTrack): void {
 }
 
 async function start(): Promise<void> {
+  // A browser without WebRTC: Start is disabled, and would open a microphone and create a session for nothing.
+  if (!canStart(state)) return;
   if (state.phase === "starting" || state.phase === "live" || state.phase === "stopping" || retryInS() > 0) return;
   const mine = ++generation;
   captions.clear();
@@ -213,6 +243,9 @@ async function start(): Promise<void> {
     // the session ended, and its socket says why ("ended" frame, e.g. agent_unavailable): under load the room's
     // disconnect can overtake that frame, so the frame gets a moment before this counts as a lost connection.
     onDisconnected: (reason) => {
+      // livekit-client leaves the room itself as the page is left (beforeunload, pagehide, freeze: its
+      // `disconnectOnPageLeave`), before the page's own pagehide: the visitor left, the connection was not lost.
+      if (reason === DisconnectReason.CLIENT_INITIATED) return voice === room && leave();
       const lost = () =>
         voice === room && state.phase === "live" && fail(new VoiceError("connection_lost", "room disconnected"));
       if (reason === DisconnectReason.ROOM_DELETED && socket) setTimeout(lost, ENDED_FRAME_GRACE_MS);
@@ -262,6 +295,7 @@ async function start(): Promise<void> {
   if (session.status === "fulfilled") {
     // From here a Stop, a failure or leaving the page deletes the session.
     dispatch({ type: "session_created", sessionId: session.value.session_id });
+    endDue = session.value.session_id;
     const { url, token } = session.value.livekit;
     joining = (async () => {
       await room.connect(url, token);
@@ -277,6 +311,7 @@ async function start(): Promise<void> {
   if (session.status === "rejected") return fail(session.reason);
   if (media.status === "rejected") return fail(media.reason);
   dispatch({ type: "media_connected" });
+  emit({ type: "started", sessionId: session.value.session_id });
   dispatch({ type: "audio_blocked", blocked: !room.room.canPlaybackAudio });
   openSocket(session.value.session_id);
 }
@@ -312,6 +347,7 @@ async function send(): Promise<void> {
 async function stop(): Promise<void> {
   if (state.phase !== "starting" && state.phase !== "live") return;
   dispatch({ type: "stop" });
+  ended("stopped");
   await teardown(true);
   dispatch({ type: "stopped" });
 }
@@ -334,14 +370,25 @@ el.playAudio.addEventListener("click", () => {
     () => undefined,
   );
 });
-addEventListener("pagehide", () => {
-  if (state.sessionId && (state.phase === "starting" || state.phase === "live")) {
-    void stopSession(state.sessionId, true).catch(() => undefined);
-  }
-});
+/**
+ * The visitor leaves the page (pagehide, or livekit-client leaving the room as the page goes): the session is deleted
+ * by a request that outlives the page (`keepalive`), reported over, and the page goes back to its start state (a page
+ * restored from the back/forward cache offers Start).
+ */
+function leave(): void {
+  if (!state.sessionId || (state.phase !== "starting" && state.phase !== "live")) return;
+  void stopSession(state.sessionId, true).catch(() => undefined);
+  ended("stopped");
+  dispatch({ type: "stop" });
+  void teardown(false).then(() => dispatch({ type: "stopped" }));
+}
+
+addEventListener("pagehide", leave);
 
 // Ready once the microphone permission is known, so that a Start creates the session at once when it may.
 void microphonePermissionRead.then(() => (el.root.dataset.ready = "true"));
+// No RTCPeerConnection (Debian's WebKitGTK, some embedded web views): say so now, not after a session was created.
+if (!isBrowserSupported()) dispatch({ type: "unsupported" });
 render(el, state);
 void plan?.load();
 // Shown before Start when the browser already names the inputs (the microphone permission is granted).

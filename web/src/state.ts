@@ -2,7 +2,8 @@
  * The chat page's state machine: a pure reducer from actions (the user's clicks, the start flow's
  * steps, transcript-socket frames) to the state the view renders. No DOM, no I/O.
  *
- * Phases: idle → starting → live → stopping → idle; any phase → error (Start again recovers).
+ * Phases: idle → starting → live → stopping → idle; any phase → error (Start again recovers, except from
+ * `browser_unsupported`: a browser without WebRTC, set at page load, where Start stays disabled).
  * The agent's state (connecting / listening / thinking / speaking, or reconnecting while the session
  * replaces a lost agent) is derived from the session and speech events of the transcript socket
  * (docs/architecture.md, "Transcript socket").
@@ -14,6 +15,7 @@ export type AgentState = "connecting" | "listening" | "thinking" | "speaking" | 
 
 /** Why the conversation could not start or could not go on; each has its own words (errors.ts). */
 export type ErrorKind =
+  | "browser_unsupported"
   | "mic_denied"
   | "mic_missing"
   | "mic_busy"
@@ -60,6 +62,7 @@ export interface ChatState {
 }
 
 export type Action =
+  | { type: "unsupported" }
   | { type: "start" }
   | { type: "session_created"; sessionId: string }
   | { type: "media_connected" }
@@ -96,6 +99,11 @@ const END_ERRORS: Partial<Record<EndReason, ErrorKind>> = {
   no_visitor: "livekit_unreachable",
   error: "session_error",
 };
+
+/** False when this browser cannot make voice calls (no WebRTC): Start stays disabled, and does nothing. */
+export function canStart(state: ChatState): boolean {
+  return state.error?.kind !== "browser_unsupported";
+}
 
 /** True while a conversation is being set up or running (Stop is offered). */
 export function isActive(state: ChatState): boolean {
@@ -149,8 +157,10 @@ function onServer(state: ChatState, message: ServerMessage): ChatState {
  */
 export function reduce(state: ChatState, action: Action): ChatState {
   switch (action.type) {
+    case "unsupported":
+      return { ...initialState, phase: "error", error: { kind: "browser_unsupported" } };
     case "start":
-      return { ...initialState, phase: "starting" };
+      return canStart(state) ? { ...initialState, phase: "starting" } : state;
     case "session_created":
       return { ...state, sessionId: action.sessionId };
     case "media_connected":

@@ -4,7 +4,7 @@
  * The words are the page's language's (texts.ts: the `#texts` block, English by default).
  */
 import { errorText } from "./errors.ts";
-import { canType, isActive, type ChatState } from "./state.ts";
+import { canStart, canType, isActive, type ChatState } from "./state.ts";
 import { texts } from "./texts.ts";
 
 export interface ChatElements {
@@ -112,7 +112,7 @@ export function render(el: ChatElements, state: ChatState, retryInS = 0): void {
   const live = state.phase === "live";
   el.root.dataset.phase = state.phase;
   el.start.hidden = active || state.phase === "stopping";
-  el.start.disabled = retryInS > 0;
+  el.start.disabled = retryInS > 0 || !canStart(state);
   setText(el.start, retryInS > 0 ? seconds(texts.startIn, retryInS) : texts.start);
   el.stop.hidden = !active;
   el.mute.hidden = !live;

@@ -17,6 +17,9 @@
  * the name step, the typed value and why (400). The same origin check and SameSite=Lax cookie as the `/history`
  * forms protect it. See docs/edge.md, "Visitor name".
  *
+ * The widget's panel `/embed/chat?agent=<id>&host=<origin>` is `/chat` without the site's shell, framable by
+ * `ALLOWED_ORIGINS` only (docs/widget.md); `/embed.js` is the widget's loader.
+ *
  * `/chat` speaks its profile's `language` (web/i18n/, docs/web.md "Languages"): the page gets the profile's language,
  * and a refused name or a conversation that cannot be continued are passed as what happened, for the page to say in
  * its language. The other pages are English.
@@ -40,6 +43,7 @@ import { tutorPlace } from "../curriculum.ts";
 import { hasPlanner, hasTutor, profileById } from "../profiles.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { ownedSession, sessionStub, visitorStub } from "../sessions.ts";
+import { EMBED_PANEL_PATH } from "../visitor.ts";
 
 export const pageRoutes = new Hono<AppEnv>();
 
@@ -108,6 +112,11 @@ async function resumable(c: Context<AppEnv>, id: string): Promise<TranscriptResp
 
 /** What `/chat` is asked to show. */
 interface ChatRequest {
+  /**
+   * `/embed/chat?host=`: the page is the widget's panel, framed by a page of this origin (one of `ALLOWED_ORIGINS`,
+   * checked by the route).
+   */
+  embed?: { host: string } | undefined;
   /** `?agent=`: the profile to talk with (absent or empty: `DEFAULT_PROFILE`). */
   agent: string | undefined;
   /** `?resume=`: the conversation to continue. */
@@ -158,6 +167,7 @@ async function chatResponse(c: Context<AppEnv>, request: ChatRequest, status: 20
       visitorName,
       nameStep,
       tutorPlace: place,
+      embed: request.embed,
     }),
     status,
   );
@@ -171,6 +181,35 @@ pageRoutes.get("/chat", (c) =>
       editName: c.req.query("name") === "edit",
     }),
   ),
+);
+
+/**
+ * The host origin of `/embed/chat?host=<origin>` when it may embed the panel (one of `ALLOWED_ORIGINS`), else
+ * undefined.
+ */
+function embedHost(c: Context<AppEnv>, host: string | undefined): string | undefined {
+  return host !== undefined && c.var.config.allowedOrigins.has(host) ? host : undefined;
+}
+
+/**
+ * `/embed/chat?agent=<id>&host=<origin>`: the chat page as the widget's panel (docs/widget.md), framed by the page
+ * that loaded `/embed.js` on `host`. The same page as `/chat` (`resume`, `name=edit`, the name step) without the
+ * site's header and footer, plus the bridge script that tells the host page what happens (web/src/embed-panel.ts);
+ * its CSP lets `ALLOWED_ORIGINS` frame it (worker/security.ts) and it issues the partitioned visitor cookie
+ * (worker/visitor.ts). A `host` that is not allowed gets a 403 page, which no one may frame.
+ */
+pageRoutes.get(EMBED_PANEL_PATH, (c) =>
+  htmlErrors(c, () => {
+    const host = embedHost(c, c.req.query("host"));
+    if (!host) return Promise.resolve(c.html(renderErrorPage(403, "This site may not embed the voice agent."), 403));
+    c.set("framable", true);
+    return chatResponse(c, {
+      agent: c.req.query("agent"),
+      resume: c.req.query("resume"),
+      editName: c.req.query("name") === "edit",
+      embed: { host },
+    });
+  }),
 );
 
 /** Largest `POST /chat/name` body, bytes: the form's few fields with a name fit many times over. */
@@ -197,11 +236,17 @@ function nameProblem(code: string | undefined): NameProblem {
   return "invalid";
 }
 
-/** Where `POST /chat/name` sends the visitor back: `/chat?resume=<id>`, `/chat?agent=<id>`, or `/chat`. */
-function chatPathFor(agent: string | undefined, resume: string | undefined): string {
-  if (resume !== undefined && SessionId.safeParse(resume).success) return `/chat?resume=${resume}`;
-  if (agent !== undefined && ProfileId.safeParse(agent).success) return `/chat?agent=${agent}`;
-  return "/chat";
+/**
+ * Where `POST /chat/name` sends the visitor back: `/chat?resume=<id>`, `/chat?agent=<id>`, or `/chat`; the panel's
+ * `/embed/chat?…&host=<origin>` when the form came from the panel (`host`, an allowed one).
+ */
+function chatPathFor(agent: string | undefined, resume: string | undefined, host: string | undefined): string {
+  const query = new URLSearchParams();
+  if (resume !== undefined && SessionId.safeParse(resume).success) query.set("resume", resume);
+  else if (agent !== undefined && ProfileId.safeParse(agent).success) query.set("agent", agent);
+  if (host !== undefined) query.set("host", host);
+  const search = query.size > 0 ? `?${query.toString()}` : "";
+  return `${host !== undefined ? EMBED_PANEL_PATH : "/chat"}${search}`;
 }
 
 /**
@@ -215,18 +260,20 @@ pageRoutes.post("/chat/name", limitNameForm, (c) =>
     const form = await c.req.parseBody();
     const agent = field(form, "agent");
     const resume = field(form, "resume");
+    const host = embedHost(c, field(form, "host"));
+    const embed = host === undefined ? undefined : { host };
     let name: string | null = null;
     if (field(form, "skip") === undefined) {
       const typed = field(form, "name") ?? "";
       const parsed = VisitorName.safeParse(typed);
       if (!parsed.success) {
         const refused = { value: typed, problem: nameProblem(parsed.error.issues[0]?.code) };
-        return chatResponse(c, { agent, resume, editName: true, refused }, 400);
+        return chatResponse(c, { agent, resume, editName: true, refused, embed }, 400);
       }
       name = parsed.data;
     }
     await visitorStub(c.env, c.var.visitorId).setVisitorName(name, Date.now());
-    return c.redirect(chatPathFor(agent, resume), 303);
+    return c.redirect(chatPathFor(agent, resume, host), 303);
   }),
 );
 
@@ -314,6 +361,17 @@ staticRoutes.get("/static/*", async (c) => {
   const asset = await c.env.ASSETS.fetch(c.req.raw);
   // A fetched response has immutable headers; copy it so the security middleware can add its own.
   return new Response(asset.body, asset);
+});
+
+/**
+ * `/embed.js`: the widget's loader (web/embed/loader.ts, built to `/static/embed.js`), at the address a site owner's
+ * `<script src>` keeps. Cached for 5 minutes, so that a new version reaches every host page soon.
+ */
+staticRoutes.get("/embed.js", async (c) => {
+  const asset = await c.env.ASSETS.fetch(new Request(new URL("/static/embed.js", c.req.url), c.req.raw));
+  const res = new Response(asset.body, asset);
+  if (res.ok) res.headers.set("Cache-Control", "public, max-age=300");
+  return res;
 });
 
 /** `/favicon.ico`, where browsers look for it whatever the page links: `/static/favicon.ico` (web/build.ts). */

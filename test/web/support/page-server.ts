@@ -33,7 +33,15 @@ export function workerCsp(liveKitOrigin: string, turnstileOrigin?: string): stri
   ].join("; ");
 }
 
-const TYPES: Record<string, string> = { ".js": "text/javascript", ".css": "text/css", ".map": "application/json" };
+const TYPES: Record<string, string> = {
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".map": "application/json",
+  // The icons and the manifest every page links (else Chromium warns that the manifest's icon is not an image).
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".webmanifest": "application/manifest+json",
+};
 const STATIC = join(ROOT, "web", "dist", "static");
 
 export interface PageServer {
