@@ -13,8 +13,9 @@
  * cookie. There the visitor gets a second cookie, `__Host-evid` (`evid` on http): SameSite=None, Secure and
  * Partitioned (CHIPS: the browser keeps one per top-level site and sends it only in frames under that site, so it
  * tracks no one across sites; MDN, "Cookies Having Independent Partitioned State"). It is issued only by the panel's
- * page for an allowed host (`/embed/chat?host=<one of ALLOWED_ORIGINS>`), so the standalone pages keep their SameSite=Lax cookie; every route reads the Lax cookie first and the
- * partitioned one when the Lax one is absent (the panel's own requests). An embedded visitor is therefore another
+ * page for an allowed host (`/embed/chat?host=<one of ALLOWED_ORIGINS>`), so the standalone pages keep their
+ * SameSite=Lax cookie; every route reads the Lax cookie first and the partitioned one when the Lax one is absent (the
+ * panel's own requests). An embedded visitor is therefore another
  * visitor than the same person on the standalone pages, and one per embedding site.
  */
 import type { Context, MiddlewareHandler } from "hono";

@@ -5,10 +5,13 @@
  * connection" (step 3) and "Rooms".
  */
 import { createHmac } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import type { WebSocket } from "ws";
 import type { ClaimGrants } from "livekit-server-sdk";
 import {
+  ClientInfo_SDK,
   DisconnectReason,
+  JoinRequest,
   JoinResponse,
   LeaveRequest,
   LeaveRequest_Action,
@@ -17,6 +20,8 @@ import {
   type ServerInfo,
   SignalResponse,
   TrackSource,
+  WrappedJoinRequest,
+  WrappedJoinRequest_Compression,
 } from "@livekit/protocol";
 import type { Participant, Room } from "./rooms.ts";
 import { log } from "./log.ts";
@@ -64,8 +69,18 @@ export function roomConfigFromClaims(claims: ClaimGrants): RoomConfiguration | u
   }
 }
 
-/** The join response for `participant` (not yet in `room`): everyone else, subscriber-primary, fast publish, ping timing. */
-export function joinResponse(room: Room, participant: Participant, serverInfo: ServerInfo): SignalResponse {
+/**
+ * The join response for `participant` (not yet in `room`): everyone else, subscriber-primary (v0 only: with one
+ * peer connection there is no subscriber connection, as livekit-server's `subscriberAsPrimary` is false in
+ * single peer connection mode), fast publish, ping timing.
+ * @param singlePeerConnection true for a v1 (`/rtc/v1`) join
+ */
+export function joinResponse(
+  room: Room,
+  participant: Participant,
+  serverInfo: ServerInfo,
+  singlePeerConnection = false,
+): SignalResponse {
   const others = [...room.participants.values()].filter((p) => p.identity !== participant.identity);
   return new SignalResponse({
     message: {
@@ -77,7 +92,7 @@ export function joinResponse(room: Room, participant: Participant, serverInfo: S
         serverVersion: serverInfo.version,
         serverInfo,
         iceServers: [],
-        subscriberPrimary: true,
+        subscriberPrimary: !singlePeerConnection,
         // As livekit-server does (pkg/rtc/room.go: CanPublish() && no ICE fallback): publishers negotiate their
         // publisher connection at join, so a first publish skips ICE/DTLS. It also puts the Rust SDK (rtc-node,
         // LiveKit Agents) on its queued negotiation path; its debounced path deadlocks when a second
@@ -137,4 +152,51 @@ export function refuseResume(ws: WebSocket, claims: ClaimGrants): void {
   const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT });
   ws.send(new SignalResponse({ message: { case: "leave", value: leave } }).toBinary());
   ws.close(1000, "resume not supported");
+}
+
+/** The most bytes a v1 join request may have once decompressed (livekit-server: `http.DefaultMaxHeaderBytes`, 1 MiB). */
+export const MAX_JOIN_REQUEST_BYTES = 1 << 20;
+
+/**
+ * Decodes a v1 `join_request` query parameter as livekit-server's `RTCService.validateInternal` does: base64url
+ * of a protobuf `WrappedJoinRequest` whose `joinRequest` is a protobuf `JoinRequest`, gzip-compressed when
+ * `compression` is `GZIP` (livekit-client compresses whenever the browser has `CompressionStream`; rtc-node
+ * always does).
+ * @throws Error with livekit-server's message ("join_request is required", "cannot base64 decode wrapped join
+ *   request", "cannot unmarshal wrapped join request", "join request too large", "cannot read decompressed join
+ *   request", "cannot unmarshal join request"): the caller answers 400
+ */
+export function parseJoinRequest(param: string | null): JoinRequest {
+  if (!param) throw new Error("join_request is required");
+  // livekit-client writes base64url with padding (its own +/ → -_ replacement of btoa's output).
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(param)) throw new Error("cannot base64 decode wrapped join request");
+  let wrapped: WrappedJoinRequest;
+  try {
+    wrapped = WrappedJoinRequest.fromBinary(Buffer.from(param, "base64url"));
+  } catch {
+    throw new Error("cannot unmarshal wrapped join request");
+  }
+  let bytes = wrapped.joinRequest;
+  if (wrapped.compression === WrappedJoinRequest_Compression.GZIP) {
+    try {
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_JOIN_REQUEST_BYTES });
+    } catch (err) {
+      const tooLarge = (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+      throw new Error(tooLarge ? "join request too large" : "cannot read decompressed join request", { cause: err });
+    }
+  } else if (bytes.length > MAX_JOIN_REQUEST_BYTES) throw new Error("join request too large");
+  try {
+    return JoinRequest.fromBinary(bytes);
+  } catch {
+    throw new Error("cannot unmarshal join request");
+  }
+}
+
+/**
+ * Whether the dev server serves this v1 join: only to livekit-client (`clientInfo.sdk` JS). The Rust SDK
+ * (rtc-node, `sdk: NODE`) falls back to `/rtc` when the upgrade answers 404; its single peer connection is not
+ * served here (docs/livekit.md, "Signal connection", step 1).
+ */
+export function servesV1(join: JoinRequest): boolean {
+  return join.clientInfo?.sdk === ClientInfo_SDK.JS;
 }

@@ -1,5 +1,6 @@
 /**
- * A LiveKit-protocol-compatible development server: signal v0 at `/rtc`, audio SFU and data relay on werift,
+ * A LiveKit-protocol-compatible development server: signal v0 at `/rtc` and v1 at `/rtc/v1` (livekit-client's
+ * single peer connection; other SDKs get 404 there and fall back to v0), audio SFU and data relay on werift,
  * the agent worker protocol at `/agent`, Twirp `RoomService`/`AgentDispatchService`, signed webhooks, and
  * fault injection for tests at `/dev/faults/` (faults.ts).
  * For local development and CI only; production uses LiveKit Cloud or a self-hosted livekit-server.
@@ -9,10 +10,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { ServerInfo, ServerInfo_Edition } from "@livekit/protocol";
+import { ClientInfo_SDK, type JoinRequest, ServerInfo, ServerInfo_Edition } from "@livekit/protocol";
 import { type ClaimGrants, TokenVerifier } from "livekit-server-sdk";
 import { RoomRegistry } from "./rooms.ts";
-import { roomConfigFromClaims } from "./join.ts";
+import { parseJoinRequest, roomConfigFromClaims, servesV1 } from "./join.ts";
 import { acceptParticipant } from "./signal.ts";
 import { AgentDispatcher } from "./agent-dispatch.ts";
 import { handleTwirp } from "./twirp.ts";
@@ -111,6 +112,27 @@ async function verify(verifier: TokenVerifier, token: string | undefined, need: 
   return { ok: true, claims };
 }
 
+type V1Join = { ok: true; join: JoinRequest } | { ok: false; status: number; reason: string };
+
+/**
+ * The v1 join request of `/rtc/v1` or `/rtc/v1/validate`: 400 when it does not decode (livekit-server's
+ * reasons), 404 when it is not livekit-client's (rtc-node then falls back to `/rtc`; see {@link servesV1}).
+ */
+function v1Join(url: URL): V1Join {
+  let join: JoinRequest;
+  try {
+    join = parseJoinRequest(url.searchParams.get("join_request"));
+  } catch (err) {
+    return { ok: false, status: 400, reason: err instanceof Error ? err.message : String(err) };
+  }
+  if (!servesV1(join)) {
+    const sdk = ClientInfo_SDK[join.clientInfo?.sdk ?? ClientInfo_SDK.UNKNOWN] ?? "UNKNOWN";
+    log.debug("v1_not_served", { sdk, version: join.clientInfo?.version });
+    return { ok: false, status: 404, reason: `signal v1 is served to livekit-client only (this is ${sdk}): use /rtc` };
+  }
+  return { ok: true, join };
+}
+
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
   const text = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" }[status] ?? "Bad Request";
   socket.end(
@@ -172,8 +194,13 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
       void handleFault(url.pathname.slice(FAULTS_PATH.length), req, res, { faults, registry, verifier });
       return;
     }
-    if (url.pathname === "/rtc/validate") {
-      // livekit-client asks here why an upgrade failed and shows the reason.
+    if (url.pathname === "/rtc/validate" || url.pathname === "/rtc/v1/validate") {
+      // livekit-client asks here why an upgrade failed and shows the reason (v1: the join request's too).
+      const v1 = url.pathname === "/rtc/v1/validate" ? v1Join(url) : undefined;
+      if (v1 && !v1.ok) {
+        res.writeHead(v1.status, { "Content-Type": "text/plain" }).end(v1.reason);
+        return;
+      }
       void verify(verifier, bearer(req, url), "join").then((v) => {
         res.writeHead(v.ok ? 200 : v.status, { "Content-Type": "text/plain" }).end(v.ok ? "success" : v.reason);
       });
@@ -183,7 +210,6 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
       res.writeHead(200, { "Content-Type": "text/plain" }).end("OK");
       return;
     }
-    // Includes /rtc/v1/validate: a 404 without "requested room does not exist" makes the browser fall back to /rtc.
     res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
   });
 
@@ -191,12 +217,19 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
     socket.on("error", () => {});
     const url = new URL(req.url ?? "/", "http://dev");
     const route = url.pathname.replace(/\/+$/, "");
-    if (route !== "/rtc" && route !== "/agent") {
-      // Both SDKs try /rtc/v1 first and fall back to /rtc on a 404 (docs/livekit.md, "Signal connection", step 1).
+    if (route !== "/rtc" && route !== "/rtc/v1" && route !== "/agent") {
       refuseUpgrade(socket, 404, "not found");
       return;
     }
-    void verify(verifier, bearer(req, url), route === "/rtc" ? "join" : "agent").then((v) => {
+    // Both SDKs try /rtc/v1 first; rtc-node gets 404 there and falls back to /rtc (docs/livekit.md, "Signal
+    // connection", step 1).
+    const v1 = route === "/rtc/v1" ? v1Join(url) : undefined;
+    if (v1 && !v1.ok) {
+      if (v1.status !== 404) log.warn("connection_refused", { path: route, reason: v1.reason });
+      refuseUpgrade(socket, v1.status, v1.reason);
+      return;
+    }
+    void verify(verifier, bearer(req, url), route === "/agent" ? "agent" : "join").then((v) => {
       if (!v.ok) {
         log.warn("connection_refused", { path: route, reason: v.reason });
         refuseUpgrade(socket, v.status, v.reason);
@@ -206,9 +239,16 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
         try {
           if (route === "/agent") dispatcher.acceptWorker(ws);
           else {
-            const resume = url.searchParams.get("reconnect") === "1";
             const ctx = { registry, serverInfo, mediaAddress: opts.mediaAddress, apiKey, apiSecret };
-            acceptParticipant(ws, v.claims, ctx, resume);
+            const join = v1?.ok ? v1.join : undefined;
+            acceptParticipant(
+              ws,
+              v.claims,
+              ctx,
+              join
+                ? { resume: join.reconnect, singlePeerConnection: true, publisherOffer: join.publisherOffer }
+                : { resume: url.searchParams.get("reconnect") === "1" },
+            );
           }
         } catch (err) {
           log.error("connection_setup_failed", { path: route, reason: err });

@@ -1,5 +1,6 @@
 /**
- * Signal protocol v0 (`/rtc`) for one participant: the join response, then every `SignalRequest`.
+ * The signal connection of one participant, v0 (`/rtc`, two peer connections: sfu.ts) or v1 (`/rtc/v1`, one
+ * peer connection: sfu-single.ts): the join response, then every `SignalRequest`.
  * See docs/livekit.md, "Signal connection", and livekit-client's SignalClient.ts.
  */
 import type { WebSocket } from "ws";
@@ -13,6 +14,7 @@ import {
   Pong,
   RequestResponse,
   RequestResponse_Reason,
+  type SessionDescription,
   SignalRequest,
   SignalResponse,
   TrackInfo,
@@ -30,7 +32,9 @@ import {
   type RoomRegistry,
   newId,
 } from "./rooms.ts";
-import { MediaSession, type OfferedSection, peerConfig } from "./sfu.ts";
+import { MediaSession } from "./sfu.ts";
+import { SinglePeerSession } from "./sfu-single.ts";
+import { type OfferedSection, type ParticipantMedia, peerConfig } from "./peer.ts";
 import { relayData } from "./data.ts";
 import {
   joinResponse,
@@ -56,16 +60,31 @@ export interface SignalContext {
   apiSecret: string;
 }
 
+/** How a participant connects: from the v0 query (`reconnect`) or the v1 `JoinRequest`. */
+export interface JoinOptions {
+  /** A client resuming after a signal drop (v0 `?reconnect=1`, v1 `JoinRequest.reconnect`). */
+  resume?: boolean;
+  /** v1 (`/rtc/v1`): one peer connection, on which the client offers. */
+  singlePeerConnection?: boolean;
+  /** v1: the publisher offer the join request carried (`JoinRequest.publisherOffer`), answered after the join. */
+  publisherOffer?: SessionDescription;
+}
+
 /**
  * Runs one participant's signal connection: joins `claims.video.room` as `claims.sub` (creating the room with
- * the token's `roomConfig` when it does not exist), sends the join response, a refreshed token and the first
- * subscriber offer, then serves requests until the socket closes. A join the room's `maxParticipants` does not
- * admit is refused with `LeaveRequest{JOIN_FAILURE}` ({@link refuseJoin}).
+ * the token's `roomConfig` when it does not exist), sends the join response and a refreshed token, then in v0
+ * the first subscriber offer, in v1 the answer to the join request's publisher offer, and serves requests until
+ * the socket closes. A join the room's `maxParticipants` does not admit is refused with
+ * `LeaveRequest{JOIN_FAILURE}` ({@link refuseJoin}), a resume with `LeaveRequest{RECONNECT}` ({@link refuseResume}).
  * @param ws an open WebSocket whose token was already verified (roomJoin + room, a parsable `roomConfig`)
- * @param resume true for `?reconnect=1` (a client resuming after a signal drop)
  */
-export function acceptParticipant(ws: WebSocket, claims: ClaimGrants, ctx: SignalContext, resume = false): void {
-  if (resume) return refuseResume(ws, claims);
+export function acceptParticipant(
+  ws: WebSocket,
+  claims: ClaimGrants,
+  ctx: SignalContext,
+  opts: JoinOptions = {},
+): void {
+  if (opts.resume) return refuseResume(ws, claims);
   const room = ctx.registry.getOrCreate(String(claims.video?.room), roomConfigFromClaims(claims));
   const kind =
     claims.kind === "agent"
@@ -77,7 +96,7 @@ export function acceptParticipant(ws: WebSocket, claims: ClaimGrants, ctx: Signa
   if (!ctx.registry.admits(room, String(claims.sub), isDependent(kind, permission))) {
     return refuseJoin(ws, claims, MAX_PARTICIPANTS_EXCEEDED);
   }
-  new SignalSession(ws, claims, ctx, room, kind, permission);
+  new SignalSession(ws, claims, ctx, room, kind, permission, opts);
 }
 
 class SignalSession {
@@ -85,7 +104,7 @@ class SignalSession {
   private readonly ctx: SignalContext;
   private readonly room: Room;
   private readonly participant: Participant;
-  private readonly media: MediaSession;
+  private readonly media: ParticipantMedia;
   private readonly pendingTracks = new Map<string, TrackInfo>();
   private lastSeen = Date.now();
   private readonly watchdog: NodeJS.Timeout;
@@ -99,6 +118,7 @@ class SignalSession {
     room: Room,
     kind: ParticipantInfo_Kind,
     permission: ParticipantPermission,
+    opts: JoinOptions,
   ) {
     this.ws = ws;
     this.ctx = ctx;
@@ -121,7 +141,9 @@ class SignalSession {
       },
     });
     const who = { room: this.room.name, identity: this.participant.identity };
-    this.media = new MediaSession(peerConfig(ctx.mediaAddress), (res) => this.send(res), who);
+    const single = opts.singlePeerConnection === true;
+    const Media = single ? SinglePeerSession : MediaSession;
+    this.media = new Media(peerConfig(ctx.mediaAddress), (res) => this.send(res), who);
     this.media.onTrack = (cid, mid, track) => this.onPublisherTrack(cid, mid, track);
     this.media.onOffer = (sections) => this.unpublishStopped(sections);
     this.media.onData = (bytes, label) => relayData(this.room, this.participant, bytes, label);
@@ -141,9 +163,13 @@ class SignalSession {
     this.tokenRefresh = setInterval(sendRefreshedToken, TOKEN_REFRESH_INTERVAL_S * 1000);
     this.tokenRefresh.unref();
 
-    this.send(joinResponse(this.room, this.participant, ctx.serverInfo));
+    this.send(joinResponse(this.room, this.participant, ctx.serverInfo, single));
     sendRefreshedToken();
     this.media.start();
+    if (opts.publisherOffer)
+      void this.handle(new SignalRequest({ message: { case: "offer", value: opts.publisherOffer } })).catch(
+        (err: unknown) => this.requestFailed("offer", err),
+      );
     ctx.registry.join(this.room, this.participant);
   }
 
@@ -179,13 +205,15 @@ class SignalSession {
       this.close(DisconnectReason.UNKNOWN_REASON, `bad signal message: ${errorSummary(err)}`);
       return;
     }
-    this.handle(req).catch((err: unknown) => {
-      log.warn("signal_request_failed", {
-        room: this.room.name,
-        identity: this.participant.identity,
-        request: req.message.case,
-        reason: err,
-      });
+    this.handle(req).catch((err: unknown) => this.requestFailed(req.message.case, err));
+  }
+
+  private requestFailed(request: string | undefined, err: unknown): void {
+    log.warn("signal_request_failed", {
+      room: this.room.name,
+      identity: this.participant.identity,
+      request,
+      reason: err,
     });
   }
 

@@ -3,7 +3,8 @@
  * puppeteer-core over WebDriver BiDi, against the e2e stack (`npm run dev` with stand-ins). Its microphone is real
  * capture from a private PulseAudio daemon (test/support/pulse.ts) into which the test plays recorded speech once the
  * greeting is over; the agent's voice plays into a virtual loudspeaker and is measured in the page.
- * The page's console, as BiDi reports it (`log.entryAdded`), must hold no error. docs/browsers.md.
+ * The page's console, as BiDi reports it (`log.entryAdded`), must hold no error: livekit-client joins the dev
+ * LiveKit server on `/rtc/v1` (its single peer connection, dev/livekit/sfu-single.ts) at the first try. docs/browsers.md.
  */
 import { TrackSource, TrackType } from "@livekit/protocol";
 import { RoomServiceClient } from "livekit-server-sdk";
@@ -24,14 +25,6 @@ import { openRooms, poll } from "./support.ts";
 
 /** Received audio energy (`totalAudioEnergy`) that counts as "heard" (silence stays well below). */
 const HEARD = 0.0005;
-
-/**
- * Console errors this test knows and lets pass, each with why (docs/browsers.md). Any other error fails it.
- * - livekit-client 2.23 first tries the signal path `/rtc/v1`; the dev LiveKit server (dev/livekit) only has `/rtc`
- *   and answers 404, and the SDK then joins over `/rtc` (it warns "v1 RTC path not found … Retrying"). Firefox reports
- *   the refused WebSocket as an error of the page (BiDi `log.entryAdded`, type `javascript`), URL and token included.
- */
-const KNOWN_ERRORS: readonly RegExp[] = [/can.t establish a connection to the server at ws:\/\/[^/]+\/rtc\/v1\?/];
 
 const firefox = firefoxExecutable();
 if (firefox && !pulseInstalled() && process.env.CI === "true") {
@@ -156,17 +149,13 @@ describe.skipIf(!process.env.NETNS_ADDR || !firefox || !pulseInstalled())("a con
     mark("room deleted");
 
     const errors = ff.console.filter((e) => e.type === "error" || e.type === "pageerror");
-    const known = errors.filter((e) => KNOWN_ERRORS.some((k) => k.test(e.text)));
     console.log(
       `[firefox] click → greeting audio: ${greetingAudioAt - clickAt} ms; speech played → reply audio: ` +
         `${replyAudioAt - speakAt} ms; audio packets received ${stats.at(-1)?.p}, sent ${stats.at(-1)?.sent}; ` +
-        `known console errors: ${known.length}; console warnings: ` +
+        `console warnings: ` +
         JSON.stringify(ff.console.filter((e) => e.type === "warn").map((e) => e.text)) +
         `; steps (s): ${marks.map(([name, t], i) => (i ? `${name} +${((t - marks[i - 1]![1]) / 1000).toFixed(1)}` : "")).join(" ")}`,
     );
-    expect(
-      errors.filter((e) => !known.includes(e)),
-      "console errors on the page",
-    ).toEqual([]);
+    expect(errors, "console errors on the page").toEqual([]);
   });
 });

@@ -2,7 +2,8 @@
  * Interop with the browser SDK: livekit-client 2.23 in Debian's Chromium (fake microphone playing a 440 Hz
  * WAV) publishes through the dev server and a rtc-node participant receives the tone; the rtc-node
  * participant's 660 Hz tone reaches the page (WebAudio energy and frequency); data messages cross both ways
- * with the sender's identity; mute and unpublish from the page reach rtc-node.
+ * with the sender's identity; mute and unpublish from the page reach rtc-node. The page joins on `/rtc/v1` (one
+ * peer connection, sfu-single.ts) and logs no error; rtc-node on `/rtc`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
@@ -82,5 +83,7 @@ describe.skipIf(!addr)("Chromium with livekit-client", () => {
     );
     await page.evaluate(() => (window as unknown as { lk: PageApi }).lk.unpublish());
     expect(await unpublished).toBe("page");
+    expect(host!.sockets).toEqual(["/rtc/v1"]);
+    expect(host!.errors).toEqual([]);
   });
 });

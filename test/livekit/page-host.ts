@@ -25,15 +25,26 @@ function toneWav(hz: number, seconds: number): Buffer {
 /** A running test page; `close()` closes Chromium and the page's server. */
 export interface TestPage {
   page: Page;
+  /**
+   * Every console error of the page, failed request and HTTP answer ≥ 400 so far, in order, tokens masked
+   * (`access_token=…`, `join_request=…`). The product demands none (issue #17, "zero console errors").
+   */
+  errors: string[];
+  /** The URL path of every WebSocket the page opened, in order (e.g. `/rtc/v1`). */
+  sockets: string[];
   close(): Promise<void>;
 }
 
+/** A URL or message with its join token and join request masked. */
+function masked(text: string): string {
+  return text.replace(/(access_token|join_request)=[^&\s']+/g, "$1=…");
+}
+
 /**
- * Bundles and serves the page, launches Chromium on it with a fake microphone playing `toneHz` (5 s, looped),
- * and waits for `window.lk`. Console errors of the page are echoed (tokens masked), except the /rtc/v1 404s
- * every join causes.
+ * Bundles fixtures/page.ts and serves it on loopback: `/` loads it as a module, `/page.js` is the bundle.
+ * @returns the page's URL and a `close()` that stops the server
  */
-export async function openTestPage(toneHz = 440): Promise<TestPage> {
+export async function servePage(): Promise<{ url: string; close(): void }> {
   const bundle = await build({
     entryPoints: [fileURLToPath(new URL("fixtures/page.ts", import.meta.url))],
     bundle: true,
@@ -50,6 +61,16 @@ export async function openTestPage(toneHz = 440): Promise<TestPage> {
         .end('<!doctype html><script type="module" src="/page.js"></script>');
   });
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`, close: () => http.close() };
+}
+
+/**
+ * Bundles and serves the page ({@link servePage}), launches Chromium on it with a fake microphone playing `toneHz` (5 s, looped),
+ * and waits for `window.lk`. Console errors of the page, failed requests and HTTP errors are collected in `errors`
+ * and echoed (tokens masked).
+ */
+export async function openTestPage(toneHz = 440): Promise<TestPage> {
+  const served = await servePage();
   const profile = mkdtempSync(join(tmpdir(), "lk-chromium-"));
   const wavPath = join(profile, "tone.wav");
   writeFileSync(wavPath, toneWav(toneHz, 5));
@@ -63,19 +84,30 @@ export async function openTestPage(toneHz = 440): Promise<TestPage> {
     ],
   });
   const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
-  // The expected /rtc/v1 404s are logged by Chromium (with the token in the URL): leave them out.
+  const errors: string[] = [];
+  const sockets: string[] = [];
+  const error = (text: string) => {
+    errors.push(masked(text));
+    console.error(`[page] ${masked(text)}`);
+  };
   page.on("console", (m) => {
-    const text = m.text();
-    if (m.type() !== "error" || /\/rtc\/v1|status of 404/.test(text)) return;
-    console.error(`[page] ${text.replace(/access_token=[^&\s']+/g, "access_token=…")}`);
+    if (m.type() === "error") error(m.text());
   });
-  await page.goto(`http://127.0.0.1:${(http.address() as AddressInfo).port}/`);
+  page.on("pageerror", (err) => error(`uncaught: ${err.message}`));
+  page.on("requestfailed", (r) => error(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) error(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  page.on("websocket", (ws) => sockets.push(new URL(ws.url()).pathname));
+  await page.goto(served.url);
   await page.waitForFunction(() => "lk" in window);
   return {
     page,
+    errors,
+    sockets,
     async close() {
       await chrome.close();
-      http.close();
+      served.close();
       rmSync(profile, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,7 @@
 /**
  * Robustness and protocol edges, over raw HTTP/WebSocket and the server SDK: bad tokens are refused at the
- * upgrade with a reason, the v1 paths answer 404 (so both SDKs fall back to v0), bad protobuf or an unknown
+ * upgrade with a reason, `/rtc/v1` answers rtc-node 404 (so it falls back to v0) and serves livekit-client (more in
+ * rtc-v1-signal.test.ts), bad protobuf or an unknown
  * request closes only that participant's connection, publisher offers sent back to back are each answered, in order,
  * and Twirp errors are Twirp JSON with 4xx statuses.
  * No media flows here, so no network namespace is needed.
@@ -8,7 +9,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { AccessToken, RoomServiceClient, AgentDispatchClient, TwirpError } from "livekit-server-sdk";
-import { SessionDescription, SignalRequest } from "@livekit/protocol";
+import {
+  ClientInfo,
+  ClientInfo_SDK,
+  JoinRequest,
+  SessionDescription,
+  SignalRequest,
+  WrappedJoinRequest,
+} from "@livekit/protocol";
 import { RTCPeerConnection } from "werift";
 import { startDevLiveKit, type DevLiveKit } from "../../dev/livekit/server.ts";
 import { API_KEY, API_SECRET, joinToken } from "./support.ts";
@@ -41,14 +49,25 @@ describe("robustness", () => {
     expect((await fetch(`${http}/rtc/validate?access_token=${await joinToken("r", "x")}`)).status).toBe(200);
   });
 
-  it("answers 404 on /rtc/v1 and /rtc/v1/validate so both SDKs fall back to /rtc", async () => {
+  it("answers rtc-node 404 on /rtc/v1 so it falls back to /rtc, and serves /rtc/v1 to livekit-client", async () => {
     const token = await joinToken("r", "x");
-    expect(await open(`${server.url}/rtc/v1?join_request=abc`, { Authorization: `Bearer ${token}` })).toMatchObject({
+    const request = (sdk: ClientInfo_SDK) => {
+      const join = new JoinRequest({ clientInfo: new ClientInfo({ sdk }) });
+      const wrapped = new WrappedJoinRequest({ joinRequest: join.toBinary() });
+      return Buffer.from(wrapped.toBinary()).toString("base64url");
+    };
+    const bearer = { Authorization: `Bearer ${token}` };
+    expect(await open(`${server.url}/rtc/v1?join_request=${request(ClientInfo_SDK.NODE)}`, bearer)).toMatchObject({
       status: 404,
     });
-    const validate = await fetch(`${http}/rtc/v1/validate?access_token=${token}`);
-    expect(validate.status).toBe(404);
-    expect(await validate.text()).not.toMatch(/requested room does not exist/);
+    const js = await open(`${server.url}/rtc/v1?join_request=${request(ClientInfo_SDK.JS)}`, bearer);
+    expect(js).toBeInstanceOf(WebSocket);
+    expect((await signal(js as WebSocket).next("join")).message.case).toBe("join");
+    (js as WebSocket).close();
+    const validate = await fetch(
+      `${http}/rtc/v1/validate?access_token=${token}&join_request=${request(ClientInfo_SDK.JS)}`,
+    );
+    expect([validate.status, await validate.text()]).toEqual([200, "success"]);
   });
 
   it("sends the join first, answers pings, and closes only the connection that sends bad protobuf", async () => {

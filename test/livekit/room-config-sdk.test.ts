@@ -65,8 +65,8 @@ describe.skipIf(!addr)("room limits and token refresh with the real SDKs", () =>
   it("livekit-client rejoins after a network drop with its refreshed token once the join token expired", async () => {
     const room = "sdk-refresh";
     const config = { maxParticipants: 1, departureTimeout: 30 };
-    // Long enough for the join itself on a loaded machine (livekit-client tries /rtc/v1 before /rtc, and this
-    // server allows no clock leeway): a 1 s token sometimes expired before the first join was checked.
+    // Long enough for the join itself on a loaded machine (this server allows no clock leeway): a 1 s token
+    // sometimes expired before the first join was checked.
     const ttlS = 8;
     const issuedAt = Date.now();
     const token = await configToken(room, "page", { config, ttl: ttlS });

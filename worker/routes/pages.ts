@@ -364,7 +364,7 @@ staticRoutes.get("/static/*", async (c) => {
 });
 
 /**
- * `/embed.js`: the widget's loader (web/embed/loader.ts, built to `/static/embed.js`), at the address a site owner's
+ * `/embed.js`: the widget's loader (web/src/embed.ts, built to `/static/embed.js`), at the address a site owner's
  * `<script src>` keeps. Cached for 5 minutes, so that a new version reaches every host page soon.
  */
 staticRoutes.get("/embed.js", async (c) => {
