@@ -7,9 +7,10 @@
  */
 import { resolve } from "node:path";
 import { z } from "zod";
-import { flag, httpUrl, port, readEnv, requiredString, seconds, secret } from "../contract/config.ts";
+import { flag, httpUrl, isLoopbackUrl, port, readEnv, requiredString, seconds, secret } from "../contract/config.ts";
 import { DEFAULT_AGENT_NAME, DEV_PORTS, SESSION_DEFAULTS_S } from "../contract/defaults.ts";
 import { type LogLevel, parseLogLevel } from "../contract/log.ts";
+import { DeepgramVoice, SPEECH_PROVIDERS, type SpeechProvider } from "../contract/profile.ts";
 import { PROFILES_DIR } from "../profiles/load.ts";
 import type { GreetingMode } from "./agent.ts";
 
@@ -38,6 +39,28 @@ export const DRAIN_BEYOND_MAX_SESSION_S = 60;
 /** Default `VISITOR_JOIN_TIMEOUT_S`: how long a job waits in its room for the visitor. */
 export const DEFAULT_VISITOR_JOIN_TIMEOUT_S = 30;
 
+/** Default `DEEPGRAM_BASE_URL`: Deepgram's API (the STT socket takes it as `wss://`, the TTS socket too). */
+export const DEFAULT_DEEPGRAM_BASE_URL = "https://api.deepgram.com";
+/** Default `DEEPGRAM_STT_MODEL` (developers.deepgram.com/docs/models-languages-overview). */
+export const DEFAULT_DEEPGRAM_STT_MODEL = "nova-3";
+/** Default `DEEPGRAM_TTS_MODEL`: an Aura-2 English voice (Deepgram's TTS voice is its model name). */
+export const DEFAULT_DEEPGRAM_TTS_MODEL = "aura-2-thalia-en";
+
+/** The Deepgram settings of a deployment (`DEEPGRAM_*`), present when `DEEPGRAM_API_KEY` is set. */
+export interface DeepgramConfig {
+  /** `DEEPGRAM_API_KEY`, sent as `Authorization: Token <key>`. */
+  apiKey: string;
+  /**
+   * `DEEPGRAM_BASE_URL`: an http(s) origin (or path prefix) without a trailing slash; the STT and TTS sockets use it
+   * with `ws(s)://`. https, or http only for this machine (the local stand-in, dev/deepgram/).
+   */
+  baseUrl: string;
+  /** `DEEPGRAM_STT_MODEL`, e.g. `nova-3`; the language comes from the session's profile. */
+  sttModel: string;
+  /** `DEEPGRAM_TTS_MODEL`: the Aura voice, e.g. `aura-2-thalia-en`, unless the profile names its own. */
+  ttsModel: string;
+}
+
 /** The validated agent configuration. Durations are in seconds, as in the environment. */
 export interface AgentConfig {
   livekitUrl: string;
@@ -54,6 +77,12 @@ export interface AgentConfig {
   sttModel: string;
   /** `TTS_MODEL`; the voice comes from the session's profile. */
   ttsModel: string;
+  /** `STT_PROVIDER`: the deployment's speech-to-text (a profile may choose its own). */
+  sttProvider: SpeechProvider;
+  /** `TTS_PROVIDER`: the deployment's text-to-speech (a profile may choose its own). */
+  ttsProvider: SpeechProvider;
+  /** The Deepgram settings; null without `DEEPGRAM_API_KEY` (then no session uses Deepgram). */
+  deepgram: DeepgramConfig | null;
   /**
    * `GREETING_MODE`: how the agent opens each conversation (a deployment setting); the words of a `fixed` greeting
    * are the session's profile's `greeting`.
@@ -92,36 +121,65 @@ export interface LogSettings {
 }
 
 const optionalString = (fallback: string) => z.string().default(fallback);
+const provider = z.enum(SPEECH_PROVIDERS, { error: `must be one of ${SPEECH_PROVIDERS.join(", ")}` }).default("openai");
+const deepgramModel = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a Deepgram model name such as nova-3");
 
-const Env = z.object({
-  LIVEKIT_URL: requiredString().regex(/^(wss?|https?):\/\/\S+$/, "must be a ws(s) or http(s) URL"),
-  LIVEKIT_API_KEY: requiredString(),
-  LIVEKIT_API_SECRET: requiredString(),
-  AGENT_NAME: optionalString(DEFAULT_AGENT_NAME),
-  INGEST_URL: httpUrl(),
-  // At least 32 characters and no .env.example placeholder (the Worker refuses the same ones).
-  AGENT_INGEST_SECRET: secret(),
-  OPENAI_API_KEY: requiredString(),
-  OPENAI_BASE_URL: httpUrl().default("https://api.openai.com/v1"),
-  STT_MODEL: optionalString("gpt-4o-mini-transcribe"),
-  TTS_MODEL: optionalString("gpt-4o-mini-tts"),
-  GREETING_MODE: z.enum(["fixed", "generated", "none"], { error: "must be fixed, generated or none" }).default("fixed"),
-  PROFILES_DIR: optionalString(DEFAULT_PROFILES_DIR),
-  MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
-  VISITOR_JOIN_TIMEOUT_S: seconds(DEFAULT_VISITOR_JOIN_TIMEOUT_S),
-  // Its default depends on MAX_SESSION_S (readAgentConfig).
-  DRAIN_TIMEOUT_S: seconds(1).unwrap().optional(),
-  AGENT_LOAD_THRESHOLD: z.coerce.number({ error: "must be a number" }).positive("must be above 0").default(0.7),
-  AGENT_HEALTH_PORT: port(DEV_PORTS.agentHealth),
-  LOG_TRANSCRIPT_TEXT: flag(false),
-});
+const Env = z
+  .object({
+    LIVEKIT_URL: requiredString().regex(/^(wss?|https?):\/\/\S+$/, "must be a ws(s) or http(s) URL"),
+    LIVEKIT_API_KEY: requiredString(),
+    LIVEKIT_API_SECRET: requiredString(),
+    AGENT_NAME: optionalString(DEFAULT_AGENT_NAME),
+    INGEST_URL: httpUrl(),
+    // At least 32 characters and no .env.example placeholder (the Worker refuses the same ones).
+    AGENT_INGEST_SECRET: secret(),
+    OPENAI_API_KEY: requiredString(),
+    OPENAI_BASE_URL: httpUrl().default("https://api.openai.com/v1"),
+    STT_MODEL: optionalString("gpt-4o-mini-transcribe"),
+    TTS_MODEL: optionalString("gpt-4o-mini-tts"),
+    STT_PROVIDER: provider,
+    TTS_PROVIDER: provider,
+    DEEPGRAM_API_KEY: requiredString().optional(),
+    // The key goes in a header: over plain http only to this machine (the stand-in).
+    DEEPGRAM_BASE_URL: httpUrl()
+      .refine((url) => url.startsWith("https://") || isLoopbackUrl(url), "must be https (http only on this machine)")
+      .default(DEFAULT_DEEPGRAM_BASE_URL),
+    DEEPGRAM_STT_MODEL: deepgramModel.default(DEFAULT_DEEPGRAM_STT_MODEL),
+    DEEPGRAM_TTS_MODEL: DeepgramVoice.default(DEFAULT_DEEPGRAM_TTS_MODEL),
+    GREETING_MODE: z
+      .enum(["fixed", "generated", "none"], { error: "must be fixed, generated or none" })
+      .default("fixed"),
+    PROFILES_DIR: optionalString(DEFAULT_PROFILES_DIR),
+    MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
+    VISITOR_JOIN_TIMEOUT_S: seconds(DEFAULT_VISITOR_JOIN_TIMEOUT_S),
+    // Its default depends on MAX_SESSION_S (readAgentConfig).
+    DRAIN_TIMEOUT_S: seconds(1).unwrap().optional(),
+    AGENT_LOAD_THRESHOLD: z.coerce.number({ error: "must be a number" }).positive("must be above 0").default(0.7),
+    AGENT_HEALTH_PORT: port(DEV_PORTS.agentHealth),
+    LOG_TRANSCRIPT_TEXT: flag(false),
+  })
+  .superRefine(
+    (e, ctx) => {
+      const asked = (["STT_PROVIDER", "TTS_PROVIDER"] as const).filter((name) => e[name] === "deepgram");
+      if (asked.length > 0 && e.DEEPGRAM_API_KEY === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["DEEPGRAM_API_KEY"],
+          message: `is required when ${asked.map((name) => `${name}=deepgram`).join(" and ")} (see .env.example)`,
+        });
+      }
+      // Also checked when other variables are at fault, so that one message names every one.
+    },
+    { when: () => true },
+  );
 
 /**
  * Reads and validates the agent's environment.
  * @param env the environment (default `process.env`); empty strings count as unset
  * @returns the configuration with defaults applied
  * @throws ConfigError (contract/config.ts) naming each missing or malformed variable, e.g.
- *   "invalid agent configuration: INGEST_URL is required (see .env.example)"
+ *   "invalid agent configuration: INGEST_URL is required (see .env.example)", or
+ *   "… DEEPGRAM_API_KEY is required when STT_PROVIDER=deepgram (see .env.example)"
  */
 export function readAgentConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
   const e = readEnv(Env, env, "agent configuration");
@@ -136,6 +194,17 @@ export function readAgentConfig(env: Record<string, string | undefined> = proces
     openaiBaseUrl: e.OPENAI_BASE_URL,
     sttModel: e.STT_MODEL,
     ttsModel: e.TTS_MODEL,
+    sttProvider: e.STT_PROVIDER,
+    ttsProvider: e.TTS_PROVIDER,
+    deepgram:
+      e.DEEPGRAM_API_KEY === undefined
+        ? null
+        : {
+            apiKey: e.DEEPGRAM_API_KEY,
+            baseUrl: e.DEEPGRAM_BASE_URL,
+            sttModel: e.DEEPGRAM_STT_MODEL,
+            ttsModel: e.DEEPGRAM_TTS_MODEL,
+          },
     greetingMode: e.GREETING_MODE,
     profilesDir: resolve(e.PROFILES_DIR),
     maxSessionS: e.MAX_SESSION_S,

@@ -54,7 +54,8 @@ export interface JobSettings {
  *   the agent fleet then disagree on the profiles, as after a partial deploy)
  */
 export function jobSettings(
-  cfg: Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel" | "greetingMode">,
+  cfg: Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel" | "greetingMode"> &
+    Partial<Pick<AgentConfig, "sttProvider" | "ttsProvider" | "deepgram">>,
   metadata: Pick<
     DispatchMetadata,
     "profile" | "timezone" | "system_prompt" | "history" | "resumed" | "visitor_name" | "tutor_place"

@@ -229,6 +229,10 @@ export async function runJob(
         }
       : {}),
   });
+  // A profile asked for a provider this deployment has no key for: that part runs on OpenAI (docs/agent.md, "Providers").
+  for (const fallback of settings.providers.fallbacks ?? []) {
+    log.warn("provider_fallback", { profile: settings.profile.id, ...fallback });
+  }
   try {
     // The visitor may publish data, but reaches nothing of the agent through it (docs/agent.md, "What a visitor can
     // send"): the framework's remote-session endpoint is closed (fail closed), its streams and lk.chat refused.

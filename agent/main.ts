@@ -45,6 +45,7 @@ import { adapt, adaptWorker, JOB_PROCESS_INITIALIZE_TIMEOUT_MS, redactFrameworkL
 import { runJob } from "./job.ts";
 import { checkProfiles, type Profiles } from "./job-settings.ts";
 import { WorkerMetrics } from "./metrics.ts";
+import { profileProviderFallbacks } from "./pipeline.ts";
 import { logProcessFaults } from "./process-faults.ts";
 
 const logSettings = readLogSettings();
@@ -134,6 +135,7 @@ async function start(): Promise<void> {
     profiles_dir: cfg.profilesDir,
     profiles: [...loaded.keys()],
   });
+  for (const fallback of profileProviderFallbacks(cfg, loaded.values())) log.warn("provider_fallback", { ...fallback });
   try {
     await server.run();
   } catch (err) {

@@ -1,7 +1,9 @@
 /**
- * Builds the voice pipeline of one session: Silero VAD → OpenAI STT → LLM → TTS in an `AgentSession`
- * (LiveKit Agents 1.9). Every OpenAI plugin gets `apiKey` and `baseURL` explicitly: the realtime
- * transcription socket does not read `OPENAI_BASE_URL` on its own.
+ * Builds the voice pipeline of one session: Silero VAD → STT → LLM → TTS in an `AgentSession` (LiveKit Agents 1.9),
+ * the STT and the TTS each OpenAI's or Deepgram's (`STT_PROVIDER`, `TTS_PROVIDER`, or the profile's `providers`;
+ * Deepgram's adaptations are in deepgram.ts). Every plugin gets its key and base URL explicitly: the realtime
+ * transcription socket does not read `OPENAI_BASE_URL` on its own, and the Deepgram plugin would read
+ * `DEEPGRAM_API_KEY` from the environment.
  *
  * Choices (and why):
  * - STT: the realtime transcription socket (`/v1/realtime?intent=transcription`), which streams
@@ -17,18 +19,51 @@
  * - One Silero inference for both (session-vad.ts): the session's VAD is a {@link SessionVad}, and the STT's is
  *   its follower, whose streams repeat the session's speech events instead of running the model again on the same
  *   frames (and whose `endInput()` does not throw, unlike the framework's).
- * - Per session, from its profile ({@link providerConfig}): the LLM model and temperature, the TTS voice, and the
- *   STT language (the primary subtag of the profile's BCP 47 tag: OpenAI's transcription takes ISO 639-1 codes,
- *   platform.openai.com/docs/api-reference/audio, "language"). The models of STT and TTS are deployment settings.
+ * - Deepgram STT streams its own interims and finals; the same Silero VAD decides the turns, and its end of speech
+ *   finalizes the Deepgram stream (`Finalize`, deepgram.ts), as it commits the OpenAI socket.
+ * - Per session, from its profile ({@link providerConfig}): the LLM model and temperature, the speech providers, the
+ *   TTS voice (OpenAI's `voice`, or the Aura model for Deepgram), and the STT language (OpenAI: the primary subtag
+ *   of the profile's BCP 47 tag, as its transcription takes ISO 639-1 codes, platform.openai.com/docs/api-reference/
+ *   audio, "language"; Deepgram: the tag itself, its `language` parameter taking BCP 47 tags such as `en-GB`). The
+ *   models of STT and TTS are deployment settings.
+ * - A profile that asks for Deepgram on a deployment without `DEEPGRAM_API_KEY` gets OpenAI instead, and the
+ *   settings say so ({@link ProviderConfig.fallbacks}): the conversation goes on, and the job logs it.
  */
 import { type VAD, voice } from "@livekit/agents";
 import * as openai from "@livekit/agents-plugin-openai";
-import type { Profile } from "../contract/profile.ts";
-import type { AgentConfig } from "./config.ts";
+import type { Profile, SpeechProvider } from "../contract/profile.ts";
+import type { AgentConfig, DeepgramConfig } from "./config.ts";
+import { deepgramStt, deepgramTts } from "./deepgram.ts";
 import { type FollowerVad, SessionVad } from "./session-vad.ts";
+
+/** A provider a profile asked for that the deployment cannot serve, and what its sessions use instead. */
+export interface ProviderFallback {
+  /** Which part: speech-to-text or text-to-speech. */
+  part: "stt" | "tts";
+  /** What the profile's `providers` asked for. */
+  asked: SpeechProvider;
+  /** What the session uses. */
+  used: SpeechProvider;
+  /** Why, e.g. "DEEPGRAM_API_KEY is not set". */
+  reason: string;
+}
+
+/** The deployment settings {@link providerConfig} reads: the OpenAI ones, and the speech providers when given. */
+export type ProviderDeployment = Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel"> &
+  Partial<Pick<AgentConfig, "sttProvider" | "ttsProvider" | "deepgram">>;
 
 /** The provider settings of one session: the deployment's (config.ts) and its profile's. */
 export interface ProviderConfig extends Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel"> {
+  /** The session's speech-to-text (absent: OpenAI). */
+  sttProvider?: SpeechProvider;
+  /** The session's text-to-speech (absent: OpenAI). */
+  ttsProvider?: SpeechProvider;
+  /** The deployment's Deepgram settings, when it has a key. */
+  deepgram?: DeepgramConfig | null;
+  /** The Aura voice of a Deepgram TTS (profile `providers.deepgram_voice`, else `DEEPGRAM_TTS_MODEL`). */
+  deepgramVoice?: string;
+  /** The profile's providers the deployment cannot serve (empty when none): each replaced by OpenAI. */
+  fallbacks?: ProviderFallback[];
   /** The LLM (profile `model.name`). */
   llmModel: string;
   /** The LLM's sampling temperature (profile `model.temperature`); absent: the provider's default. */
@@ -40,24 +75,55 @@ export interface ProviderConfig extends Pick<AgentConfig, "openaiApiKey" | "open
 }
 
 /**
- * A session's provider settings: the deployment's models and keys, the profile's LLM, voice and language.
- * @param cfg the worker's configuration
+ * A session's provider settings: the deployment's models and keys, the profile's LLM, speech providers, voice and
+ * language. Each speech provider is the profile's (`providers.stt`, `providers.tts`), else the deployment's
+ * (`STT_PROVIDER`, `TTS_PROVIDER`, default OpenAI); Deepgram without a `DEEPGRAM_API_KEY` becomes OpenAI, noted in
+ * `fallbacks`. (The configuration refuses a deployment default of Deepgram without a key: config.ts.)
+ * @param cfg the worker's configuration (the speech provider fields absent: OpenAI for both)
  * @param profile the session's profile (contract/profile.ts)
  */
-export function providerConfig(
-  cfg: Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "ttsModel">,
-  profile: Profile,
-): ProviderConfig {
+export function providerConfig(cfg: ProviderDeployment, profile: Profile): ProviderConfig {
+  const deepgram = cfg.deepgram ?? null;
+  const fallbacks: ProviderFallback[] = [];
+  const choose = (part: "stt" | "tts", deployment: SpeechProvider | undefined): SpeechProvider => {
+    const asked = profile.providers?.[part] ?? deployment ?? "openai";
+    if (asked === "deepgram" && !deepgram) {
+      fallbacks.push({ part, asked, used: "openai", reason: "DEEPGRAM_API_KEY is not set" });
+      return "openai";
+    }
+    return asked;
+  };
+  const sttProvider = choose("stt", cfg.sttProvider);
+  const ttsProvider = choose("tts", cfg.ttsProvider);
   return {
     openaiApiKey: cfg.openaiApiKey,
     openaiBaseUrl: cfg.openaiBaseUrl,
     sttModel: cfg.sttModel,
     ttsModel: cfg.ttsModel,
+    sttProvider,
+    ttsProvider,
+    deepgram,
+    ...(deepgram ? { deepgramVoice: profile.providers?.deepgram_voice ?? deepgram.ttsModel } : {}),
+    fallbacks,
     llmModel: profile.model.name,
     ...(profile.model.temperature !== undefined ? { llmTemperature: profile.model.temperature } : {}),
     ttsVoice: profile.voice,
     language: profile.language,
   };
+}
+
+/**
+ * The profiles whose sessions will not get the speech provider they ask for on this deployment (Deepgram without
+ * `DEEPGRAM_API_KEY`), for the worker to say so once at start.
+ * @returns one entry per profile and part, in the profiles' order
+ */
+export function profileProviderFallbacks(
+  cfg: ProviderDeployment,
+  profiles: Iterable<Profile>,
+): Array<ProviderFallback & { profile: string }> {
+  return [...profiles].flatMap((profile) =>
+    (providerConfig(cfg, profile).fallbacks ?? []).map((f) => ({ profile: profile.id, ...f })),
+  );
 }
 
 /** The STT's language: the primary subtag of a BCP 47 tag (`en-GB` → `en`), lower case. */
@@ -77,16 +143,29 @@ export function usesRealtimeStt(model: string): boolean {
  */
 export function createAgentSession(cfg: ProviderConfig, vad: VAD): voice.AgentSession {
   const auth = { apiKey: cfg.openaiApiKey, baseURL: cfg.openaiBaseUrl };
-  const realtime = usesRealtimeStt(cfg.sttModel);
   const sessionVad = new SessionVad(vad);
-  const sttVad = realtime ? sessionVad.follower() : undefined;
-  const stt = new openai.STT({
-    ...auth,
-    model: cfg.sttModel,
-    language: sttLanguage(cfg.language),
-    useRealtime: realtime,
-    ...(sttVad ? { turnDetection: null, vad: sttVad } : {}),
-  });
+  const deepgram = cfg.deepgram ?? null;
+  let stt: openai.STT | ReturnType<typeof deepgramStt>;
+  let sttVad: FollowerVad | undefined;
+  if (cfg.sttProvider === "deepgram" && deepgram) {
+    // Deepgram reports the audio it was sent itself (the framework's `stt_metrics`), so no follower counts it.
+    stt = deepgramStt(deepgram, cfg.language ?? "en", sessionVad.follower());
+  } else {
+    const realtime = usesRealtimeStt(cfg.sttModel);
+    sttVad = realtime ? sessionVad.follower() : undefined;
+    stt = new openai.STT({
+      ...auth,
+      model: cfg.sttModel,
+      language: sttLanguage(cfg.language),
+      useRealtime: realtime,
+      ...(sttVad ? { turnDetection: null, vad: sttVad } : {}),
+    });
+  }
+  const tts =
+    cfg.ttsProvider === "deepgram" && deepgram
+      ? deepgramTts(deepgram, cfg.deepgramVoice ?? deepgram.ttsModel)
+      : // Voice names are open-ended (OpenAI adds voices); the plugin types a fixed list.
+        new openai.TTS({ ...auth, model: cfg.ttsModel, voice: cfg.ttsVoice as openai.TTSVoices });
   const session = new voice.AgentSession({
     vad: sessionVad,
     stt,
@@ -95,8 +174,7 @@ export function createAgentSession(cfg: ProviderConfig, vad: VAD): voice.AgentSe
       model: cfg.llmModel,
       ...(cfg.llmTemperature !== undefined ? { temperature: cfg.llmTemperature } : {}),
     }),
-    // Voice names are open-ended (OpenAI adds voices); the plugin types a fixed list.
-    tts: new openai.TTS({ ...auth, model: cfg.ttsModel, voice: cfg.ttsVoice as openai.TTSVoices }),
+    tts,
     turnHandling: { turnDetection: "vad", interruption: { mode: "vad" } },
     aecWarmupDuration: null,
   });
@@ -108,7 +186,7 @@ const sttAudio = new WeakMap<voice.AgentSession, FollowerVad>();
 
 /**
  * The visitor audio a session's realtime STT has sent to the provider so far, ms; null when its STT reports that
- * itself (HTTP transcription: the framework's `stt_metrics`). See {@link FollowerVad.audioMs}.
+ * itself (HTTP transcription, Deepgram: the framework's `stt_metrics`). See {@link FollowerVad.audioMs}.
  */
 export function sttAudioSentMs(session: voice.AgentSession): number | null {
   return sttAudio.get(session)?.audioMs ?? null;

@@ -22,6 +22,8 @@ export const DEV_PORTS = {
   turnstile: 8789,
   /** The widget's sample host page (`HOST_DEV_PORT`, dev/host/server.ts), on 127.0.0.1: another origin. */
   host: 8790,
+  /** The local Deepgram stand-in (`DEEPGRAM_DEV_PORT`, dev/deepgram/), when a provider is Deepgram without a key. */
+  deepgram: 8791,
 } as const;
 
 /**

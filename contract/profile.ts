@@ -193,6 +193,34 @@ export const TTS_VOICES = [
 ] as const;
 
 /**
+ * The speech providers a deployment can use for STT and TTS (agent/config.ts `STT_PROVIDER`, `TTS_PROVIDER`): OpenAI
+ * (the default) or Deepgram. The LLM is always OpenAI's (or an OpenAI-compatible endpoint).
+ */
+export const SPEECH_PROVIDERS = ["openai", "deepgram"] as const;
+export type SpeechProvider = (typeof SPEECH_PROVIDERS)[number];
+
+/**
+ * A Deepgram Aura voice: Deepgram's TTS voice is its model name, `aura-2-<name>-<language>` (or the first
+ * generation's `aura-<name>-<language>`), e.g. `aura-2-thalia-en`, `aura-2-celeste-es`
+ * (developers.deepgram.com/docs/tts-models).
+ */
+export const DeepgramVoice = z
+  .string()
+  .regex(/^aura-[a-z0-9]+(-[a-z0-9]+)*$/, "must be a Deepgram Aura voice such as aura-2-thalia-en");
+
+/**
+ * A profile's choice of speech providers, each overriding the deployment's (`STT_PROVIDER`, `TTS_PROVIDER`) for its
+ * sessions; absent: the deployment's. `deepgram_voice` is the Aura voice its sessions speak with when their TTS is
+ * Deepgram (absent: the deployment's `DEEPGRAM_TTS_MODEL`); `voice` stays the OpenAI one.
+ */
+export const ProfileProviders = z.strictObject({
+  stt: z.enum(SPEECH_PROVIDERS).optional(),
+  tts: z.enum(SPEECH_PROVIDERS).optional(),
+  deepgram_voice: DeepgramVoice.optional(),
+});
+export type ProfileProviders = z.infer<typeof ProfileProviders>;
+
+/**
  * What the agent says first when the visitor continues an earlier conversation, for a profile without its own
  * `resume_greeting`.
  */
@@ -240,8 +268,13 @@ export const ProfileFile = z.strictObject({
    * offered). The name goes on the LiveKit token and into the greetings' `{name}`.
    */
   ask_name: z.boolean().default(false),
-  /** The TTS voice. */
+  /** The TTS voice (OpenAI's; a Deepgram TTS speaks with `providers.deepgram_voice` or the deployment's). */
   voice: z.enum(TTS_VOICES),
+  /**
+   * The speech providers of this profile's sessions (absent: the deployment's `STT_PROVIDER` and `TTS_PROVIDER`).
+   * A provider the deployment has no key for is replaced by OpenAI at session start (docs/agent.md, "Providers").
+   */
+  providers: ProfileProviders.optional(),
   /** The conversation's language, a BCP 47 tag (e.g. `en`, `en-GB`): the STT's and the prompt's. */
   language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a BCP 47 language tag such as en or en-GB"),
   /** LLM settings. */

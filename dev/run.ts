@@ -3,7 +3,8 @@
  *
  * Builds the page script and the profiles' registry, then starts — each as a child process with prefixed output —
  * the dev LiveKit server (only when LIVEKIT_URL is unset), the local OpenAI-compatible provider (only
- * when OPENAI_API_KEY is unset; the Worker's conversation summaries use it too), the local Turnstile stand-in (only with `--turnstile`, which turns the bot
+ * when OPENAI_API_KEY is unset; the Worker's conversation summaries use it too), the local Deepgram stand-in (only
+ * when STT_PROVIDER, TTS_PROVIDER or a profile asks for Deepgram and DEEPGRAM_API_KEY is unset), the local Turnstile stand-in (only with `--turnstile`, which turns the bot
  * check on session start on), `wrangler dev` with the Worker and its Durable Objects, and the agent
  * worker. Every component is configured to find the others; no hand-written `.env` or `.dev.vars` is
  * needed (a `.env` in the project root, when present, supplies real credentials and overrides).
@@ -21,6 +22,9 @@ import { z } from "zod";
 import { count, httpUrl, port, readEnv, requiredString, secret, sessionSettings } from "../contract/config.ts";
 import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX } from "../contract/conversations.ts";
 import { DEFAULT_AGENT_NAME, DEV_PORTS } from "../contract/defaults.ts";
+import { SPEECH_PROVIDERS } from "../contract/profile.ts";
+import { loadProfiles } from "../profiles/load.ts";
+import { DEEPGRAM_DEV_PORT, STAND_IN_DEEPGRAM_KEY } from "./deepgram/server.ts";
 import { STAND_IN_OPENAI_KEY } from "./openai/server.ts";
 import { STAND_IN_TURNSTILE_KEYS } from "./turnstile/server.ts";
 import { httpReady, Supervisor } from "./supervisor.ts";
@@ -58,6 +62,13 @@ const DevEnv = z.object({
   /** Unset: the local OpenAI-compatible stand-in runs. */
   OPENAI_API_KEY: requiredString().optional(),
   OPENAI_BASE_URL: httpUrl().optional(),
+  /** Deepgram for speech (the agent checks these again, agent/config.ts); default OpenAI. */
+  STT_PROVIDER: z.enum(SPEECH_PROVIDERS, { error: "must be openai or deepgram" }).optional(),
+  TTS_PROVIDER: z.enum(SPEECH_PROVIDERS, { error: "must be openai or deepgram" }).optional(),
+  /** Unset while Deepgram is asked for: the local Deepgram stand-in runs. */
+  DEEPGRAM_API_KEY: requiredString().optional(),
+  DEEPGRAM_BASE_URL: httpUrl().optional(),
+  DEEPGRAM_DEV_PORT: port(DEEPGRAM_DEV_PORT),
   AGENT_NAME: requiredString().default(DEFAULT_AGENT_NAME),
   /** Unset: a fresh random secret per run. Set: at least 32 characters, no .env.example placeholder (as the Worker checks). */
   AGENT_INGEST_SECRET: secret().optional(),
@@ -178,6 +189,23 @@ writeWorkerEnvFile(workerEnvFile, workerVars);
 
 const node = process.execPath;
 
+/**
+ * Whether any session may use Deepgram: the deployment's `STT_PROVIDER`/`TTS_PROVIDER`, or a profile's `providers`
+ * (profiles that do not load are reported by the build below, which stops the run).
+ */
+function deepgramAsked(): boolean {
+  if (config.STT_PROVIDER === "deepgram" || config.TTS_PROVIDER === "deepgram") return true;
+  try {
+    const profiles = [...loadProfiles(env.PROFILES_DIR).values()];
+    return profiles.some((p) => p.providers?.stt === "deepgram" || p.providers?.tts === "deepgram");
+  } catch {
+    return false;
+  }
+}
+const deepgramStandIn = config.DEEPGRAM_API_KEY === undefined && deepgramAsked();
+const deepgramBaseURL = deepgramStandIn ? `http://localhost:${config.DEEPGRAM_DEV_PORT}` : config.DEEPGRAM_BASE_URL;
+const deepgramInUse = deepgramStandIn || config.DEEPGRAM_API_KEY !== undefined;
+
 function tcpReady(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, "localhost", () => (socket.destroy(), resolve(true)));
@@ -221,6 +249,15 @@ try {
       ready: () => httpReady(`${openAIBaseURL}/models`),
     });
   }
+  if (deepgramStandIn) {
+    await sup.start({
+      name: "deepgram",
+      command: node,
+      args: ["dev/deepgram/cli.ts", "--port", String(config.DEEPGRAM_DEV_PORT)],
+      url: deepgramBaseURL!,
+      ready: () => httpReady(`${deepgramBaseURL}/`),
+    });
+  }
   if (turnstileOrigin) {
     await sup.start({
       name: "turnstile",
@@ -260,6 +297,10 @@ try {
       AGENT_INGEST_SECRET: ingestSecret,
       OPENAI_API_KEY: config.OPENAI_API_KEY ?? STAND_IN_OPENAI_KEY,
       OPENAI_BASE_URL: openAIBaseURL,
+      STT_PROVIDER: config.STT_PROVIDER,
+      TTS_PROVIDER: config.TTS_PROVIDER,
+      DEEPGRAM_API_KEY: config.DEEPGRAM_API_KEY ?? (deepgramStandIn ? STAND_IN_DEEPGRAM_KEY : undefined),
+      DEEPGRAM_BASE_URL: deepgramBaseURL,
       AGENT_HEALTH_PORT: String(AGENT_HEALTH_PORT),
       // One machine runs the whole stack and the developer's browser: the CPU the stack takes while it starts (the
       // worker saw load 0.99 over the default 0.7) must not make the first visitor wait for a worker that reports
@@ -292,13 +333,21 @@ function printBanner(): void {
   line("worker", workerUrl);
   line("livekit", liveKit.url, liveKitStandIn ? "   (local stand-in)" : "");
   line("openai", openAIBaseURL ?? "https://api.openai.com/v1", openAIStandIn ? "   (local stand-in)" : "");
+  if (deepgramInUse) {
+    const speech = `STT ${config.STT_PROVIDER ?? "openai"}, TTS ${config.TTS_PROVIDER ?? "openai"}`;
+    line(
+      "deepgram",
+      deepgramBaseURL ?? "https://api.deepgram.com",
+      `   (${deepgramStandIn ? "local stand-in; " : ""}${speech})`,
+    );
+  }
   line("agent", `registered as "${agentName}", health http://localhost:${AGENT_HEALTH_PORT}/`);
   line(
     "summaries",
     openAIStandIn ? "on, from the OpenAI stand-in" : "off (a real OPENAI_API_KEY stays out of wrangler dev)",
   );
   if (turnstileOrigin) line("turnstile", turnstileOrigin, "   (local stand-in)");
-  if (liveKitStandIn || openAIStandIn || turnstileOrigin) {
+  if (liveKitStandIn || openAIStandIn || deepgramStandIn || turnstileOrigin) {
     console.log("\n┌─ Stand-ins in use ───────────────────────────────────────────────────────────");
     if (liveKitStandIn) {
       console.log("│ LiveKit: a development server for this machine (audio, data, agent dispatch,");
@@ -308,6 +357,10 @@ function printBanner(): void {
       console.log("│ OpenAI: offline stand-in. Speech recognition is pocketsphinx (rough), replies are");
       console.log("│   scripted echoes, the voice is espeak-ng, summaries are a deterministic sentence.");
       console.log("│   Set OPENAI_API_KEY in .env for the real thing.");
+    }
+    if (deepgramStandIn) {
+      console.log("│ Deepgram: offline stand-in of its live STT and streaming TTS sockets: pocketsphinx");
+      console.log("│   hears (English only), espeak-ng speaks. Set DEEPGRAM_API_KEY in .env for the real thing.");
     }
     if (turnstileOrigin) {
       console.log("│ Turnstile: every visitor passes the stand-in's check; the Worker verifies its tokens");

@@ -45,8 +45,6 @@ import type { Logger } from "../../contract/log.ts";
 import { PCM_RATE, resample, transcribe } from "./engines.ts";
 import { type InstantCatalog, samplesOf } from "./instant.ts";
 
-/** One frame: 20 ms of PCM16 mono at {@link PCM_RATE}, in bytes. */
-const FRAME_BYTES = (PCM_RATE / 50) * 2;
 /** Frames kept before the first and after the last voiced frame of a stretch of speech (0.3 s each). */
 const ROLL_FRAMES = 15;
 /** Consecutive voiced frames that start speech (60 ms): a click does not. */
@@ -104,8 +102,12 @@ class NoiseFloor {
  * latest {@link MAX_UTTERANCE_FRAMES} kept frames are held, so memory and the audio to decode stay bounded.
  *
  * The noise floor and whether speech is going on carry over from one utterance to the next.
+ *
+ * Also used by the Deepgram stand-in (dev/deepgram/listen.ts), at the 16 kHz its clients send.
  */
 export class UtteranceBuffer {
+  /** One frame: 20 ms of PCM16 mono, in bytes. */
+  readonly #frameBytes: number;
   #floor = new NoiseFloor();
   /** Bytes of an incomplete frame, completed by the next append. */
   #carry = Buffer.alloc(0);
@@ -119,6 +121,16 @@ export class UtteranceBuffer {
   #receivedBytes = 0;
   #keptFrames = 0;
   #voicedFrames = 0;
+
+  /** @param rate the sample rate of the audio appended, Hz (default {@link PCM_RATE}) */
+  constructor(rate = PCM_RATE) {
+    this.#frameBytes = (rate / 50) * 2;
+  }
+
+  /** Whether speech is going on: its onset was heard, and fewer than 0.3 s of unvoiced frames have followed it. */
+  get speaking(): boolean {
+    return this.#hangover > 0;
+  }
 
   /** Bytes appended since the utterance began (the last {@link take} or {@link clear}). */
   get receivedBytes(): number {
@@ -135,12 +147,13 @@ export class UtteranceBuffer {
     return this.#voicedFrames;
   }
 
-  /** Adds audio: PCM16 mono little-endian at {@link PCM_RATE}, any length. */
+  /** Adds audio: PCM16 mono little-endian at the buffer's rate, any length. */
   append(pcm: Buffer): void {
     this.#receivedBytes += pcm.length;
     const data = this.#carry.length ? Buffer.concat([this.#carry, pcm]) : pcm;
+    const frame = this.#frameBytes;
     let at = 0;
-    for (; at + FRAME_BYTES <= data.length; at += FRAME_BYTES) this.#add(data.subarray(at, at + FRAME_BYTES));
+    for (; at + frame <= data.length; at += frame) this.#add(data.subarray(at, at + frame));
     this.#carry = Buffer.from(data.subarray(at));
   }
 

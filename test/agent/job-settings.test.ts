@@ -73,6 +73,11 @@ describe("a job's profile", () => {
       openaiBaseUrl: CFG.openaiBaseUrl,
       sttModel: CFG.sttModel,
       ttsModel: CFG.ttsModel,
+      // No provider settings in the configuration: OpenAI for both, no Deepgram.
+      sttProvider: "openai",
+      ttsProvider: "openai",
+      deepgram: null,
+      fallbacks: [],
       llmModel: planner.model.name,
       llmTemperature: planner.model.temperature,
       ttsVoice: planner.voice,

@@ -485,6 +485,43 @@ describe("loadProfiles finds", () => {
     });
   });
 
+  it("nothing wrong with speech providers (either, both, a Deepgram voice), and keeps them in the registry", () => {
+    const yaml = good(
+      "language: en\n",
+      "language: en\nproviders:\n  stt: deepgram\n  tts: openai\n  deepgram_voice: aura-2-celeste-es\n",
+    );
+    const dir = withYaml(yaml);
+    const test = loadProfiles(dir).get("test")!;
+    expect(test.providers).toEqual({ stt: "deepgram", tts: "openai", deepgram_voice: "aura-2-celeste-es" });
+    expect(buildRegistry(dir).profiles.test!.providers).toEqual(test.providers);
+    expect(
+      loadProfiles(withYaml(good("language: en\n", "language: en\nproviders: {}\n"))).get("test")!.providers,
+    ).toEqual({});
+    expect(loadProfiles(withYaml(GOOD_YAML)).get("test")!.providers).toBeUndefined();
+  });
+
+  it("a speech provider that does not exist, an unknown providers field, a Deepgram voice that is not Aura", () => {
+    const withProviders = (lines: string) => withYaml(good("language: en\n", `language: en\nproviders:\n${lines}`));
+    expectProblem(withProviders("  stt: whisper\n"), {
+      file,
+      path: "providers.stt",
+      line: 6,
+      message: /^must be one of openai, deepgram$/,
+    });
+    expectProblem(withProviders("  llm: deepgram\n"), {
+      file,
+      path: "providers.llm",
+      line: 6,
+      message: /^unknown field: remove it or check its spelling$/,
+    });
+    expectProblem(withProviders("  deepgram_voice: alloy\n"), {
+      file,
+      path: "providers.deepgram_voice",
+      line: 6,
+      message: /^must be a Deepgram Aura voice such as aura-2-thalia-en$/,
+    });
+  });
+
   it("a bad intent name (once, without also a missing handler)", () => {
     const problem = expectProblem(withYaml(good("name: GOAL", "name: new-goal")), {
       file,

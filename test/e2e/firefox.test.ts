@@ -22,6 +22,10 @@ import { pulseInstalled, startPulse, type PulseDaemon } from "../support/pulse.t
 import { waitFor } from "../support/wait.ts";
 import { heardRecording, microphoneWav } from "./audio.ts";
 import { openRooms, poll } from "./support.ts";
+import { DEV_PORTS } from "../../contract/defaults.ts";
+
+/** `npm run dev`'s sample host page for the widget (dev/host/server.ts), on another origin than the Worker's. */
+const HOST = `http://127.0.0.1:${DEV_PORTS.host}`;
 
 /** Received audio energy (`totalAudioEnergy`) that counts as "heard" (silence stays well below). */
 const HEARD = 0.0005;
@@ -157,5 +161,51 @@ describe.skipIf(!process.env.NETNS_ADDR || !firefox || !pulseInstalled())("a con
         `; steps (s): ${marks.map(([name, t], i) => (i ? `${name} +${((t - marks[i - 1]![1]) / 1000).toFixed(1)}` : "")).join(" ")}`,
     );
     expect(errors, "console errors on the page").toEqual([]);
+  });
+
+  it("embeds the widget on another origin: the panel's partitioned cookie holds a session, and the host page hears it", async () => {
+    const workerUrl = inject("workerUrl");
+    pulse = await startPulse();
+    ff = await launchFirefox({ microphone: "fake", env: pulse.env });
+    const { page } = ff;
+    await page.goto(`${HOST}/?agent=assistant`);
+    // The button lives in the widget's shadow root (puppeteer's `>>>` pierces it).
+    await page.waitForSelector("voice-agent-widget >>> .launcher");
+    await page.click("voice-agent-widget >>> .launcher");
+    await page.waitForSelector("voice-agent-widget >>> dialog[open]");
+    const panel = await waitFor(
+      "the panel's frame",
+      () => page.frames().find((f) => f.url().startsWith(`${workerUrl}/embed/chat`)),
+      poll(30_000),
+    );
+    await panel.waitForSelector("#chat[data-ready] #start:not([hidden])", { timeout: 30_000 });
+    const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
+    await panel.click("#start");
+    expect((await created).status()).toBe(201);
+    // Live, and the agent's greeting arrives over the transcript socket: the socket and every request of the panel
+    // carried its cookie, the partitioned one (a third-party frame gets no SameSite=Lax cookie).
+    await panel.waitForSelector('#chat[data-phase="live"]', { timeout: 30_000 });
+    await panel.waitForSelector("#captions .caption--agent:not(.caption--interim)", { timeout: 60_000 });
+    const cookies = await ff.browser.cookies();
+    const evid = cookies.find((c) => c.name === "evid");
+    expect(evid, JSON.stringify(cookies.map((c) => c.name))).toBeDefined();
+    expect(evid!.sameSite).toBe("None");
+    expect(cookies.find((c) => c.name === "vid")).toBeUndefined();
+    await panel.click("#stop");
+    await panel.waitForSelector('#chat[data-phase="idle"]', { timeout: 15_000 });
+    await waitFor(
+      "the host page's events",
+      async () => {
+        const types = await page.$$eval("#events li", (items) => items.map((li) => (li as HTMLElement).dataset.type));
+        return types.includes("ended") ? types : undefined;
+      },
+      poll(15_000),
+    ).then((types) => expect(types).toEqual(["opened", "started", "ended"]));
+    // Escape in the panel closes the dialog.
+    await panel.focus("#start");
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("voice-agent-widget >>> dialog:not([open])", { timeout: 10_000 });
+    const errors = ff.console.filter((e) => e.type === "error" || e.type === "pageerror");
+    expect(errors, "console errors").toEqual([]);
   });
 });
