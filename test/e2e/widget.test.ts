@@ -148,12 +148,14 @@ describe.skipIf(!process.env.NETNS_ADDR)("the embeddable widget", () => {
     expect(await launcher.getAttribute("aria-expanded")).toBe("false");
     expect(await widgetFocus(page)).toBe("launcher");
     expect(await launcher.getAttribute("data-live")).toBe("");
+    expect(await launcher.getAttribute("aria-describedby")).toBe("live-note");
     // The host page opens it again through the API (its button posts voice-agent:open).
     await page.getByRole("button", { name: "Open the voice chat" }).click();
     await dialog.waitFor();
     await frame.getByRole("button", { name: "Stop" }).click();
     await expect.poll(() => hostEvents(page), { timeout: 30_000 }).toContain("ended");
     expect(await launcher.getAttribute("data-live")).toBeNull();
+    expect(await launcher.getAttribute("aria-describedby")).toBeNull();
     expect(await hostEvents(page)).toEqual(["opened", "started", "action", "closed", "opened", "ended"]);
     const ended = await page.$eval('#events li[data-type="ended"]', (li) => JSON.parse(li.textContent ?? "{}"));
     expect(ended).toMatchObject({ sessionId, reason: "stopped" });

@@ -14,7 +14,8 @@
  * restyle them and a strict host CSP (`style-src` without 'unsafe-inline') does not block their style.
  *
  * Attributes of the script tag: `data-agent` (a profile id; absent: the deployment's default profile), `data-label`
- * (the button's text and the dialog's name; default "Talk with us"), `data-close-label` (default "Close").
+ * (the button's text and the dialog's name; default "Talk with us"), `data-close-label` (default "Close"),
+ * `data-live-label` (the button's description while a conversation runs; default "A conversation is on").
  * The host page's API is `postMessage` (web/src/embed-protocol.ts). Loading the script twice adds one widget.
  * Budget: ≤ 5 KB gzip (test/web/bundle.test.ts).
  */
@@ -57,7 +58,7 @@ const FORWARDED = new Set(["voice-agent:started", "voice-agent:action", "voice-a
 /** Builds the widget for the `<script>` element that loaded this file. */
 function mount(script: HTMLScriptElement): void {
   const origin = new URL(script.src).origin;
-  const { agent, label = "Talk with us", closeLabel = "Close" } = script.dataset;
+  const { agent, label = "Talk with us", closeLabel = "Close", liveLabel = "A conversation is on" } = script.dataset;
 
   const element = document.createElement("voice-agent-widget");
   const root = element.attachShadow({ mode: "open" });
@@ -73,6 +74,16 @@ function mount(script: HTMLScriptElement): void {
   button.setAttribute("aria-controls", "panel");
   button.innerHTML = `${MIC}<span class="text"></span><span class="live" aria-hidden="true"></span>`;
   button.querySelector(".text")!.textContent = label;
+  // Said by screen readers as the button's description while a conversation runs (the green dot's meaning).
+  const liveNote = document.createElement("span");
+  liveNote.id = "live-note";
+  liveNote.hidden = true;
+  liveNote.textContent = liveLabel;
+  const setLive = (live: boolean) => {
+    button.toggleAttribute("data-live", live);
+    if (live) button.setAttribute("aria-describedby", "live-note");
+    else button.removeAttribute("aria-describedby");
+  };
 
   const dialog = document.createElement("dialog");
   dialog.id = "panel";
@@ -89,7 +100,7 @@ function mount(script: HTMLScriptElement): void {
   close.textContent = "×";
   bar.append(title, close);
   dialog.append(bar);
-  root.append(button, dialog);
+  root.append(button, liveNote, dialog);
   document.body.append(element);
 
   let frame: HTMLIFrameElement | null = null;
@@ -136,8 +147,8 @@ function mount(script: HTMLScriptElement): void {
     const message = event.data as PanelMessage;
     if (message.type === "voice-agent:escape") return shut();
     if (!FORWARDED.has(message.type)) return;
-    if (message.type === "voice-agent:started") button.toggleAttribute("data-live", true);
-    if (message.type === "voice-agent:ended") button.toggleAttribute("data-live", false);
+    if (message.type === "voice-agent:started") setLive(true);
+    if (message.type === "voice-agent:ended") setLive(false);
     tell(message);
   });
 }
