@@ -18,6 +18,14 @@ export const RESUME_GREETING_INSTRUCTIONS =
   "The visitor has come back to continue the earlier conversation. Welcome them back in one short sentence and " +
   "offer to pick up where you left off, without retelling the earlier conversation.";
 
+/**
+ * What a speech-to-speech model (live mode) is told to open the conversation with a fixed greeting: to say `text`
+ * word for word (the model has no "say this" call; a pipeline says it through its TTS instead).
+ */
+export function sayExactly(text: string): string {
+  return `Say exactly the following words to the visitor, word for word, and nothing else: ${JSON.stringify(text)}`;
+}
+
 /** What a resumed conversation's dispatch says of the earlier one (dispatch metadata `resumed`). */
 export type Resumed = NonNullable<DispatchMetadata["resumed"]>;
 
@@ -187,7 +195,10 @@ export class WebsiteAgent extends voice.Agent {
   override async onEnter(): Promise<void> {
     const g = this.#greeting;
     // Both stay interruptible: the visitor may talk over the greeting (barge-in).
-    if (g.mode === "fixed") {
+    if (g.mode === "fixed" && this.session.llm instanceof llm.RealtimeModel) {
+      // Live mode: a speech-to-speech model, and no TTS to say the words with; the model speaks them.
+      this.session.generateReply({ instructions: sayExactly(g.text) });
+    } else if (g.mode === "fixed") {
       const audio = this.#prefetched?.text === g.text ? this.#prefetched.audio() : null;
       this.session.say(g.text, audio ? { audio } : undefined);
     } else if (g.mode === "generated") {

@@ -46,6 +46,43 @@ export const DEFAULT_DEEPGRAM_STT_MODEL = "nova-3";
 /** Default `DEEPGRAM_TTS_MODEL`: an Aura-2 English voice (Deepgram's TTS voice is its model name). */
 export const DEFAULT_DEEPGRAM_TTS_MODEL = "aura-2-thalia-en";
 
+/** Default `REALTIME_MODEL`: the speech-to-speech model of live mode (OpenAI's Realtime API). */
+export const DEFAULT_REALTIME_MODEL = "gpt-realtime";
+/**
+ * The voices the Realtime API speaks with (OpenAI API reference, "Realtime sessions": `voice`; read 2026-12-02). A
+ * profile's `voice` outside this list (e.g. `nova`, a TTS-only voice) gets `REALTIME_VOICE` in live mode.
+ */
+export const REALTIME_VOICES = [
+  "alloy",
+  "ash",
+  "ballad",
+  "coral",
+  "echo",
+  "sage",
+  "shimmer",
+  "verse",
+  "marin",
+  "cedar",
+] as const;
+
+/**
+ * Live mode's settings (`REALTIME_*`): the model, the voice for profiles whose own voice the Realtime API has not, and
+ * the API's server-side turn detection (`server_vad`), which decides when the visitor's turn ends and interrupts the
+ * agent when they talk over it.
+ */
+export interface RealtimeConfig {
+  /** `REALTIME_MODEL`, e.g. `gpt-realtime`. */
+  model: string;
+  /** `REALTIME_VOICE`, one of {@link REALTIME_VOICES}. */
+  voice: string;
+  /** `REALTIME_VAD_THRESHOLD`: how loud speech must be to count, 0–1 (the API's `turn_detection.threshold`). */
+  vadThreshold: number;
+  /** `REALTIME_PREFIX_PADDING_MS`: audio kept before the detected speech, ms (`prefix_padding_ms`). */
+  prefixPaddingMs: number;
+  /** `REALTIME_SILENCE_MS`: silence that ends the visitor's turn, ms (`silence_duration_ms`). */
+  silenceMs: number;
+}
+
 /** The Deepgram settings of a deployment (`DEEPGRAM_*`), present when `DEEPGRAM_API_KEY` is set. */
 export interface DeepgramConfig {
   /** `DEEPGRAM_API_KEY`, sent as `Authorization: Token <key>`. */
@@ -83,6 +120,8 @@ export interface AgentConfig {
   ttsProvider: SpeechProvider;
   /** The Deepgram settings; null without `DEEPGRAM_API_KEY` (then no session uses Deepgram). */
   deepgram: DeepgramConfig | null;
+  /** Live mode's model, voice and turn detection (a session in live mode: dispatch metadata `mode: "live"`). */
+  realtime: RealtimeConfig;
   /**
    * `GREETING_MODE`: how the agent opens each conversation (a deployment setting); the words of a `fixed` greeting
    * are the session's profile's `greeting`.
@@ -122,6 +161,13 @@ export interface LogSettings {
 
 const optionalString = (fallback: string) => z.string().default(fallback);
 const provider = z.enum(SPEECH_PROVIDERS, { error: `must be one of ${SPEECH_PROVIDERS.join(", ")}` }).default("openai");
+const realtimeMs = (fallback: number, min: number, max: number) =>
+  z.coerce
+    .number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
+    .min(min, `must be at least ${min} ms`)
+    .max(max, `must be at most ${max} ms`)
+    .default(fallback);
 const deepgramModel = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a Deepgram model name such as nova-3");
 
 const Env = z
@@ -146,6 +192,18 @@ const Env = z
       .default(DEFAULT_DEEPGRAM_BASE_URL),
     DEEPGRAM_STT_MODEL: deepgramModel.default(DEFAULT_DEEPGRAM_STT_MODEL),
     DEEPGRAM_TTS_MODEL: DeepgramVoice.default(DEFAULT_DEEPGRAM_TTS_MODEL),
+    REALTIME_MODEL: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a model name such as gpt-realtime")
+      .default(DEFAULT_REALTIME_MODEL),
+    REALTIME_VOICE: z.enum(REALTIME_VOICES, { error: `must be one of ${REALTIME_VOICES.join(", ")}` }).default("alloy"),
+    REALTIME_VAD_THRESHOLD: z.coerce
+      .number({ error: "must be a number from 0 to 1" })
+      .min(0, "must be from 0 to 1")
+      .max(1, "must be from 0 to 1")
+      .default(0.5),
+    REALTIME_PREFIX_PADDING_MS: realtimeMs(300, 0, 2000),
+    REALTIME_SILENCE_MS: realtimeMs(500, 100, 5000),
     GREETING_MODE: z
       .enum(["fixed", "generated", "none"], { error: "must be fixed, generated or none" })
       .default("fixed"),
@@ -205,6 +263,13 @@ export function readAgentConfig(env: Record<string, string | undefined> = proces
             sttModel: e.DEEPGRAM_STT_MODEL,
             ttsModel: e.DEEPGRAM_TTS_MODEL,
           },
+    realtime: {
+      model: e.REALTIME_MODEL,
+      voice: e.REALTIME_VOICE,
+      vadThreshold: e.REALTIME_VAD_THRESHOLD,
+      prefixPaddingMs: e.REALTIME_PREFIX_PADDING_MS,
+      silenceMs: e.REALTIME_SILENCE_MS,
+    },
     greetingMode: e.GREETING_MODE,
     profilesDir: resolve(e.PROFILES_DIR),
     maxSessionS: e.MAX_SESSION_S,

@@ -4,7 +4,7 @@
  * and language, and the intents that become its tools. See docs/agent.md, "Profiles and actions" and "Behaviour
  * worth knowing".
  */
-import { DEFAULT_PROFILE_ID, type DispatchMetadata } from "../contract/index.ts";
+import { DEFAULT_PROFILE_ID, type DispatchMetadata, type SessionMode } from "../contract/index.ts";
 import { greetingText, type Profile } from "../contract/profile.ts";
 import { type Greeting, type GreetingMode, resolveInstructions, visitorContext } from "./agent.ts";
 import type { AgentConfig } from "./config.ts";
@@ -42,13 +42,15 @@ export interface JobSettings {
   greeting: Greeting;
   /** The profile's LLM, voice and language with the deployment's keys and models. */
   providers: ProviderConfig;
+  /** How the session talks (dispatch metadata `mode`; absent: `pipeline`): live mode runs pipeline.ts `createLiveSession`. */
+  mode: SessionMode;
 }
 
 /**
  * Chooses a job's profile and derives its settings.
  * @param metadata the validated dispatch metadata: `profile` (absent: `DEFAULT_PROFILE_ID`), `timezone` (absent:
  *   UTC), `system_prompt`, `history` and `resumed` (how the conversation starts: {@link conversationStart}), and
- *   `visitor_name` and `tutor_place` (the instructions' lines about the visitor, and the greeting's words)
+ *   `visitor_name` and `tutor_place` (the instructions' lines about the visitor, and the greeting's words), `mode`
  * @param now the job's start, for the local time line
  * @returns the settings, or the reason the job cannot run (a profile this worker does not have; the Worker and
  *   the agent fleet then disagree on the profiles, as after a partial deploy)
@@ -58,7 +60,7 @@ export function jobSettings(
     Partial<Pick<AgentConfig, "sttProvider" | "ttsProvider" | "deepgram">>,
   metadata: Pick<
     DispatchMetadata,
-    "profile" | "timezone" | "system_prompt" | "history" | "resumed" | "visitor_name" | "tutor_place"
+    "profile" | "timezone" | "system_prompt" | "history" | "resumed" | "visitor_name" | "tutor_place" | "mode"
   >,
   profiles: Profiles,
   now: Date = new Date(),
@@ -91,6 +93,7 @@ export function jobSettings(
               topic: metadata.tutor_place?.topic,
             }),
       providers: providerConfig(cfg, profile),
+      mode: metadata.mode ?? "pipeline",
     },
   };
 }

@@ -38,7 +38,7 @@ import { SpeechPrefetch } from "./greeting.ts";
 import { IngestForwarder, type IngestRefusal } from "./ingest-forwarder.ts";
 import { type JobLimit, JobLimits } from "./job-limits.ts";
 import { jobSettings, type Profiles } from "./job-settings.ts";
-import { createAgentSession, sttAudioSentMs } from "./pipeline.ts";
+import { createAgentSession, createLiveSession, sttAudioSentMs } from "./pipeline.ts";
 import { adaptJobProcess } from "./framework/index.ts";
 import { intentTools } from "./profile-tools.ts";
 import { type JobMetrics, observeJob } from "./job-metrics.ts";
@@ -221,6 +221,7 @@ export async function runJob(
     pid: process.pid,
     history_items: history.length,
     profile: settings.profile.id,
+    mode: settings.mode,
     ...(resumed
       ? {
           resumed: true,
@@ -242,7 +243,10 @@ export async function runJob(
     // while it runs (on the busy 2-core VM the join takes about a second: docs/agent.md, "Tests and figures").
     const joining = ctx.connect();
     joining.catch(() => undefined); // awaited below: a failure meanwhile is reported there, not as unhandled
-    session = createAgentSession(settings.providers, vad);
+    session =
+      settings.mode === "live"
+        ? createLiveSession(cfg, settings.providers.ttsVoice, settings.providers.language)
+        : createAgentSession(settings.providers, vad);
     // The fixed greeting (the profile's words: its resume line when resumed) is synthesized while the room is
     // joined, not after (greeting.ts); a replacement agent has no greeting (job-settings.ts).
     const greeting = settings.greeting;

@@ -32,7 +32,7 @@
 import { type VAD, voice } from "@livekit/agents";
 import * as openai from "@livekit/agents-plugin-openai";
 import type { Profile, SpeechProvider } from "../contract/profile.ts";
-import type { AgentConfig, DeepgramConfig } from "./config.ts";
+import { type AgentConfig, type DeepgramConfig, REALTIME_VOICES, type RealtimeConfig } from "./config.ts";
 import { deepgramStt, deepgramTts } from "./deepgram.ts";
 import { type FollowerVad, SessionVad } from "./session-vad.ts";
 
@@ -180,6 +180,50 @@ export function createAgentSession(cfg: ProviderConfig, vad: VAD): voice.AgentSe
   });
   if (sttVad) sttAudio.set(session, sttVad);
   return session;
+}
+
+/** What live mode needs of the deployment: the OpenAI key and URL, the STT model (its input transcription), `REALTIME_*`. */
+export type LiveDeployment = Pick<AgentConfig, "openaiApiKey" | "openaiBaseUrl" | "sttModel" | "realtime">;
+
+/**
+ * The voice a live session speaks with: the profile's when the Realtime API has it ({@link REALTIME_VOICES}), else
+ * `REALTIME_VOICE`.
+ */
+export function liveVoice(realtime: RealtimeConfig, profileVoice: string): string {
+  return (REALTIME_VOICES as readonly string[]).includes(profileVoice) ? profileVoice : realtime.voice;
+}
+
+/**
+ * Creates the agent session of one job in live mode (not started): OpenAI's Realtime API through the plugin's
+ * `RealtimeModel`, one speech-to-speech model instead of STT → LLM → TTS. The API's server VAD detects the visitor's
+ * turns (`REALTIME_VAD_THRESHOLD`, `REALTIME_PREFIX_PADDING_MS`, `REALTIME_SILENCE_MS`), answers at the end of each
+ * (`create_response`) and stops the agent's answer when the visitor talks over it (`interrupt_response`: barge-in);
+ * it transcribes the visitor's audio with the STT model (`STT_MODEL`) in the profile's language, so the visitor's
+ * words reach the captions as in the pipeline. No Silero VAD, STT or TTS of the agent's own run in this mode.
+ * Source: OpenAI API reference, "Realtime sessions" (`turn_detection`, `input_audio_transcription`);
+ * @livekit/agents-plugin-openai 1.9 `realtime/realtime_model.ts`.
+ * @param cfg the deployment's OpenAI and live settings
+ * @param profileVoice the profile's `voice` ({@link liveVoice})
+ * @param language the profile's language (BCP 47; absent: `en`)
+ */
+export function createLiveSession(cfg: LiveDeployment, profileVoice: string, language?: string): voice.AgentSession {
+  const { realtime } = cfg;
+  const model = new openai.realtime.RealtimeModel({
+    apiKey: cfg.openaiApiKey,
+    baseURL: cfg.openaiBaseUrl,
+    model: realtime.model,
+    voice: liveVoice(realtime, profileVoice),
+    turnDetection: {
+      type: "server_vad",
+      threshold: realtime.vadThreshold,
+      prefix_padding_ms: realtime.prefixPaddingMs,
+      silence_duration_ms: realtime.silenceMs,
+      create_response: true,
+      interrupt_response: true,
+    },
+    inputAudioTranscription: { model: cfg.sttModel, language: sttLanguage(language) },
+  });
+  return new voice.AgentSession({ llm: model, aecWarmupDuration: null });
 }
 
 const sttAudio = new WeakMap<voice.AgentSession, FollowerVad>();

@@ -144,6 +144,7 @@ export function readEnv<S extends z.ZodObject>(schema: S, env: object, what = "c
 export function sessionSettings() {
   return {
     ALLOW_CLIENT_SYSTEM_PROMPT: flag(false),
+    ENABLE_VOICE_LIVE_MODE: flag(false),
     MAX_SESSION_S: seconds(SESSION_DEFAULTS_S.maxSession),
     CLIENT_GRACE_S: seconds(SESSION_DEFAULTS_S.clientGrace),
     AGENT_LEASE_S: seconds(SESSION_DEFAULTS_S.agentLease),

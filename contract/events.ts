@@ -9,7 +9,7 @@
 import * as z from "zod/mini";
 import { ActionFieldError, ActionStatus, CallId, IntentName } from "./actions.ts";
 import { SUMMARY_MAX } from "./defaults.ts";
-import { ProfileId, RoomName, SessionId, SystemPrompt, TimeZone, VisitorName } from "./rest.ts";
+import { ProfileId, RoomName, SessionId, SessionMode, SystemPrompt, TimeZone, VisitorName } from "./rest.ts";
 import { TutorPlace } from "./tutor.ts";
 import { SessionUsage, TurnLatencyMs, USAGE_TURNS_MAX, UsageCounts } from "./usage.ts";
 
@@ -221,6 +221,8 @@ export const TranscriptResponse = z.object({
   session_id: SessionId,
   room: RoomName,
   profile: z.optional(ProfileId),
+  /** How the session talks; absent for a session stored before live mode existed (a pipeline one). */
+  mode: z.optional(SessionMode),
   resumed_from: z.optional(SessionId),
   summary: z.optional(z.string().check(z.minLength(1), z.maxLength(SUMMARY_MAX))),
   status: SessionStatus,
@@ -270,5 +272,7 @@ export const DispatchMetadata = z.object({
    * they started a topic: the agent greets with its profile's `continue_greeting` and continues there.
    */
   tutor_place: z.optional(TutorPlace),
+  /** How the session talks ({@link SessionMode}); absent: `pipeline`. */
+  mode: z.optional(SessionMode),
 });
 export type DispatchMetadata = z.infer<typeof DispatchMetadata>;

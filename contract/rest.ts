@@ -123,6 +123,13 @@ export type TokenResponse = z.infer<typeof TokenResponse>;
 export const TurnstileToken = z.string().check(z.minLength(1), z.maxLength(TURNSTILE_TOKEN_MAX));
 
 /**
+ * How a session talks: `pipeline`, the cascade VAD → STT → LLM → TTS; `live`, one speech-to-speech model (OpenAI's
+ * Realtime API), offered only when the deployment has `ENABLE_VOICE_LIVE_MODE` on. See docs/agent.md, "Live mode".
+ */
+export const SessionMode = z.enum(["pipeline", "live"]);
+export type SessionMode = z.infer<typeof SessionMode>;
+
+/**
  * `POST /session` body. `turnstile_token` is the Turnstile widget's token: required (else 403
  * `turnstile_failed`) when the deployment has Turnstile on, ignored when it is off. `profile` chooses the
  * agent's profile among those the operator allows (`ALLOWED_PROFILES`; else 400 `unknown_profile`); absent:
@@ -130,7 +137,9 @@ export const TurnstileToken = z.string().check(z.minLength(1), z.maxLength(TURNS
  * `resume_from` continues one of the visitor's ended conversations (contract/conversations.ts): the new session
  * takes that conversation's profile (a different `profile` is a 400 `profile_mismatch`). `room` is one the visitor
  * got from `GET /token`; absent, the Worker picks a fresh room and claims it for the visitor, as `GET /token` does
- * without `room`, so that Start takes one request (the response carries the token to join it).
+ * without `room`, so that Start takes one request (the response carries the token to join it). `mode` is how the
+ * session talks ({@link SessionMode}; absent: `pipeline`); `live` needs `ENABLE_VOICE_LIVE_MODE` (else 403
+ * `live_mode_disabled`).
  */
 export const SessionCreateRequest = z.strictObject({
   room: z.optional(RoomName),
@@ -140,6 +149,7 @@ export const SessionCreateRequest = z.strictObject({
   profile: z.optional(ProfileId),
   timezone: z.optional(TimeZone),
   resume_from: z.optional(SessionId),
+  mode: z.optional(SessionMode),
 });
 export type SessionCreateRequest = z.infer<typeof SessionCreateRequest>;
 

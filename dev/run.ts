@@ -182,6 +182,9 @@ const workerVars: Record<string, string | undefined> = {
 for (const name of Object.keys(WorkerPassThrough.shape) as (keyof typeof WorkerPassThrough.shape)[]) {
   if (env[name] !== undefined) workerVars[name] = String(config[name]);
 }
+// Live mode runs against the OpenAI stand-in's realtime socket as it would against OpenAI: on unless .env says.
+workerVars.ENABLE_VOICE_LIVE_MODE =
+  env.ENABLE_VOICE_LIVE_MODE === undefined ? "true" : String(config.ENABLE_VOICE_LIVE_MODE);
 // The widget's sample host page (dev/host/server.ts) on another origin, allowed to embed the panel.
 const hostOrigin = `http://127.0.0.1:${config.HOST_DEV_PORT}`;
 workerVars.ALLOWED_ORIGINS = [config.ALLOWED_ORIGINS, hostOrigin].filter(Boolean).join(",");

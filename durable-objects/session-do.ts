@@ -22,6 +22,7 @@ import {
   HISTORY_MAX_CHARS,
   HISTORY_MAX_ITEMS,
   type ServerMessage,
+  type SessionMode,
   type SessionStateMessage,
   type SessionStatus,
   RESUME_HISTORY_MAX_CHARS,
@@ -71,6 +72,8 @@ export interface SessionInit {
   ip_slot?: string;
   profile?: string;
   timezone?: string;
+  /** How the session talks (`POST /session {mode}`); absent: `pipeline`. Kept for a replacement agent's dispatch. */
+  mode?: SessionMode;
   /** The conversation this one continues (`POST /session {resume_from}`), and that conversation's summary. */
   resumed_from?: string;
   earlier_summary?: string;
@@ -168,6 +171,7 @@ export class SessionDO extends DurableObject<Env> {
         ip_slot: init.ip_slot ?? null,
         profile: init.profile ?? null,
         timezone: init.timezone ?? null,
+        mode: init.mode ?? null,
         resumed_from: init.resumed_from ?? null,
         earlier_summary: init.earlier_summary ?? null,
         retention_s: config.retentionDays > 0 ? config.retentionDays * 86_400 : null,
@@ -202,6 +206,7 @@ export class SessionDO extends DurableObject<Env> {
       session_id: row.session_id,
       room: row.room,
       ...(row.profile !== null ? { profile: row.profile } : {}),
+      ...(row.mode !== null ? { mode: row.mode } : {}),
       ...(row.resumed_from !== null ? { resumed_from: row.resumed_from } : {}),
       ...(row.summary !== null ? { summary: row.summary } : {}),
       status: row.status,
@@ -537,6 +542,7 @@ export class SessionDO extends DurableObject<Env> {
         ...(row.profile !== null ? { profile: row.profile } : {}),
         ...(row.timezone !== null ? { timezone: row.timezone } : {}),
         ...(row.system_prompt !== null ? { system_prompt: row.system_prompt } : {}),
+        ...(row.mode === "live" ? { mode: "live" as const } : {}),
         history: this.#store.history(HISTORY_MAX_ITEMS, HISTORY_MAX_CHARS),
       });
       log.info("agent_replacement_dispatched", { session_id: row.session_id, room: row.room });

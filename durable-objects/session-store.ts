@@ -21,6 +21,7 @@ import {
   NO_USAGE,
   ServerMessage,
   SESSION_LATENCIES_MAX,
+  SessionMode,
   SessionStatus,
   type SessionUsage,
   StoredEvent,
@@ -98,6 +99,8 @@ const SessionRowSchema = z.object({
   profile: z.nullable(z.string()),
   /** The visitor's IANA time zone (`POST /session {timezone}`), for the dispatch metadata; null when not given. */
   timezone: z.nullable(z.string()),
+  /** How the session talks (`POST /session {mode}`, `pipeline` by default); null for a session stored before live mode. */
+  mode: z.nullable(SessionMode),
   /** The conversation this one continues (`POST /session {resume_from}`); null for a new one. */
   resumed_from: z.nullable(z.string()),
   /** The summary of the conversation this one continues, when it had one: for a replacement agent's dispatch. */
@@ -201,6 +204,7 @@ const ADDED_COLUMNS: Record<string, string> = {
   timezone: "TEXT",
   resumed_from: "TEXT",
   earlier_summary: "TEXT",
+  mode: "TEXT",
   retention_s: "INTEGER",
   summary: "TEXT",
   summary_at: "INTEGER",
@@ -288,6 +292,7 @@ export class SessionStore {
       | "ip_slot"
       | "profile"
       | "timezone"
+      | "mode"
       | "resumed_from"
       | "earlier_summary"
       | "retention_s"
@@ -296,8 +301,8 @@ export class SessionStore {
     this.#sql.exec(
       `INSERT INTO session (id, session_id, room, identity, owner, status, started_at, client_gone_since,
         join_timeout_s, lease_s, grace_s, max_s, system_prompt, visitor_join_s, ip_slot, profile, timezone,
-        resumed_from, earlier_summary, retention_s)
-        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        resumed_from, earlier_summary, retention_s, mode)
+        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.session_id,
       row.room,
       row.identity,
@@ -317,6 +322,7 @@ export class SessionStore {
       row.resumed_from,
       row.earlier_summary,
       row.retention_s,
+      row.mode,
     );
   }
 

@@ -284,6 +284,8 @@ export interface EdgeConfig {
    */
   allowedOrigins: ReadonlySet<string>;
   allowClientSystemPrompt: boolean;
+  /** `ENABLE_VOICE_LIVE_MODE`: `POST /session` may ask for live mode, and `/chat` offers it. */
+  liveMode: boolean;
   maxSessionS: number;
   clientGraceS: number;
   agentLeaseS: number;
@@ -352,6 +354,7 @@ export function readEdgeConfig(env: Env): EdgeConfig {
     hstsMaxAgeS: c.HSTS_MAX_AGE_S,
     allowedOrigins: c.ALLOWED_ORIGINS,
     allowClientSystemPrompt: c.ALLOW_CLIENT_SYSTEM_PROMPT,
+    liveMode: c.ENABLE_VOICE_LIVE_MODE,
     maxSessionS: c.MAX_SESSION_S,
     clientGraceS: c.CLIENT_GRACE_S,
     agentLeaseS: c.AGENT_LEASE_S,

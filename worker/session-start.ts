@@ -29,7 +29,13 @@
  * the undos of the steps done so far run in reverse order, so that no half-made session stays behind and
  * the visitor can simply retry. See docs/architecture.md, "Flows" and "Dispatch"; docs/edge.md.
  */
-import type { SessionCreateRequest, SessionCreateResponse, TokenResponse, TutorPlace } from "../contract/index.ts";
+import type {
+  SessionCreateRequest,
+  SessionCreateResponse,
+  SessionMode,
+  TokenResponse,
+  TutorPlace,
+} from "../contract/index.ts";
 import { errorSummary, type Logger } from "../contract/log.ts";
 import { reservationExpiresAt } from "../durable-objects/reservation.ts";
 import { ipCapId, ipCapStub, totalCapStub } from "../durable-objects/session-cap-do.ts";
@@ -83,6 +89,8 @@ export interface StartingSession {
   profile: string;
   /** The visitor's IANA time zone (`POST /session {timezone}`), when given. */
   timezone?: string;
+  /** How the session talks (`POST /session {mode}`, allowed by {@link checkPolicy}). */
+  mode: SessionMode;
   /** The conversation it continues, when it resumes one. */
   resume?: Resumption;
   /** The visitor's first name (contract `VisitorName`), when they gave one: set by {@link reserveVisitorSlot}. */
@@ -192,6 +200,7 @@ export async function runSessionStart(
     ...(request.system_prompt !== undefined ? { systemPrompt: request.system_prompt } : {}),
     profile,
     ...(request.timezone !== undefined ? { timezone: request.timezone } : {}),
+    mode: request.mode ?? "pipeline",
     ...(resume ? { resume } : {}),
     nowMs: Date.now(),
   };
@@ -207,7 +216,7 @@ export async function runSessionStart(
     // Minted before the dispatch: nothing is left dispatched when it fails (it does not, short of a broken runtime).
     const livekit = await joinToken(deps.config, session);
     await dispatchSessionAgent(deps, session);
-    log.info("session_started", { session_id: session.sessionId, room: session.room });
+    log.info("session_started", { session_id: session.sessionId, room: session.room, mode: session.mode });
     return { session_id: session.sessionId, livekit };
   } catch (err) {
     await rollback.run();
@@ -229,12 +238,16 @@ async function joinToken(config: EdgeConfig, session: StartingSession): Promise<
 }
 
 /**
- * Step 1: a client-supplied system prompt only where `ALLOW_CLIENT_SYSTEM_PROMPT` is true.
- * @throws HttpError 403 `system_prompt_not_allowed`
+ * Step 1: a client-supplied system prompt only where `ALLOW_CLIENT_SYSTEM_PROMPT` is true; live mode only where
+ * `ENABLE_VOICE_LIVE_MODE` is.
+ * @throws HttpError 403 `system_prompt_not_allowed`, 403 `live_mode_disabled`
  */
 export function checkPolicy(config: EdgeConfig, request: SessionCreateRequest): void {
   if (request.system_prompt !== undefined && !config.allowClientSystemPrompt) {
     throw new HttpError(403, "system_prompt_not_allowed", "This deployment does not accept a system_prompt.");
+  }
+  if (request.mode === "live" && !config.liveMode) {
+    throw new HttpError(403, "live_mode_disabled", "Live mode is not available here; start without it.");
   }
 }
 
@@ -394,6 +407,7 @@ export async function createSessionObject(
     ...(systemPrompt !== undefined ? { system_prompt: systemPrompt } : {}),
     profile,
     ...(timezone !== undefined ? { timezone } : {}),
+    mode: session.mode,
     ...(resume ? { resumed_from: resume.resumedFrom } : {}),
     ...(resume?.summary ? { earlier_summary: resume.summary } : {}),
   };
@@ -424,6 +438,7 @@ export async function dispatchSessionAgent(deps: SessionStartDeps, session: Star
       ...(session.systemPrompt !== undefined ? { system_prompt: session.systemPrompt } : {}),
       ...(session.visitorName !== undefined ? { visitor_name: session.visitorName } : {}),
       ...(place ? { tutor_place: place } : {}),
+      ...(session.mode === "live" ? { mode: "live" as const } : {}),
       ...(session.resume
         ? {
             history: session.resume.history,

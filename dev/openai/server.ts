@@ -7,6 +7,7 @@
  * | `GET /v1/models` | the model ids below |
  * | `POST /v1/audio/transcriptions` (multipart `file`) | pocketsphinx |
  * | `GET /v1/realtime?intent=transcription` (WebSocket) | pocketsphinx, interim + final (realtime.ts) |
+ * | `GET /v1/realtime?model=<m>` (WebSocket, no `intent`) | speech-to-speech conversation: energy VAD, pocketsphinx, scripted replies and tool calls, espeak-ng (realtime-conversation.ts) |
  * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts), function tools by rules (tools.ts), the edge's summary request answered with a deterministic summary (summary.ts); model `error-<status>` fails |
  * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz; model `error-<status>` fails |
  *
@@ -31,6 +32,7 @@ import { completionBody, completionEvents, promptTokensOf, respond } from "./cha
 import { ESPEAK_VOICES, EngineMissingError, speechLanguage, synthesize, toPcm16k, transcribe } from "./engines.ts";
 import { buzz, InstantCatalog, readWav, samplesOf } from "./instant.ts";
 import { serveRealtimeTranscription } from "./realtime.ts";
+import { serveRealtimeConversation } from "./realtime-conversation.ts";
 import { isSummaryRequest } from "./summary.ts";
 import type { FunctionTool, ToolChoice } from "./tools.ts";
 
@@ -307,13 +309,16 @@ export async function startDevOpenAI(opts: DevOpenAIOptions = {}): Promise<DevOp
   const wss = new WebSocketServer({ noServer: true });
   server.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname.replace(/\/+$/, "") !== "/v1/realtime" || url.searchParams.get("intent") !== "transcription") {
+    const intent = url.searchParams.get("intent");
+    if (url.pathname.replace(/\/+$/, "") !== "/v1/realtime" || (intent !== null && intent !== "transcription")) {
       socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      log.info("stand_in_realtime_connected", { model: url.searchParams.get("model") });
-      serveRealtimeTranscription(ws, log, catalog ?? undefined);
+      const model = url.searchParams.get("model");
+      log.info("stand_in_realtime_connected", { model, intent: intent ?? "conversation" });
+      if (intent === "transcription") serveRealtimeTranscription(ws, log, catalog ?? undefined);
+      else serveRealtimeConversation(ws, log, model ?? "gpt-realtime", catalog ?? undefined);
     });
   });
 

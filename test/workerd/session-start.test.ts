@@ -52,6 +52,7 @@ function starting(room = uniqueRoom()): StartingSession {
     visitorId: crypto.randomUUID(),
     clientIpKey: clientIpKey(randomIp()),
     profile: "assistant",
+    mode: "pipeline",
     nowMs: Date.now(),
   };
 }

@@ -71,6 +71,8 @@ export const page = {
   stop: "Stop",
   playAudio: "Play agent audio",
   microphone: "Microphone",
+  liveMode: "Live mode",
+  liveModeNote: "One speech-to-speech model hears you and answers: quicker turns.",
   typeMessage: "Type a message",
   send: "Send",
   // Captions and the earlier conversation

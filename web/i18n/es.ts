@@ -46,6 +46,8 @@ export const page: PageTexts = {
   stop: "Detener",
   playAudio: "Reproducir el audio del agente",
   microphone: "Micrófono",
+  liveMode: "Modo en vivo",
+  liveModeNote: "Un solo modelo de voz a voz te escucha y responde: turnos más rápidos.",
   typeMessage: "Escribe un mensaje",
   send: "Enviar",
   captions: "Subtítulos",

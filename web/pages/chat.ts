@@ -112,6 +112,12 @@ export interface ChatPageOptions {
    * cookie than the standalone pages' (worker/visitor.ts), so those pages would not know them.
    */
   embed?: { host: string } | undefined;
+  /**
+   * The deployment offers live mode (`ENABLE_VOICE_LIVE_MODE`): a "Live mode" switch (`#live-mode`, a checkbox with
+   * `role="switch"`, off) after the microphone choice; web/src/chat.ts sends `mode: "live"` with `POST /session` when
+   * it is on, and disables it during a conversation. Hidden with the controls during the name step. Default false.
+   */
+  liveMode?: boolean | undefined;
 }
 
 /**
@@ -385,7 +391,12 @@ ${
 <p class="status" id="status" role="status">${s.status.ready}</p>
 </div>
 <div class="microphones" id="microphones" hidden><label for="microphone">${t.microphone}</label><select class="microphones__select" id="microphone"></select></div>
-<form class="typed" id="typed">
+${
+  options.liveMode
+    ? html`<div class="live-mode"><input type="checkbox" role="switch" id="live-mode" aria-describedby="live-mode-note"><label for="live-mode">${t.liveMode}</label><p class="live-mode__note" id="live-mode-note">${t.liveModeNote}</p></div>
+`
+    : ""
+}<form class="typed" id="typed">
 <label class="visually-hidden" for="message">${t.typeMessage}</label>
 <input class="typed__text" id="message" type="text" maxlength="${TYPED_TEXT_MAX}" autocomplete="off" enterkeyhint="send" placeholder="${s.placeholder.idle}" disabled>
 <button class="btn" id="send" type="submit" disabled>${t.send}</button>

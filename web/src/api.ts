@@ -59,7 +59,10 @@ async function call<T>(path: string, init: RequestInit, schema: z.ZodMiniType<T>
 }
 
 /** What `POST /session` carries besides the identity (contract `SessionCreateRequest`). */
-export type SessionOptions = Pick<SessionCreateRequest, "turnstile_token" | "profile" | "timezone" | "resume_from">;
+export type SessionOptions = Pick<
+  SessionCreateRequest,
+  "turnstile_token" | "profile" | "timezone" | "resume_from" | "mode"
+>;
 
 /**
  * `POST /session` without a room: the Worker picks a fresh room, claims it for this visitor, creates the session,
@@ -67,12 +70,13 @@ export type SessionOptions = Pick<SessionCreateRequest, "turnstile_token" | "pro
  * @param identity the visitor's participant identity (`^[A-Za-z0-9_-]{1,64}$`, not starting with `agent`)
  * @param options `turnstile_token`: the Turnstile widget's token when the deployment has Turnstile on
  *   (single-use); `profile`: the agent's profile (`/chat?agent=`); `timezone`: the visitor's IANA zone;
- *   `resume_from`: the ended conversation this one continues (`/chat?resume=`). Keys whose value is undefined
- *   are left out.
+ *   `resume_from`: the ended conversation this one continues (`/chat?resume=`); `mode`: `live` when the visitor
+ *   turned live mode on (the deployment offers it). Keys whose value is undefined are left out.
  * @returns the `session_id` and `livekit`: the room's LiveKit URL, token (to be used within the Worker's
  *   `TOKEN_TTL_S`, 60 s by default; once joined, LiveKit keeps the client's token fresh), room and identity
  * @throws RequestError (429 carries `retryAfterS`; 403 `turnstile_failed` / 503 `turnstile_unavailable` when the
- *   browser check is refused or cannot be verified; 400 `unknown_profile` when the profile is not allowed)
+ *   browser check is refused or cannot be verified; 400 `unknown_profile` when the profile is not allowed; 403
+ *   `live_mode_disabled` when live mode is asked of a deployment without it)
  */
 export function startSession(identity: string, options: SessionOptions = {}): Promise<SessionCreateResponse> {
   const request: SessionCreateRequest = { identity, ...options };

@@ -58,6 +58,8 @@ const microphones = new MicrophonePicker(
   (deviceId) => void voice?.switchMicrophone(deviceId),
 );
 const turnstile = renderTurnstile();
+/** The live mode switch, when the deployment offers live mode (web/pages/chat.ts `liveMode`). */
+const liveSwitch = document.getElementById("live-mode") as HTMLInputElement | null;
 const planRoot = document.getElementById("plan");
 const plan = planRoot && new PlanPanel(planRoot);
 const tutorRoot = document.getElementById("tutor");
@@ -100,6 +102,9 @@ function dispatch(action: Action): void {
   state = reduce(state, action);
   if (state === before && action.type !== "server") return;
   render(el, state, retryInS());
+  // The mode is chosen before Start: the switch waits while a conversation runs.
+  if (liveSwitch)
+    liveSwitch.disabled = state.phase === "starting" || state.phase === "live" || state.phase === "stopping";
   // Keep keyboard focus on a visible control when the one that had it hides.
   if (document.activeElement === document.body || (document.activeElement as HTMLElement | null)?.hidden) {
     if (!el.stop.hidden) el.stop.focus();
@@ -195,6 +200,7 @@ async function createSession(mine: number, identity: string): Promise<SessionCre
       profile: el.root.dataset.profile,
       timezone: browserTimeZone(),
       resume_from: el.root.dataset.resume,
+      mode: liveSwitch?.checked ? "live" : undefined,
     });
   } finally {
     if (token !== undefined) turnstile?.spend(token);

@@ -168,6 +168,7 @@ async function chatResponse(c: Context<AppEnv>, request: ChatRequest, status: 20
       nameStep,
       tutorPlace: place,
       embed: request.embed,
+      liveMode: c.var.config.liveMode,
     }),
     status,
   );
