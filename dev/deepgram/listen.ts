@@ -21,7 +21,8 @@
  * `Finalize` decodes what was kept at once into a final with `from_finalize: true` (and `speech_final: false`);
  * `CloseStream` does the same, then sends `Metadata` and closes. With `interim_results=true`, each further second of
  * kept speech (with new voiced frames) is decoded with pocketsphinx's fast first pass (its latest 8 s) into an interim
- * result (`is_final: false`) holding every word of the segment so far, as Deepgram's interims do.
+ * result (`is_final: false`) holding every word of the segment so far, as Deepgram's interims do; a segment that ends
+ * before any of its interims is decoded (a busy host) gets the final's words as its one interim, just before the final.
  *
  * Results tile the audio as Deepgram's do: each final covers from the end of the previous final (`start`) to the
  * audio received so far (`duration`, seconds of the stream as sent, not of wall time). pocketsphinx gives no word
@@ -104,6 +105,8 @@ export function serveListen(ws: WebSocket, params: ListenParams, log: Logger, id
   let segment = 0;
   let interim: AbortController | null = null;
   let keptAtInterim = 0;
+  /** Whether an interim result of the current segment went out. */
+  let interimSent = false;
   let voicedAtInterim = 0;
   let decodes: Promise<void> = Promise.resolve();
   let waiting = 0;
@@ -171,8 +174,10 @@ export function serveListen(ws: WebSocket, params: ListenParams, log: Logger, id
     void schedule(async () => {
       try {
         const text = await decode(audio, ctrl.signal, true);
-        if (!ctrl.signal.aborted && of === segment && text)
+        if (!ctrl.signal.aborted && of === segment && text) {
           results(cursor, streamS(), text, { is_final: false, speech_final: false, from_finalize: false });
+          interimSent = true;
+        }
       } catch {
         // an aborted or failed interim is superseded by the final
       }
@@ -185,6 +190,8 @@ export function serveListen(ws: WebSocket, params: ListenParams, log: Logger, id
     interim?.abort();
     segment++;
     keptAtInterim = voicedAtInterim = 0;
+    const hadInterim = interimSent;
+    interimSent = false;
     const audio = utterance.take();
     const start = cursor;
     const end = (cursor = streamS());
@@ -196,6 +203,12 @@ export function serveListen(ws: WebSocket, params: ListenParams, log: Logger, id
       } catch (err) {
         if (closed.signal.aborted) return;
         log.warn("transcription_failed", { route: "/v1/listen", error: err });
+      }
+      // Deepgram sends interim results while the speech goes on. The stand-in decodes them in the background, and on a
+      // busy host none may be done when the segment ends; then the final's words go out as the segment's interim
+      // first, so that a client always gets the interim-then-final sequence Deepgram gives it.
+      if (params.interimResults && !hadInterim && text) {
+        results(start, end, text, { is_final: false, speech_final: false, from_finalize: false });
       }
       results(start, end, text, {
         is_final: true,

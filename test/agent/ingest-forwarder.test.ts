@@ -268,11 +268,12 @@ describe("ingest forwarder", () => {
     expect(await f.close()).toBe(true);
     expect(Date.now() - started).toBeLessThan(100);
     expect(f.stats).toMatchObject({ retries: 0, sent: 0 });
-    // "one", "two" and "three", plus a heartbeat when one fell due while the refused batch was in flight (on a
-    // loaded host the 20 ms timer can fire before the refusal arrives): dropped, never sent.
-    expect([3, 4]).toContain(f.stats.rejected);
+    // "one", "two" and "three", plus the heartbeats that fell due while the refused batch was in flight (on a loaded
+    // host the 20 ms timer fires once or more before the refusal arrives): dropped, never sent. The refusal's line
+    // counts what it dropped then: the batch in flight and those heartbeats, not "three", pushed after it.
+    expect(f.stats.rejected).toBeGreaterThanOrEqual(3);
     expect(lines.filter((l) => l.msg === "ingest_refused")).toEqual([
-      expect.objectContaining({ level: "warn", status, code, events: 2 }),
+      expect.objectContaining({ level: "warn", status, code, events: f.stats.rejected - 1 }),
     ]);
   });
 
