@@ -6,6 +6,8 @@ export default defineProject({
   test: {
     name: "e2e",
     include: ["**/*.test.ts"],
+    // `expect.poll` waits 1 s by default: on a busy 2-core host a browser's next step can take longer than that.
+    expect: { poll: { timeout: 10_000 } },
     environment: "node",
     globalSetup: ["./stack.ts"],
     fileParallelism: false,

@@ -86,16 +86,19 @@ describe.skipIf(!process.env.NETNS_ADDR)("the embeddable widget", () => {
     const dialog = page.getByRole("dialog", { name: LABEL });
     await dialog.waitFor();
     expect(await launcher.getAttribute("aria-expanded")).toBe("true");
-    // Focus moved into the dialog (its first focusable: Close); Tab goes on into the panel and back.
-    expect(await widgetFocus(page)).toBe("close");
-    await page.keyboard.press("Tab");
-    expect(await widgetFocus(page)).toBe("iframe");
-    await page.keyboard.press("Shift+Tab");
+    // Focus moved into the dialog (its first focusable: Close).
     expect(await widgetFocus(page)).toBe("close");
 
     const frame = await panelFrame(page);
     expect(new URL(frame.url()).searchParams.get("host")).toBe(HOST);
     await frame.locator("#chat[data-ready]").waitFor({ timeout: 30_000 });
+    // Once the panel is there, Tab goes on into it and Shift+Tab comes back (a frame still loading has nothing to
+    // focus yet, so the keys wait for it).
+    expect(await widgetFocus(page)).toBe("close");
+    await page.keyboard.press("Tab");
+    expect(await widgetFocus(page)).toBe("iframe");
+    await page.keyboard.press("Shift+Tab");
+    expect(await widgetFocus(page)).toBe("close");
     const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
     await frame.getByRole("button", { name: "Start" }).click();
     const res = await created;

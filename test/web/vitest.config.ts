@@ -9,6 +9,8 @@ export default defineProject({
     sequence: { groupOrder: 0 },
     maxWorkers: 2,
     include: ["**/*.test.ts"],
+    // `expect.poll` waits 1 s by default: on a busy 2-core host a browser's next step can take longer than that.
+    expect: { poll: { timeout: 10_000 } },
     environment: "node",
     globalSetup: ["./support/build.ts"],
     testTimeout: 60_000,
