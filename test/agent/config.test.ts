@@ -12,16 +12,9 @@ import {
 } from "../../agent/config.ts";
 import { ConfigError } from "../../contract/config.ts";
 import { DEFAULT_AGENT_NAME, DEV_PORTS, SESSION_DEFAULTS_S } from "../../contract/defaults.ts";
+import { REQUIRED_ENV } from "./required-env.ts";
 
-/** Every required variable. */
-const ENV = {
-  LIVEKIT_URL: "ws://localhost:7880",
-  LIVEKIT_API_KEY: "devkey",
-  LIVEKIT_API_SECRET: "secret",
-  INGEST_URL: "http://localhost:8787/",
-  AGENT_INGEST_SECRET: "test-ingest-secret-0123456789abcdef",
-  OPENAI_API_KEY: "sk-test",
-};
+const ENV = REQUIRED_ENV;
 
 describe("agent config", () => {
   it("applies the documented defaults", () => {

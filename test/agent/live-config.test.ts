@@ -8,16 +8,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_REALTIME_MODEL, readAgentConfig } from "../../agent/config.ts";
 import { createLiveSession, liveVoice } from "../../agent/pipeline.ts";
 import { ConfigError } from "../../contract/config.ts";
+import { REQUIRED_ENV } from "./required-env.ts";
 
-/** Every required variable. */
-const ENV = {
-  LIVEKIT_URL: "ws://localhost:7880",
-  LIVEKIT_API_KEY: "devkey",
-  LIVEKIT_API_SECRET: "secret",
-  INGEST_URL: "http://localhost:8787/",
-  AGENT_INGEST_SECRET: "test-ingest-secret-0123456789abcdef",
-  OPENAI_API_KEY: "sk-test",
-};
+const ENV = REQUIRED_ENV;
 
 /** The message `readAgentConfig` throws for `env`, or null when it does not throw. */
 function configError(env: Record<string, string>): string | null {

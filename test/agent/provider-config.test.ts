@@ -11,16 +11,9 @@ import {
 } from "../../agent/config.ts";
 import { deepgramUrls } from "../../agent/deepgram.ts";
 import { ConfigError } from "../../contract/config.ts";
+import { REQUIRED_ENV } from "./required-env.ts";
 
-/** Every required variable. */
-const ENV = {
-  LIVEKIT_URL: "ws://localhost:7880",
-  LIVEKIT_API_KEY: "devkey",
-  LIVEKIT_API_SECRET: "secret",
-  INGEST_URL: "http://localhost:8787/",
-  AGENT_INGEST_SECRET: "test-ingest-secret-0123456789abcdef",
-  OPENAI_API_KEY: "sk-test",
-};
+const ENV = REQUIRED_ENV;
 
 describe("speech provider configuration", () => {
   it("defaults to OpenAI for both, with no Deepgram settings", () => {

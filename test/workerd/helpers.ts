@@ -6,7 +6,13 @@
 import { env, exports } from "cloudflare:workers";
 import { AccessToken } from "livekit-server-sdk";
 import { expect } from "vitest";
-import { type AgentEvent, ErrorBody, ServerMessage, SocketErrorMessage } from "../../contract/index.ts";
+import {
+  type AgentEvent,
+  DispatchMetadata,
+  ErrorBody,
+  ServerMessage,
+  SocketErrorMessage,
+} from "../../contract/index.ts";
 import { IngestClient } from "../support/ingest.ts";
 import { waitFor } from "../support/wait.ts";
 import { CONTROL_HOST, type LiveKitCall } from "./fake-livekit.ts";
@@ -223,4 +229,11 @@ export function writeFirstReleaseSession(sql: SqlStorage, ended: boolean): void 
     ended ? "stopped" : null,
     ended ? 2 : null,
   );
+}
+
+/** The metadata of every CreateDispatch the fake LiveKit received for `room`, checked against the contract. */
+export async function dispatches(room: string): Promise<DispatchMetadata[]> {
+  return (await liveKitCalls(room))
+    .filter((c) => c.method === "CreateDispatch")
+    .map((c) => DispatchMetadata.parse(JSON.parse(String(c.body.metadata))));
 }

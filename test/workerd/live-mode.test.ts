@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DispatchMetadata, TranscriptResponse } from "../../contract/index.ts";
+import { TranscriptResponse } from "../../contract/index.ts";
 import { readEdgeConfig } from "../../edge/config.ts";
 import { runSessionStart } from "../../worker/session-start.ts";
 import { startWith, transcriptOf } from "./action-helpers.ts";
@@ -17,18 +17,12 @@ import {
   finalEvent,
   ingest,
   lifecycle,
+  dispatches,
   liveKitCalls,
   newVisitor,
   randomIp,
   uniqueRoom,
 } from "./helpers.ts";
-
-/** The metadata of every CreateDispatch LiveKit received for `room`. */
-async function dispatches(room: string): Promise<DispatchMetadata[]> {
-  return (await liveKitCalls(room))
-    .filter((c) => c.method === "CreateDispatch")
-    .map((c) => DispatchMetadata.parse(JSON.parse(String(c.body.metadata))));
-}
 
 const post = (cookie: string, body: Record<string, unknown>) =>
   call("/session", {

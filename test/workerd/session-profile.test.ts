@@ -6,7 +6,6 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DispatchMetadata } from "../../contract/index.ts";
 import { ConfigError, readEdgeConfig } from "../../edge/config.ts";
 import { HttpError } from "../../worker/errors.ts";
 import app from "../../worker/index.ts";
@@ -19,6 +18,7 @@ import {
   finalEvent,
   ingest,
   lifecycle,
+  dispatches,
   liveKitCalls,
   newVisitor,
   ORIGIN,
@@ -35,13 +35,6 @@ const post = (cookie: string, body: Record<string, unknown>) =>
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ room: uniqueRoom(), identity: "visitor", ...body }),
   });
-
-/** The metadata of every CreateDispatch LiveKit received for `room`. */
-async function dispatches(room: string): Promise<DispatchMetadata[]> {
-  return (await liveKitCalls(room))
-    .filter((c) => c.method === "CreateDispatch")
-    .map((c) => DispatchMetadata.parse(JSON.parse(String(c.body.metadata))));
-}
 
 describe("POST /session {profile, timezone}", () => {
   it("starts an allowed profile, stores it and dispatches it with the visitor's time zone", async () => {

@@ -13,7 +13,6 @@ import { TokenVerifier } from "livekit-server-sdk";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   ConversationsResponse,
-  DispatchMetadata,
   SessionCreateResponse,
   TokenResponse,
   VISITOR_NAME_MAX,
@@ -27,7 +26,7 @@ import {
   finalEvent,
   ingest,
   lifecycle,
-  liveKitCalls,
+  dispatches,
   newVisitor,
   ORIGIN,
   sendWebhook,
@@ -90,13 +89,6 @@ async function tokenClaims(cookie: string, query = "") {
   expect(res.status).toBe(200);
   const { token } = TokenResponse.parse(await res.json());
   return new TokenVerifier(env.LIVEKIT_API_KEY, env.LIVEKIT_API_SECRET).verify(token);
-}
-
-/** The metadata of every CreateDispatch LiveKit received for `room`. */
-async function dispatches(room: string): Promise<DispatchMetadata[]> {
-  return (await liveKitCalls(room))
-    .filter((c) => c.method === "CreateDispatch")
-    .map((c) => DispatchMetadata.parse(JSON.parse(String(c.body.metadata))));
 }
 
 /** `GET /conversations` as `cookie`, checked against the contract. */
