@@ -136,6 +136,12 @@ export function historyChatContext(history: readonly HistoryItem[], resumed?: Re
   return ctx;
 }
 
+/**
+ * A live agent's turn handling: the realtime model's server-side turn detection (the framework reads only the fields
+ * given; the others stay the session's).
+ */
+const REALTIME_TURNS = { turnDetection: "realtime_llm" } as voice.AgentOptions<unknown>["turnHandling"];
+
 /** What else a {@link WebsiteAgent} may start with. */
 export interface WebsiteAgentOptions {
   /**
@@ -152,6 +158,18 @@ export interface WebsiteAgentOptions {
   resumed?: Resumed | undefined;
   /** The function tools the LLM may call (the profile's intents, profile-tools.ts). */
   tools?: readonly llm.FunctionTool[];
+  /**
+   * Live mode: the speech-to-speech model this agent talks with (pipeline.ts `createRealtimeModel`) instead of the
+   * session's STT → LLM → TTS, which it switches off for itself (and the session's VAD: the model's server VAD
+   * takes the turns). Absent: a pipeline agent, using the session's.
+   */
+  live?: llm.RealtimeModel | undefined;
+  /**
+   * The conversation so far, for an agent that takes over from another in the same job (a mode switch,
+   * mode-switch.ts): its chat context starts with it, `history` and `resumed` are then ignored, and it opens with
+   * the greeting it is given (none, or a notice such as the profile's `live_limit_notice`).
+   */
+  handoff?: llm.ChatContext | undefined;
 }
 
 /**
@@ -172,22 +190,29 @@ export class WebsiteAgent extends voice.Agent {
   readonly replaces: boolean;
   /** Whether the visitor resumed an earlier conversation (the greeting welcomes them back). */
   readonly resumed: boolean;
+  /** Whether this agent talks in live mode (a realtime model, {@link WebsiteAgentOptions.live}). */
+  readonly live: boolean;
 
   /**
    * @param instructions the system prompt (see {@link resolveInstructions})
    * @param greeting how to open the conversation; ignored for a replacement (`options.history` has turns and
    *   `options.resumed` is absent)
-   * @param options the prefetched greeting, the history, whether the conversation is resumed, the tools
+   * @param options the prefetched greeting, the history, whether the conversation is resumed, the tools, the live
+   *   model, the conversation handed over
    */
   constructor(instructions: string, greeting: Greeting, options: WebsiteAgentOptions = {}) {
-    const { prefetched, history = [], resumed, tools = [] } = options;
+    const { prefetched, history = [], resumed, tools = [], live, handoff } = options;
+    const chatCtx = handoff ?? (history.length > 0 || resumed ? historyChatContext(history, resumed) : undefined);
     super({
       instructions,
-      ...(history.length > 0 || resumed ? { chatCtx: historyChatContext(history, resumed) } : {}),
+      ...(chatCtx ? { chatCtx } : {}),
       ...(tools.length > 0 ? { tools: [...tools] } : {}),
+      // The model's server VAD takes the turns; the session's VAD, STT and TTS stay idle while this agent talks.
+      ...(live ? { llm: live, stt: null, vad: null, tts: null, turnHandling: REALTIME_TURNS } : {}),
     });
-    this.resumed = resumed !== undefined;
-    this.replaces = history.length > 0 && !this.resumed;
+    this.live = live !== undefined;
+    this.resumed = !handoff && resumed !== undefined;
+    this.replaces = !handoff && history.length > 0 && !this.resumed;
     this.#greeting = this.replaces ? { mode: "none" } : greeting;
     this.#prefetched = prefetched;
   }
@@ -195,7 +220,7 @@ export class WebsiteAgent extends voice.Agent {
   override async onEnter(): Promise<void> {
     const g = this.#greeting;
     // Both stay interruptible: the visitor may talk over the greeting (barge-in).
-    if (g.mode === "fixed" && this.session.llm instanceof llm.RealtimeModel) {
+    if (g.mode === "fixed" && this.live) {
       // Live mode: a speech-to-speech model, and no TTS to say the words with; the model speaks them.
       this.session.generateReply({ instructions: sayExactly(g.text) });
     } else if (g.mode === "fixed") {

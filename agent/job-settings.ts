@@ -42,7 +42,7 @@ export interface JobSettings {
   greeting: Greeting;
   /** The profile's LLM, voice and language with the deployment's keys and models. */
   providers: ProviderConfig;
-  /** How the session talks (dispatch metadata `mode`; absent: `pipeline`): live mode runs pipeline.ts `createLiveSession`. */
+  /** How the session talks (dispatch metadata `mode`; absent: `pipeline`): live mode starts with a live agent (pipeline.ts `createRealtimeModel`). */
   mode: SessionMode;
 }
 

@@ -23,7 +23,8 @@
  * where that cannot be done does not start its session), and data streams on those topics refused unread
  * (room-guard.ts; their count is `streams_refused` on `job_ended`). The visitor's typed messages come from the
  * server, signed, never from the visitor's participant (typed-input.ts; `typed_messages` and `typed_refused` on
- * `job_ended`).
+ * `job_ended`), and so do mode changes: the job hands the conversation over between its pipeline agent and its live
+ * agent in the same session (mode-switch.ts; `mode` and `mode_changes` on `job_ended`).
  */
 import type { JobContext, VAD } from "@livekit/agents";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -38,7 +39,8 @@ import { SpeechPrefetch } from "./greeting.ts";
 import { IngestForwarder, type IngestRefusal } from "./ingest-forwarder.ts";
 import { type JobLimit, JobLimits } from "./job-limits.ts";
 import { jobSettings, type Profiles } from "./job-settings.ts";
-import { createAgentSession, createLiveSession, sttAudioSentMs } from "./pipeline.ts";
+import { acceptModeChanges, type ModeSwitch } from "./mode-switch.ts";
+import { createAgentSession, createRealtimeModel, sttAudioSentMs } from "./pipeline.ts";
 import { adaptJobProcess } from "./framework/index.ts";
 import { intentTools } from "./profile-tools.ts";
 import { type JobMetrics, observeJob } from "./job-metrics.ts";
@@ -155,6 +157,7 @@ export async function runJob(
   let session: voice.AgentSession | undefined;
   let guard: RoomGuard | undefined;
   let typed: TypedInput | undefined;
+  let modes: ModeSwitch | undefined;
   let observed: JobMetrics | undefined;
   // agent_left goes out as soon as the agent is done, not after the framework's own (possibly slow) session
   // close: the session's Durable Object should not wait for a lease to expire. When the room went away (Stop),
@@ -191,6 +194,8 @@ export async function runJob(
         streams_refused: guard?.refused() ?? 0,
         typed_messages: typed?.taken() ?? 0,
         typed_refused: typed?.refused() ?? 0,
+        mode: modes?.mode() ?? settings.mode,
+        mode_changes: modes?.changes() ?? 0,
         ...(refusal ? { ingest_status: refusal.status, ingest_code: refusal.code } : {}),
       });
     })());
@@ -243,14 +248,16 @@ export async function runJob(
     // while it runs (on the busy 2-core VM the join takes about a second: docs/agent.md, "Tests and figures").
     const joining = ctx.connect();
     joining.catch(() => undefined); // awaited below: a failure meanwhile is reported there, not as unhandled
-    session =
-      settings.mode === "live"
-        ? createLiveSession(cfg, settings.providers.ttsVoice, settings.providers.language)
-        : createAgentSession(settings.providers, vad);
+    // One session for both modes: a live agent brings its realtime model (made when first needed) and switches the
+    // session's VAD, STT and TTS off for itself; a mode switch hands over between the two (mode-switch.ts).
+    session = createAgentSession(settings.providers, vad);
+    let realtime: ReturnType<typeof createRealtimeModel> | undefined;
+    const liveModel = () =>
+      (realtime ??= createRealtimeModel(cfg, settings.providers.ttsVoice, settings.providers.language));
     // The fixed greeting (the profile's words: its resume line when resumed) is synthesized while the room is
-    // joined, not after (greeting.ts); a replacement agent has no greeting (job-settings.ts).
+    // joined, not after (greeting.ts); a replacement agent has no greeting (job-settings.ts); a live one speaks it.
     const greeting = settings.greeting;
-    if (greeting.mode === "fixed" && session.tts) {
+    if (greeting.mode === "fixed" && settings.mode === "pipeline" && session.tts) {
       const p = (prefetch = new SpeechPrefetch(session.tts, greeting.text));
       void p.settled().then((ok) => {
         if (!ok && !closing) log.warn("greeting_prefetch_failed", { error: errorSummary(p.error) });
@@ -287,8 +294,9 @@ export async function runJob(
     // (its client grace period) and the job's own limits decide when waiting is over, not a disconnect.
     // textEnabled: false: RoomIO's text input (lk.chat, any participant, unbounded) stays off; typed messages arrive
     // from the server instead (typed-input.ts).
+    const live = settings.mode === "live" ? liveModel() : undefined;
     await session.start({
-      agent: new WebsiteAgent(settings.instructions, greeting, { prefetched: prefetch, history, resumed, tools }),
+      agent: new WebsiteAgent(settings.instructions, greeting, { prefetched: prefetch, history, resumed, tools, live }),
       room: ctx.room,
       record: false,
       inputOptions: { closeOnDisconnect: false, textEnabled: false },
@@ -308,6 +316,21 @@ export async function runJob(
         }
         started.generateReply({ userInput: text });
       },
+    });
+    modes = acceptModeChanges(ctx.room, {
+      sessionId,
+      secret: cfg.ingestSecret,
+      log,
+      session: started,
+      initial: settings.mode,
+      closing: () => closing,
+      liveLimitNotice: settings.profile.live_limit_notice,
+      makeAgent: (mode, chatCtx, notice) =>
+        new WebsiteAgent(settings.instructions, notice ? { mode: "fixed", text: notice } : { mode: "none" }, {
+          tools,
+          handoff: chatCtx,
+          live: mode === "live" ? liveModel() : undefined,
+        }),
     });
     forwarder.push({ type: "agent_joined" });
     forwarder.startHeartbeat();

@@ -137,7 +137,10 @@ export function usesRealtimeStt(model: string): boolean {
 }
 
 /**
- * Creates the agent session of one job (not started).
+ * Creates the agent session of one job (not started), in either mode: a pipeline agent uses its VAD, STT, LLM and
+ * TTS; a live agent brings its realtime model and switches them off for itself ({@link createRealtimeModel}), so
+ * that the same session, room and transcripts carry a conversation that changes mode (agent handoff, mode-switch.ts).
+ * Nothing here connects to a provider until an agent of the session uses it.
  * @param cfg provider settings ({@link providerConfig})
  * @param vad the process's Silero VAD (loaded once in `prewarm`)
  */
@@ -194,21 +197,25 @@ export function liveVoice(realtime: RealtimeConfig, profileVoice: string): strin
 }
 
 /**
- * Creates the agent session of one job in live mode (not started): OpenAI's Realtime API through the plugin's
- * `RealtimeModel`, one speech-to-speech model instead of STT → LLM → TTS. The API's server VAD detects the visitor's
- * turns (`REALTIME_VAD_THRESHOLD`, `REALTIME_PREFIX_PADDING_MS`, `REALTIME_SILENCE_MS`), answers at the end of each
- * (`create_response`) and stops the agent's answer when the visitor talks over it (`interrupt_response`: barge-in);
- * it transcribes the visitor's audio with the STT model (`STT_MODEL`) in the profile's language, so the visitor's
- * words reach the captions as in the pipeline. No Silero VAD, STT or TTS of the agent's own run in this mode.
- * Source: OpenAI API reference, "Realtime sessions" (`turn_detection`, `input_audio_transcription`);
+ * The speech-to-speech model of live mode: OpenAI's Realtime API through the plugin's `RealtimeModel`, one model
+ * instead of STT → LLM → TTS (a live agent runs it with the session's own VAD, STT and TTS switched off: agent.ts
+ * `WebsiteAgent`, option `live`). The API's server VAD detects the visitor's turns (`REALTIME_VAD_THRESHOLD`,
+ * `REALTIME_PREFIX_PADDING_MS`, `REALTIME_SILENCE_MS`), answers at the end of each (`create_response`) and stops the
+ * agent's answer when the visitor talks over it (`interrupt_response`: barge-in); it transcribes the visitor's audio
+ * with the STT model (`STT_MODEL`) in the profile's language, so the visitor's words reach the captions as in the
+ * pipeline. Source: OpenAI API reference, "Realtime sessions" (`turn_detection`, `input_audio_transcription`);
  * @livekit/agents-plugin-openai 1.9 `realtime/realtime_model.ts`.
  * @param cfg the deployment's OpenAI and live settings
  * @param profileVoice the profile's `voice` ({@link liveVoice})
  * @param language the profile's language (BCP 47; absent: `en`)
  */
-export function createLiveSession(cfg: LiveDeployment, profileVoice: string, language?: string): voice.AgentSession {
+export function createRealtimeModel(
+  cfg: LiveDeployment,
+  profileVoice: string,
+  language?: string,
+): openai.realtime.RealtimeModel {
   const { realtime } = cfg;
-  const model = new openai.realtime.RealtimeModel({
+  return new openai.realtime.RealtimeModel({
     apiKey: cfg.openaiApiKey,
     baseURL: cfg.openaiBaseUrl,
     model: realtime.model,
@@ -223,7 +230,6 @@ export function createLiveSession(cfg: LiveDeployment, profileVoice: string, lan
     },
     inputAudioTranscription: { model: cfg.sttModel, language: sttLanguage(language) },
   });
-  return new voice.AgentSession({ llm: model, aecWarmupDuration: null });
 }
 
 const sttAudio = new WeakMap<voice.AgentSession, FollowerVad>();

@@ -85,8 +85,36 @@ export const ActionMessage = z.object({
 });
 export type ActionMessage = z.infer<typeof ActionMessage>;
 
+/**
+ * Why a session's mode changed: `visitor`, the visitor asked (`POST /session/{id}/mode`, contract/mode.ts);
+ * `live_limit`, the visitor's live minutes for the day ran out (`LIVE_MINUTES_PER_DAY`) and the session fell back to
+ * the pipeline (the agent says so).
+ */
+export const ModeChangeReason = z.enum(["visitor", "live_limit"]);
+export type ModeChangeReason = z.infer<typeof ModeChangeReason>;
+
+/**
+ * The session's mode changed mid-conversation (contract/mode.ts): stored with the conversation, between the turns it
+ * separates, and sent on the socket, so that the page's switch and the transcript show where live mode began and
+ * ended. The conversation itself goes on: one session, one transcript.
+ */
+export const ModeMessage = z.object({
+  type: z.literal("mode"),
+  mode: SessionMode,
+  reason: ModeChangeReason,
+  seq: Seq,
+  ts: EpochMs,
+});
+export type ModeMessage = z.infer<typeof ModeMessage>;
+
 /** Any frame the server sends on the transcript socket. */
-export const ServerMessage = z.union([TranscriptMessage, SpeechMessage, SessionStateMessage, ActionMessage]);
+export const ServerMessage = z.union([
+  TranscriptMessage,
+  SpeechMessage,
+  SessionStateMessage,
+  ActionMessage,
+  ModeMessage,
+]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
 /**
@@ -203,11 +231,12 @@ export type IngestResponse = z.infer<typeof IngestResponse>;
 
 // ---- Stored transcript ----------------------------------------------------------------------
 
-/** A stored event as `GET /transcripts/{id}` returns it: final transcripts, speech events and actions. */
+/** A stored event as `GET /transcripts/{id}` returns it: final transcripts, speech events, actions and mode changes. */
 export const StoredEvent = z.union([
   z.extend(TranscriptMessage, { final: z.literal(true) }),
   SpeechMessage,
   ActionMessage,
+  ModeMessage,
 ]);
 export type StoredEvent = z.infer<typeof StoredEvent>;
 
@@ -221,7 +250,10 @@ export const TranscriptResponse = z.object({
   session_id: SessionId,
   room: RoomName,
   profile: z.optional(ProfileId),
-  /** How the session talks; absent for a session stored before live mode existed (a pipeline one). */
+  /**
+   * How the session talks now (its last `ModeMessage`'s mode, else the one it started with); absent for a session
+   * stored before live mode existed (a pipeline one).
+   */
   mode: z.optional(SessionMode),
   resumed_from: z.optional(SessionId),
   summary: z.optional(z.string().check(z.minLength(1), z.maxLength(SUMMARY_MAX))),

@@ -8,6 +8,7 @@ export * from "./rest.ts";
 export * from "./events.ts";
 export * from "./actions.ts";
 export * from "./messages.ts";
+export * from "./mode.ts";
 export * from "./conversations.ts";
 export * from "./tutor.ts";
 export * from "./usage.ts";

@@ -227,6 +227,13 @@ export type ProfileProviders = z.infer<typeof ProfileProviders>;
 export const DEFAULT_RESUME_GREETING = "Welcome back. Shall we pick up where we left off?";
 
 /**
+ * What the agent says when the visitor's live minutes for the day run out mid-conversation and it goes on in the
+ * pipeline (docs/agent.md, "Live mode"), for a profile without its own `live_limit_notice`.
+ */
+export const DEFAULT_LIVE_LIMIT_NOTICE =
+  "That's all the live mode time for today, so I'll carry on in standard mode. We can keep talking.";
+
+/**
  * A greeting line: 1-500 characters, whose only `{…}` placeholders are among `placeholders` (filled by
  * {@link greetingText}).
  */
@@ -263,6 +270,11 @@ export const ProfileFile = z.strictObject({
    * absent: `greeting` or `resume_greeting` as usual. See {@link greetingText} for the placeholders.
    */
   continue_greeting: greetingLine("name", "topic").optional(),
+  /**
+   * What the agent says, in the pipeline, when the visitor's live minutes for the day ran out mid-conversation
+   * (`LIVE_MINUTES_PER_DAY`); absent: {@link DEFAULT_LIVE_LIMIT_NOTICE}. Spoken as written: no placeholders.
+   */
+  live_limit_notice: greetingLine().default(DEFAULT_LIVE_LIMIT_NOTICE),
   /**
    * Whether the page asks the visitor's first name before their first Start (the name step; "Skip" is always
    * offered). The name goes on the LiveKit token and into the greetings' `{name}`.

@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { count, httpUrl, port, readEnv, requiredString, secret, sessionSettings } from "../contract/config.ts";
 import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX } from "../contract/conversations.ts";
+import { LIVE_MINUTES_PER_DAY_DEFAULT } from "../contract/mode.ts";
 import { DEFAULT_AGENT_NAME, DEV_PORTS } from "../contract/defaults.ts";
 import { SPEECH_PROVIDERS } from "../contract/profile.ts";
 import { loadProfiles } from "../profiles/load.ts";
@@ -95,6 +96,8 @@ const WorkerPassThrough = z.object({
   ALLOWED_ORIGINS: z.string().optional(),
   RETENTION_DAYS: count(DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX, 0),
   SUMMARY_MODEL: z.string().optional(),
+  // Live minutes per visitor per UTC day (1-1440); the Worker checks it again (edge/config.ts).
+  LIVE_MINUTES_PER_DAY: count(LIVE_MINUTES_PER_DAY_DEFAULT, 1440),
   ...sessionSettings(),
   // The usage estimate's prices on /history (docs/edge.md, "Usage and latency"); the Worker checks them.
   PRICE_LLM_INPUT_USD_PER_MTOK: z.string().optional(),

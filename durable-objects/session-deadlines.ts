@@ -1,6 +1,7 @@
 /**
  * What a session's alarm must do next, and when: the lifecycle deadlines of a running session (agent join
- * timeout, agent lease, client grace, maximum duration, the visitor's join) and the steps of an ended one (closing
+ * timeout, agent lease, client grace, maximum duration, the visitor's join, the end of the visitor's live minutes
+ * for the day) and the steps of an ended one (closing
  * window, `DeleteRoom` retries, the summary and its retries, the purge when its retention is over). See docs/architecture.md, "Session lifecycle".
  * Pure functions of the session row and the clock, so the alarm handler stays idempotent: it can fire
  * early, late or twice and still reach the same verdict.
@@ -36,6 +37,11 @@ export type DeadlineAction =
   | { kind: "check_visitor" }
   /** The agent is lost: replace it once, else end with `agent_lost`. */
   | { kind: "agent_lost" }
+  /**
+   * The owner's live minutes for the day should have run out (`live_until`): count them, and fall back to the
+   * pipeline when none is left (session-mode.ts).
+   */
+  | { kind: "live_limit" }
   /** The closing window is over: close the sockets, refuse further ingest. */
   | { kind: "close_window" }
   /** (Re)try deleting the LiveKit room. */
@@ -88,6 +94,7 @@ export function deadlines(row: SessionRow): Deadline[] {
   }
   if (row.visitor_left_at !== null) out.push({ at: row.visitor_left_at + row.grace_s * 1000, action: end("timeout") });
   out.push({ at: row.started_at + row.max_s * 1000, action: end("timeout") });
+  if (row.live_until !== null) out.push({ at: row.live_until, action: { kind: "live_limit" } });
   // Last, so that a due end with a more telling reason (agent_unavailable, timeout) wins over this check.
   if (row.visitor_join_s !== null && row.visitor_sid === null && row.visitor_left_at === null) {
     const at = row.started_at + row.visitor_join_s * 1000 + row.visitor_check_failures * VISITOR_CHECK_RETRY_MS;

@@ -5,7 +5,8 @@
  * joins ends the session), replaces a lost agent once, keeps an ended session open to its agent's last events for
  * a closing window, retries deleting the room until it is gone, and releases the session's reservations. It takes
  * the agent's events (session-ingest.ts: its `usage` events make the conversation's usage summary, kept in its
- * listing) and actions (session-actions.ts), and the visitor's typed messages (session-messages.ts).
+ * listing) and actions (session-actions.ts), the visitor's typed messages (session-messages.ts) and mode switches,
+ * with the live minutes they count (session-mode.ts).
  * The Worker calls it over RPC after it has checked the caller; the upgrade arrives via `fetch`.
  *
  * See docs/architecture.md, "Flows", "Transcript socket", "Agent ingest" and "Session lifecycle".
@@ -42,6 +43,7 @@ import { ipCapStubById, totalCapStub } from "./session-cap-do.ts";
 import { DELETE_RETRY_FOR_MS, dueAction, nextDeadline, nextDeleteAttempt } from "./session-deadlines.ts";
 import { applyBatch } from "./session-ingest.ts";
 import { takeTypedMessage, type TypedResult } from "./session-messages.ts";
+import { liveColumnsAtStart, liveLimitMs, type ModeResult, ModeSwitch } from "./session-mode.ts";
 import {
   applyRoomEvent,
   checkAgent,
@@ -52,7 +54,7 @@ import {
 import { CLOSE_NORMAL, closeQuietly, TranscriptSockets } from "./session-sockets.ts";
 import { type SessionRow, SessionStore } from "./session-store.ts";
 
-export type { ActionBegin, RoomEventOutcome, TypedResult };
+export type { ActionBegin, ModeResult, RoomEventOutcome, TypedResult };
 
 type VisitorStub = DurableObjectStub<import("./visitor-do.ts").VisitorDO>;
 
@@ -74,6 +76,11 @@ export interface SessionInit {
   timezone?: string;
   /** How the session talks (`POST /session {mode}`); absent: `pipeline`. Kept for a replacement agent's dispatch. */
   mode?: SessionMode;
+  /**
+   * For a start in live mode: the owner's live ms left today, as the Worker read it before the start
+   * (`VisitorDO.liveLeft`); absent: a whole day's allowance (`LIVE_MINUTES_PER_DAY`), corrected at its deadline.
+   */
+  live_ms_left?: number;
   /** The conversation this one continues (`POST /session {resume_from}`), and that conversation's summary. */
   resumed_from?: string;
   earlier_summary?: string;
@@ -123,6 +130,7 @@ export class SessionDO extends DurableObject<Env> {
   readonly #store: SessionStore;
   readonly #presence: PresenceHost;
   readonly #sockets: TranscriptSockets;
+  readonly #modes: ModeSwitch;
   /** Typed messages being relayed now, by id (session-messages.ts). */
   readonly #typedInFlight = new Set<string>();
   /** The usage push to the listing under way ({@link SessionDO.#pushUsage}), and whether a newer summary awaits. */
@@ -140,6 +148,14 @@ export class SessionDO extends DurableObject<Env> {
       end: (reason) => this.stop(reason),
       agentLost: (why) => this.#agentLost(why),
     };
+    this.#modes = new ModeSwitch({
+      store: this.#store,
+      config: () => readEdgeConfig(env),
+      transaction: (fn) => ctx.storage.transactionSync(fn),
+      broadcast: (message) => this.#broadcast(message),
+      visitor: (owner) => this.#visitor(owner),
+      armAlarm: () => this.#armAlarm(),
+    });
     // Keep-alive pings are answered without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(SOCKET_PING, SOCKET_PONG));
   }
@@ -172,6 +188,7 @@ export class SessionDO extends DurableObject<Env> {
         profile: init.profile ?? null,
         timezone: init.timezone ?? null,
         mode: init.mode ?? null,
+        ...liveColumnsAtStart(init.mode ?? "pipeline", now, init.live_ms_left ?? liveLimitMs(config)),
         resumed_from: init.resumed_from ?? null,
         earlier_summary: init.earlier_summary ?? null,
         retention_s: config.retentionDays > 0 ? config.retentionDays * 86_400 : null,
@@ -283,6 +300,14 @@ export class SessionDO extends DurableObject<Env> {
     );
   }
 
+  /**
+   * The visitor asks for `mode` (the Worker has checked the owner, the body and `ENABLE_VOICE_LIVE_MODE`): relayed to
+   * the agent, then stored and broadcast as a `ModeMessage` (session-mode.ts).
+   */
+  async changeMode(mode: SessionMode): Promise<ModeResult> {
+    return this.#modes.change(mode, Date.now());
+  }
+
   /** Applies a verified LiveKit webhook about the session's room (session-presence.ts, `applyRoomEvent`). */
   async roomEvent(notice: RoomNotice): Promise<RoomEventOutcome> {
     return applyRoomEvent(this.#presence, notice);
@@ -385,6 +410,9 @@ export class SessionDO extends DurableObject<Env> {
       case "agent_lost":
         await this.#agentLost("no heartbeat although LiveKit lists the agent in the room");
         break;
+      case "live_limit":
+        await this.#modes.liveLimitDue(Date.now());
+        break;
       case "close_window":
         this.#closeWindow();
         break;
@@ -429,6 +457,8 @@ export class SessionDO extends DurableObject<Env> {
     if (!agentAround) this.#sockets.closeAll();
     log.info("session_ended", { session_id: row.session_id, room: row.room, reason, closing_window: agentAround });
     await this.#deleteRoom(this.#store.row()!);
+    // The live time is counted first: the VisitorDO then keeps it when the session's slot, its last, is released.
+    await this.#modes.endLive(now);
     await this.#releaseReservations(row, now);
     await this.#updateListing({ status: "ended", reason, ended_at: now, preview: preview(this.#store.finals()) });
     // Again at the end, should an earlier push have failed.

@@ -105,9 +105,15 @@ export async function takeTypedMessage(host: TypedHost, id: string, text: string
 
 /**
  * The agent's participant sid when no webhook has reported it yet (its `participant_joined` can arrive after its
- * first ingest made the session active): asks RoomService, and keeps what it found.
+ * first ingest made the session active): asks RoomService, and keeps what it found. Also used by mode changes
+ * (session-mode.ts).
+ * @returns the sid, or null when LiveKit lists no agent in `room` (or could not be asked: logged by edge/livekit.ts)
  */
-async function findAgent(host: TypedHost, room: string, sessionId: string): Promise<string | null> {
+export async function findAgent(
+  host: Pick<TypedHost, "store" | "config">,
+  room: string,
+  sessionId: string,
+): Promise<string | null> {
   const agent = (await listParticipants(host.config, room, sessionId))?.find((p) => p.agent);
   if (!agent) return null;
   host.store.update({ agent_sid: agent.sid });

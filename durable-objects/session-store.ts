@@ -1,6 +1,6 @@
 /**
- * The `SessionDO`'s SQLite storage: one session row, the event log (finals, speech events, actions and
- * session-state messages, keyed by `seq`), the ids of every ingested event (de-duplication), the answers of the
+ * The `SessionDO`'s SQLite storage: one session row, the event log (finals, speech events, actions, mode changes
+ * and session-state messages, keyed by `seq`), the ids of every ingested event (de-duplication), the answers of the
  * agent's action calls by `call_id` (idempotency, session-actions.ts), and the conversation's usage summary (the
  * agent's `usage` events summed in `usage_totals`, and the newest `SESSION_LATENCIES_MAX` turn latencies in
  * `turn_latencies` for the median; contract/usage.ts).
@@ -99,8 +99,21 @@ const SessionRowSchema = z.object({
   profile: z.nullable(z.string()),
   /** The visitor's IANA time zone (`POST /session {timezone}`), for the dispatch metadata; null when not given. */
   timezone: z.nullable(z.string()),
-  /** How the session talks (`POST /session {mode}`, `pipeline` by default); null for a session stored before live mode. */
+  /**
+   * How the session talks now (`POST /session {mode}`, `pipeline` by default, then each mode switch:
+   * session-mode.ts); null for a session stored before live mode.
+   */
   mode: z.nullable(SessionMode),
+  /**
+   * Start of the live-mode stretch not yet counted in the owner's `VisitorDO` (entering live mode, or the last
+   * count); null while the session is not in live mode and once it has ended.
+   */
+  live_since: z.nullable(EpochMs),
+  /**
+   * When the owner's live minutes for the day should run out (the alarm's `live_limit` deadline, or the retry of a
+   * fallback to the pipeline that failed); null while the session is not in live mode and once it has ended.
+   */
+  live_until: z.nullable(EpochMs),
   /** The conversation this one continues (`POST /session {resume_from}`); null for a new one. */
   resumed_from: z.nullable(z.string()),
   /** The summary of the conversation this one continues, when it had one: for a replacement agent's dispatch. */
@@ -157,7 +170,7 @@ const UsageTotalsSchema = z.object({ turns: z.number().check(z.int(), z.nonnegat
 const COUNT_CAP = 1e12;
 
 /** What kind of message a stored row holds. Interims are never stored. */
-export type StoredKind = "transcript" | "speech" | "state" | "action";
+export type StoredKind = "transcript" | "speech" | "state" | "action" | "mode";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS session (
@@ -205,6 +218,8 @@ const ADDED_COLUMNS: Record<string, string> = {
   resumed_from: "TEXT",
   earlier_summary: "TEXT",
   mode: "TEXT",
+  live_since: "INTEGER",
+  live_until: "INTEGER",
   retention_s: "INTEGER",
   summary: "TEXT",
   summary_at: "INTEGER",
@@ -296,13 +311,15 @@ export class SessionStore {
       | "resumed_from"
       | "earlier_summary"
       | "retention_s"
+      | "live_since"
+      | "live_until"
     >,
   ): void {
     this.#sql.exec(
       `INSERT INTO session (id, session_id, room, identity, owner, status, started_at, client_gone_since,
         join_timeout_s, lease_s, grace_s, max_s, system_prompt, visitor_join_s, ip_slot, profile, timezone,
-        resumed_from, earlier_summary, retention_s, mode)
-        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        resumed_from, earlier_summary, retention_s, mode, live_since, live_until)
+        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.session_id,
       row.room,
       row.identity,
@@ -323,6 +340,8 @@ export class SessionStore {
       row.earlier_summary,
       row.retention_s,
       row.mode,
+      row.live_since,
+      row.live_until,
     );
   }
 
@@ -475,7 +494,7 @@ export class SessionStore {
   }
 
   /**
-   * Stored finals, speech events and actions (what `GET /transcripts` returns), in `seq` order.
+   * Stored finals, speech events, actions and mode changes (what `GET /transcripts` returns), in `seq` order.
    * @throws Error naming the `seq` of a stored message that does not match the contract
    */
   transcript(): StoredEvent[] {

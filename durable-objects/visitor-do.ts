@@ -5,16 +5,18 @@
  * (worker/actions/planner.ts) and read by `GET /planner`, and the list of the visitor's conversations
  * (conversations-store.ts), kept by their `SessionDO`s and read by `GET /conversations` and `/history`, and the
  * visitor's first name (visitor-name-store.ts: `GET`/`PUT /visitor/name`, the page's name step), which goes on their
- * LiveKit token, into the agent's dispatch and into each conversation they start. One object per visitor is the
- * isolation: a visitor's calls reach only its own object.
+ * LiveKit token, into the agent's dispatch and into each conversation they start, and the visitor's live-mode time
+ * per UTC day (live-usage-store.ts: `LIVE_MINUTES_PER_DAY`), added by their `SessionDO`s. One object per visitor is
+ * the isolation: a visitor's calls reach only its own object.
  *
  * See docs/architecture.md, "Security model" (a cap on concurrently active sessions per visitor), docs/actions.md
- * (the planner) and docs/edge.md, "Visitor name".
+ * (the planner), docs/edge.md, "Visitor name", and docs/architecture.md, "Mode switch" (the live-minutes limit).
  */
 import type { PlannerGoal, PlannerResponse, PlannerTask } from "../contract/actions.ts";
 import type { ConversationEntry, VisitorNameResponse } from "../contract/index.ts";
 import { CappedReservations } from "./capped-reservations.ts";
 import { type ConversationChange, type ConversationPosition, ConversationsStore } from "./conversations-store.ts";
+import { LiveUsageStore } from "./live-usage-store.ts";
 import { type Added, type Moved, PlannerStore } from "./planner-store.ts";
 import { VisitorNameStore } from "./visitor-name-store.ts";
 
@@ -24,6 +26,7 @@ export class VisitorDO extends CappedReservations {
   readonly #planner = new PlannerStore(this.ctx.storage.sql);
   readonly #conversations = new ConversationsStore(this.ctx.storage.sql);
   readonly #name = new VisitorNameStore(this.ctx.storage.sql);
+  readonly #liveUsage = new LiveUsageStore(this.ctx.storage.sql);
 
   /**
    * Lists a new conversation of the visitor (its `SessionDO`, when it starts); replaces a row with its id. An entry
@@ -64,6 +67,26 @@ export class VisitorDO extends CappedReservations {
   ): Promise<{ reserved: boolean; name: string | null }> {
     const reserved = await this.reserve(sessionId, cap, nowMs, expiresAtMs);
     return { reserved, name: this.#name.get().name };
+  }
+
+  /**
+   * The visitor's live-mode milliseconds left on the UTC day of `nowMs` (0 when used up).
+   * @param limitMs the day's allowance, ms (`LIVE_MINUTES_PER_DAY` × 60 000)
+   * @param nowMs epoch ms
+   */
+  async liveLeft(limitMs: number, nowMs: number): Promise<number> {
+    return this.#liveUsage.leftMs(limitMs, nowMs);
+  }
+
+  /**
+   * Counts a stretch of live mode of one of the visitor's sessions, from `fromMs` to `toMs` (epoch ms; split at UTC
+   * midnights), and answers what is left of the day of `toMs`.
+   * @param limitMs the day's allowance, ms
+   * @returns live milliseconds left on the day of `toMs` (0 when used up)
+   */
+  async addLiveUsage(fromMs: number, toMs: number, limitMs: number): Promise<number> {
+    this.ctx.storage.transactionSync(() => this.#liveUsage.add(fromMs, toMs));
+    return this.#liveUsage.leftMs(limitMs, toMs);
   }
 
   /**
@@ -137,11 +160,13 @@ export class VisitorDO extends CappedReservations {
   }
 
   /**
-   * The last reservation is gone: drop only the reservations when the planner, the conversation list or the name
-   * holds data, else everything.
+   * The last reservation is gone: drop only the reservations when the planner, the conversation list, the name or
+   * the live-mode time holds data, else everything.
    */
   protected override async forgetReservations(): Promise<void> {
-    if (!this.#planner.exists() && !this.#conversations.exists() && !this.#name.exists()) {
+    const holdsData =
+      this.#planner.exists() || this.#conversations.exists() || this.#name.exists() || this.#liveUsage.exists();
+    if (!holdsData) {
       return super.forgetReservations();
     }
     this.ctx.storage.sql.exec("DROP TABLE IF EXISTS reservations");

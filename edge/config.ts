@@ -26,6 +26,7 @@ import {
   TOKEN_TTL_MAX_S,
   TURNSTILE_ORIGIN,
 } from "../contract/defaults.ts";
+import { LIVE_MINUTES_PER_DAY_DEFAULT } from "../contract/mode.ts";
 import { ProfileId } from "../contract/rest.ts";
 import { DEFAULT_USAGE_PRICES, type UsagePrices } from "../contract/usage.ts";
 import { DEFAULT_OPENAI_BASE_URL, DEFAULT_SUMMARY_MODEL, type SummarySettings } from "./summary.ts";
@@ -43,6 +44,9 @@ export const DEFAULT_ALLOWED_PROFILES = `${DEFAULT_PROFILE_ID},planner,tutor,asi
  * no `preload` (https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/Strict-Transport-Security).
  */
 export const DEFAULT_HSTS_MAX_AGE_S = 31_536_000;
+
+/** Largest `LIVE_MINUTES_PER_DAY`: a whole day. */
+const LIVE_MINUTES_PER_DAY_MAX = 1440;
 
 /** Largest `HSTS_MAX_AGE_S`: two years. */
 const HSTS_MAX_AGE_CAP_S = 63_072_000;
@@ -199,6 +203,7 @@ const EdgeEnv = z
     ALLOWED_PROFILES: ProfileList,
     DEFAULT_PROFILE: DefaultProfile,
     RETENTION_DAYS: count(DEFAULT_RETENTION_DAYS, RETENTION_DAYS_MAX, 0),
+    LIVE_MINUTES_PER_DAY: count(LIVE_MINUTES_PER_DAY_DEFAULT, LIVE_MINUTES_PER_DAY_MAX),
     OPENAI_API_KEY: OpenAIApiKey,
     OPENAI_BASE_URL: OpenAIBaseUrl,
     SUMMARY_MODEL: SummaryModel,
@@ -286,6 +291,11 @@ export interface EdgeConfig {
   allowClientSystemPrompt: boolean;
   /** `ENABLE_VOICE_LIVE_MODE`: `POST /session` may ask for live mode, and `/chat` offers it. */
   liveMode: boolean;
+  /**
+   * `LIVE_MINUTES_PER_DAY`: minutes of live mode a visitor gets per UTC day, all their sessions together, 1 to 1440
+   * (default `LIVE_MINUTES_PER_DAY_DEFAULT`, contract/mode.ts); kept by the `VisitorDO` (live-usage-store.ts).
+   */
+  liveMinutesPerDay: number;
   maxSessionS: number;
   clientGraceS: number;
   agentLeaseS: number;
@@ -355,6 +365,7 @@ export function readEdgeConfig(env: Env): EdgeConfig {
     allowedOrigins: c.ALLOWED_ORIGINS,
     allowClientSystemPrompt: c.ALLOW_CLIENT_SYSTEM_PROMPT,
     liveMode: c.ENABLE_VOICE_LIVE_MODE,
+    liveMinutesPerDay: c.LIVE_MINUTES_PER_DAY,
     maxSessionS: c.MAX_SESSION_S,
     clientGraceS: c.CLIENT_GRACE_S,
     agentLeaseS: c.AGENT_LEASE_S,

@@ -15,6 +15,7 @@ import { actionRoutes } from "./routes/actions.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { messageRoutes } from "./routes/messages.ts";
+import { modeRoutes } from "./routes/mode.ts";
 import { pageRoutes, staticRoutes } from "./routes/pages.ts";
 import { plannerRoutes } from "./routes/planner.ts";
 import { sessionRoutes } from "./routes/session.ts";
@@ -84,6 +85,7 @@ app.use("/session/:session_id", (c, next) => (c.req.method === "DELETE" ? stopLi
 app.route("/", tokenRoutes);
 app.route("/", sessionRoutes);
 app.route("/", messageRoutes);
+app.route("/", modeRoutes);
 app.route("/", transcriptRoutes);
 app.route("/", conversationRoutes);
 app.route("/", plannerRoutes);

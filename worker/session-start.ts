@@ -8,7 +8,9 @@
  *     the earlier conversation's when it resumes one;
  *  2. the rate limit (`SESSION_LIMITER`, per visitor and per client IP), then {@link verifyTurnstile}
  *     (worker/turnstile.ts): the Turnstile token, checked with siteverify when the deployment has Turnstile on
- *     (after the rate limit, so that a flood of junk tokens costs no siteverify call beyond the limit);
+ *     (after the rate limit, so that a flood of junk tokens costs no siteverify call beyond the limit); for a start in
+ *     live mode, {@link liveTimeForStart} (worker/live-allowance.ts): the visitor's live minutes left today
+ *     (`LIVE_MINUTES_PER_DAY`), before anything is reserved;
  *  3. {@link reserveRoom}: the room's one active session (`RoomDO`), clearing a stale one first: the request's room, or
  *     a fresh one when it names none (claimed for the visitor as `GET /token` would);
  *  4. {@link reserveVisitorSlot}: one of the visitor's `MAX_ACTIVE_SESSIONS_PER_VISITOR` slots (`VisitorDO`), which
@@ -45,6 +47,7 @@ import { log as edgeLog } from "../edge/log.ts";
 import { clientIpKey } from "./client-ip.ts";
 import { tutorPlace } from "./curriculum.ts";
 import { HttpError } from "./errors.ts";
+import { liveTimeForStart } from "./live-allowance.ts";
 import { hasTutor, profileById } from "./profiles.ts";
 import { type Caller, limitCaller } from "./rate-limit.ts";
 import { type Resumption, resumption } from "./session-resume.ts";
@@ -91,6 +94,8 @@ export interface StartingSession {
   timezone?: string;
   /** How the session talks (`POST /session {mode}`, allowed by {@link checkPolicy}). */
   mode: SessionMode;
+  /** For a start in live mode: the visitor's live ms left today ({@link liveTimeForStart}). */
+  liveMsLeft?: number;
   /** The conversation it continues, when it resumes one. */
   resume?: Resumption;
   /** The visitor's first name (contract `VisitorName`), when they gave one: set by {@link reserveVisitorSlot}. */
@@ -173,7 +178,8 @@ export class Rollback {
  *   `conversation_active` or 400 `profile_mismatch` (`resume_from`, worker/session-resume.ts); 400 `unknown_profile`;
  *   403 `turnstile_failed` or 503
  *   `turnstile_unavailable`
- *   (worker/turnstile.ts), 429 `rate_limited` (Retry-After 60), 403 `room_forbidden` or `identity_mismatch`,
+ *   (worker/turnstile.ts), 429 `rate_limited` (Retry-After 60), 429 `live_limit_reached` (a start in live mode with no
+ *   live minutes left today; Retry-After: the next UTC midnight), 403 `room_forbidden` or `identity_mismatch`,
  *   409 `session_active` or `room_closing`, 429 `too_many_sessions`, `too_many_sessions_from_ip` or `service_at_capacity`
  *   (Retry-After 30), 502 `dispatch_failed`; anything else a
  *   Durable Object call throws (a 500 for the client), after the rollback
@@ -204,6 +210,10 @@ export async function runSessionStart(
     ...(resume ? { resume } : {}),
     nowMs: Date.now(),
   };
+  // Before anything is reserved: a start in live mode needs live minutes left today.
+  if (session.mode === "live") {
+    session.liveMsLeft = await liveTimeForStart(deps.env, deps.config, caller.visitorId, session.nowMs);
+  }
   // Read while the session's objects are reserved; the dispatch waits for it.
   session.tutorPlace = tutorPlaceOf(deps, session);
   const rollback = new Rollback(log.child({ session_id: session.sessionId, room: session.room }));
@@ -408,6 +418,7 @@ export async function createSessionObject(
     profile,
     ...(timezone !== undefined ? { timezone } : {}),
     mode: session.mode,
+    ...(session.liveMsLeft !== undefined ? { live_ms_left: session.liveMsLeft } : {}),
     ...(resume ? { resumed_from: resume.resumedFrom } : {}),
     ...(resume?.summary ? { earlier_summary: resume.summary } : {}),
   };

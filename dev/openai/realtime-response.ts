@@ -148,6 +148,22 @@ export function startResponse(c: Conversation, opts: ResponseOptions, ended: () 
   return r;
 }
 
+/**
+ * The words a response's instructions ask to be said verbatim (the agent's fixed greeting or notice in live mode,
+ * agent/agent.ts `sayExactly`: `… word for word, and nothing else: "<text>"`), or null: a real model follows such an
+ * instruction, so the stand-in does too.
+ */
+export function wordsToSay(instructions: string): string | null {
+  const quoted = /word for word, and nothing else: ("(?:[^"\\]|\\.)*")\s*$/.exec(instructions)?.[1];
+  if (quoted === undefined) return null;
+  try {
+    const text = JSON.parse(quoted) as unknown;
+    return typeof text === "string" && text.trim() ? text : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Generates one response, then sends `response.done` and logs `stand_in_reply`. */
 async function run(c: Conversation, r: Response, opts: ResponseOptions, modality: "audio" | "text"): Promise<void> {
   const started = Date.now();
@@ -157,7 +173,11 @@ async function run(c: Conversation, r: Response, opts: ResponseOptions, modality
   const session = c.session;
   const output: Item[] = [];
   const messages = chatMessages(opts.instructions ?? session.instructions, c.items);
-  const reply = respond(messages, opts.tools ?? session.tools, opts.toolChoice ?? session.toolChoice);
+  const exact = opts.instructions !== undefined ? wordsToSay(opts.instructions) : null;
+  const reply =
+    exact !== null
+      ? { kind: "text" as const, text: exact }
+      : respond(messages, opts.tools ?? session.tools, opts.toolChoice ?? session.toolChoice);
   let outputTokens = 0;
   let audioMs = 0;
   if (!r.cancelled) {

@@ -33,6 +33,7 @@ function profile(id: string, extra: Partial<Profile> = {}): Profile {
     display_name: id,
     greeting: `Hello from ${id}.`,
     resume_greeting: `Welcome back to ${id}.`,
+    live_limit_notice: `No more live mode today at ${id}.`,
     voice: "nova",
     language: "en-GB",
     model: { name: "gpt-4.1-mini", temperature: 0.2 },

@@ -1,12 +1,13 @@
 /**
  * Live mode's settings (agent/config.ts `REALTIME_*`) and what a live session is made of (agent/pipeline.ts
- * `liveVoice`, `createLiveSession`): the defaults, the clear errors for bad values, and the voice a profile gets.
+ * `liveVoice`, `createRealtimeModel`, a live `WebsiteAgent`): the defaults, the clear errors for bad values, and the voice a profile gets.
  */
 import { initializeLogger } from "@livekit/agents";
 import * as openai from "@livekit/agents-plugin-openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_REALTIME_MODEL, readAgentConfig } from "../../agent/config.ts";
-import { createLiveSession, liveVoice } from "../../agent/pipeline.ts";
+import { WebsiteAgent } from "../../agent/agent.ts";
+import { createRealtimeModel, liveVoice } from "../../agent/pipeline.ts";
 import { ConfigError } from "../../contract/config.ts";
 import { REQUIRED_ENV } from "./required-env.ts";
 
@@ -76,14 +77,21 @@ describe("live mode configuration", () => {
     expect(liveVoice(realtime, "nova")).toBe("sage");
   });
 
-  it("makes a session whose LLM is the realtime model, with server VAD, and no STT or TTS of its own", () => {
+  it("makes the realtime model with server VAD, and a live agent that switches the session's VAD, STT and TTS off", () => {
     const cfg = readAgentConfig({ ...ENV, REALTIME_SILENCE_MS: "700" });
-    const session = createLiveSession(cfg, "nova", "es-AR");
-    expect(session.llm).toBeInstanceOf(openai.realtime.RealtimeModel);
-    expect(session.stt).toBeUndefined();
-    expect(session.tts).toBeUndefined();
-    const model = session.llm as openai.realtime.RealtimeModel;
+    const model = createRealtimeModel(cfg, "nova", "es-AR");
+    expect(model).toBeInstanceOf(openai.realtime.RealtimeModel);
     expect(model.model).toBe("gpt-realtime");
     expect(model.capabilities.turnDetection).toBe(true);
+    const agent = new WebsiteAgent("Be brief.", { mode: "none" }, { live: model });
+    expect(agent.live).toBe(true);
+    expect(agent.llm).toBe(model);
+    expect(agent.stt).toBeUndefined();
+    expect(agent.tts).toBeUndefined();
+    expect(agent.vad).toBeUndefined();
+    expect(agent.turnHandling?.turnDetection).toBe("realtime_llm");
+    const pipeline = new WebsiteAgent("Be brief.", { mode: "none" });
+    expect(pipeline.live).toBe(false);
+    expect(pipeline.llm, "a pipeline agent uses the session's LLM").toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { defineProject } from "vitest/config";
+import { AGENT_UNIT_FILES } from "./unit-files.ts";
 
 export default defineProject({
   test: {
@@ -7,6 +8,8 @@ export default defineProject({
     sequence: { groupOrder: 1 },
     maxWorkers: 1,
     include: ["**/*.test.ts"],
+    // The tests without real time run in `agent-unit` (vitest.unit.config.ts).
+    exclude: AGENT_UNIT_FILES,
     environment: "node",
     // The pipeline test runs real Silero, pocketsphinx and espeak-ng: seconds, not milliseconds.
     testTimeout: 60_000,

@@ -3,8 +3,9 @@
  * `ENABLE_VOICE_LIVE_MODE` on): real Chromium with recorded speech as its microphone turns the page's "Live mode"
  * switch on and starts; the agent talks through the OpenAI Realtime API's conversation socket of the local stand-in
  * (dev/openai/realtime-conversation.ts, the one fake: the real API is paid and unreachable from CI) instead of STT → LLM
- * → TTS. The greeting and the reply are heard, the visitor's words are captioned, the session records its mode, and the
- * stand-in's pipeline endpoints are never asked.
+ * → TTS. The greeting and the reply are heard and the visitor's words are captioned. Then the visitor turns live mode
+ * off mid-conversation and talks again: the pipeline answers with the live turn in its context, and the stored
+ * transcript is one conversation holding both parts and the mode change between them.
  */
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -20,9 +21,10 @@ describe.skipIf(!process.env.NETNS_ADDR)("live mode in the browser", () => {
   let b: MicBrowser | undefined;
   afterEach(async () => b?.close());
 
-  it("starts in live mode: greets, hears the visitor, answers by voice, records the mode", async () => {
+  it("starts in live mode, talks, leaves live mode mid-conversation, talks again: one conversation", async () => {
     const workerUrl = inject("workerUrl");
-    b = await launchWithMicrophone(microphoneWav(inject("stackDir"), "goforward", 8));
+    // The words come every 16 s: once in live mode, then again after the switch.
+    b = await launchWithMicrophone(microphoneWav(inject("stackDir"), "goforward", 8, 16));
     const { page } = b;
     const errors: string[] = [];
     page.on("console", (m) => void (m.type() === "error" && errors.push(m.text())));
@@ -36,8 +38,6 @@ describe.skipIf(!process.env.NETNS_ADDR)("live mode in the browser", () => {
     expect(res.status()).toBe(201);
     expect((res.request().postDataJSON() as { mode?: string }).mode).toBe("live");
     const { session_id: sessionId } = (await res.json()) as { session_id: string };
-    // The mode is chosen before Start: the switch waits during the conversation.
-    await expect.poll(() => live.isDisabled(), { timeout: 30_000 }).toBe(true);
 
     await waitFor(
       "the greeting caption",
@@ -59,20 +59,54 @@ describe.skipIf(!process.env.NETNS_ADDR)("live mode in the browser", () => {
     const energy = (await observed(page)).energy.at(-1)?.e ?? 0;
     expect(energy, "the agent's voice reached the page").toBeGreaterThan(HEARD);
 
+    // Live mode off, mid-conversation: the session relays the change and the agent hands over to the pipeline.
+    expect(await live.isEnabled(), "the switch works during the conversation").toBe(true);
+    const changed = page.waitForResponse((r) => r.url().endsWith(`/session/${sessionId}/mode`));
+    await live.uncheck();
+    const change = await changed;
+    expect(change.status()).toBe(200);
+    expect(change.request().postDataJSON()).toEqual({ mode: "pipeline" });
+    expect(await change.json()).toMatchObject({ mode: "pipeline", changed: true });
+    const switchedAt = Date.now();
+    expect(await live.isChecked()).toBe(false);
+
+    const next = await waitFor(
+      "the visitor's next final caption, after the switch",
+      async () => (await observed(page)).captions.find((c) => c.role === "user" && c.final && c.t > switchedAt),
+      poll(90_000),
+    );
+    expect(heardRecording(next.text), `heard "${next.text}"`).toBe("goforward");
+    const pipelineReply = await waitFor(
+      "the pipeline's reply caption",
+      async () => (await observed(page)).captions.find((c) => c.role === "agent" && c.final && c.t > next.t),
+      poll(),
+    );
+    expect(pipelineReply.text, "the pipeline's context holds the live turn").toMatch(/you said \d+ other thing/);
+
     await page.getByRole("button", { name: "Stop" }).click();
     await page.getByRole("button", { name: "Start" }).waitFor({ state: "visible", timeout: 15_000 });
-    expect(await live.isDisabled()).toBe(false);
     const cookie = (await b.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
     const stored = await readTranscript(workerUrl, sessionId, cookie);
-    expect(stored.mode).toBe("live");
-    expect(stored.events.some((e) => "text" in e && e.role === "user" && heardRecording(e.text) === "goforward")).toBe(
-      true,
+    expect(stored.mode, "the session's mode now").toBe("pipeline");
+    // One conversation: the live part, the change, the pipeline part, in seq order.
+    const users = stored.events.filter(
+      (e) => "text" in e && e.role === "user" && heardRecording(e.text) === "goforward",
     );
+    const modeChange = stored.events.find((e) => "type" in e && e.type === "mode");
+    expect(modeChange, "the mode change is stored").toMatchObject({ mode: "pipeline", reason: "visitor" });
+    expect(users.length).toBeGreaterThanOrEqual(2);
+    expect(users[0]!.seq, "a live turn before the change").toBeLessThan(modeChange!.seq);
+    expect(users.at(-1)!.seq, "a pipeline turn after it").toBeGreaterThan(modeChange!.seq);
 
-    // The agent's job talked through the realtime socket only.
+    // The job started in live mode and handed over once, in the same job.
     const log = readFileSync(inject("stackLog"), "utf8").split("\n");
-    const started = log.find((l) => l.includes(sessionId) && l.includes('"msg":"job_started"'));
-    expect(started, "the job's start line").toMatch(/"mode":"live"/);
+    const started = log.filter((l) => l.includes(sessionId) && l.includes('"msg":"job_started"'));
+    expect(started, "one job for the whole conversation").toHaveLength(1);
+    expect(started[0], "the job's start line").toMatch(/"mode":"live"/);
+    const handoff = log.find(
+      (l) => l.startsWith("[agent]") && l.includes(sessionId) && l.includes('"msg":"mode_changed"'),
+    );
+    expect(handoff, "the agent's handoff").toMatch(/"from":"live","to":"pipeline","reason":"visitor"/);
     expect(errors).toEqual([]);
   });
 });

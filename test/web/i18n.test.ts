@@ -1,6 +1,6 @@
 // The page follows its profile's language (web/i18n/, docs/web.md "Languages"): the catalogs' key parity, the
 // server-rendered /chat in Spanish (lang, every text, the page script's texts as a JSON data block) and in English
-// (unchanged, no block), and, in Debian's Chromium, the page script's own texts in Spanish: on the view module with
+// (English texts, the English block: the script bundles none), and, in Debian's Chromium, the page script's own texts in Spanish: on the view module with
 // the Spanish markup, and on the real page and script under the Worker's CSP (the data block is allowed).
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,14 +106,14 @@ describe("/chat markup in the profile's language", () => {
     ]);
   });
 
-  it("English profiles are unchanged: lang en, English texts, no data block", () => {
+  it("English profiles: lang en, English texts, the English script texts as the data block", () => {
     for (const profile of [ASSISTANT, { ...ASSISTANT, language: undefined }, { ...ASSISTANT, language: "en-GB" }]) {
       const html = renderChat({ profile });
       expect(html).toMatch(new RegExp(`^<!doctype html>\\n<html lang="${profile.language ?? "en"}">`));
       expect(html).toContain("<title>Talk with Assistant · Voice agent</title>");
       expect(html).toContain('<button class="btn btn--primary" id="start" type="button">Start</button>');
       expect(html).toContain('<p class="status" id="status" role="status">Ready when you are.</p>');
-      expect(textsBlock(html)).toBeNull();
+      expect(textsBlock(html)).toEqual(en.script);
       expect(html.slice(html.indexOf("<body>"))).not.toContain(' lang="');
     }
   });
@@ -125,7 +125,7 @@ describe("/chat markup in the profile's language", () => {
     expect(html).toContain(
       '<div class="captions__log" id="captions" role="log" aria-live="polite" aria-labelledby="captions-title" lang="de">',
     );
-    expect(textsBlock(html)).toBeNull();
+    expect(textsBlock(html)).toEqual(en.script);
   });
 
   it("the name step, its refusals, the notice and the earlier conversation are in Spanish too", () => {
@@ -324,7 +324,7 @@ describe("/chat?agent=asistente under the Worker's CSP", () => {
     const p = await openChat(browser.context, `${server.origin}/chat?agent=assistant`);
     try {
       expect(await p.evaluate(() => document.documentElement.lang)).toBe("en");
-      expect(await p.locator("#texts").count()).toBe(0);
+      expect(JSON.parse((await p.locator("#texts").textContent())!)).toEqual(en.script);
       expect((await shown(p)).buttons).toEqual(["Start"]);
       expect(
         await p.evaluate(() => getComputedStyle(document.getElementById("chat")!).getPropertyValue("--typed")),

@@ -121,6 +121,16 @@ describe("reduce", () => {
     expect(reduce(refused, { type: "start" })).toMatchObject({ sending: false, notice: null });
   });
 
+  it("a mode change leaves the session and the speakers as they are; a notice shows until the next send", () => {
+    const speaking = run([session("active"), speech("agent", "speech_started")], live);
+    const changed = reduce(speaking, server({ type: "mode", mode: "pipeline", reason: "live_limit" }));
+    expect(changed).toBe(speaking);
+    const noted = reduce(changed, { type: "notice", notice: "live minutes used up" });
+    expect(noted).toMatchObject({ phase: "live", agent: "speaking", notice: "live minutes used up" });
+    expect(reduce(noted, { type: "notice", notice: null }).notice).toBeNull();
+    expect(reduce(noted, { type: "send" }).notice).toBeNull();
+  });
+
   it("ignores speech events outside a conversation", () => {
     expect(reduce(initialState, speech("agent", "speech_started"))).toBe(initialState);
   });

@@ -12,7 +12,10 @@
  * - `POST http://livekit.control/participants?room=<room>` with a JSON array of `{sid, identity, kind}`
  *   (kind a `ParticipantInfo.Kind` name, e.g. "AGENT") sets what ListParticipants answers (default none);
  * - `POST http://livekit.control/fail?room=<room>&method=<method>&times=<n>` makes the next n calls of that
- *   method for that room fail with a Twirp 503 `unavailable` (LiveKit having an outage).
+ *   method for that room fail with a Twirp 503 `unavailable` (LiveKit having an outage);
+ * - `POST http://livekit.control/hold?room=<room>&method=<method>` makes the calls of that method for that room wait
+ *   (recorded at once, answered later) until `POST http://livekit.control/release?room=<room>&method=<method>`: a
+ *   call in progress, for what happens meanwhile (the Worker's LiveKit calls give up after 5 s).
  *
  * The same handler also serves a fake of OpenAI's chat completions at {@link FAKE_OPENAI_HOST}
  * ({@link fakeOpenAI}): the edge's summaries (edge/summary.ts) call that paid API.
@@ -33,6 +36,8 @@ const calls = new Map<string, LiveKitCall[]>();
 const participants = new Map<string, unknown[]>();
 /** `<room> <method>` → failures still to inject. */
 const failures = new Map<string, number>();
+/** `<room> <method>` → the gate its calls wait at until released. */
+const holds = new Map<string, { gate: Promise<void>; release: () => void }>();
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
@@ -47,6 +52,16 @@ export async function fakeLiveKit(request: Request): Promise<Response> {
     if (url.pathname === "/fail") {
       failures.set(`${room} ${url.searchParams.get("method")}`, Number(url.searchParams.get("times") ?? "1"));
     }
+    const holdKey = `${room} ${url.searchParams.get("method")}`;
+    if (url.pathname === "/hold") {
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      holds.set(holdKey, { gate, release });
+    }
+    if (url.pathname === "/release") {
+      holds.get(holdKey)?.release();
+      holds.delete(holdKey);
+    }
     return json(200, {});
   }
   if (url.host === FAKE_OPENAI_HOST || url.host === OPENAI_CONTROL_HOST) return fakeOpenAI(request);
@@ -57,6 +72,7 @@ export async function fakeLiveKit(request: Request): Promise<Response> {
   const list = calls.get(room) ?? [];
   list.push({ method, room, body, authorized: /^Bearer \S+$/.test(request.headers.get("Authorization") ?? "") });
   calls.set(room, list);
+  await holds.get(`${room} ${method}`)?.gate;
   const toFail = failures.get(`${room} ${method}`) ?? 0;
   if (toFail > 0) {
     failures.set(`${room} ${method}`, toFail - 1);

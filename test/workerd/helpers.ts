@@ -167,6 +167,19 @@ export async function failLiveKit(room: string, method: string, times: number) {
   await fetch(`http://${CONTROL_HOST}/fail?room=${room}&method=${method}&times=${times}`, { method: "POST" });
 }
 
+/**
+ * Makes the fake LiveKit's calls of `method` for `room` wait (recorded at once, answered later) until
+ * {@link releaseLiveKit}.
+ */
+export async function holdLiveKit(room: string, method: string) {
+  await fetch(`http://${CONTROL_HOST}/hold?room=${room}&method=${method}`, { method: "POST" });
+}
+
+/** Lets the calls {@link holdLiveKit} held go on. */
+export async function releaseLiveKit(room: string, method: string) {
+  await fetch(`http://${CONTROL_HOST}/release?room=${room}&method=${method}`, { method: "POST" });
+}
+
 /** Signs a webhook body as LiveKit does: a JWT from the API key/secret carrying the body's SHA-256. */
 export async function signWebhook(body: string, secret = env.LIVEKIT_API_SECRET): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));

@@ -2,10 +2,12 @@
  * `/chat` in its profile's language on the real Worker (wrangler.toml's `ALLOWED_PROFILES` with the bundled registry):
  * the shipped Spanish profile `asistente` is offered and served with `lang="es"`, Spanish texts and the page script's
  * Spanish texts as a JSON data block; its name step and its notices speak Spanish; a session with it dispatches it.
- * English pages stay English, with no data block. See docs/web.md, "Languages".
+ * English pages stay English, their English texts in the same data block (the script carries no catalog of its own).
+ * See docs/web.md, "Languages".
  */
 import { describe, expect, it } from "vitest";
 import { DispatchMetadata } from "../../contract/index.ts";
+import { script as english } from "../../web/i18n/en.ts";
 import { script as spanish } from "../../web/i18n/es.ts";
 import { startWith } from "./action-helpers.ts";
 import { call, liveKitCalls, newVisitor, ORIGIN } from "./helpers.ts";
@@ -39,14 +41,14 @@ describe("/chat in the profile's language", () => {
     expect(textsBlock(body)).toEqual(spanish);
   });
 
-  it("English profiles stay English, with no data block", async () => {
+  it("English profiles stay English, with the English texts in the data block", async () => {
     const cookie = await newVisitor();
     for (const path of ["/chat", "/chat?agent=planner"]) {
       const { status, body } = await page(path, cookie);
       expect(status).toBe(200);
       expect(body).toMatch(/^<!doctype html>\n<html lang="en">/);
       expect(body).toContain('<button class="btn btn--primary" id="start" type="button">Start</button>');
-      expect(textsBlock(body)).toBeNull();
+      expect(textsBlock(body)).toEqual(english);
     }
   });
 

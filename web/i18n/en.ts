@@ -4,10 +4,10 @@
  *
  * Two parts, because they travel differently (docs/web.md, "Languages"):
  * - {@link page}: what the Worker renders into the HTML (web/pages/chat.ts and the shell of layout.ts);
- * - {@link script}: what the page script writes (web/src/view.ts, errors.ts, captions.ts). This English part is
- *   bundled into chat.js (web/src/texts.ts); for a page in another language the Worker renders that language's
- *   `script` texts into the page as a JSON data block (`#texts`), which the script reads at start. No other language
- *   is bundled: the page script is at its size budget.
+ * - {@link script}: what the page script writes (web/src/view.ts, errors.ts, captions.ts, live-mode.ts). The Worker
+ *   renders the page language's `script` texts into every `/chat` page as a JSON data block (`#texts`), which the
+ *   script reads at start (web/src/texts.ts). No catalog is bundled into chat.js, not even this one: the page script
+ *   is at its size budget.
  *
  * `{name}`-style placeholders are filled by web/i18n/fill.ts `fill` (the page script replaces its one `{s}` itself).
  * Texts are plain text: the templates escape them.
@@ -185,6 +185,10 @@ export const script = {
       title: "Something went wrong",
       message: "The conversation stopped because of a server error. Press Start to try again.",
     },
+    live_limit: {
+      title: "Today's live minutes are used up",
+      message: "Live mode is now off: press Start to talk in standard mode.",
+    },
   } satisfies Record<ErrorKind, ErrorText>,
   /** A typed message the server refused for its rate; `{wait}`: {@link sendWait}, or nothing without Retry-After. */
   sendTooFast: "You're sending messages too fast. Please slow down and try again{wait}.",
@@ -193,6 +197,21 @@ export const script = {
   sendFailed: "Your message couldn't be sent. Press Send to try again.",
   /** Followed by the server's own sentence. */
   sendRefused: "Your message wasn't sent: ",
+  /**
+   * The separator line where a conversation's mode changed (captions.ts, and the transcript pages' web/pages/history.ts),
+   * by the mode it changed to, or `live_limit` when it fell back because the visitor's live minutes ran out.
+   */
+  mode: {
+    live: "Live mode on",
+    pipeline: "Live mode off",
+    live_limit: "Live mode off (daily live minutes used up)",
+  },
+  /** The status line when the session left live mode because the visitor's live minutes for today ran out. */
+  liveLimit: "Today's live minutes are used up; the conversation continues in standard mode.",
+  /** The status line when the Live mode switch could not change the conversation's mode; followed by the server's sentence. */
+  modeRefused: "Live mode wasn't switched: ",
+  /** The same with no answer from the server. */
+  modeFailed: "Live mode couldn't be switched. Check your connection and try again.",
   /** Caption labels (captions.ts); a typed turn's label reads "You · typed". */
   you: "You",
   agentLabel: "Agent",

@@ -16,8 +16,8 @@
  * web/src/microphones.ts finds two or more inputs, and hidden by CSS with the controls during the name step.
  *
  * The page speaks its profile's language (web/i18n/index.ts `pageLanguage`): `<html lang>`, every text here and in
- * the shell, and, unless English, the page script's texts, rendered as a JSON data block (`#texts`, read by
- * web/src/texts.ts, whose defaults are English). The
+ * the shell, and the page script's texts, rendered as a JSON data block (`#texts`, read by web/src/texts.ts: the
+ * script bundles no texts of its own, so every page carries the block, English ones too). The
  * plan and lesson panels and the action cards are English whatever the language (no shipped non-English profile has
  * intents).
  */
@@ -31,7 +31,6 @@ import {
   type TutorPlace,
   type VisitorNameResponse,
 } from "../../contract/index.ts";
-import { script as english } from "../i18n/en.ts";
 import { fill, pageLanguage, type PageLanguage, type PageTexts, type ScriptTexts } from "../i18n/index.ts";
 import { transcriptItem, when } from "./history.ts";
 import { layout, type Html } from "./layout.ts";
@@ -114,8 +113,9 @@ export interface ChatPageOptions {
   embed?: { host: string } | undefined;
   /**
    * The deployment offers live mode (`ENABLE_VOICE_LIVE_MODE`): a "Live mode" switch (`#live-mode`, a checkbox with
-   * `role="switch"`, off) after the microphone choice; web/src/chat.ts sends `mode: "live"` with `POST /session` when
-   * it is on, and disables it during a conversation. Hidden with the controls during the name step. Default false.
+   * `role="switch"`, off) after the microphone choice; web/src/live-mode.ts sends `mode: "live"` with `POST /session`
+   * when it is on, and during a conversation switches the session's mode (`POST /session/{id}/mode`). Hidden with the
+   * controls during the name step. Default false.
    */
   liveMode?: boolean | undefined;
 }
@@ -183,7 +183,7 @@ const PLAN = html`<section class="plan" id="plan" aria-labelledby="plan-title">
  */
 function earlier(t: TranscriptResponse, language: PageLanguage, embedded: boolean): Html {
   const { page: p, script: s } = language;
-  const labels = { user: s.you, agent: s.agentLabel };
+  const labels = { user: s.you, agent: s.agentLabel, mode: s.mode };
   const items = t.events.map((e) => transcriptItem(e, t, undefined, labels)).filter((i) => i !== null);
   return html`<section class="earlier" id="earlier" aria-labelledby="earlier-title">
 <div class="transcript__head"><h2 id="earlier-title">${p.earlier}</h2>${
@@ -207,10 +207,9 @@ function conversationLang(language: PageLanguage): Html | "" {
 }
 
 /**
- * The page script's texts as a JSON data block (`#texts`, web/src/texts.ts), for a page in another language than
- * English (the script's defaults, bundled with it: an English page has no block). A data block is not run, so the
- * CSP's `script-src 'self'` allows it; its `<` are escaped (`\u003c`), so no text can close the element or open a
- * comment.
+ * The page script's texts as a JSON data block (`#texts`, web/src/texts.ts), on every page in every language: the
+ * script bundles none (docs/web.md, "Budget"). A data block is not run, so the CSP's `script-src 'self'` allows it;
+ * its `<` are escaped (`\u003c`), so no text can close the element or open a comment.
  */
 function textsBlock(texts: ScriptTexts): Html {
   return raw(`<script type="application/json" id="texts">${JSON.stringify(texts).replace(/</g, "\\u003c")}</script>`);
@@ -414,6 +413,6 @@ ${
 </div>
 </section>
 ${profile?.planner ? PLAN : ""}${profile?.tutor ? lessonPanel(options.tutorPlace) : ""}<noscript><p class="alert">${t.noScript}</p></noscript>
-${s === english ? "" : textsBlock(s)}</div>`,
+${textsBlock(s)}</div>`,
   });
 }

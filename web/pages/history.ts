@@ -2,7 +2,8 @@
  * `/history/:session_id`: one stored conversation, rendered on the server so it reads without
  * JavaScript. Final transcripts are shown, and the agent's actions as cards (web/src/actions.ts says what a card
  * shows, as on `/chat`; due times in UTC, since the server does not know the visitor's zone); speech events only
- * mark timing. With its summary, a link to the conversation it continues, and, once it has ended, "Continue this
+ * mark timing; a change of the conversation's mode (contract `ModeMessage`) is a separator line where it happened
+ * ("Live mode on", "Live mode off (daily live minutes used up)"). With its summary, a link to the conversation it continues, and, once it has ended, "Continue this
  * conversation" (`/chat?resume=<id>`). The visitor's captions are labelled with the first name they had given when
  * the conversation started (its list entry's `visitor_name`), else "You". Once the agent reported its usage, the
  * details say its turns, median reply latency and estimated cost (usage.ts).
@@ -12,18 +13,28 @@ import {
   type ActionMessage,
   DEFAULT_USAGE_PRICES,
   type EndReason,
+  type ModeMessage,
   type SessionStatus,
   type StoredEvent,
   type TranscriptResponse,
   type UsagePrices,
 } from "../../contract/index.ts";
+import { script as english, type ScriptTexts } from "../i18n/en.ts";
 import { actionCard, when as dueText } from "../src/actions.ts";
 import { layout, type Html } from "./layout.ts";
 import { usageParts } from "./usage.ts";
 
 /** Date formats by locale (`when`): made once each. */
 const DATES = new Map<string, Intl.DateTimeFormat>();
-const LABEL = { user: "You", agent: "Agent" } as const;
+/** The labels a transcript's items carry (the page's language's on `/chat?resume=`; English on the transcript page). */
+export interface TranscriptLabels {
+  /** The visitor's and the agent's captions ("You", "Agent"). */
+  user: string;
+  agent: string;
+  /** The mode separators, by the mode changed to, or `live_limit` (web/i18n/en.ts `script.mode`). */
+  mode: ScriptTexts["mode"];
+}
+const LABEL: TranscriptLabels = { user: english.you, agent: english.agentLabel, mode: english.mode };
 const REASON: Record<string, string> = {
   stopped: "ended by you",
   timeout: "ended after its time limit or inactivity",
@@ -89,21 +100,29 @@ function card(e: ActionMessage, at: Html): Html {
 <p class="caption__text">${c.text}${due(c.when, e.ts)}</p>${choices.length > 0 ? html`<ul class="action__choices">${choices}</ul>` : ""}</li>`;
 }
 
+/** The separator text of a mode change: the mode it changed to, or that the day's live minutes ran out. */
+export function modeText(e: Pick<ModeMessage, "mode" | "reason">, labels: ScriptTexts["mode"]): string {
+  return labels[e.reason === "live_limit" ? "live_limit" : e.mode];
+}
+
 /**
- * One stored event as a list item (`li.caption`, or an action card `li.caption.action`), with its time as an
- * offset from `t.started_at`; null for events that only mark timing (speech, empty finals). The transcript page
- * and `/chat?resume=` (the earlier captions) render with it.
+ * One stored event as a list item (`li.caption`, an action card `li.caption.action`, or a mode change's separator
+ * `li.caption.caption--mode`), with its time as an offset from `t.started_at`; null for events that only mark timing
+ * (speech, empty finals). The transcript page and `/chat?resume=` (the earlier captions) render with it.
  * @param visitorName the label of the visitor's captions (their first name); default `labels.user`
- * @param labels the captions' labels (default "You" and "Agent"; `/chat` passes its language's)
+ * @param labels the items' labels (default English; `/chat` passes its language's)
  */
 export function transcriptItem(
   e: StoredEvent,
   t: Pick<TranscriptResponse, "started_at">,
   visitorName?: string,
-  labels: Readonly<Record<"user" | "agent", string>> = LABEL,
+  labels: Readonly<TranscriptLabels> = LABEL,
 ): Html | null {
   const at = html`<time class="caption__time" datetime="${new Date(e.ts).toISOString()}">${offset(e.ts - t.started_at)}</time>`;
   if ("call_id" in e) return card(e, at);
+  if ("mode" in e) {
+    return html`<li class="caption caption--mode caption--mode-${e.mode}"><p class="caption__text">${modeText(e, labels.mode)}</p>${at}</li>`;
+  }
   if (!("text" in e) || e.text.trim() === "") return null;
   return html`<li class="caption caption--${e.role}${e.typed ? " caption--typed" : ""}">
 <span class="caption__meta"><span class="caption__who">${e.role === "user" && visitorName ? visitorName : labels[e.role]}</span>${at}</span>

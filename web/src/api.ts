@@ -5,6 +5,8 @@
 import * as z from "zod/mini";
 import {
   ErrorBody,
+  ModeChangeResponse,
+  type ModeChangeRequest,
   PlannerResponse,
   type SessionCreateRequest,
   SessionCreateResponse,
@@ -76,7 +78,8 @@ export type SessionOptions = Pick<
  *   `TOKEN_TTL_S`, 60 s by default; once joined, LiveKit keeps the client's token fresh), room and identity
  * @throws RequestError (429 carries `retryAfterS`; 403 `turnstile_failed` / 503 `turnstile_unavailable` when the
  *   browser check is refused or cannot be verified; 400 `unknown_profile` when the profile is not allowed; 403
- *   `live_mode_disabled` when live mode is asked of a deployment without it)
+ *   `live_mode_disabled` when live mode is asked of a deployment without it; 429 `live_limit_reached` when the
+ *   visitor's live minutes for today are used up)
  */
 export function startSession(identity: string, options: SessionOptions = {}): Promise<SessionCreateResponse> {
   const request: SessionCreateRequest = { identity, ...options };
@@ -128,6 +131,25 @@ export async function sendMessage(sessionId: string, id: string, text: string): 
     `/session/${encodeURIComponent(sessionId)}/messages`,
     { method: "POST", body: JSON.stringify(request), headers: { "Content-Type": "application/json" } },
     z.unknown(),
+  );
+}
+
+/**
+ * `POST /session/{id}/mode` (contract/mode.ts `ModeChangeRequest`): switches the running session between the pipeline
+ * and live mode. The session also records the change as a `ModeMessage`, which arrives on the transcript socket.
+ * @param mode the mode the visitor wants (`live` or `pipeline`)
+ * @returns `ModeChangeResponse`: the session's `mode` now, `changed` (false when it already was), and `live_s_left`,
+ *   the visitor's live seconds left today
+ * @throws RequestError: 403 `live_mode_disabled`, 404, 409 `session_ended` / `agent_not_ready` /
+ *   `mode_change_in_flight`, 429 `live_limit_reached` / `rate_limited`, 502 `livekit_unavailable`, or status 0 (no
+ *   answer)
+ */
+export function changeMode(sessionId: string, mode: ModeChangeRequest["mode"]): Promise<ModeChangeResponse> {
+  const request: ModeChangeRequest = { mode };
+  return call(
+    `/session/${encodeURIComponent(sessionId)}/mode`,
+    { method: "POST", body: JSON.stringify(request), headers: { "Content-Type": "application/json" } },
+    ModeChangeResponse,
   );
 }
 

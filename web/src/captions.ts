@@ -12,9 +12,11 @@
  * (texts.ts).
  *
  * Actions (contract `ActionMessage`) appear in the same list, in `seq` order with the captions, as cards
- * (actions.ts says what they show): appended whole, so the log announces each card's text once.
+ * (actions.ts says what they show): appended whole, so the log announces each card's text once. A change of the
+ * session's mode (contract `ModeMessage`) is a quiet separator line in its place, "Live mode on" / "Live mode off"
+ * ("… (daily live minutes used up)" when they ran out; web/pages/history.ts writes the same), announced once too.
  */
-import type { ActionMessage, ServerMessage, TranscriptMessage } from "../../contract/index.ts";
+import type { ActionMessage, ModeMessage, ServerMessage, TranscriptMessage } from "../../contract/index.ts";
 import { actionCard, when } from "./actions.ts";
 import { el, time } from "./dom.ts";
 import { texts } from "./texts.ts";
@@ -59,6 +61,7 @@ export class CaptionLog {
     const follow = this.#nearBottom();
     if ("text" in message) this.#transcript(message);
     else if ("call_id" in message) this.#action(message);
+    else if ("mode" in message) this.#mode(message);
     if (follow) this.#scroller.scrollTop = this.#scroller.scrollHeight;
     return true;
   }
@@ -110,6 +113,14 @@ export class CaptionLog {
       const list = item.appendChild(el("ul", "action__choices"));
       for (const choice of card.choices) at(list.appendChild(el("li", "", choice.title)), choice.when);
     }
+    this.#lastFinalRole = null;
+    this.#add(item);
+  }
+
+  #mode(message: ModeMessage): void {
+    const item = el("div", `caption caption--mode caption--mode-${message.mode}`);
+    item.dataset.seq = String(message.seq);
+    item.append(el("p", "caption__text", texts.mode[message.reason === "live_limit" ? "live_limit" : message.mode]));
     this.#lastFinalRole = null;
     this.#add(item);
   }

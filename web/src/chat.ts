@@ -15,6 +15,8 @@
  * A browser that cannot make voice calls (no WebRTC: livekit-client's `isBrowserSupported()`) gets the
  * `browser_unsupported` error at page load, with Start disabled: no microphone is opened and no session created.
  * The page tells whoever embeds it when a conversation starts, ends and acts (web/src/events.ts).
+ * Where the deployment offers live mode, the Live mode switch (web/src/live-mode.ts) chooses Start's mode and
+ * switches a running conversation's; a 429 `live_limit_reached` at Start turns it off.
  */
 import type { EndReason, SessionCreateResponse } from "../../contract/index.ts";
 import { browserTimeZone, newIdentity, randomId, RequestError, sendMessage, startSession, stopSession } from "./api.ts";
@@ -23,6 +25,7 @@ import { sendErrorText } from "./errors.ts";
 import { emit, pageAction } from "./events.ts";
 import { DisconnectReason, isBrowserSupported } from "livekit-client";
 import { VoiceError, VoiceRoom } from "./livekit.ts";
+import { LiveModeSwitch } from "./live-mode.ts";
 import { LevelMeter } from "./meter.ts";
 import { MicrophonePicker } from "./microphones.ts";
 import { PlanPanel } from "./plan.ts";
@@ -59,7 +62,8 @@ const microphones = new MicrophonePicker(
 );
 const turnstile = renderTurnstile();
 /** The live mode switch, when the deployment offers live mode (web/pages/chat.ts `liveMode`). */
-const liveSwitch = document.getElementById("live-mode") as HTMLInputElement | null;
+const liveInput = document.getElementById("live-mode") as HTMLInputElement | null;
+const liveMode = liveInput && new LiveModeSwitch(liveInput, (notice) => dispatch({ type: "notice", notice }));
 const planRoot = document.getElementById("plan");
 const plan = planRoot && new PlanPanel(planRoot);
 const tutorRoot = document.getElementById("tutor");
@@ -102,9 +106,9 @@ function dispatch(action: Action): void {
   state = reduce(state, action);
   if (state === before && action.type !== "server") return;
   render(el, state, retryInS());
-  // The mode is chosen before Start: the switch waits while a conversation runs.
-  if (liveSwitch)
-    liveSwitch.disabled = state.phase === "starting" || state.phase === "live" || state.phase === "stopping";
+  // Chosen before Start; switched during the conversation while its agent is in the room (the server needs it).
+  if (liveMode)
+    liveMode.enabled = state.phase === "live" ? canType(state) : state.phase === "idle" || state.phase === "error";
   // Keep keyboard focus on a visible control when the one that had it hides.
   if (document.activeElement === document.body || (document.activeElement as HTMLElement | null)?.hidden) {
     if (!el.stop.hidden) el.stop.focus();
@@ -120,6 +124,8 @@ function toChatError(err: unknown): ChatError {
     if (err.status === 0) return { kind: "server_unreachable" };
     if (err.code === "turnstile_failed" || err.code === "turnstile_unavailable")
       return { kind: "verification_failed", detail: err.message };
+    // Live mode is used up for today: the visitor may start at once in standard mode (no countdown).
+    if (err.code === "live_limit_reached") return { kind: "live_limit", detail: err.message };
     if (err.status === 429) return { kind: "rate_limited", detail: err.message, retryAfterS: err.retryAfterS };
     if (err.status === 403) return { kind: "forbidden", detail: err.message };
     if (err.status >= 500) return { kind: "session_error" };
@@ -130,6 +136,7 @@ function toChatError(err: unknown): ChatError {
 
 async function teardown(deleteSession: boolean): Promise<void> {
   generation++;
+  liveMode?.end();
   socket?.close();
   socket = null;
   meter.detach();
@@ -147,6 +154,7 @@ async function teardown(deleteSession: boolean): Promise<void> {
 /** Shows `err` and tears down, deleting the session (idempotent on the server) if there is one. */
 function fail(err: unknown): void {
   const error = toChatError(err);
+  if (error.kind === "live_limit") liveMode?.off();
   if (error.kind === "rate_limited") {
     retryUntil = Date.now() + (error.retryAfterS ?? 0) * 1000;
     tickRetry();
@@ -169,9 +177,11 @@ function openSocket(sessionId: string): void {
         dispatch({ type: "server", message });
         plan?.onFrame(message);
         tutor?.onFrame(message);
+        liveMode?.onFrame(message);
+        if ("mode" in message && message.reason === "live_limit") dispatch({ type: "notice", notice: texts.liveLimit });
         if ("call_id" in message) emit({ type: "action", sessionId, action: pageAction(message) });
       }
-      if ("type" in message && message.status === "ended") {
+      if ("type" in message && message.type === "session" && message.status === "ended") {
         // The state shows an end it explains as an error (agent_unavailable, …): the event names that error too.
         ended(message.reason ?? "stopped", state.phase === "error" ? state.error?.kind : undefined);
         void teardown(false).then(() => dispatch({ type: "stopped" }));
@@ -200,7 +210,7 @@ async function createSession(mine: number, identity: string): Promise<SessionCre
       profile: el.root.dataset.profile,
       timezone: browserTimeZone(),
       resume_from: el.root.dataset.resume,
-      mode: liveSwitch?.checked ? "live" : undefined,
+      mode: liveMode?.startMode,
     });
   } finally {
     if (token !== undefined) turnstile?.spend(token);
@@ -301,6 +311,7 @@ async function start(): Promise<void> {
   if (session.status === "fulfilled") {
     // From here a Stop, a failure or leaving the page deletes the session.
     dispatch({ type: "session_created", sessionId: session.value.session_id });
+    liveMode?.begin(session.value.session_id);
     endDue = session.value.session_id;
     const { url, token } = session.value.livekit;
     joining = (async () => {

@@ -26,3 +26,12 @@ export function sendErrorText(err: RequestError): string {
   if (err.status === 0 || err.status === 502) return texts.sendFailed;
   return texts.sendRefused + err.message;
 }
+
+/**
+ * What the status line says when the Live mode switch could not change the conversation's mode
+ * (`POST /session/{id}/mode`, api.ts `changeMode`): with no answer, to try again; else the server's own sentence
+ * (e.g. 429 `live_limit_reached`, 409 `agent_not_ready`).
+ */
+export function modeErrorText(err: RequestError): string {
+  return err.status === 0 ? texts.modeFailed : texts.modeRefused + err.message;
+}

@@ -30,7 +30,8 @@ export type ErrorKind =
   | "agent_lost"
   | "timeout"
   | "connection_lost"
-  | "session_error";
+  | "session_error"
+  | "live_limit";
 
 export interface ChatError {
   kind: ErrorKind;
@@ -57,7 +58,10 @@ export interface ChatState {
   endedBy: EndReason | null;
   /** A typed message is on its way (`POST /session/{id}/messages`): Send waits for its answer. */
   sending: boolean;
-  /** Why the last typed message was not sent (errors.ts `sendErrorText`): shown in the status line while live. */
+  /**
+   * Shown in the status line while live, until the next send or mode change: why the last typed message was not sent
+   * (errors.ts `sendErrorText`), why the Live mode switch went back (`modeErrorText`), or that live mode ended for today.
+   */
   notice: string | null;
 }
 
@@ -74,7 +78,8 @@ export type Action =
   | { type: "stop" }
   | { type: "stopped" }
   | { type: "send" }
-  | { type: "sent"; notice?: string | undefined };
+  | { type: "sent"; notice?: string | undefined }
+  | { type: "notice"; notice: string | null };
 
 export const initialState: ChatState = {
   phase: "idle",
@@ -120,8 +125,8 @@ export function canType(state: ChatState): boolean {
 
 function onServer(state: ChatState, message: ServerMessage): ChatState {
   if ("type" in message) {
-    // Actions (cards, captions.ts) say nothing about the session or who is speaking.
-    if (message.type === "action") return state;
+    // Actions (cards, captions.ts) and mode changes (live-mode.ts) say nothing about the session or who is speaking.
+    if (message.type !== "session") return state;
     if (message.status === "reconnecting") return { ...state, agent: "reconnecting", agentSpeaking: false };
     if (message.status === "active" && (state.agent === "connecting" || state.agent === "reconnecting")) {
       return { ...state, agent: "listening" };
@@ -190,5 +195,7 @@ export function reduce(state: ChatState, action: Action): ChatState {
       return { ...state, sending: true, notice: null };
     case "sent":
       return { ...state, sending: false, notice: action.notice ?? null };
+    case "notice":
+      return { ...state, notice: action.notice };
   }
 }

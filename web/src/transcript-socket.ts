@@ -168,7 +168,7 @@ export class TranscriptSocket {
     const message = parsed.data;
     if (message.seq <= this.#lastSeq) return;
     this.#lastSeq = message.seq;
-    if ("type" in message && message.status === "ended") this.#ended = true;
+    if ("type" in message && message.type === "session" && message.status === "ended") this.#ended = true;
     this.#handlers.onMessage(message);
   }
 

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
+import { script as english } from "../../../web/i18n/en.ts";
 import { launchChromium } from "../../support/chromium.ts";
 
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -44,14 +45,23 @@ export async function launch(options: LaunchOptions = {}): Promise<Browser> {
 }
 
 /**
+ * The page script's texts as `/chat` carries them (web/pages/chat.ts `#texts`): the modules read them at load.
+ */
+export function textsBlock(texts: unknown = english): string {
+  return `<script type="application/json" id="texts">${JSON.stringify(texts).replace(/</g, "\\u003c")}</script>`;
+}
+
+/**
  * A page holding `body` and the DOM test bundle (support/dom-entry.ts → `window.web`), optionally
  * with the page stylesheet. With `origin` (an http origin without a CSP on its 404s, e.g. a page server's), the
- * page is at that origin, so that the modules' relative fetches (`/planner`) go there and can be routed.
+ * page is at that origin, so that the modules' relative fetches (`/planner`) go there and can be routed. A `body`
+ * without the page's `#texts` block gets the English one, as an English `/chat` has it.
  */
 export async function domPage(context: BrowserContext, body = "", withCss = false, origin?: string): Promise<Page> {
   const page = await context.newPage();
   if (origin) await page.goto(`${origin}/dom-test`);
-  await page.setContent(`<!doctype html><html><head></head><body>${body}</body></html>`);
+  const texts = body.includes('id="texts"') ? "" : textsBlock();
+  await page.setContent(`<!doctype html><html><head></head><body>${body}${texts}</body></html>`);
   if (withCss) await page.addStyleTag({ content: readFileSync(join(ROOT, "web/dist/static/chat.css"), "utf8") });
   await page.addScriptTag({ content: readFileSync(join(ROOT, "node_modules/.cache/web-test/dom.js"), "utf8") });
   return page;

@@ -2,6 +2,7 @@
  * Helpers for tests of the /chat page: CSP-violation capture, intercepted REST calls, and reading
  * what the page shows.
  */
+import { AccessToken } from "livekit-server-sdk";
 import type { BrowserContext, Page, Request, Route } from "playwright-core";
 import { expect } from "vitest";
 
@@ -68,6 +69,23 @@ export function sessionHandler(liveKitUrl: string, sessionId: string): Handler {
     const { identity } = JSON.parse(request.postData()!) as { identity: string };
     const livekit = { token: "header.payload.signature", room: "room-abc", identity, url: liveKitUrl };
     return route.fulfill({ status: 201, json: { session_id: sessionId, livekit } });
+  };
+}
+
+let devRooms = 0;
+
+/**
+ * A `POST /session` 201 answer whose token the dev LiveKit server (dev/livekit, keys `devkey` / `secret`) at
+ * `liveKitUrl` takes: session `sessionId`, a fresh room for each conversation, joined as the request's identity.
+ */
+export function devLiveKitSession(liveKitUrl: string, sessionId: string): Handler {
+  return async (route, request) => {
+    const { identity } = JSON.parse(request.postData()!) as { identity: string };
+    const room = `room-test-${++devRooms}-${Date.now()}`;
+    const at = new AccessToken("devkey", "secret", { identity, ttl: "10m" });
+    at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
+    const livekit = { token: await at.toJwt(), room, identity, url: liveKitUrl };
+    await route.fulfill({ status: 201, json: { session_id: sessionId, livekit } });
   };
 }
 

@@ -9,7 +9,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 import type { TranscriptResponse } from "../../../contract/index.ts";
-import { renderChat, renderErrorPage, renderHistory, renderHome, type ChatProfile } from "../../../web/pages/index.ts";
+import {
+  renderChat,
+  renderErrorPage,
+  renderHistory,
+  renderHome,
+  type ChatPageOptions,
+  type ChatProfile,
+} from "../../../web/pages/index.ts";
 import { ROOT } from "./browser.ts";
 
 /**
@@ -69,15 +76,20 @@ export const TEST_PROFILES: Record<string, ChatProfile> = {
  * @param turnstile when set, /chat carries the widget and the CSP allows it
  * @param profiles when set, `/chat?agent=<id>` talks with one of these (absent: `assistant`) and 404s others, as
  *   the Worker does; when not, /chat names no profile
+ * @param chat more of the deployment's settings for /chat (e.g. `liveMode`, as `ENABLE_VOICE_LIVE_MODE` sets it)
  */
 export async function startPageServer(
   liveKitOrigin: string,
   history: Record<string, TranscriptResponse> = {},
   turnstile?: PageServerTurnstile,
   profiles?: Record<string, ChatProfile>,
+  chat: ChatPageOptions = {},
 ): Promise<PageServer> {
   const csp = workerCsp(liveKitOrigin, turnstile?.origin);
-  const chatOptions = turnstile ? { turnstileSiteKey: turnstile.siteKey, turnstileOrigin: turnstile.origin } : {};
+  const chatOptions = {
+    ...chat,
+    ...(turnstile ? { turnstileSiteKey: turnstile.siteKey, turnstileOrigin: turnstile.origin } : {}),
+  };
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const html = (status: number, body: string) => {
