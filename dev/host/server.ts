@@ -7,7 +7,8 @@
  * `npm run dev` serves it on http://127.0.0.1:8790 (another origin than the Worker's http://localhost:8787, and in
  * `ALLOWED_ORIGINS` there); the e2e tests also serve it on an origin that is not allowed.
  *
- * Routes: `GET /` (the page; `?agent=<id>` picks the profile, default `planner`), `GET /host.js` (its script).
+ * Routes: `GET /` (the page; `?agent=<id>` picks the profile, default `planner`; served with a CSP that enforces
+ * Trusted Types, as a strict site would), `GET /host.js` (its script).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -103,7 +104,14 @@ export async function startHostServer(options: HostServerOptions): Promise<HostS
         res.writeHead(400, { "content-type": "text/plain" }).end("agent must be a profile id\n");
         return;
       }
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(workerUrl, agent));
+      // A strict host: Trusted Types enforced, so that any `innerHTML` of the loader's would be refused (and the
+      // e2e widget tests, which allow no console error, would see it).
+      res
+        .writeHead(200, {
+          "content-type": "text/html; charset=utf-8",
+          "content-security-policy": "require-trusted-types-for 'script'",
+        })
+        .end(page(workerUrl, agent));
     } else if (url.pathname === "/host.js") {
       res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(HOST_JS);
     } else {

@@ -49,8 +49,25 @@ iframe{flex:1;width:100%;border:0;background:#fff}
 @media (max-width:480px){dialog{inset:0;width:100%;height:100%;max-width:none;max-height:none;border-radius:0}}
 `;
 
-const MIC =
-  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5 11a7 7 0 0 0 14 0M12 18v3"/></svg>';
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/**
+ * The microphone icon, built with DOM calls rather than markup: a host page that enforces Trusted Types
+ * (`require-trusted-types-for 'script'`) refuses any `innerHTML` assignment, and the loader runs in the host's page.
+ */
+function micIcon(): SVGSVGElement {
+  const el = <K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string>) => {
+    const node = document.createElementNS(SVG_NS, name);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    return node;
+  };
+  const svg = el("svg", { viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" });
+  svg.append(
+    el("rect", { x: "9", y: "3", width: "6", height: "11", rx: "3" }),
+    el("path", { d: "M5 11a7 7 0 0 0 14 0M12 18v3" }),
+  );
+  return svg;
+}
 
 /** The panel's messages the host page hears. */
 const FORWARDED = new Set(["voice-agent:started", "voice-agent:action", "voice-agent:ended"]);
@@ -72,8 +89,13 @@ function mount(script: HTMLScriptElement): void {
   button.setAttribute("aria-haspopup", "dialog");
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("aria-controls", "panel");
-  button.innerHTML = `${MIC}<span class="text"></span><span class="live" aria-hidden="true"></span>`;
-  button.querySelector(".text")!.textContent = label;
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = label;
+  const dot = document.createElement("span");
+  dot.className = "live";
+  dot.setAttribute("aria-hidden", "true");
+  button.append(micIcon(), text, dot);
   // Said by screen readers as the button's description while a conversation runs (the green dot's meaning).
   const liveNote = document.createElement("span");
   liveNote.id = "live-note";
