@@ -12,14 +12,20 @@
  * - `llm_ttft_ms`: the reply's time to first token (`LLMMetrics.ttftMs`);
  * - `tts_ttfb_ms`: the first sentence's time to first audio byte (`TTSMetrics.ttfbMs`).
  * A field whose metric did not arrive (e.g. a reply interrupted before its audio) is null.
+ *
+ * In live mode (the running agent talks through a realtime model, agent.ts `WebsiteAgent` option `live`) the
+ * framework sends no `eou_metrics`: the turn is the model's server VAD's. Such a turn starts at the visitor's end of
+ * speech as the session saw it (`user_state_changed` from `speaking`, on the API's `speech_stopped`) and ends at the
+ * reply's first frame as above; `end_of_utterance_ms` and `transcription_ms` are null (the API reports neither), and
+ * `llm_ttft_ms` is the response's time to first audio (`RealtimeModelMetrics.ttftMs`); `tts_ttfb_ms` is null (no TTS).
  */
-import { type metrics, voice } from "@livekit/agents";
+import { llm, type metrics, voice } from "@livekit/agents";
 
 interface Turn {
   speechId: string;
   lastSpeakingAt: number;
-  endOfUtterance: number;
-  transcription: number;
+  endOfUtterance: number | null;
+  transcription: number | null;
   llmTtft: number | null;
   ttsTtfb: number | null;
   playoutAt: number | null;
@@ -31,8 +37,8 @@ const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
 export interface TurnTiming {
   speech_id: string;
   speech_end_to_playout_ms: number;
-  end_of_utterance_ms: number;
-  transcription_ms: number;
+  end_of_utterance_ms: number | null;
+  transcription_ms: number | null;
   llm_ttft_ms: number | null;
   tts_ttfb_ms: number | null;
 }
@@ -48,6 +54,18 @@ export function watchTurns(session: voice.AgentSession, onTurn: (turn: TurnTimin
   const turns = new Map<string, Turn>();
   /** The latest committed turn, whose reply's playout has not started yet. */
   let awaitingPlayout: Turn | undefined;
+  /** Live mode: when the visitor last stopped speaking, until a reply starts playing (epoch ms). */
+  let speechEndedAt: number | null = null;
+  /** Live mode: the newest turn, which takes the next response's time to first audio. */
+  let liveTurn: Turn | undefined;
+  let liveTurns = 0;
+  const live = () => {
+    try {
+      return session.currentAgent.llm instanceof llm.RealtimeModel;
+    } catch {
+      return false; // not running
+    }
+  };
 
   const onMetrics = (ev: voice.MetricsCollectedEvent) => {
     const m: metrics.AgentMetrics = ev.metrics;
@@ -71,13 +89,32 @@ export function watchTurns(session: voice.AgentSession, onTurn: (turn: TurnTimin
     } else if (m.type === "tts_metrics" && m.speechId) {
       const turn = turns.get(m.speechId);
       if (turn && turn.ttsTtfb === null) turn.ttsTtfb = m.ttfbMs;
+    } else if (m.type === "realtime_model_metrics" && liveTurn && liveTurn.llmTtft === null && m.ttftMs >= 0) {
+      liveTurn.llmTtft = m.ttftMs;
     }
+  };
+
+  const onUserState = (ev: voice.UserStateChangedEvent) => {
+    if (ev.oldState === "speaking" && ev.newState !== "speaking") speechEndedAt = ev.createdAt;
   };
 
   const onAgentState = (ev: voice.AgentStateChangedEvent) => {
     if (ev.newState === "speaking" && awaitingPlayout) {
       awaitingPlayout.playoutAt = ev.createdAt;
       awaitingPlayout = undefined;
+      speechEndedAt = null;
+    } else if (ev.newState === "speaking" && speechEndedAt !== null && live()) {
+      liveTurn = {
+        speechId: `live_${++liveTurns}`,
+        lastSpeakingAt: speechEndedAt,
+        endOfUtterance: null,
+        transcription: null,
+        llmTtft: null,
+        ttsTtfb: null,
+        playoutAt: ev.createdAt,
+      };
+      turns.set(liveTurn.speechId, liveTurn);
+      speechEndedAt = null;
     } else if (ev.oldState === "speaking") {
       for (const turn of turns.values()) {
         if (turn.playoutAt === null) continue;
@@ -85,8 +122,8 @@ export function watchTurns(session: voice.AgentSession, onTurn: (turn: TurnTimin
         onTurn({
           speech_id: turn.speechId,
           speech_end_to_playout_ms: Math.max(0, Math.round(turn.playoutAt - turn.lastSpeakingAt)),
-          end_of_utterance_ms: Math.round(turn.endOfUtterance),
-          transcription_ms: Math.round(turn.transcription),
+          end_of_utterance_ms: round(turn.endOfUtterance),
+          transcription_ms: round(turn.transcription),
           llm_ttft_ms: round(turn.llmTtft),
           tts_ttfb_ms: round(turn.ttsTtfb),
         });
@@ -96,8 +133,10 @@ export function watchTurns(session: voice.AgentSession, onTurn: (turn: TurnTimin
 
   session.on(E.MetricsCollected, onMetrics);
   session.on(E.AgentStateChanged, onAgentState);
+  session.on(E.UserStateChanged, onUserState);
   return () => {
     session.off(E.MetricsCollected, onMetrics);
     session.off(E.AgentStateChanged, onAgentState);
+    session.off(E.UserStateChanged, onUserState);
   };
 }

@@ -134,6 +134,17 @@ describe.skipIf(!addr)("live mode: the job talks through the Realtime API", () =
         .some((e) => "event" in e && e.role === "agent" && e.event === "speech_ended");
     await waitFor("the answer to be spoken", spoke, within(60_000));
     await meter.stop();
+    // The turn is counted as in the pipeline (the `turn` line, the metrics, the session's usage summary), timed from
+    // the end of the visitor's speech as the model's server VAD saw it to the reply's first frame.
+    const turn = await waitFor("the turn line", () => logLines("turn")[0], within(30_000));
+    expect(turn).toMatchObject({ end_of_utterance_ms: null, transcription_ms: null, tts_ttfb_ms: null });
+    expect(turn.speech_end_to_playout_ms).toBeGreaterThan(0);
+    expect(turn.llm_ttft_ms, "the response's time to first audio").toBeGreaterThan(0);
+    await waitFor(
+      "the turn in the session's usage",
+      () => h.eventsOf(SESSION).some((e) => "turn_latencies_ms" in e && e.turn_latencies_ms.length > 0),
+      within(30_000),
+    );
 
     // A typed request (relayed by the session, signed): the model calls the planner's NEW_TASK.
     const body = JSON.stringify({
