@@ -36,6 +36,7 @@ import { errorSummary } from "../contract/log.ts";
 import type { EdgeConfig } from "../edge/config.ts";
 import { sendServerData } from "../edge/livekit.ts";
 import { log } from "../edge/log.ts";
+import { randomId } from "../edge/random-id.ts";
 import { findAgent } from "./session-messages.ts";
 import type { SessionRow, SessionStore } from "./session-store.ts";
 
@@ -106,15 +107,6 @@ export function liveColumnsAtStart(
 
 /** Whole seconds in `ms` (never negative). */
 const seconds = (ms: number) => Math.max(0, Math.floor(ms / 1000));
-
-/** A fresh change id (contract `MessageId`): 128 random bits, base64url. */
-function changeId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
 
 const encoder = new TextEncoder();
 
@@ -214,7 +206,7 @@ export class ModeSwitch {
     const config = this.#host.config();
     const agentSid = row.agent_sid ?? (await findAgent({ store, config }, row.room, row.session_id));
     if (agentSid === null) return { status: "not_ready" };
-    const body = JSON.stringify({ session_id: row.session_id, id: changeId(), mode, reason } satisfies ModeRelayBody);
+    const body = JSON.stringify({ session_id: row.session_id, id: randomId(), mode, reason } satisfies ModeRelayBody);
     const packet: TypedRelayPacket = { body, signature: await signIngest(config.ingestSecret, row.session_id, body) };
     const data = encoder.encode(JSON.stringify(packet));
     if (!(await sendServerData(config, row.room, agentSid, TOPIC_MODE_CHANGE, data, row.session_id))) {

@@ -53,7 +53,8 @@ import { type Caller, limitCaller } from "./rate-limit.ts";
 import { type Resumption, resumption } from "./session-resume.ts";
 import { roomStub, sessionStub, visitorStub } from "./sessions.ts";
 import { verifyTurnstile } from "./turnstile.ts";
-import { newRoomName, randomId } from "./visitor.ts";
+import { randomId } from "../edge/random-id.ts";
+import { newRoomName } from "./visitor.ts";
 
 /**
  * Seconds a client at a session cap (its visitor's, its address's, or the deployment's) is asked to wait

@@ -20,6 +20,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
+import { randomId } from "../edge/random-id.ts";
 import type { AppEnv } from "./app-env.ts";
 
 /** The cookie's base name: `__Host-vid` on https, `vid` on http. */
@@ -31,15 +32,6 @@ export const EMBED_PANEL_PATH = "/embed/chat";
 /** Cookie lifetime, seconds (one year). */
 const MAX_AGE_S = 365 * 24 * 3600;
 const VISITOR_ID = /^[A-Za-z0-9_-]{22}$/;
-
-/** 128 random bits, base64url without padding (22 characters). Used for visitor and session ids. */
-export function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
 
 /** A fresh LiveKit room name, `room-` and {@link randomId} (`GET /token` and `POST /session` without `room`). */
 export function newRoomName(): string {
