@@ -1,8 +1,8 @@
 /**
  * A stand-in for the Worker's page routes, for page tests that need no Worker: serves the render
  * functions' HTML with the Worker's Content-Security-Policy (same directives as worker/security.ts)
- * and `/static/*` from web/dist/static. API calls are intercepted by the tests (page.route) and
- * answer 404 here. Listens on an ephemeral port on 127.0.0.1.
+ * and `/static/*` from web/dist/static. API calls are intercepted by the tests (page.route); one that reaches the
+ * server answers 404 and is recorded (`unrouted`). Listens on an ephemeral port on 127.0.0.1.
  */
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -53,6 +53,13 @@ const STATIC = join(ROOT, "web", "dist", "static");
 
 export interface PageServer {
   origin: string;
+  /**
+   * The requests that reached the server for anything but a page or a static file, in order (`METHOD /path`, no
+   * query): API calls no test route took (e.g. a `keepalive` request made as a page is left, after the test removed
+   * its routes: Playwright's interception may hold or miss a request the browser process sends once the document is
+   * gone).
+   */
+  unrouted: string[];
   close(): Promise<void>;
 }
 
@@ -90,6 +97,7 @@ export async function startPageServer(
     ...chat,
     ...(turnstile ? { turnstileSiteKey: turnstile.siteKey, turnstileOrigin: turnstile.origin } : {}),
   };
+  const unrouted: string[] = [];
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const html = (status: number, body: string) => {
@@ -123,12 +131,14 @@ export async function startPageServer(
         }
       }
     }
+    unrouted.push(`${req.method} ${url.pathname}`);
     res.writeHead(404, { "Content-Type": "application/json" });
     res.end(JSON.stringify({ error: { code: "not_found", message: "not found" } }));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    unrouted,
     // Connections a browser still holds open (keep-alive) would keep `close` waiting until they time out.
     close: () =>
       new Promise((r) => {
