@@ -271,19 +271,6 @@ export class RemoteCandidates {
 }
 
 /**
- * Makes werift the DTLS server (`a=setup:passive` in its answer) of the connections a client offered with
- * `actpass` (both SDKs do) and whose role is not set yet: werift's DTLS client waits a fixed 100 ms before its
- * ClientHello (werift 0.25 `transport/dtls.ts` `start`), which every join paid; as the server it answers the
- * client's ClientHello at once, as livekit-server (pion) lets the client lead. An offer with `a=setup:passive`
- * keeps werift the client.
- */
-export function answerAsDtlsServer(pc: RTCPeerConnection, offer: string): void {
-  const setups = offer.match(/^a=setup:(\w+)/gm) ?? [];
-  if (setups.length === 0 || setups.some((line) => line.endsWith(":passive"))) return;
-  for (const transport of pc.dtlsTransports) if (transport.role === "auto") transport.role = "server";
-}
-
-/**
  * The peer connection on which the client offers and the server answers: the publisher connection of v0, the
  * only one of v1. Publisher tracks come out of `onTrack`, data from every channel the client opens out of
  * `onData` (and the channel itself out of `onChannel`).
@@ -366,7 +353,6 @@ export class AnsweringPeer {
     this.onOffer(this.sections);
     await this.candidates.flush();
     const midToTrackId = this.beforeAnswer(this.sections);
-    answerAsDtlsServer(this.pc, offered);
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     // werift answers inactive sections with port 0 but keeps them in BUNDLE; libwebrtc then never connects.
     const sdp = this.pc.localDescription!.sdp.replace(/^m=(audio|video) 0 /gm, "m=$1 9 ");
