@@ -43,6 +43,16 @@ function widgetFocus(page: Page): Promise<string | null> {
   });
 }
 
+/**
+ * Waits until the focus inside the widget is `want` (see widgetFocus). Polled: focus that moves into or out of the
+ * panel, an out-of-process iframe (another site), crosses renderer processes through the browser, so the host page's
+ * `activeElement` changes a moment after the key press returns (null in between); the dialog's `close` event that
+ * gives focus back to the button is a queued task, too.
+ */
+async function expectFocus(page: Page, want: string): Promise<void> {
+  await expect.poll(() => widgetFocus(page), { timeout: 5_000, interval: 50 }).toBe(want);
+}
+
 /** The panel's frame, once the dialog created it. */
 function panelFrame(page: Page): Promise<Frame> {
   return waitFor(
@@ -87,18 +97,18 @@ describe.skipIf(!process.env.NETNS_ADDR)("the embeddable widget", () => {
     await dialog.waitFor();
     expect(await launcher.getAttribute("aria-expanded")).toBe("true");
     // Focus moved into the dialog (its first focusable: Close).
-    expect(await widgetFocus(page)).toBe("close");
+    await expectFocus(page, "close");
 
     const frame = await panelFrame(page);
     expect(new URL(frame.url()).searchParams.get("host")).toBe(HOST);
     await frame.locator("#chat[data-ready]").waitFor({ timeout: 30_000 });
     // Once the panel is there, Tab goes on into it and Shift+Tab comes back (a frame still loading has nothing to
     // focus yet, so the keys wait for it).
-    expect(await widgetFocus(page)).toBe("close");
+    await expectFocus(page, "close");
     await page.keyboard.press("Tab");
-    expect(await widgetFocus(page)).toBe("iframe");
+    await expectFocus(page, "iframe");
     await page.keyboard.press("Shift+Tab");
-    expect(await widgetFocus(page)).toBe("close");
+    await expectFocus(page, "close");
     const created = page.waitForResponse((r) => r.url().endsWith("/session") && r.request().method() === "POST");
     await frame.getByRole("button", { name: "Start" }).click();
     const res = await created;
@@ -149,7 +159,7 @@ describe.skipIf(!process.env.NETNS_ADDR)("the embeddable widget", () => {
     await box.press("Escape");
     await dialog.waitFor({ state: "hidden" });
     expect(await launcher.getAttribute("aria-expanded")).toBe("false");
-    expect(await widgetFocus(page)).toBe("launcher");
+    await expectFocus(page, "launcher");
     expect(await launcher.getAttribute("data-live")).toBe("");
     expect(await launcher.getAttribute("aria-describedby")).toBe("live-note");
     // The host page opens it again through the API (its button posts voice-agent:open).
