@@ -30,6 +30,13 @@ export function firefoxExecutable(): string | null {
  * Preferences every test Firefox gets (on top of those Firefox's remote agent sets for automation):
  * the microphone is granted without a prompt, media plays without a user gesture, host ICE candidates carry
  * their address (not an mDNS name the dev LiveKit server cannot resolve), and nothing is fetched from Mozilla.
+ *
+ * `layout.frame_rate` 10: headless Firefox paints the page's animations (voice visualizer, level meter) in software at
+ * 60 frames a second. On the 2-core CI host, with every test project running, Firefox's audio pipeline then fell
+ * behind real time while the visitor spoke: its packets reached the dev LiveKit server up to 1.1 s late (RTP
+ * timestamp against arrival), the agent's jitter buffer concealed the steps with silence, and part of the recorded
+ * speech was lost or the utterance split: 5 failures in 17 runs beside two busy-loop cores; 1 in 16 at 10 frames a
+ * second. docs/browsers.md, "Why layout.frame_rate=10".
  */
 export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   "media.navigator.permission.disabled": true,
@@ -38,6 +45,7 @@ export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   "media.autoplay.blocking_policy": 0,
   "media.peerconnection.ice.obfuscate_host_addresses": false,
   "media.cubeb.backend": "pulse",
+  "layout.frame_rate": 10,
   "browser.safebrowsing.update.enabled": false,
   "app.update.enabled": false,
   "extensions.update.enabled": false,
