@@ -193,10 +193,13 @@ export function parseJoinRequest(param: string | null): JoinRequest {
 }
 
 /**
- * Whether the dev server serves this v1 join: only to livekit-client (`clientInfo.sdk` JS). The Rust SDK
- * (rtc-node, `sdk: NODE`) falls back to `/rtc` when the upgrade answers 404; its single peer connection is not
- * served here (docs/livekit.md, "Signal connection", step 1).
+ * Which clients `/rtc/v1` serves: `all` (the default: livekit-client and rtc-node each on one peer connection, as
+ * livekit-server does), or `livekit-client` only, where every other SDK gets 404 and the Rust SDK (rtc-node) falls
+ * back to `/rtc`, its two peer connections (docs/livekit.md, "Signal connection", step 1).
  */
-export function servesV1(join: JoinRequest): boolean {
-  return join.clientInfo?.sdk === ClientInfo_SDK.JS;
+export type SignalV1Clients = "all" | "livekit-client";
+
+/** Whether the dev server serves this v1 join to its SDK (`clientInfo.sdk`), given {@link SignalV1Clients}. */
+export function servesV1(join: JoinRequest, clients: SignalV1Clients = "all"): boolean {
+  return clients === "all" || join.clientInfo?.sdk === ClientInfo_SDK.JS;
 }

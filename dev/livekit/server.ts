@@ -1,6 +1,6 @@
 /**
- * A LiveKit-protocol-compatible development server: signal v0 at `/rtc` and v1 at `/rtc/v1` (livekit-client's
- * single peer connection; other SDKs get 404 there and fall back to v0), audio SFU and data relay on werift,
+ * A LiveKit-protocol-compatible development server: signal v0 at `/rtc` and v1 at `/rtc/v1` (one peer connection,
+ * for livekit-client and rtc-node; option `signalV1` can keep rtc-node on v0), audio SFU and data relay on werift,
  * the agent worker protocol at `/agent`, Twirp `RoomService`/`AgentDispatchService`, signed webhooks, and
  * fault injection for tests at `/dev/faults/` (faults.ts).
  * For local development and CI only; production uses LiveKit Cloud or a self-hosted livekit-server.
@@ -13,7 +13,7 @@ import { WebSocketServer } from "ws";
 import { ClientInfo_SDK, type JoinRequest, ServerInfo, ServerInfo_Edition } from "@livekit/protocol";
 import { type ClaimGrants, TokenVerifier } from "livekit-server-sdk";
 import { RoomRegistry } from "./rooms.ts";
-import { parseJoinRequest, roomConfigFromClaims, servesV1 } from "./join.ts";
+import { parseJoinRequest, roomConfigFromClaims, servesV1, type SignalV1Clients } from "./join.ts";
 import { acceptParticipant } from "./signal.ts";
 import { AgentDispatcher } from "./agent-dispatch.ts";
 import { handleTwirp } from "./twirp.ts";
@@ -52,6 +52,11 @@ export interface DevLiveKitOptions {
    * leeway (livekit/protocol `auth/verifier.go`, `tokenLeeway`). Tests lower it to see expiry quickly.
    */
   tokenLeewayS?: number;
+  /**
+   * Which SDKs `/rtc/v1` (one peer connection) serves; default `all`. `livekit-client` answers rtc-node 404 there,
+   * so that it joins on `/rtc` (two peer connections), as against a livekit-server without v1: tests of v0 use it.
+   */
+  signalV1?: SignalV1Clients;
 }
 
 /** livekit-server's defaults of `room.empty_timeout` and `room.departure_timeout`, seconds (pkg/config/config.go). */
@@ -116,16 +121,16 @@ type V1Join = { ok: true; join: JoinRequest } | { ok: false; status: number; rea
 
 /**
  * The v1 join request of `/rtc/v1` or `/rtc/v1/validate`: 400 when it does not decode (livekit-server's
- * reasons), 404 when it is not livekit-client's (rtc-node then falls back to `/rtc`; see {@link servesV1}).
+ * reasons), 404 when its SDK is not served v1 (`clients`; rtc-node then falls back to `/rtc`; see {@link servesV1}).
  */
-function v1Join(url: URL): V1Join {
+function v1Join(url: URL, clients: SignalV1Clients): V1Join {
   let join: JoinRequest;
   try {
     join = parseJoinRequest(url.searchParams.get("join_request"));
   } catch (err) {
     return { ok: false, status: 400, reason: err instanceof Error ? err.message : String(err) };
   }
-  if (!servesV1(join)) {
+  if (!servesV1(join, clients)) {
     const sdk = ClientInfo_SDK[join.clientInfo?.sdk ?? ClientInfo_SDK.UNKNOWN] ?? "UNKNOWN";
     log.debug("v1_not_served", { sdk, version: join.clientInfo?.version });
     return { ok: false, status: 404, reason: `signal v1 is served to livekit-client only (this is ${sdk}): use /rtc` };
@@ -148,6 +153,7 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
 export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<DevLiveKit> {
   const host = opts.host ?? "127.0.0.1";
   const apiKey = opts.apiKey ?? "devkey";
+  const v1Clients = opts.signalV1 ?? "all";
   const apiSecret = opts.apiSecret ?? "secret";
   const verifier = new LeewayVerifier(apiKey, apiSecret, opts.tokenLeewayS ?? DEFAULT_TOKEN_LEEWAY_S);
   const serverInfo = new ServerInfo({
@@ -196,7 +202,7 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
     }
     if (url.pathname === "/rtc/validate" || url.pathname === "/rtc/v1/validate") {
       // livekit-client asks here why an upgrade failed and shows the reason (v1: the join request's too).
-      const v1 = url.pathname === "/rtc/v1/validate" ? v1Join(url) : undefined;
+      const v1 = url.pathname === "/rtc/v1/validate" ? v1Join(url, v1Clients) : undefined;
       if (v1 && !v1.ok) {
         res.writeHead(v1.status, { "Content-Type": "text/plain" }).end(v1.reason);
         return;
@@ -221,9 +227,9 @@ export async function startDevLiveKit(opts: DevLiveKitOptions = {}): Promise<Dev
       refuseUpgrade(socket, 404, "not found");
       return;
     }
-    // Both SDKs try /rtc/v1 first; rtc-node gets 404 there and falls back to /rtc (docs/livekit.md, "Signal
-    // connection", step 1).
-    const v1 = route === "/rtc/v1" ? v1Join(url) : undefined;
+    // Both SDKs try /rtc/v1 first; an SDK it does not serve (`signalV1`) gets 404 there and rtc-node then falls back
+    // to /rtc (docs/livekit.md, "Signal connection", step 1).
+    const v1 = route === "/rtc/v1" ? v1Join(url, v1Clients) : undefined;
     if (v1 && !v1.ok) {
       if (v1.status !== 404) log.warn("connection_refused", { path: route, reason: v1.reason });
       refuseUpgrade(socket, v1.status, v1.reason);

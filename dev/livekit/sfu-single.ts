@@ -23,7 +23,8 @@ import {
 } from "@livekit/protocol";
 import { log } from "./log.ts";
 import type { RtpForwarder } from "./rtp-forwarder.ts";
-import { AnsweringPeer, DataOut, type OfferedSection, type ParticipantMedia } from "./peer.ts";
+import { DataOut } from "./data-out.ts";
+import { AnsweringPeer, type OfferedSection, type ParticipantMedia } from "./peer.ts";
 
 /** A subscription: unbound until an offer has a free section of its kind. */
 interface Subscription {

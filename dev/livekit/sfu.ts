@@ -8,7 +8,8 @@ import { type PeerConfig, RTCPeerConnection, type RTCRtpTransceiver } from "weri
 import { SessionDescription, SignalResponse, SignalTarget, type TrickleRequest } from "@livekit/protocol";
 import { log } from "./log.ts";
 import type { RtpForwarder } from "./rtp-forwarder.ts";
-import { AnsweringPeer, DataOut, type ParticipantMedia, RemoteCandidates, trickleOut } from "./peer.ts";
+import { DataOut } from "./data-out.ts";
+import { AnsweringPeer, type ParticipantMedia, RemoteCandidates, trickleOut } from "./peer.ts";
 
 /** The answer timeout of one subscriber renegotiation, ms (the client answers in well under a second). */
 const ANSWER_TIMEOUT_MS = 10_000;

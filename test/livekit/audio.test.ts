@@ -1,6 +1,7 @@
 /**
  * Audio SFU: two real @livekit/rtc-node participants publish tones through the dev server and each
- * receives the other's tone at the right frequency and level.
+ * receives the other's tone at the right frequency and level, on signal v1 (one peer connection each, the default)
+ * and on v0 (two each: the server serves v1 to livekit-client only, and rtc-node falls back to `/rtc`).
  */
 import { describe, expect, it } from "vitest";
 import { RoomEvent } from "@livekit/rtc-node";
@@ -9,8 +10,11 @@ import { devLiveKitPerSuite, dominantFrequency, firstAudioTrack, publishTone, re
 
 const addr = mediaAddress();
 
-describe.skipIf(!addr)("audio between two rtc-node participants", () => {
-  const lk = devLiveKitPerSuite(addr!);
+describe.skipIf(!addr).each([
+  { signal: "v1", signalV1: "all" as const },
+  { signal: "v0", signalV1: "livekit-client" as const },
+])("audio between two rtc-node participants (signal $signal)", ({ signalV1 }) => {
+  const lk = devLiveKitPerSuite(addr!, { signalV1 });
 
   it("forwards each participant's Opus audio to the other", async () => {
     const { alice, bob, fromAlice } = await lk.joinPair("audio-room");

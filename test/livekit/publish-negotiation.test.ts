@@ -38,7 +38,8 @@ async function slowAnswerProxy(target: string, delayMs: number) {
   const joins: SignalResponse[] = [];
   const http: Server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ noServer: true });
-  // The upstream socket opens first, so that a refusal (the SDK probes /rtc/v1 and gets 404) reaches the client.
+  // The upstream socket opens first, so that a refusal (a 404 at /rtc/v1, where the SDK falls back to /rtc) reaches
+  // the client.
   http.on("upgrade", (req, socket, head) => {
     // The Rust SDK sends its token as `Authorization: Bearer`.
     const upstream = new WebSocket(target + req.url!, {
@@ -83,8 +84,13 @@ async function slowAnswerProxy(target: string, delayMs: number) {
   };
 }
 
-describe.skipIf(!addr)("publisher negotiation under slow answers", () => {
-  const lk = devLiveKitPerSuite(addr!);
+// On signal v1 (one peer connection, what the dev server and livekit-server serve rtc-node) and on v0 (its own
+// publisher connection, after the 404 fallback of a server that serves v1 to livekit-client only).
+describe.skipIf(!addr).each([
+  { signal: "v1", signalV1: "all" as const },
+  { signal: "v0", signalV1: "livekit-client" as const },
+])("publisher negotiation under slow answers (signal $signal)", ({ signalV1 }) => {
+  const lk = devLiveKitPerSuite(addr!, { signalV1 });
   let proxy: Awaited<ReturnType<typeof slowAnswerProxy>>;
   const proxied: Room[] = [];
   const joinThroughProxy = async (room: string, identity: string, grants: Parameters<typeof joinToken>[2] = {}) => {

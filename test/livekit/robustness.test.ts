@@ -1,7 +1,7 @@
 /**
  * Robustness and protocol edges, over raw HTTP/WebSocket and the server SDK: bad tokens are refused at the
- * upgrade with a reason, `/rtc/v1` answers rtc-node 404 (so it falls back to v0) and serves livekit-client (more in
- * rtc-v1-signal.test.ts), bad protobuf or an unknown
+ * upgrade with a reason, `/rtc/v1` serves livekit-client and rtc-node (or answers rtc-node 404, so it falls back to
+ * v0, when `signalV1` is `livekit-client`; more in rtc-v1-signal.test.ts), bad protobuf or an unknown
  * request closes only that participant's connection, publisher offers sent back to back are each answered, in order,
  * and Twirp errors are Twirp JSON with 4xx statuses.
  * No media flows here, so no network namespace is needed.
@@ -49,7 +49,7 @@ describe("robustness", () => {
     expect((await fetch(`${http}/rtc/validate?access_token=${await joinToken("r", "x")}`)).status).toBe(200);
   });
 
-  it("answers rtc-node 404 on /rtc/v1 so it falls back to /rtc, and serves /rtc/v1 to livekit-client", async () => {
+  it("serves /rtc/v1 to livekit-client and rtc-node, or answers rtc-node 404 so it falls back to /rtc", async () => {
     const token = await joinToken("r", "x");
     const request = (sdk: ClientInfo_SDK) => {
       const join = new JoinRequest({ clientInfo: new ClientInfo({ sdk }) });
@@ -57,17 +57,25 @@ describe("robustness", () => {
       return Buffer.from(wrapped.toBinary()).toString("base64url");
     };
     const bearer = { Authorization: `Bearer ${token}` };
-    expect(await open(`${server.url}/rtc/v1?join_request=${request(ClientInfo_SDK.NODE)}`, bearer)).toMatchObject({
-      status: 404,
-    });
-    const js = await open(`${server.url}/rtc/v1?join_request=${request(ClientInfo_SDK.JS)}`, bearer);
-    expect(js).toBeInstanceOf(WebSocket);
-    expect((await signal(js as WebSocket).next("join")).message.case).toBe("join");
-    (js as WebSocket).close();
-    const validate = await fetch(
-      `${http}/rtc/v1/validate?access_token=${token}&join_request=${request(ClientInfo_SDK.JS)}`,
-    );
-    expect([validate.status, await validate.text()]).toEqual([200, "success"]);
+    for (const sdk of [ClientInfo_SDK.JS, ClientInfo_SDK.NODE]) {
+      const ws = await open(`${server.url}/rtc/v1?join_request=${request(sdk)}`, bearer);
+      expect(ws).toBeInstanceOf(WebSocket);
+      expect((await signal(ws as WebSocket).next("join")).message.case).toBe("join");
+      (ws as WebSocket).close();
+      const validate = await fetch(`${http}/rtc/v1/validate?access_token=${token}&join_request=${request(sdk)}`);
+      expect([validate.status, await validate.text()]).toEqual([200, "success"]);
+    }
+    const v0 = await startDevLiveKit({ port: 0, signalV1: "livekit-client" });
+    try {
+      expect(await open(`${v0.url}/rtc/v1?join_request=${request(ClientInfo_SDK.NODE)}`, bearer)).toMatchObject({
+        status: 404,
+      });
+      const js = await open(`${v0.url}/rtc/v1?join_request=${request(ClientInfo_SDK.JS)}`, bearer);
+      expect(js).toBeInstanceOf(WebSocket);
+      (js as WebSocket).close();
+    } finally {
+      await v0.close();
+    }
   });
 
   it("sends the join first, answers pings, and closes only the connection that sends bad protobuf", async () => {

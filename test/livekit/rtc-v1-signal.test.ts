@@ -1,7 +1,8 @@
 /**
  * Signal v1 (`/rtc/v1`) on the wire, with werift playing livekit-client's single peer connection (no browser, no
  * media, so no network namespace): the join request is decoded gzip-compressed or not, refused with livekit-server's
- * reasons (400) when it does not decode, and answered 404 when it is rtc-node's (which then falls back to `/rtc`);
+ * reasons (400) when it does not decode, and answered 404 when it is rtc-node's on a server that serves v1 to
+ * livekit-client only (`signalV1`; rtc-node then falls back to `/rtc`);
  * `/rtc/v1/validate` answers as `/rtc/validate`. A joined client gets `subscriberPrimary: false`, the answer to the
  * offer its join request carried, a `MediaSectionsRequirement` for the audio section it lacks once another
  * participant publishes, and then, in the answer to its next offer, the track on that section (msid and
@@ -74,7 +75,7 @@ describe("signal v1", () => {
     await server?.close();
   });
 
-  it("decodes the join request, refuses a bad one (400) and rtc-node's (404), and validates as /rtc/validate", async () => {
+  it("decodes the join request, refuses a bad one (400) and rtc-node's where v1 is livekit-client's (404), and validates as /rtc/validate", async () => {
     const token = await joinToken("v1", "x");
     const bearer = { Authorization: `Bearer ${token}` };
     expect(await open(`${server.url}/rtc/v1`, bearer)).toMatchObject({ status: 400, body: "join_request is required" });
@@ -99,11 +100,19 @@ describe("signal v1", () => {
       body: "join request too large",
     });
 
-    // rtc-node (sdk NODE) falls back to /rtc only on a 404 at the upgrade.
+    // rtc-node (sdk NODE) falls back to /rtc only on a 404 at the upgrade: a server that serves v1 to livekit-client
+    // only answers it so.
     const node = joinRequestParam(joinRequest(ClientInfo_SDK.NODE));
-    const refused = await open(`${server.url}/rtc/v1?join_request=${node}`, bearer);
-    expect(refused).toMatchObject({ status: 404, body: expect.stringMatching(/livekit-client only/) });
-    expect((refused as { body: string }).body).not.toMatch(/requested room does not exist/);
+    const v0 = await startDevLiveKit({ port: 0, signalV1: "livekit-client" });
+    try {
+      const refused = await open(`${v0.url}/rtc/v1?join_request=${node}`, bearer);
+      expect(refused).toMatchObject({ status: 404, body: expect.stringMatching(/livekit-client only/) });
+      expect((refused as { body: string }).body).not.toMatch(/requested room does not exist/);
+      const v0Http = v0.url.replace("ws", "http");
+      expect((await fetch(`${v0Http}/rtc/v1/validate?join_request=${node}&access_token=${token}`)).status).toBe(404);
+    } finally {
+      await v0.close();
+    }
 
     const js = joinRequestParam(joinRequest(), false);
     const forged = await joinToken("v1", "x", {}, "not-the-secret");
@@ -116,7 +125,7 @@ describe("signal v1", () => {
     expect([bad.status, await bad.text()]).toEqual([401, expect.stringMatching(/invalid access token/)]);
     const good = await validate(`join_request=${js}&access_token=${token}`);
     expect([good.status, await good.text()]).toEqual([200, "success"]);
-    expect((await validate(`join_request=${node}&access_token=${token}`)).status).toBe(404);
+    expect((await validate(`join_request=${node}&access_token=${token}`)).status).toBe(200);
     expect((await validate(`access_token=${token}`)).status).toBe(400);
 
     // Uncompressed (livekit-client without CompressionStream) joins too.
@@ -144,6 +153,11 @@ describe("signal v1", () => {
     expect(subJoin.subscriberPrimary).toBe(false);
     const firstAnswer = (await sub.next("answer")).message.value as SessionDescription;
     expect(firstAnswer.id).toBe(1);
+    // The client offered `actpass`: the server takes the DTLS server role, so the client's ClientHello leads
+    // (werift's own DTLS client would wait 100 ms first; docs/livekit.md, "werift pitfalls").
+    expect(firstOffer.sdp).toMatch(/^a=setup:actpass/m);
+    expect(firstAnswer.sdp.match(/^a=setup:\w+/gm)).toEqual(expect.arrayContaining(["a=setup:passive"]));
+    expect(firstAnswer.sdp).not.toMatch(/^a=setup:(active|actpass)/m);
     await subPc.setRemoteDescription({ type: "answer", sdp: firstAnswer.sdp });
 
     // The publisher (v0 on the wire: a raw socket), its audio offered with msid track id = cid.

@@ -4,7 +4,7 @@
 import { AccessToken, type VideoGrant } from "livekit-server-sdk";
 import { RoomConfiguration } from "@livekit/protocol";
 import { afterAll, beforeAll } from "vitest";
-import { type DevLiveKit, startDevLiveKit } from "../../dev/livekit/server.ts";
+import { type DevLiveKit, type DevLiveKitOptions, startDevLiveKit } from "../../dev/livekit/server.ts";
 import {
   AudioFrame,
   AudioSource,
@@ -177,14 +177,14 @@ export interface SuiteLiveKit {
 }
 
 /**
- * Starts a dev LiveKit server (media on `mediaAddress`) before the calling `describe` block's tests and
- * closes it after them, with every room joined or tracked through it. Call it inside the `describe`.
+ * Starts a dev LiveKit server (media on `mediaAddress`, more `options`) before the calling `describe` block's tests
+ * and closes it after them, with every room joined or tracked through it. Call it inside the `describe`.
  */
-export function devLiveKitPerSuite(mediaAddress: string): SuiteLiveKit {
+export function devLiveKitPerSuite(mediaAddress: string, options: Partial<DevLiveKitOptions> = {}): SuiteLiveKit {
   let server: DevLiveKit | undefined;
   const rooms: Room[] = [];
   beforeAll(async () => {
-    server = await startDevLiveKit({ host: "127.0.0.1", port: 0, mediaAddress });
+    server = await startDevLiveKit({ host: "127.0.0.1", port: 0, mediaAddress, ...options });
   });
   afterAll(async () => {
     for (const r of rooms) await r.disconnect().catch(() => {});
