@@ -18,6 +18,7 @@ import {
   receivedAudio,
   type Firefox,
 } from "../support/firefox.ts";
+import { promoteAudioThreads } from "../support/audio-priority.ts";
 import { pulseInstalled, startPulse, type PulseDaemon } from "../support/pulse.ts";
 import { waitFor } from "../support/wait.ts";
 import { heardRecording, microphoneWav } from "./audio.ts";
@@ -75,6 +76,8 @@ describe.skipIf(!process.env.NETNS_ADDR || !firefox || !pulseInstalled())("a con
     const { livekit } = SessionCreateResponse.parse(await res.json());
     await page.waitForSelector('#chat[data-phase="live"]', { timeout: 30_000 });
     mark("live");
+    // The audio threads a desktop would make real-time (RealtimeKit): the microphone's now, the loudspeaker's below.
+    const priority = [promoteAudioThreads(ff.pid, pulse.pid)];
 
     // The page joined and published its microphone (as the dev LiveKit server sees it).
     const rooms = new RoomServiceClient(inject("liveKitUrl").replace(/^ws/, "http"), "devkey", "secret");
@@ -100,6 +103,7 @@ describe.skipIf(!process.env.NETNS_ADDR || !firefox || !pulseInstalled())("a con
     );
     await page.waitForSelector('#party-agent[data-state="listening"]', { timeout: 60_000 });
     mark("listening");
+    priority.push(promoteAudioThreads(ff.pid, pulse.pid));
     const greeted = await receivedAudio(page);
     expect(greeted.stats.at(-1)?.e, "inbound-rtp totalAudioEnergy").toBeGreaterThan(HEARD);
     expect(greeted.stats.at(-1)?.sent, "microphone packets sent").toBeGreaterThan(0);
@@ -156,6 +160,8 @@ describe.skipIf(!process.env.NETNS_ADDR || !firefox || !pulseInstalled())("a con
     console.log(
       `[firefox] click → greeting audio: ${greetingAudioAt - clickAt} ms; speech played → reply audio: ` +
         `${replyAudioAt - speakAt} ms; audio packets received ${stats.at(-1)?.p}, sent ${stats.at(-1)?.sent}; ` +
+        `real-time audio threads: ${[...new Set(priority.flatMap((p) => p.promoted.map((t) => t.name)))].join(", ")}` +
+        `${priority.find((p) => p.refused)?.refused ? ` (refused: ${priority.find((p) => p.refused)!.refused})` : ""}; ` +
         `console warnings: ` +
         JSON.stringify(ff.console.filter((e) => e.type === "warn").map((e) => e.text)) +
         `; steps (s): ${marks.map(([name, t], i) => (i ? `${name} +${((t - marks[i - 1]![1]) / 1000).toFixed(1)}` : "")).join(" ")}`,

@@ -32,11 +32,9 @@ export function firefoxExecutable(): string | null {
  * their address (not an mDNS name the dev LiveKit server cannot resolve), and nothing is fetched from Mozilla.
  *
  * `layout.frame_rate` 10: headless Firefox paints the page's animations (voice visualizer, level meter) in software at
- * 60 frames a second. On the 2-core CI host, with every test project running, Firefox's audio pipeline then fell
- * behind real time while the visitor spoke: its packets reached the dev LiveKit server up to 1.1 s late (RTP
- * timestamp against arrival), the agent's jitter buffer concealed the steps with silence, and part of the recorded
- * speech was lost or the utterance split: 5 failures in 17 runs beside two busy-loop cores; 1 in 16 at 10 frames a
- * second. docs/browsers.md, "Why layout.frame_rate=10".
+ * 60 frames a second, which left less of the 2-core CI host to Firefox's audio; with its audio threads made real-time
+ * (test/support/audio-priority.ts) it keeps up with real time under CI's load. docs/browsers.md, "Firefox's audio
+ * under load".
  */
 export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   "media.navigator.permission.disabled": true,
@@ -81,6 +79,8 @@ export interface Firefox {
   page: Page;
   /** Every console message and uncaught error of the page so far, in order. */
   console: ConsoleEntry[];
+  /** The main Firefox process's id (its content, socket and utility processes are below it). */
+  pid: number;
   /** Closes the browser and deletes its profile. Never throws. */
   close(): Promise<void>;
 }
@@ -117,6 +117,7 @@ export async function launchFirefox(options: FirefoxOptions): Promise<Firefox> {
     browser,
     page,
     console: entries,
+    pid: browser.process()!.pid!,
     close: async () => {
       await browser.close().catch(() => undefined);
       try {

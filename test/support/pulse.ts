@@ -29,6 +29,8 @@ export const PULSEAUDIO = process.env.PULSEAUDIO_PATH ?? "pulseaudio";
 export interface PulseDaemon {
   /** The server address clients connect to, `unix:<dir>/native`. */
   server: string;
+  /** The daemon's process id. */
+  pid: number;
   /** Environment for a client process: `PULSE_SERVER` and a private `PULSE_RUNTIME_PATH` and cookie. */
   env: Record<string, string>;
   /** The daemon's output (stderr, `-v`), for a failure message. */
@@ -134,6 +136,7 @@ export async function startPulse(rate = 48_000): Promise<PulseDaemon> {
   }
   return {
     server,
+    pid: daemon.pid!,
     env,
     log: () => output,
     play: async (wav) => {
