@@ -156,7 +156,13 @@ try {
       // The fake microphone starts its file when capture starts; the voice ends voiceMs after the lead.
       const voiceEnd = seen.microphoneAt! + LEAD_S * 1000 + voiceMs;
       const reply = async () => audioOnset((await observed(page)).energy, voiceEnd, HEARD);
-      const replyAt = await waitFor("the reply's audio", reply, poll(30_000));
+      const onset = await waitFor("the reply's audio", reply, poll(30_000));
+      // Audio heard up to the end of the voice (the greeting of a slow first conversation still playing) would be
+      // taken for the reply's onset: that conversation's reply is not measured.
+      const overlapped =
+        (audioOnset((await observed(page)).energy, voiceEnd - 200, HEARD) ?? Infinity) <= voiceEnd + 50;
+      if (overlapped) console.log("  (audio still playing at the end of the voice: the reply is not measured)");
+      const replyAt = overlapped ? NaN : onset;
 
       const provider = logLines("openai").filter((l) => l.at > voiceEnd && l.at <= replyAt + 100);
       const decode = provider.find((l) => l.msg === "stand_in_transcription")?.decode_ms ?? NaN;
@@ -169,7 +175,7 @@ try {
       const published = logLines("livekit").find((l) => l.msg === "track_published" && l.identity === agentIdentity);
       const since = (at: number | undefined) => (at === undefined ? NaN : at - clickAt);
       // Mean jitter-buffer wait over the reply's first second: the browser's share of "heard".
-      await sleep(1000 - (Date.now() - replyAt));
+      await sleep(1000 - (Date.now() - onset));
       const { energy } = await observed(page);
       const from = energy.filter((x) => x.t <= replyAt - 50).at(-1);
       const to = energy.filter((x) => x.t <= replyAt + 1000).at(-1);
