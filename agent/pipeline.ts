@@ -34,6 +34,7 @@ import * as openai from "@livekit/agents-plugin-openai";
 import type { Profile, SpeechProvider } from "../contract/profile.ts";
 import { type AgentConfig, type DeepgramConfig, REALTIME_VOICES, type RealtimeConfig } from "./config.ts";
 import { deepgramStt, deepgramTts } from "./deepgram.ts";
+import { StreamingOpenAITTS } from "./openai-tts.ts";
 import { type FollowerVad, SessionVad } from "./session-vad.ts";
 
 /** A provider a profile asked for that the deployment cannot serve, and what its sessions use instead. */
@@ -168,7 +169,7 @@ export function createAgentSession(cfg: ProviderConfig, vad: VAD): voice.AgentSe
     cfg.ttsProvider === "deepgram" && deepgram
       ? deepgramTts(deepgram, cfg.deepgramVoice ?? deepgram.ttsModel)
       : // Voice names are open-ended (OpenAI adds voices); the plugin types a fixed list.
-        new openai.TTS({ ...auth, model: cfg.ttsModel, voice: cfg.ttsVoice as openai.TTSVoices });
+        new StreamingOpenAITTS({ ...auth, model: cfg.ttsModel, voice: cfg.ttsVoice as openai.TTSVoices });
   const session = new voice.AgentSession({
     vad: sessionVad,
     stt,

@@ -9,7 +9,7 @@
  * | `GET /v1/realtime?intent=transcription` (WebSocket) | pocketsphinx, interim + final (realtime.ts) |
  * | `GET /v1/realtime?model=<m>` (WebSocket, no `intent`) | speech-to-speech conversation: energy VAD, pocketsphinx, scripted replies and tool calls, espeak-ng (realtime-conversation.ts) |
  * | `POST /v1/chat/completions` (streamed SSE or not) | scripted responder (chat.ts), function tools by rules (tools.ts), the edge's summary request answered with a deterministic summary (summary.ts); model `error-<status>` fails |
- * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz; model `error-<status>` fails |
+ * | `POST /v1/audio/speech` (`response_format: "pcm"`) | espeak-ng, PCM16 mono 24 kHz, chunked (100 ms a chunk); model `error-<status>` fails |
  *
  * Languages: speech is English or Spanish, guessed from the text (engines.ts `speechLanguage`; OpenAI's speech API
  * has no language field either), logged as `language` and `espeak_voice` on the `stand_in_reply` line. Transcription
@@ -44,6 +44,8 @@ export const STAND_IN_OPENAI_KEY = "sk-local-stand-in";
 
 const MODELS = ["gpt-4o-mini", "gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1", "gpt-4o-mini-tts", "tts-1"];
 const BODY_MAX = 25 * 1024 * 1024;
+/** One chunk of a speech response: 100 ms of PCM16 mono at 24 kHz. */
+const SPEECH_CHUNK_BYTES = 4_800;
 
 export interface DevOpenAIOptions {
   /** Interface to listen on; default `127.0.0.1`. */
@@ -246,8 +248,11 @@ async function speech(res: ServerResponse, body: Record<string, unknown>, instan
     throw new HttpError(400, `response_format ${String(format)} is not supported by the stand-in; use "pcm"`);
   const language = speechLanguage(body.input);
   const pcm = instant ? buzz(body.input) : await synthesize(body.input, undefined, language);
-  res.writeHead(200, { "content-type": "audio/pcm", "content-length": pcm.length });
-  res.end(pcm);
+  // Chunked transfer, 100 ms of audio a chunk, as the API streams its speech (OpenAI API docs, "Text to speech",
+  // "Streaming real-time audio"): no content-length, so a client that waits for the whole body is not favoured.
+  res.writeHead(200, { "content-type": "audio/pcm" });
+  for (let at = 0; at < pcm.length; at += SPEECH_CHUNK_BYTES) res.write(pcm.subarray(at, at + SPEECH_CHUNK_BYTES));
+  res.end();
   return { language, espeak_voice: ESPEAK_VOICES[language] };
 }
 

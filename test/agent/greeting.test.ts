@@ -1,15 +1,15 @@
 /**
- * The fixed greeting synthesized ahead (agent/greeting.ts), with the real OpenAI TTS plugin against the local
- * OpenAI-compatible provider (espeak-ng behind `/v1/audio/speech`; it stands in for the paid API), and the
- * greeting played from it by a real `AgentSession`.
+ * The fixed greeting synthesized ahead (agent/greeting.ts), with the session's OpenAI TTS (agent/openai-tts.ts: the
+ * plugin's, streaming its responses) against the local OpenAI-compatible provider (espeak-ng behind
+ * `/v1/audio/speech`; it stands in for the paid API), and the greeting played from it by a real `AgentSession`.
  */
 import { initializeLogger, voice } from "@livekit/agents";
-import * as openai from "@livekit/agents-plugin-openai";
 import type { AudioFrame } from "@livekit/rtc-node";
 import type { ReadableStream } from "node:stream/web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebsiteAgent } from "../../agent/agent.ts";
 import { SpeechPrefetch } from "../../agent/greeting.ts";
+import { StreamingOpenAITTS } from "../../agent/openai-tts.ts";
 import { type DevOpenAI, startDevOpenAI } from "../../dev/openai/server.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 import { PlayoutAudioOutput } from "./pipeline-io.ts";
@@ -31,7 +31,7 @@ beforeAll(async () => {
 afterAll(async () => provider?.close());
 
 const tts = (model = "gpt-4o-mini-tts") =>
-  new openai.TTS({ apiKey: "sk-local-stand-in", baseURL: provider.baseURL, model, voice: "alloy" });
+  new StreamingOpenAITTS({ apiKey: "sk-local-stand-in", baseURL: provider.baseURL, model, voice: "alloy" });
 
 async function samples(stream: ReadableStream<AudioFrame>): Promise<number> {
   let n = 0;

@@ -76,6 +76,7 @@ describe("local OpenAI-compatible provider", () => {
       body: JSON.stringify({ model: "tts-1", voice: "alloy", input: "Hello there, visitor.", response_format: "pcm" }),
     });
     expect(res.headers.get("content-type")).toBe("audio/pcm");
+    expect(res.headers.get("transfer-encoding"), "streamed as the API streams it").toBe("chunked");
     const pcm = new Int16Array(await res.arrayBuffer());
     const seconds = pcm.length / 24_000;
     expect(seconds).toBeGreaterThan(0.7);

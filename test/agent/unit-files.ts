@@ -15,6 +15,7 @@ export const AGENT_UNIT_FILES = [
   "live-config.test.ts",
   "metrics.test.ts",
   "openai-dev-summary.test.ts",
+  "openai-tts.test.ts",
   "openai-dev-tools.test.ts",
   "profile-tools.test.ts",
   "provider-config.test.ts",
