@@ -39,8 +39,10 @@ export class StreamingOpenAITTS extends openai.TTS {
    *   and `instructions`
    */
   constructor(opts: Partial<openai.TTSOptions>) {
-    super(opts);
-    this.#client = opts.client ?? new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
+    // One client for both: the plugin's (its `provider`, the metrics' label) and the requests made here.
+    const client = opts.client ?? new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
+    super({ ...opts, client });
+    this.#client = client;
     this.#opts = { model: "tts-1", voice: "alloy", ...speechOptions(opts) };
   }
 

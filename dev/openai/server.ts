@@ -248,8 +248,7 @@ async function speech(res: ServerResponse, body: Record<string, unknown>, instan
     throw new HttpError(400, `response_format ${String(format)} is not supported by the stand-in; use "pcm"`);
   const language = speechLanguage(body.input);
   const pcm = instant ? buzz(body.input) : await synthesize(body.input, undefined, language);
-  // Chunked transfer, 100 ms of audio a chunk, as the API streams its speech (OpenAI API docs, "Text to speech",
-  // "Streaming real-time audio"): no content-length, so a client that waits for the whole body is not favoured.
+  // Chunked, as the API streams speech (OpenAI's text-to-speech guide): a client that waits for it all gains nothing.
   res.writeHead(200, { "content-type": "audio/pcm" });
   for (let at = 0; at < pcm.length; at += SPEECH_CHUNK_BYTES) res.write(pcm.subarray(at, at + SPEECH_CHUNK_BYTES));
   res.end();

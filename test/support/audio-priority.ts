@@ -29,7 +29,7 @@ export interface PromotedThread {
 }
 
 /** `pid` and every process below it (Firefox's content, socket and utility processes, its fork server's children). */
-export function processTree(pid: number): number[] {
+function processTree(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
